@@ -1,0 +1,42 @@
+# patroldesk: `make run` to try it, `make test` to prove it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PG_DSN ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test bench install install-test services clean
+
+run: install
+	$(BIN)/patroldesk init
+	exec $(BIN)/patroldesk run
+
+test: install-test services
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python -m bench
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+# The real servers the suite talks to. PostgreSQL runs on CI machines already;
+# start the local cluster if it is installed but stopped.
+services:
+	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  command -v pg_ctlcluster >/dev/null && for v in $$(ls /etc/postgresql 2>/dev/null); do \
+	    pg_ctlcluster --skip-systemctl-redirect $$v main start || true; done; fi
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,3 @@
+"""patroldesk: an email-integrated helpdesk daemon."""
+
+__version__ = "0.1.0"

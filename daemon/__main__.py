@@ -1,0 +1,4 @@
+"""`python -m daemon` is the `patroldesk` command."""
+from daemon.cli import main
+
+main()

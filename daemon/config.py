@@ -1,0 +1,211 @@
+"""Configuration: one TOML file read once into frozen dataclasses.
+
+Every key has a default (the embedded default that `make run` uses), so a
+missing file is a valid configuration. An unknown key, a value of the wrong
+type or a value out of range stops start-up with one line naming the key and
+the file. Secret keys may also come from `KEY_file` (a path whose content is
+the secret) or from the environment variable PATROLDESK_SECTION_KEY.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from daemon.errors import ConfigError
+
+EMBEDDED = "<embedded defaults>"
+
+
+def _key(default, *, secret=False, choices=None, minimum=None, check=None):
+    """A config field: its default plus how to validate it."""
+    meta = {"secret": secret, "choices": choices, "minimum": minimum, "check": check}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _tag_has_ref(value: str) -> str | None:
+    return None if "{ref}" in value else "must contain {ref}, where the ticket number goes"
+
+
+def _port_ok(value: int) -> str | None:
+    return None if value <= 65535 else f"must be a port number (0-65535), not {value}"
+
+
+def _addresses_ok(value: list) -> str | None:
+    if not value:
+        return "needs at least one address"
+    bad = [a for a in value if "@" not in a]
+    return f"not an address: {bad[0]!r}" if bad else None
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = _key("sqlite:///var/patroldesk.db")
+    password: str = _key("", secret=True)
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    var: str = _key("var")
+    templates: str = _key("")
+
+
+@dataclass(frozen=True)
+class SupportConfig:
+    name: str = _key("Support")
+    addresses: list = _key(["support@localhost"], check=_addresses_ok)
+
+
+@dataclass(frozen=True)
+class SMTPConfig:
+    enabled: bool = _key(True)
+    protocol: str = _key("smtp", choices=("smtp", "lmtp"))
+    host: str = _key("127.0.0.1")
+    port: int = _key(2525, minimum=0, check=_port_ok)
+    max_message_bytes: int = _key(26_214_400, minimum=1024)
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    enabled: bool = _key(True)
+    host: str = _key("127.0.0.1")
+    port: int = _key(5000, minimum=0, check=_port_ok)
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    batch_size: int = _key(50, minimum=1)
+    lease_seconds: int = _key(300, minimum=5)
+    max_attempts: int = _key(3, minimum=1)
+    poll_seconds: int = _key(5, minimum=1)
+    max_mime_depth: int = _key(50, minimum=2)
+    max_attachment_bytes: int = _key(20_971_520, minimum=0)
+
+
+@dataclass(frozen=True)
+class ThreadingConfig:
+    in_reply_to: bool = _key(True)
+    references: bool = _key(True)
+    subject_tag: bool = _key(True)
+    tag_format: str = _key("[#{ref}]", check=_tag_has_ref)
+    first_number: int = _key(10001, minimum=1)
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = _key("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
+@dataclass(frozen=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    support: SupportConfig = field(default_factory=SupportConfig)
+    smtp: SMTPConfig = field(default_factory=SMTPConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    threading: ThreadingConfig = field(default_factory=ThreadingConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    source: str = EMBEDDED
+
+    @property
+    def var_dir(self) -> Path:
+        return Path(self.paths.var)
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.var_dir / "attachments"
+
+
+SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name != "source"}
+
+
+def documented_keys() -> list[str]:
+    """Every `section.key` the loader accepts (secrets' _file forms excluded)."""
+    return [f"{name}.{f.name}" for name, cls in _section_classes().items()
+            for f in dataclasses.fields(cls)]
+
+
+def _section_classes() -> dict[str, type]:
+    return {f.name: f.default_factory for f in dataclasses.fields(Config) if f.name != "source"}
+
+
+def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
+    """Read the configuration: `path`, else $PATROLDESK_CONFIG, else the defaults."""
+    path = path or environ.get("PATROLDESK_CONFIG") or None
+    if path is None:
+        return _build({}, EMBEDDED, environ)
+    source = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError("(file)", source, "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("(syntax)", source, str(exc)) from None
+    return _build(data, source, environ)
+
+
+def _build(data: dict, source: str, environ: Mapping[str, str]) -> Config:
+    classes = _section_classes()
+    for name in data:
+        if name not in classes:
+            raise ConfigError(name, source, "unknown section")
+        if not isinstance(data[name], dict):
+            raise ConfigError(name, source, "must be a table ([%s])" % name)
+    sections = {name: _section(name, cls, data.get(name, {}), source, environ)
+                for name, cls in classes.items()}
+    return Config(**sections, source=source)
+
+
+def _section(name: str, cls: type, table: dict, source: str, environ: Mapping[str, str]):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    table = dict(table)
+    for key in list(table):
+        base = key[:-5] if key.endswith("_file") else None
+        if base in fields and fields[base].metadata["secret"]:
+            table[base] = _read_secret_file(f"{name}.{key}", table.pop(key), source)
+        elif key not in fields:
+            raise ConfigError(f"{name}.{key}", source, "unknown key")
+    for key, f in fields.items():
+        env_name = f"PATROLDESK_{name}_{key}".upper()
+        if f.metadata["secret"] and env_name in environ:
+            table[key] = environ[env_name]
+    values = {key: _checked(f"{name}.{key}", f, table[key], source)
+              for key, f in fields.items() if key in table}
+    return cls(**values)
+
+
+def _read_secret_file(key: str, value: Any, source: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, source, "must be a path (a string)")
+    try:
+        return Path(value).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(key, source, f"cannot read {value}: {exc.strerror}") from None
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list of strings"}
+
+
+def _checked(key: str, f: dataclasses.Field, value: Any, source: str) -> Any:
+    expected = {"str": str, "int": int, "bool": bool, "list": list}[f.type]
+    wrong_int = expected is int and isinstance(value, bool)
+    if not isinstance(value, expected) or wrong_int:
+        shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+        raise ConfigError(key, source, f"must be {_TYPE_NAMES[expected]}, not {shown}")
+    if expected is list and not all(isinstance(item, str) for item in value):
+        raise ConfigError(key, source, "must be a list of strings")
+    meta = f.metadata
+    if meta["choices"] and value not in meta["choices"]:
+        raise ConfigError(key, source, f"must be one of {', '.join(meta['choices'])}, not {value!r}")
+    if meta["minimum"] is not None and value < meta["minimum"]:
+        raise ConfigError(key, source, f"must be at least {meta['minimum']}, not {value}")
+    problem = meta["check"](value) if meta["check"] else None
+    if problem:
+        raise ConfigError(key, source, problem)
+    return value

@@ -1,0 +1,45 @@
+"""The named failures of patroldesk.
+
+Domain functions raise these with what a person needs to fix the cause;
+front doors (CLI, SMTP, console) turn them into a line, a reply code or a
+form message.
+"""
+
+
+class PatroldeskError(Exception):
+    """Base of every failure patroldesk raises on purpose."""
+
+
+class ConfigError(PatroldeskError):
+    """A configuration value is missing, unknown or of the wrong type.
+
+    The message names the key and the file, on one line.
+    """
+
+    def __init__(self, key: str, source: str, problem: str):
+        self.key, self.source, self.problem = key, source, problem
+        super().__init__(f"{source}: {key}: {problem}")
+
+
+class SchemaOutOfDate(PatroldeskError):
+    """The database lacks migrations this code needs."""
+
+
+class NotFound(PatroldeskError):
+    """A ticket, user or spooled mail named by a person does not exist."""
+
+
+class Discard(PatroldeskError):
+    """A pipeline stage ends a mail on purpose; the mail is kept and marked.
+
+    `outcome` is what the disposition reports (`duplicate`, `ignored`);
+    `ticket` the number of the ticket it belongs to, where there is one.
+    """
+
+    def __init__(self, reason: str, outcome: str = "ignored", ticket: int | None = None):
+        self.reason, self.outcome, self.ticket = reason, outcome, ticket
+        super().__init__(reason)
+
+
+class Quarantine(PatroldeskError):
+    """A stage refuses a mail it cannot handle; it goes to quarantine."""

@@ -1,0 +1,85 @@
+"""Fixtures that start real things: SQLite files, PostgreSQL databases, the SMTP listener.
+
+Servers listen on 127.0.0.1, on a free port the kernel picks. Nothing here
+sleeps to wait for a condition: `wait_for` polls with a deadline.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from daemon import db
+from daemon.config import Config, load_config
+
+PG_DSN = os.environ.get("PATROLDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def make_config(tmp_path: Path, url: str | None = None, **sections) -> Config:
+    """The embedded defaults, moved into tmp_path, with sections overridden by dicts."""
+    base = load_config(None, {})
+    changes = {
+        "database": dataclasses.replace(base.database, url=url or f"sqlite:///{tmp_path}/patroldesk.db"),
+        "paths": dataclasses.replace(base.paths, var=str(tmp_path / "var")),
+        "smtp": dataclasses.replace(base.smtp, port=0),
+        "web": dataclasses.replace(base.web, enabled=False, port=0),
+    }
+    for name, values in sections.items():
+        changes[name] = dataclasses.replace(changes.get(name, getattr(base, name)), **values)
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture
+def postgres_url():
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    import psycopg2
+    name = f"patroldesk_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(PG_DSN)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    base = PG_DSN.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    if not db.database.is_closed() and not db.is_sqlite():
+        db.database.close()
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request, tmp_path):
+    """Run the test once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/patroldesk.db"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def config(tmp_path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def database(config):
+    """The configured database, opened and upgraded to the current schema."""
+    handle = db.open_database(config)
+    db.upgrade()
+    yield handle
+    handle.close()
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
+    """Poll until predicate() is truthy; return its value or fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+        time.sleep(interval)

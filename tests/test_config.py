@@ -1,0 +1,127 @@
+"""Configuration: every mistake is one line naming the key and the file; every key is documented."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from daemon.config import Config, documented_keys, load_config
+from daemon.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+
+
+def run_cli(*args, env=None, cwd=None, input=None):
+    return subprocess.run([sys.executable, "-m", "daemon", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, input=input, timeout=60)
+
+
+BAD_CONFIGS = [
+    ("[smtp]\nprot = 25\n", "smtp.prot", "unknown key"),
+    ("[smpt]\nport = 25\n", "smpt", "unknown section"),
+    ("[smtp]\nport = \"twenty-five\"\n", "smtp.port", "must be an integer"),
+    ("[smtp]\nport = true\n", "smtp.port", "must be an integer"),
+    ("[smtp]\nport = 70000\n", "smtp.port", "port number"),
+    ("[smtp]\nprotocol = \"pop3\"\n", "smtp.protocol", "must be one of smtp, lmtp"),
+    ("[smtp]\nenabled = \"yes\"\n", "smtp.enabled", "true or false"),
+    ("[support]\naddresses = []\n", "support.addresses", "at least one address"),
+    ("[support]\naddresses = \"support@x\"\n", "support.addresses", "a list of strings"),
+    ("[support]\naddresses = [\"nobody\"]\n", "support.addresses", "not an address"),
+    ("[threading]\ntag_format = \"[#]\"\n", "threading.tag_format", "{ref}"),
+    ("[ingest]\nbatch_size = 0\n", "ingest.batch_size", "at least 1"),
+    ("[database]\nurl = \"mysql://x/y\"\n", "database.url", "not supported"),
+    ("[database]\npassword_file = \"/nonexistent/secret\"\n", "database.password_file", "cannot read"),
+    ("smtp = 3\n", "smtp", "must be a table"),
+    ("[smtp\nport = 1\n", "(syntax)", ""),
+]
+
+
+@pytest.mark.parametrize("text, key, problem", BAD_CONFIGS, ids=[c[1] + ":" + c[2] for c in BAD_CONFIGS])
+def test_a_bad_config_stops_start_up_with_one_line_naming_key_and_file(tmp_path, text, key, problem):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = run_cli("--config", str(path), "run", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(path) in lines[0] and key in lines[0] and problem in lines[0]
+
+
+def test_a_missing_config_file_is_named(tmp_path):
+    result = run_cli("--config", str(tmp_path / "nope.toml"), "tickets", "list", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nope.toml" in result.stderr and "no such file" in result.stderr
+
+
+def test_no_config_file_means_the_embedded_defaults():
+    config = load_config(None, {})
+    assert config == Config()
+    assert config.database.url == "sqlite:///var/patroldesk.db"
+    assert (config.smtp.host, config.smtp.port) == ("127.0.0.1", 2525)
+    assert (config.web.host, config.web.port) == ("127.0.0.1", 5000)
+
+
+def test_the_config_path_can_come_from_the_environment(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[support]\nname = "Kundeservice"\n')
+    assert load_config(None, {"PATROLDESK_CONFIG": str(path)}).support.name == "Kundeservice"
+
+
+def test_a_secret_can_come_from_a_file_or_the_environment(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\n")
+    path = tmp_path / "c.toml"
+    path.write_text(f'[database]\npassword_file = "{secret}"\n')
+    assert load_config(path, {}).database.password == "s3cret"
+    assert load_config(path, {"PATROLDESK_DATABASE_PASSWORD": "fromenv"}).database.password == "fromenv"
+
+
+def test_only_secret_keys_take_a_file(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[smtp]\nhost_file = "/etc/hostname"\n')
+    with pytest.raises(ConfigError, match="smtp.host_file: unknown key"):
+        load_config(path, {})
+
+
+def test_the_example_config_loads_and_equals_the_defaults():
+    assert dataclass_values(load_config(EXAMPLE, {})) == dataclass_values(Config())
+
+
+def dataclass_values(config: Config) -> dict:
+    return {name: getattr(config, name) for name in config.__dataclass_fields__ if name != "source"}
+
+
+def test_every_config_key_is_documented_in_the_example():
+    sections = example_sections(EXAMPLE.read_text())
+    missing = []
+    for dotted in documented_keys():
+        section, key = dotted.split(".")
+        lines = sections.get(section, [])
+        index = next((i for i, line in enumerate(lines) if re.match(rf"#?\s*{key}\s*=", line)), None)
+        if index is None or index == 0 or not lines[index - 1].startswith("#"):
+            missing.append(dotted)
+    assert not missing, f"keys without a commented entry in config.example.toml: {missing}"
+
+
+def test_the_example_documents_no_key_that_does_not_exist():
+    known = set(documented_keys())
+    for section, lines in example_sections(EXAMPLE.read_text()).items():
+        for line in lines:
+            match = re.match(r"([a-z_]+)\s*=", line)
+            if match:
+                assert f"{section}.{match.group(1)}" in known
+
+
+def example_sections(text: str) -> dict[str, list[str]]:
+    sections, current = {}, None
+    for line in text.splitlines():
+        header = re.match(r"\[([a-z_]+)\]", line)
+        if header:
+            current = sections.setdefault(header.group(1), [])
+        elif current is not None and line.strip():
+            current.append(line.strip())
+    return sections
