@@ -1,0 +1,88 @@
+"""The database: one peewee proxy, initialised at start from the config.
+
+SQLite is the embedded default (WAL, a busy timeout, foreign keys on);
+PostgreSQL is the way to scale. Schema changes are numbered migrations
+in daemon/migrations, applied by `patroldesk db upgrade`.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlparse
+
+from peewee import Database, DatabaseProxy, SqliteDatabase
+from playhouse import db_url
+from playhouse.migrations import Runner
+
+from daemon.config import Config
+from daemon.errors import ConfigError, SchemaOutOfDate
+
+database = DatabaseProxy()
+MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 15000,
+    "foreign_keys": 1,
+    # WAL + NORMAL survives a process crash; edges ask for FULL before they acknowledge.
+    "synchronous": "normal",
+    "cache_size": -32000,
+}
+log = logging.getLogger("patroldesk.db")
+
+
+def open_database(config: Config) -> Database:
+    """Connect the proxy to the configured database and return it."""
+    url = config.database.url
+    scheme = urlparse(url).scheme
+    kwargs = {}
+    if scheme == "sqlite":
+        path = url[len("sqlite:///"):]
+        if not path or path == ":memory:":
+            raise ConfigError("database.url", config.source, "SQLite needs a file path")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["pragmas"] = SQLITE_PRAGMAS
+    elif scheme in ("postgresql", "postgres"):
+        if config.database.password:
+            kwargs["password"] = config.database.password
+    else:
+        raise ConfigError("database.url", config.source,
+                          f"scheme {scheme!r} not supported (use sqlite:/// or postgresql://)")
+    db = db_url.connect(url, **kwargs)
+    database.initialize(db)
+    return db
+
+
+def is_sqlite(db: Database | None = None) -> bool:
+    target = db if db is not None else database.obj
+    return isinstance(target, SqliteDatabase)
+
+
+def make_durable() -> None:
+    """Ask for a synced commit on this thread's connection (edges, before 250)."""
+    if is_sqlite():
+        database.execute_sql("PRAGMA synchronous=FULL")
+
+
+def migration_runner(db: Database | None = None) -> Runner:
+    return Runner(db if db is not None else database.obj, str(MIGRATIONS))
+
+
+def upgrade(db: Database | None = None) -> list[str]:
+    """Apply pending migrations; returns the names applied."""
+    applied = migration_runner(db).up()
+    for name in applied:
+        log.info("applied migration %s", name)
+    return applied
+
+
+def pending_migrations(db: Database | None = None) -> list[str]:
+    return [m.name for m in migration_runner(db).status() if not m.applied and m.path]
+
+
+def require_current_schema(db: Database | None = None) -> None:
+    """Refuse to run on a database that lacks migrations."""
+    pending = pending_migrations(db)
+    if pending:
+        raise SchemaOutOfDate(
+            f"the database schema is out of date ({len(pending)} migration(s) pending: "
+            f"{', '.join(pending)}); run `patroldesk db upgrade`")

@@ -1,0 +1,153 @@
+"""The data model: peewee models and short queries. No I/O, no business rules.
+
+Timestamps are naive UTC. The schema these models describe is built by the
+numbered migrations in daemon/migrations; change both together.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import (
+    AutoField, BlobField, BooleanField, CharField, DateTimeField, ForeignKeyField,
+    IntegerField, Model, TextField,
+)
+
+from daemon.db import database
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Customer(BaseModel):
+    email = CharField(max_length=320, unique=True)  # casefolded address
+    name = CharField(max_length=200, default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+ROLES = ("agent", "reviewer", "admin")
+
+
+class User(BaseModel):
+    username = CharField(max_length=100, unique=True)
+    email = CharField(max_length=320, default="")
+    name = CharField(max_length=200, default="")
+    role = CharField(max_length=20, default="agent")
+    password_hash = CharField(max_length=255)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+STATUSES = ("new", "open", "pending", "solved", "closed")
+
+
+class Ticket(BaseModel):
+    number = IntegerField(unique=True, null=True)
+    subject = TextField(default="")
+    requester = ForeignKeyField(Customer, backref="tickets")
+    status = CharField(max_length=20, default="new", index=True)
+    priority = CharField(max_length=20, default="normal")
+    assignee = ForeignKeyField(User, null=True, backref="tickets")
+    support_address = CharField(max_length=320, default="")
+    claimed_ref = IntegerField(null=True)  # a tag a stranger put in the subject
+    created_at = DateTimeField(default=utcnow, index=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def by_number(cls, number: int) -> "Ticket | None":
+        return cls.get_or_none(cls.number == number)
+
+
+class Participant(BaseModel):
+    """An address that was on the ticket's From, To or Cc."""
+    ticket = ForeignKeyField(Ticket, backref="participants", on_delete="CASCADE")
+    address = CharField(max_length=320)
+
+    class Meta:
+        indexes = ((("ticket", "address"), True),)
+
+
+class RawMail(BaseModel):
+    """The bytes of a received mail, content-addressed and never altered."""
+    sha256 = CharField(max_length=64, unique=True)
+    data = BlobField()
+    size = IntegerField()
+    created_at = DateTimeField(default=utcnow)
+
+
+KINDS = ("inbound", "outbound", "note")
+
+
+class Message(BaseModel):
+    ticket = ForeignKeyField(Ticket, backref="messages", on_delete="CASCADE")
+    kind = CharField(max_length=10, default="inbound")
+    message_id = CharField(max_length=998, null=True, index=True)
+    in_reply_to = TextField(default="")
+    refs = TextField(default="")  # References, space-separated
+    sender_address = CharField(max_length=320, default="")
+    sender_name = CharField(max_length=200, default="")
+    to_addrs = TextField(default="")  # JSON list of [name, address]
+    cc_addrs = TextField(default="")
+    subject = TextField(default="")
+    sent_at = DateTimeField(null=True)  # the mail's own Date header
+    created_at = DateTimeField(default=utcnow)
+    body_text = TextField(default="")
+    body_visible = TextField(default="")
+    body_html = TextField(null=True)
+    automatic = CharField(max_length=200, null=True)  # why it must not be answered
+    thread_signal = CharField(max_length=20, null=True)  # in-reply-to, references, subject-tag
+    notes = TextField(default="")  # what decoding had to repair, one per line
+    raw = ForeignKeyField(RawMail, null=True, backref="messages")
+    author = ForeignKeyField(User, null=True, backref="messages")
+
+
+class Attachment(BaseModel):
+    message = ForeignKeyField(Message, backref="attachments", on_delete="CASCADE")
+    filename = CharField(max_length=255)
+    content_type = CharField(max_length=255)
+    size = IntegerField()
+    sha256 = CharField(max_length=64)
+    stored = BooleanField(default=True)  # False when over the size limit (still in the raw mail)
+    inline = BooleanField(default=False)
+    content_id = CharField(max_length=255, null=True)
+
+
+SPOOL_STATES = ("queued", "processing", "done", "discarded", "quarantined")
+
+
+class Inbound(BaseModel):
+    """The spool: one row per delivery of raw bytes, with where it came from."""
+    id = AutoField()
+    raw = ForeignKeyField(RawMail, backref="deliveries")
+    origin = CharField(max_length=20)  # smtp, lmtp, imap, cli
+    origin_detail = TextField(default="")  # JSON: peer, envelope, file, mailbox/UID
+    mail_from = CharField(max_length=998, null=True)  # envelope sender; '' is the null sender
+    state = CharField(max_length=20, default="queued")
+    outcome = CharField(max_length=20, null=True)  # created, threaded, duplicate, ignored, quarantined
+    reason = TextField(default="")
+    detail = TextField(default="")  # traceback of a quarantine
+    attempts = IntegerField(default=0)
+    lease_until = DateTimeField(null=True)
+    received_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+    message = ForeignKeyField(Message, null=True, backref="deliveries")
+
+    class Meta:
+        indexes = ((("state", "id"), False),)
+
+
+class AuditEvent(BaseModel):
+    ticket = ForeignKeyField(Ticket, null=True, backref="trail", on_delete="CASCADE")
+    actor = ForeignKeyField(User, null=True)  # None: the system
+    action = CharField(max_length=50)
+    detail = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+ALL_MODELS = (Customer, User, Ticket, Participant, RawMail, Message, Attachment, Inbound, AuditEvent)

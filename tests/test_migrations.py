@@ -1,0 +1,64 @@
+"""Schema migrations: an old database upgrades with its data intact; an old schema refuses to run."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from daemon import db
+from daemon.errors import SchemaOutOfDate
+from daemon.models import Customer, Inbound, Message, Participant, RawMail, Ticket
+from tests.conftest import make_config
+
+
+def seed_first_version(handle) -> None:
+    """Rows as the first schema version wrote them, with plain SQL."""
+    p = "%s" if not db.is_sqlite(handle) else "?"
+    handle.execute_sql(f'INSERT INTO customer (email, name, created_at) VALUES ({p}, {p}, {p})',
+                       ("ola@example.no", "Ola Nordmann", "2026-01-02 03:04:05"))
+    handle.execute_sql(f'INSERT INTO ticket (number, subject, requester_id, status, priority, support_address,'
+                       f' created_at, updated_at) VALUES ({p}, {p}, 1, {p}, {p}, {p}, {p}, {p})',
+                       (10001, "Skriveren er død", "open", "normal", "support@x", "2026-01-02 03:04:05",
+                        "2026-01-02 03:04:05"))
+    handle.execute_sql(f'INSERT INTO raw_mail (sha256, data, size, created_at) VALUES ({p}, {p}, {p}, {p})',
+                       ("ab" * 32, b"Subject: x\r\n\r\nbody\xff", 18, "2026-01-02 03:04:05"))
+    handle.execute_sql(f'INSERT INTO message (ticket_id, kind, message_id, in_reply_to, refs, sender_address,'
+                       f' sender_name, to_addrs, cc_addrs, subject, created_at, body_text, body_visible, notes,'
+                       f' raw_id) VALUES (1, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 1)',
+                       ("inbound", "m1@example.no", "", "", "ola@example.no", "Ola", "[]", "[]",
+                        "Skriveren er død", "2026-01-02 03:04:05", "Hjelp, æøå", "Hjelp, æøå", ""))
+
+
+def test_a_first_version_database_upgrades_with_its_data_intact(tmp_path, backend_url):
+    handle = db.open_database(make_config(tmp_path, backend_url))
+    db.migration_runner().up(target="0001_initial")
+    seed_first_version(handle)
+    with pytest.raises(SchemaOutOfDate, match="0002_threading_signals"):
+        db.require_current_schema()
+
+    assert db.upgrade() == ["0002_threading_signals"]
+    db.require_current_schema()
+
+    ticket = Ticket.get(Ticket.number == 10001)
+    assert ticket.subject == "Skriveren er død" and ticket.claimed_ref is None
+    assert ticket.requester == Customer.get(Customer.email == "ola@example.no")
+    message = Message.get()
+    assert message.body_text == "Hjelp, æøå" and message.thread_signal is None
+    assert bytes(RawMail.get().data) == b"Subject: x\r\n\r\nbody\xff"
+    Participant.create(ticket=ticket, address="ola@example.no")
+    assert [p.address for p in ticket.participants] == ["ola@example.no"]
+    assert Inbound.select().count() == 0
+    handle.close()
+
+
+def test_run_refuses_an_out_of_date_schema(tmp_path):
+    (tmp_path / "c.toml").write_text(f'[database]\nurl = "sqlite:///{tmp_path}/old.db"\n'
+                                     '[smtp]\nport = 0\n[web]\nport = 0\n')
+    handle = db.open_database(make_config(tmp_path, f"sqlite:///{tmp_path}/old.db"))
+    db.migration_runner().up(target="0001_initial")
+    handle.close()
+    result = subprocess.run([sys.executable, "-m", "daemon", "--config", str(tmp_path / "c.toml"), "run"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "out of date" in result.stderr and "patroldesk db upgrade" in result.stderr
