@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from urllib.parse import urlparse
 
-from peewee import Database, DatabaseProxy, SqliteDatabase
+from peewee import AutoField, Database, DatabaseProxy, SqliteDatabase
 from playhouse import db_url
 from playhouse.migrations import Runner
 
@@ -61,6 +61,43 @@ def make_durable() -> None:
     """Ask for a synced commit on this thread's connection (edges, before 250)."""
     if is_sqlite():
         database.execute_sql("PRAGMA synchronous=FULL")
+
+
+_INSERT_SQL: dict[tuple, str] = {}
+
+
+def insert_fast(model, **values):
+    """INSERT one row with SQL built once per model and column set; returns the instance.
+
+    The hot path of ingest inserts a few rows per mail; building each INSERT
+    through the query builder costs ~10x the insert itself (measured: 290 us
+    against 20 us for a message row on SQLite). Python-side defaults apply
+    as they do for Model.create().
+    """
+    meta = model._meta
+    for field in meta.sorted_fields:
+        if field.name not in values and not isinstance(field, AutoField) and field.default is not None:
+            values[field.name] = field.default() if callable(field.default) else field.default
+    key = (type(database.obj), model, tuple(values))
+    sql = _INSERT_SQL.get(key)
+    if sql is None:
+        sql = _INSERT_SQL[key] = _insert_sql(model, values)
+    params = [meta.fields[name].db_value(value) for name, value in values.items()]
+    cursor = database.execute_sql(sql, params)
+    instance = model(**values)
+    instance._pk = cursor.lastrowid if is_sqlite() else cursor.fetchone()[0]
+    instance._dirty.clear()
+    return instance
+
+
+def _insert_sql(model, values: dict) -> str:
+    meta, db = model._meta, database.obj
+    opening, closing = db.quote
+    name = lambda identifier: f"{opening}{identifier}{closing}"  # noqa: E731
+    columns = ", ".join(name(meta.fields[field].column_name) for field in values)
+    marks = ", ".join([db.param] * len(values))
+    sql = f"INSERT INTO {name(meta.table_name)} ({columns}) VALUES ({marks})"
+    return sql if is_sqlite() else f"{sql} RETURNING {name(meta.primary_key.column_name)}"
 
 
 def migration_runner(db: Database | None = None) -> Runner:

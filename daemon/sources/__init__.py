@@ -1,0 +1,1 @@
+"""The edges where mail enters: spool, SMTP/LMTP listener, IMAP poller."""

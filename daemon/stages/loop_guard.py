@@ -1,0 +1,22 @@
+"""Know who sent the mail, and whether it may ever be answered.
+
+Marks automatic mail (auto-replies, bounces, lists) so no later stage
+answers it, and discards mail that comes from our own support addresses.
+"""
+from daemon.errors import Discard, Quarantine
+from daemon.mail.classify import classify_envelope
+from daemon.mail.parse import Address
+
+
+def run(ctx) -> None:
+    ctx.sender = ctx.mail.sender or _envelope_sender(ctx.inbound.mail_from)
+    if ctx.sender is None:
+        raise Quarantine("the mail names no sender (no From, Reply-To, Sender or envelope sender)")
+    ctx.automatic = ctx.mail.automatic or classify_envelope(ctx.inbound.mail_from)
+    ours = {a.casefold() for a in ctx.config.support.addresses}
+    if ctx.sender.key in ours:
+        raise Discard(f"sent from our own support address {ctx.sender.key}: a mail loop")
+
+
+def _envelope_sender(mail_from: str | None) -> Address | None:
+    return Address(name="", addr=mail_from) if mail_from and "@" in mail_from else None

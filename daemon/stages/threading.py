@@ -1,0 +1,48 @@
+"""Find the ticket a mail belongs to, and say which signal proved it.
+
+Headers first (In-Reply-To, then References), the subject tag second, and
+the tag only from someone who already took part in that ticket: a tag from
+a stranger opens a new ticket that records the reference it claimed.
+Automatic mail that answers no ticket opens nothing.
+"""
+from daemon import tickets
+from daemon.errors import Discard
+from daemon.models import Message, Ticket
+
+
+def run(ctx) -> None:
+    cfg = ctx.config.threading
+    ctx.ticket, ctx.signal = _by_headers(ctx.mail, cfg)
+    if ctx.ticket is None and cfg.subject_tag:
+        _by_subject_tag(ctx, cfg.tag_format)
+    if ctx.ticket is None and ctx.automatic:
+        raise Discard(f"automatic mail ({ctx.automatic}) that answers no ticket")
+
+
+def _by_headers(mail, cfg) -> tuple[Ticket | None, str | None]:
+    candidates = []
+    if cfg.in_reply_to:
+        candidates += [(mid, "in-reply-to") for mid in mail.in_reply_to]
+    if cfg.references:
+        candidates += [(mid, "references") for mid in reversed(mail.references)]
+    if not candidates:
+        return None, None
+    found = {}
+    for row in Message.select(Message.message_id, Ticket).join(Ticket).where(
+            Message.message_id.in_([mid for mid, _ in candidates])).order_by(Message.id):
+        found[row.message_id] = row.ticket  # the latest ticket wins
+    for mid, signal in candidates:
+        if mid in found:
+            return found[mid], signal
+    return None, None
+
+
+def _by_subject_tag(ctx, tag_format: str) -> None:
+    number = tickets.tagged_number(ctx.mail.subject, tag_format)
+    if number is None:
+        return
+    ticket = Ticket.by_number(number)
+    if ticket is not None and tickets.is_participant(ticket, ctx.sender.key):
+        ctx.ticket, ctx.signal = ticket, "subject-tag"
+    else:
+        ctx.claimed_ref = number

@@ -1,0 +1,27 @@
+"""Open a ticket for a new mail, or append the mail to the ticket it answers."""
+import json
+
+from daemon import tickets
+
+
+def run(ctx) -> None:
+    if ctx.ticket is None:
+        customer = tickets.customer_for(ctx.sender)
+        ctx.ticket = tickets.open_ticket(customer, ctx.mail.subject, _support_address(ctx),
+                                         ctx.config.threading.first_number, ctx.claimed_ref)
+        ctx.outcome = "created"
+    else:
+        ctx.outcome = "threaded"
+    ctx.message = tickets.record_inbound(ctx.ticket, ctx.mail, ctx.sender, ctx.inbound.raw,
+                                         ctx.signal, ctx.automatic)
+
+
+def _support_address(ctx) -> str:
+    """The support address the mail was sent to: envelope first, then headers."""
+    ours = [a.casefold() for a in ctx.config.support.addresses]
+    envelope = json.loads(ctx.inbound.origin_detail or "{}").get("rcpt_tos", [])
+    written = [a.key for a in (*ctx.mail.to, *ctx.mail.cc)]
+    for address in [a.casefold() for a in envelope] + written:
+        if address in ours:
+            return address
+    return ours[0] if ours else ""

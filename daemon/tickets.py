@@ -1,0 +1,166 @@
+"""Ticket lifecycle: customers, opening, appending mail, reading tickets back.
+
+Every front door (pipeline, CLI, console) changes tickets through these
+functions; the rules live here.
+"""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+
+from daemon.db import insert_fast
+from daemon.errors import NotFound
+from daemon.mail.parse import Address, ParsedMail
+from daemon.models import (
+    Attachment, AuditEvent, Customer, Message, Participant, RawMail, Ticket, utcnow,
+)
+
+# A customer's reply brings these back to work.
+_REOPENED_BY_REPLY = ("pending", "solved", "closed")
+
+
+def customer_for(address: Address) -> Customer:
+    """The customer with this address, created on first contact."""
+    customer = Customer.get_or_none(Customer.email == address.key)
+    if customer is None:
+        customer = insert_fast(Customer, email=address.key, name=address.name[:200])
+    elif address.name and not customer.name:
+        customer.name = address.name[:200]
+        customer.save(only=[Customer.name])
+    return customer
+
+
+def open_ticket(requester: Customer, subject: str, support_address: str,
+                first_number: int, claimed_ref: int | None = None) -> Ticket:
+    """A new ticket; its public number follows from its row id."""
+    ticket = insert_fast(Ticket, requester=requester, subject=subject[:2000],
+                         support_address=support_address, claimed_ref=claimed_ref)
+    ticket.number = first_number - 1 + ticket.id
+    Ticket.update(number=ticket.number).where(Ticket.id == ticket.id).execute()
+    detail = {"requester": requester.email}
+    if claimed_ref is not None:
+        detail["claimed_ref"] = claimed_ref
+    audit(ticket, "opened", detail)
+    return ticket
+
+
+def record_inbound(ticket: Ticket, mail: ParsedMail, sender: Address, raw: RawMail | None,
+                   signal: str | None, automatic: str | None) -> Message:
+    """Store a received mail as a message of the ticket and note who took part."""
+    message = insert_fast(
+        Message,
+        ticket=ticket, kind="inbound", message_id=mail.message_id,
+        in_reply_to=" ".join(mail.in_reply_to), refs=" ".join(mail.references),
+        sender_address=sender.key, sender_name=sender.name[:200],
+        to_addrs=_addresses_json(mail.to), cc_addrs=_addresses_json(mail.cc),
+        subject=mail.subject, sent_at=_naive_utc(mail.date), body_text=mail.text,
+        body_visible=mail.visible_text, body_html=mail.html, automatic=automatic[:200] if automatic else None,
+        thread_signal=signal, notes="\n".join(mail.notes), raw=raw)
+    add_participants(ticket, [a.key for a in (sender, *mail.to, *mail.cc) if a])
+    if signal is not None:  # a new ticket is as fresh as it gets
+        _touch(ticket, customer_replied=not message.automatic)
+    return message
+
+
+def _touch(ticket: Ticket, customer_replied: bool) -> None:
+    ticket.updated_at = utcnow()
+    changes = {Ticket.updated_at: ticket.updated_at}
+    if customer_replied and ticket.status in _REOPENED_BY_REPLY:
+        audit(ticket, "reopened", {"from": ticket.status, "by": "customer reply"})
+        ticket.status = changes[Ticket.status] = "open"
+    Ticket.update(changes).where(Ticket.id == ticket.id).execute()
+
+
+def add_participants(ticket: Ticket, addresses: list[str]) -> None:
+    rows = [{"ticket": ticket.id, "address": a[:320]} for a in dict.fromkeys(addresses) if a]
+    if rows:
+        Participant.insert_many(rows).on_conflict_ignore().execute()
+
+
+def is_participant(ticket: Ticket, address: str) -> bool:
+    """True for the requester and anyone who was on the ticket's From, To or Cc."""
+    return Participant.select().where(
+        (Participant.ticket == ticket) & (Participant.address == address)).exists() or \
+        Customer.select().where((Customer.id == ticket.requester_id) & (Customer.email == address)).exists()
+
+
+def audit(ticket: Ticket | None, action: str, detail: dict, actor=None) -> None:
+    insert_fast(AuditEvent, ticket=ticket, actor=actor, action=action,
+                detail=json.dumps(detail, ensure_ascii=False))
+
+
+def _addresses_json(addresses: tuple[Address, ...]) -> str:
+    return json.dumps([[a.name, a.addr] for a in addresses], ensure_ascii=False)
+
+
+def _naive_utc(moment):
+    return moment.replace(tzinfo=None) if moment is not None else None
+
+
+# Ticket tags in subjects -------------------------------------------------
+
+def format_tag(number: int, tag_format: str) -> str:
+    return tag_format.replace("{ref}", str(number))
+
+
+@lru_cache(maxsize=8)
+def _tag_pattern(tag_format: str) -> re.Pattern:
+    before, after = (re.escape(part) for part in tag_format.split("{ref}", 1))
+    return re.compile(before + r"\s*(\d{1,12})\s*" + after)
+
+
+def tagged_number(subject: str, tag_format: str) -> int | None:
+    """The ticket number a subject carries in the configured tag, if any."""
+    match = _tag_pattern(tag_format).search(subject)
+    return int(match.group(1)) if match else None
+
+
+# Reading tickets back ------------------------------------------------------
+
+def get_ticket(number: int) -> Ticket:
+    ticket = Ticket.by_number(number)
+    if ticket is None:
+        raise NotFound(f"no ticket #{number}")
+    return ticket
+
+
+def list_tickets(status: str | None = None, limit: int = 50) -> list[Ticket]:
+    query = Ticket.select(Ticket, Customer).join(Customer)
+    if status:
+        query = query.where(Ticket.status == status)
+    return list(query.order_by(Ticket.id.desc()).limit(limit))
+
+
+def ticket_summary(ticket: Ticket) -> dict:
+    return {
+        "ticket": ticket.number, "subject": ticket.subject, "status": ticket.status,
+        "priority": ticket.priority,
+        "requester": {"email": ticket.requester.email, "name": ticket.requester.name},
+        "support_address": ticket.support_address, "claimed_ref": ticket.claimed_ref,
+        "created_at": ticket.created_at.isoformat() + "Z",
+        "updated_at": ticket.updated_at.isoformat() + "Z",
+    }
+
+
+def ticket_detail(ticket: Ticket) -> dict:
+    """The ticket with its messages, as the CLI and scripts see it."""
+    messages = list(ticket.messages.order_by(Message.id))
+    attachments = {}
+    for att in Attachment.select().where(Attachment.message.in_([m.id for m in messages])):
+        attachments.setdefault(att.message_id, []).append(att.filename)
+    detail = ticket_summary(ticket)
+    detail["messages"] = [_message_dict(m, attachments.get(m.id, [])) for m in messages]
+    return detail
+
+
+def _message_dict(message: Message, attachment_names: list[str]) -> dict:
+    return {
+        "kind": message.kind, "message_id": message.message_id,
+        "sender": {"email": message.sender_address, "name": message.sender_name},
+        "subject": message.subject, "text": message.body_text, "visible_text": message.body_visible,
+        "thread_signal": message.thread_signal, "automatic": message.automatic,
+        "attachments": attachment_names,
+        "date": message.sent_at.isoformat() + "Z" if message.sent_at else None,
+        "notes": message.notes.splitlines(),
+    }

@@ -1,0 +1,125 @@
+"""The whole generated corpus through the spool and the pipeline: nothing lost, nothing raises."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+
+from daemon import db, pipeline
+from daemon.models import Inbound, Ticket, utcnow
+from daemon.sources import spool
+from tests.conftest import make_config
+from tests.corpus import CORPUS, simple_mail
+
+
+@pytest.fixture
+def drained(config, database):
+    rows = {case.name: spool.enqueue(case.raw, "cli", {"file": case.name}) for case in CORPUS}
+    results = {r.inbound_id: r for r in pipeline.drain(config)}
+    return {name: (Inbound.get_by_id(row.id), results[row.id]) for name, row in rows.items()}
+
+
+def test_every_corpus_mail_ends_as_a_ticket_or_in_quarantine_with_its_bytes(drained):
+    by_name = {case.name: case for case in CORPUS}
+    for name, (row, result) in drained.items():
+        case = by_name[name]
+        assert row.state in ("done", "discarded", "quarantined"), name
+        # Parseable mail with no sender anywhere cannot be answered: a person decides.
+        expect_quarantine = case.subject is None or (case.sender is None and not case.automatic)
+        assert (row.state == "quarantined") == expect_quarantine, f"{name}: {row.state} {row.reason}"
+        if row.state == "quarantined":
+            assert row.reason
+            assert hashlib.sha256(bytes(row.raw.data)).hexdigest() == row.raw.sha256
+            assert bytes(row.raw.data) == case.raw
+            continue
+        if case.automatic:
+            assert row.outcome == "ignored", name
+            continue
+        assert row.outcome == "created", f"{name}: {row.outcome} {row.reason}"
+        message = row.message
+        assert message.subject == case.subject, name
+        assert message.ticket.subject == case.subject, name
+        for fragment in case.text_contains:
+            assert fragment in message.body_text, f"{name}: {fragment!r} not in {message.body_text[:300]!r}"
+        if case.sender:
+            assert message.sender_address == case.sender.casefold(), name
+        assert sorted(a.filename for a in message.attachments) == sorted(case.attachments), name
+
+
+def test_stored_attachments_are_written_once_by_content(config, database):
+    raw = (b"From: a@example.org\r\nTo: support@localhost\r\nSubject: two copies\r\nMessage-ID: <two@x>\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+           b"--b\r\nContent-Type: text/plain\r\n\r\nsee\r\n"
+           b"--b\r\nContent-Type: text/plain; name=a.txt\r\nContent-Disposition: attachment; filename=a.txt\r\n\r\nsame\r\n"
+           b"--b\r\nContent-Type: text/plain; name=b.txt\r\nContent-Disposition: attachment; filename=b.txt\r\n\r\nsame\r\n"
+           b"--b--\r\n")
+    spool.enqueue(raw, "cli")
+    [result] = pipeline.drain(config)
+    assert result.outcome == "created"
+    files = [p for p in config.attachments_dir.rglob("*") if p.is_file()]
+    assert len(files) == 1 and files[0].read_bytes() == b"same"
+    assert files[0].name == hashlib.sha256(b"same").hexdigest()
+
+
+def test_an_attachment_over_the_limit_is_listed_but_not_copied(tmp_path):
+    config = make_config(tmp_path, ingest={"max_attachment_bytes": 3})
+    db.open_database(config)
+    db.upgrade()
+    raw = (b"From: a@example.org\r\nTo: support@localhost\r\nSubject: big\r\nMessage-ID: <big@x>\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+           b"--b\r\nContent-Type: text/plain\r\n\r\nsee\r\n"
+           b"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=big.bin\r\n\r\n0123456789\r\n"
+           b"--b--\r\n")
+    spool.enqueue(raw, "cli")
+    pipeline.drain(config)
+    [attachment] = Ticket.get().messages.get().attachments
+    assert attachment.filename == "big.bin" and not attachment.stored and attachment.size == 10
+    assert not config.attachments_dir.exists()
+    db.database.close()
+
+
+def test_a_mail_from_our_own_support_address_is_a_loop_and_opens_nothing(config, database):
+    spool.enqueue(simple_mail(frm="support@localhost", to="support@localhost", subject="loop", body="x",
+                              message_id="loop@x"), "cli")
+    [result] = pipeline.drain(config)
+    assert result.outcome == "ignored" and "loop" in result.reason
+    assert Ticket.select().count() == 0
+
+
+def test_a_mail_with_no_sender_anywhere_is_quarantined_not_lost(config, database):
+    raw = b"To: support@localhost\r\nSubject: anonymous\r\n\r\nwho am I\r\n"
+    row = spool.enqueue(raw, "cli")
+    [result] = pipeline.drain(config)
+    assert result.outcome == "quarantined" and "no sender" in result.reason
+    assert bytes(Inbound.get_by_id(row.id).raw.data) == raw
+
+
+def test_the_envelope_sender_stands_in_for_a_missing_from(config, database):
+    spool.enqueue(b"To: support@localhost\r\nSubject: no from\r\n\r\nbody\r\n", "smtp", {},
+                  mail_from="kari@example.no")
+    [result] = pipeline.drain(config)
+    assert result.outcome == "created"
+    assert Ticket.get().requester.email == "kari@example.no"
+
+
+def test_a_worker_that_died_mid_mail_hands_it_over_after_the_lease(config, database):
+    row = spool.enqueue(simple_mail(frm="a@example.org", to="support@localhost", subject="x", body="y",
+                                    message_id="lease@x"), "cli")
+    [claimed] = spool.claim(10, lease_seconds=60)
+    assert claimed.id == row.id
+    assert spool.claim(10, lease_seconds=60) == []  # still leased: nobody else takes it
+    later = utcnow() + dt.timedelta(seconds=61)
+    [again] = spool.claim(10, lease_seconds=60, now=later)
+    assert again.id == row.id and again.attempts == 2
+
+
+def test_a_mail_that_keeps_killing_workers_is_quarantined(config, database):
+    row = spool.enqueue(b"From: a@b.example\r\n\r\nx", "cli")
+    moment = utcnow()
+    for _ in range(config.ingest.max_attempts + 1):
+        moment += dt.timedelta(seconds=config.ingest.lease_seconds + 1)
+        claimed = spool.claim(10, config.ingest.lease_seconds, now=moment)
+    [result] = pipeline.process_claimed(claimed, config)
+    assert result.outcome == "quarantined" and "interrupted" in result.reason
+    assert Inbound.get_by_id(row.id).state == "quarantined"
