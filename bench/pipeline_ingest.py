@@ -1,0 +1,47 @@
+"""Ingest throughput through the spool and the pipeline, on SQLite, no network.
+
+Spools N generated mails, then drains the spool with the pipeline, and
+reports mails per second for each phase and the process's peak RSS.
+"""
+from __future__ import annotations
+
+import dataclasses
+import resource
+import tempfile
+import time
+
+from bench.mailgen import corpus
+from daemon import db, pipeline
+from daemon.config import load_config
+from daemon.models import Inbound, Ticket
+from daemon.sources import spool
+
+
+def run(count: int) -> dict:
+    mails = corpus(count)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = load_config(None, {})
+        config = dataclasses.replace(
+            base, database=dataclasses.replace(base.database, url=f"sqlite:///{tmp}/bench.db"),
+            paths=dataclasses.replace(base.paths, var=f"{tmp}/var"))
+        db.open_database(config)
+        db.upgrade()
+        started = time.perf_counter()
+        for raw in mails:
+            spool.enqueue(raw, "bench")
+        spooled = time.perf_counter()
+        results = pipeline.drain(config)
+        drained = time.perf_counter()
+        outcome = {
+            "benchmark": "pipeline_ingest", "database": "sqlite", "mails": count,
+            "tickets": Ticket.select().count(),
+            "outcomes": {o: sum(1 for r in results if r.outcome == o) for o in sorted({r.outcome for r in results})},
+            "spool_seconds": round(spooled - started, 3),
+            "pipeline_seconds": round(drained - spooled, 3),
+            "pipeline_mails_per_second": round(count / (drained - spooled), 1),
+            "end_to_end_mails_per_second": round(count / (drained - started), 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "unfinished": Inbound.select().where(Inbound.state.in_(("queued", "processing"))).count(),
+        }
+        db.database.close()
+    return outcome

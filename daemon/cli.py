@@ -1,0 +1,344 @@
+"""The `patroldesk` command: parse arguments, call the domain, print.
+
+Failures print one line on standard error and exit non-zero:
+2 for configuration, 1 for everything else.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from daemon import db, logs, pipeline, tickets, users
+from daemon.config import Config, load_config
+from daemon.errors import ConfigError, PatroldeskError
+from daemon.models import Inbound
+from daemon.sources import spool
+
+
+class App:
+    """What every command needs: the configuration, read once, and the database."""
+
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path, os.environ)
+            logs.configure(self._config.log.level)
+        return self._config
+
+    def database(self, current: bool = True):
+        handle = db.open_database(self.config)
+        if current:
+            db.require_current_schema()
+        return handle
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH", envvar="PATROLDESK_CONFIG",
+              help="Configuration file (TOML). Default: $PATROLDESK_CONFIG, else the embedded defaults.")
+@click.pass_context
+def cli(ctx, config_path):
+    """patroldesk: an email helpdesk daemon where every closed ticket leaves a patrol report."""
+    ctx.obj = App(config_path)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        click.echo(f"patroldesk: configuration error: {exc}", err=True)
+        sys.exit(2)
+    except PatroldeskError as exc:
+        click.echo(f"patroldesk: {exc}", err=True)
+        sys.exit(1)
+
+
+def _print_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+# init, run, db ---------------------------------------------------------------
+
+@cli.command()
+@pass_app
+def init(app: App):
+    """Create the data folder and database, and a first admin account.
+
+    The admin's password comes from $PATROLDESK_ADMIN_PASSWORD, or is made
+    up and printed once.
+    """
+    app.config.var_dir.mkdir(parents=True, exist_ok=True)
+    app.database(current=False)
+    applied = db.upgrade()
+    click.echo(f"database ready ({len(applied)} migration(s) applied)")
+    if users.any_admin():
+        return
+    password = os.environ.get("PATROLDESK_ADMIN_PASSWORD") or users.new_password()
+    users.create_user("admin", "admin", password, name="Administrator")
+    shown = "(from PATROLDESK_ADMIN_PASSWORD)" if os.environ.get("PATROLDESK_ADMIN_PASSWORD") else password
+    click.echo(f"created the admin account: user 'admin', password {shown}  (shown once: keep it)")
+
+
+@cli.command()
+@pass_app
+def run(app: App):
+    """Run the daemon in the foreground until Ctrl-C or SIGTERM."""
+    from daemon.service import build_service
+    service = build_service(app.config)
+    service.start()
+    _print_banner(app.config, service)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    click.echo("stopping…", err=True)
+    service.stop()
+
+
+def _print_banner(config: Config, service) -> None:
+    address = config.support.addresses[0]
+    lines = ["", "patroldesk is running.  Ctrl-C stops it."]
+    if service.web:
+        lines.append(f"  console:  http://{config.web.host}:{service.web.port}/  "
+                     "(health page; sign-in arrives with the console; user 'admin')")
+    if service.smtp:
+        port = service.smtp.port
+        lines += [f"  mail in:  {config.smtp.protocol.upper()} {config.smtp.host}:{port} for {address}",
+                  "  send a first mail:",
+                  f"    python3 -c \"import smtplib; smtplib.SMTP('{config.smtp.host}', {port}).sendmail("
+                  f"'customer@example.org', ['{address}'], 'From: customer@example.org\\r\\nTo: {address}"
+                  f"\\r\\nSubject: Printer on fire\\r\\n\\r\\nHelp, please.\\r\\n')\"",
+                  "  then:     .venv/bin/patroldesk tickets list"]
+    click.echo("\n".join(lines) + "\n")
+
+
+@cli.group("db")
+def db_group():
+    """Database schema: upgrade and status."""
+
+
+@db_group.command("upgrade")
+@pass_app
+def db_upgrade(app: App):
+    """Apply pending schema migrations."""
+    app.database(current=False)
+    applied = db.upgrade()
+    click.echo("\n".join(f"applied {name}" for name in applied) or "schema is current")
+
+
+@db_group.command("status")
+@pass_app
+def db_status(app: App):
+    """List migrations and whether each is applied."""
+    app.database(current=False)
+    for migration in db.migration_runner().status():
+        click.echo(f"{'applied' if migration.applied else 'PENDING'}  {migration.name}")
+
+
+# users -------------------------------------------------------------------------
+
+@cli.group("user")
+def user_group():
+    """Accounts of agents, reviewers and admins."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["agent", "reviewer", "admin"]), default="agent", show_default=True)
+@click.option("--email", default="")
+@click.option("--name", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pass_app
+def user_add(app: App, username, role, email, name, password_stdin):
+    """Add an account; without --password-stdin a password is made up and printed once."""
+    app.database()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else users.new_password()
+    users.create_user(username, role, password, email=email, name=name)
+    click.echo(f"added {role} {username!r}" + ("" if password_stdin else f", password {password} (shown once)"))
+
+
+# tickets -----------------------------------------------------------------------
+
+@cli.group("tickets")
+def tickets_group():
+    """Read tickets."""
+
+
+@tickets_group.command("list")
+@click.option("--status", type=click.Choice(["new", "open", "pending", "solved", "closed"]))
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per ticket.")
+@pass_app
+def tickets_list(app: App, status, limit, as_json):
+    """List tickets, newest first."""
+    app.database()
+    for ticket in tickets.list_tickets(status, limit):
+        if as_json:
+            _print_json(tickets.ticket_summary(ticket))
+        else:
+            click.echo(f"#{ticket.number}  {ticket.status:<7}  {ticket.requester.email:<30}  {ticket.subject}")
+
+
+@tickets_group.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="The ticket and its messages as JSON.")
+@pass_app
+def tickets_show(app: App, ref, as_json):
+    """Show a ticket with its messages. REF is the number, with or without '#'."""
+    app.database()
+    detail = tickets.ticket_detail(tickets.get_ticket(_ticket_number(ref)))
+    if as_json:
+        _print_json(detail)
+        return
+    click.echo(f"#{detail['ticket']}  {detail['subject']}\n"
+               f"status {detail['status']}, requester {detail['requester']['name']} <{detail['requester']['email']}>")
+    for message in detail["messages"]:
+        _echo_message(message)
+
+
+def _echo_message(message: dict) -> None:
+    how = f", threaded by {message['thread_signal']}" if message["thread_signal"] else ""
+    auto = f", automatic ({message['automatic']})" if message["automatic"] else ""
+    click.echo(f"\n--- {message['kind']} from {message['sender']['name']} <{message['sender']['email']}>"
+               f" {message['date'] or ''}{how}{auto}\nSubject: {message['subject']}\n")
+    click.echo(message["visible_text"])
+    for name in message["attachments"]:
+        click.echo(f"[attachment] {name}")
+
+
+def _ticket_number(ref: str) -> int:
+    try:
+        return int(ref.lstrip("#"))
+    except ValueError:
+        raise PatroldeskError(f"not a ticket reference: {ref!r} (expected a number like 10001)") from None
+
+
+# the spool: ingest, quarantine -------------------------------------------------
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
+@pass_app
+def ingest(app: App, files, as_json):
+    """Feed .eml files through the pipeline, as if they had arrived by mail."""
+    app.database()
+    failed = False
+    for path in files:
+        try:
+            result = _ingest_file(app.config, path)
+        except OSError as exc:
+            result = {"file": str(path), "outcome": "error", "ticket": None, "message_id": None,
+                      "reason": f"cannot read: {exc.strerror}"}
+        failed |= result["outcome"] in ("quarantined", "error")
+        if as_json:
+            _print_json(result)
+        else:
+            click.echo(f"{path}: {result['outcome']}"
+                       + (f" #{result['ticket']}" if result["ticket"] else "")
+                       + (f" ({result['reason']})" if result["reason"] else ""))
+    if failed:
+        sys.exit(1)
+
+
+def _ingest_file(config: Config, path: Path) -> dict:
+    raw = path.read_bytes()
+    row = spool.enqueue(raw, "cli", {"file": path.name})
+    claimed = spool.claim_one(row.id, config.ingest.lease_seconds)
+    outcome = pipeline.process(claimed, config)
+    return {"file": str(path), "outcome": outcome.outcome, "ticket": outcome.ticket,
+            "message_id": outcome.message_id, "reason": outcome.reason}
+
+
+@cli.group("quarantine")
+def quarantine_group():
+    """Mail that could not be processed: list, show, retry."""
+
+
+@quarantine_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def quarantine_list(app: App, as_json):
+    """List quarantined mail, newest first."""
+    app.database()
+    for row in spool.listing("quarantined"):
+        item = {"id": row.id, "origin": row.origin, "received_at": row.received_at.isoformat() + "Z",
+                "size": row.raw.size, "reason": row.reason}
+        click.echo(json.dumps(item, ensure_ascii=False) if as_json else
+                   f"{row.id:>6}  {row.received_at:%Y-%m-%d %H:%M}  {row.origin:<5} {row.reason}")
+
+
+@quarantine_group.command("show")
+@click.argument("spool_id", type=int)
+@click.option("--raw", is_flag=True, help="Write the raw mail bytes to standard output.")
+@pass_app
+def quarantine_show(app: App, spool_id, raw):
+    """Show why a mail is in quarantine (or its raw bytes)."""
+    app.database()
+    row = Inbound.get_or_none(Inbound.id == spool_id)
+    if row is None:
+        raise PatroldeskError(f"no spooled mail {spool_id}")
+    if raw:
+        sys.stdout.buffer.write(bytes(row.raw.data))
+        return
+    click.echo(f"spool {row.id}: {row.state} ({row.outcome}), from {row.origin} {row.origin_detail}\n"
+               f"reason: {row.reason}\n{row.detail}")
+
+
+@quarantine_group.command("retry")
+@click.argument("spool_ids", type=int, nargs=-1, required=True)
+@pass_app
+def quarantine_retry(app: App, spool_ids):
+    """Run quarantined (or ignored) mail through the pipeline again."""
+    app.database()
+    failed = False
+    for spool_id in spool_ids:
+        if not spool.requeue(spool_id):
+            click.echo(f"{spool_id}: not in quarantine or ignored", err=True)
+            failed = True
+            continue
+        row = spool.claim_one(spool_id, app.config.ingest.lease_seconds)
+        outcome = pipeline.process(row, app.config)
+        failed |= outcome.outcome == "quarantined"
+        click.echo(f"{spool_id}: {outcome.outcome}" + (f" #{outcome.ticket}" if outcome.ticket else "")
+                   + (f" ({outcome.reason})" if outcome.reason else ""))
+    if failed:
+        sys.exit(1)
+
+
+@cli.group("spool")
+def spool_group():
+    """The inbound spool: every delivery, with what became of it."""
+
+
+@spool_group.command("list")
+@click.option("--state", type=click.Choice(["queued", "processing", "done", "discarded", "quarantined"]),
+              default="discarded", show_default=True)
+@click.option("--limit", default=100, show_default=True)
+@pass_app
+def spool_list(app: App, state, limit):
+    """List spooled mail in one state (ignored and duplicate mail is 'discarded')."""
+    app.database()
+    for row in spool.listing(state, limit):
+        click.echo(f"{row.id:>6}  {row.received_at:%Y-%m-%d %H:%M}  {row.origin:<5} "
+                   f"{row.outcome or '-':<11} {row.reason}")
+
+
+if __name__ == "__main__":
+    main()

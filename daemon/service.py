@@ -1,0 +1,76 @@
+"""Composition root: wire the database, the edges, the worker and the console.
+
+No rules live here; `Service.start()` brings the pieces up in order and
+`stop()` takes them down in reverse, finishing the mail in hand.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from werkzeug.serving import make_server
+
+from daemon import db
+from daemon.config import Config
+from daemon.pipeline import Worker
+from daemon.sources.smtp import SMTPListener
+
+log = logging.getLogger("patroldesk.service")
+
+
+class WebServer:
+    """The console's WSGI app on a thread (a real WSGI server is for production)."""
+
+    def __init__(self, config: Config):
+        from web import create_app
+        self._server = make_server(config.web.host, config.web.port, create_app(config), threaded=True)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name="web", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(10)
+
+
+class Service:
+    def __init__(self, config: Config):
+        self.config = config
+        self.worker = Worker(config)
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.smtp = SMTPListener(config.smtp, config.support.addresses, self.worker.wake) \
+            if config.smtp.enabled else None
+        self.web = WebServer(config) if config.web.enabled else None
+
+    def start(self) -> None:
+        db.require_current_schema()
+        self.worker.start()
+        # The safety net: mail spooled while nobody was awake still gets processed.
+        self.scheduler.add_job(self.worker.wake, "interval", seconds=self.config.ingest.poll_seconds,
+                               id="wake-pipeline", max_instances=1, coalesce=True)
+        self.scheduler.start()
+        self.worker.wake()
+        if self.smtp:
+            self.smtp.start()
+            log.info("%s listener on %s:%d", self.config.smtp.protocol.upper(),
+                     self.config.smtp.host, self.smtp.port)
+        if self.web:
+            self.web.start()
+            log.info("console on http://%s:%d/", self.config.web.host, self.web.port)
+
+    def stop(self) -> None:
+        if self.smtp:
+            self.smtp.stop()
+        if self.web:
+            self.web.stop()
+        self.scheduler.shutdown(wait=False)
+        self.worker.stop()
+        log.info("stopped")
+
+
+def build_service(config: Config) -> Service:
+    db.open_database(config)
+    return Service(config)

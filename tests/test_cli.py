@@ -1,0 +1,172 @@
+"""The `patroldesk` command, run as a process the way scripts and people run it."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import smtplib
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import wait_for
+from tests.corpus import simple_mail
+
+
+@pytest.fixture
+def workdir(tmp_path) -> Path:
+    """A folder with a config using free ports and its own SQLite file."""
+    (tmp_path / "patroldesk.toml").write_text(
+        '[database]\nurl = "sqlite:///var/desk.db"\n[smtp]\nport = 0\n[web]\nport = 0\n'
+        '[support]\naddresses = ["support@example.com"]\n')
+    return tmp_path
+
+
+def cli(workdir: Path, *args, input=None, env_extra=None, check=True):
+    env = dict(os.environ, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml"), **(env_extra or {}))
+    result = subprocess.run([sys.executable, "-m", "daemon", *args], cwd=workdir, env=env,
+                            capture_output=True, text=True, input=input, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}: {result.stderr}")
+    return result
+
+
+def write_mail(workdir: Path, name: str, **fields) -> Path:
+    path = workdir / name
+    path.write_bytes(simple_mail(**fields))
+    return path
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_init_creates_the_database_and_an_admin_from_the_environment(workdir):
+    result = cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "correct horse battery"})
+    assert "admin" in result.stdout and "correct horse" not in result.stdout
+    assert (workdir / "var" / "desk.db").exists()
+    again = cli(workdir, "init")
+    assert "created the admin" not in again.stdout
+
+
+def test_init_prints_a_made_up_admin_password_once(workdir):
+    result = cli(workdir, "init")
+    assert re.search(r"user 'admin', password \S{12,}", result.stdout)
+
+
+def test_ingest_json_reports_each_file(workdir):
+    cli(workdir, "init")
+    first = write_mail(workdir, "a.eml", frm="Ola <ola@example.no>", to="support@example.com",
+                       subject="Skriveren skriver ikke", body="Hei, skriveren står.", message_id="a@example.no")
+    reply = write_mail(workdir, "b.eml", frm="ola@example.no", to="support@example.com",
+                       subject="Sv: Skriveren skriver ikke", body="Fortsatt", message_id="b@example.no",
+                       in_reply_to="<a@example.no>")
+    result = cli(workdir, "ingest", "--json", str(first), str(reply), str(first))
+    outcomes = json_lines(result.stdout)
+    assert [o["outcome"] for o in outcomes] == ["created", "threaded", "duplicate"]
+    assert {o["ticket"] for o in outcomes} == {10001}
+    assert outcomes[0] == {"file": str(first), "outcome": "created", "ticket": 10001,
+                           "message_id": "a@example.no", "reason": ""}
+
+
+def test_tickets_list_and_show_print_json_for_scripts(workdir):
+    cli(workdir, "init")
+    mail = write_mail(workdir, "a.eml", frm="Пётр <petr@example.ru>", to="support@example.com",
+                      subject="Счёт не пришёл", body="Добрый день, счёт не пришёл.", message_id="p@example.ru")
+    cli(workdir, "ingest", str(mail))
+    [listed] = json_lines(cli(workdir, "tickets", "list", "--json").stdout)
+    assert listed["ticket"] == 10001 and listed["subject"] == "Счёт не пришёл" and listed["status"] == "new"
+    assert listed["requester"] == {"email": "petr@example.ru", "name": "Пётр"}
+    shown = json.loads(cli(workdir, "tickets", "show", "#10001", "--json").stdout)
+    [message] = shown["messages"]
+    assert message["sender"] == {"email": "petr@example.ru", "name": "Пётр"}
+    assert message["subject"] == "Счёт не пришёл"
+    assert "Добрый день, счёт не пришёл." in message["text"]
+    assert message["attachments"] == []
+
+
+def test_tickets_show_of_an_unknown_ticket_fails_with_a_reason(workdir):
+    cli(workdir, "init")
+    result = cli(workdir, "tickets", "show", "424242", check=False)
+    assert result.returncode == 1
+    assert "no ticket #424242" in result.stderr
+
+
+def test_a_quarantined_mail_is_listed_and_retried_once_the_cause_is_fixed(workdir):
+    cli(workdir, "init")
+    blocker = workdir / "var" / "attachments"
+    blocker.write_text("a file where the attachment folder should be")
+    mail = workdir / "att.eml"
+    mail.write_bytes(
+        b"From: ola@example.no\r\nTo: support@example.com\r\nSubject: Vedlegg\r\n"
+        b"Message-ID: <att@example.no>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee file\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=f.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n")
+    [outcome] = json_lines(cli(workdir, "ingest", "--json", str(mail), check=False).stdout)
+    assert outcome["outcome"] == "quarantined" and outcome["reason"]
+    [row] = json_lines(cli(workdir, "quarantine", "list", "--json").stdout)
+    assert row["reason"] == outcome["reason"]
+    raw = subprocess.run([sys.executable, "-m", "daemon", "quarantine", "show", "--raw", str(row["id"])],
+                         cwd=workdir, capture_output=True, timeout=60,
+                         env=dict(os.environ, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml"))).stdout
+    assert raw == mail.read_bytes()
+
+    blocker.unlink()
+    retried = cli(workdir, "quarantine", "retry", str(row["id"]))
+    assert "created #10001" in retried.stdout
+    assert cli(workdir, "quarantine", "list").stdout == ""
+    shown = json.loads(cli(workdir, "tickets", "show", "10001", "--json").stdout)
+    assert shown["messages"][0]["attachments"] == ["f.pdf"]
+
+
+def test_every_command_has_help(workdir):
+    commands = [[], ["init"], ["run"], ["db"], ["db", "upgrade"], ["db", "status"], ["user", "add"],
+                ["tickets", "list"], ["tickets", "show"], ["quarantine", "list"], ["quarantine", "retry"],
+                ["quarantine", "show"], ["ingest"], ["spool", "list"]]
+    for words in commands:
+        result = cli(workdir, *words, "--help")
+        assert "Usage:" in result.stdout
+
+
+def test_user_add_refuses_a_short_password(workdir):
+    cli(workdir, "init")
+    result = cli(workdir, "user", "add", "kari", "--password-stdin", input="short\n", check=False)
+    assert result.returncode == 1 and "at least 10 characters" in result.stderr
+    ok = cli(workdir, "user", "add", "kari", "--role", "reviewer", "--password-stdin", input="long enough pw\n")
+    assert "added reviewer 'kari'" in ok.stdout
+
+
+def test_the_daemon_runs_takes_mail_and_stops_cleanly_on_ctrl_c(workdir):
+    cli(workdir, "init")
+    env = dict(os.environ, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml"))
+    daemon = subprocess.Popen([sys.executable, "-m", "daemon", "run"], cwd=workdir, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = ""
+        while "tickets list" not in banner:
+            line = daemon.stdout.readline()
+            assert line, f"daemon exited: {daemon.stderr.read()}"
+            banner += line
+        smtp_port = int(re.search(r"SMTP 127\.0\.0\.1:(\d+)", banner).group(1))
+        web_port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", banner).group(1))
+        example = re.search(r"(python3 -c .*)", banner).group(1)
+        # The printed one-liner itself delivers a first mail.
+        subprocess.run(example, shell=True, check=True, timeout=30)
+        with smtplib.SMTP("127.0.0.1", smtp_port) as client:
+            client.sendmail("kari@example.no", ["support@example.com"],
+                            simple_mail(frm="kari@example.no", to="support@example.com", subject="Hei",
+                                        body="Hallo", message_id="run@example.no"))
+        wait_for(lambda: len(json_lines(cli(workdir, "tickets", "list", "--json").stdout)) == 2, timeout=20)
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{web_port}/healthz", timeout=10).read())
+        assert health["database"] == "ok" and health["tickets"]["all"] == 2
+        page = urllib.request.urlopen(f"http://127.0.0.1:{web_port}/", timeout=10).read().decode()
+        assert "patroldesk" in page
+    finally:
+        daemon.send_signal(signal.SIGINT)
+        code = daemon.wait(timeout=30)
+    assert code == 0
