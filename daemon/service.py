@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 
 from daemon import db
 from daemon.config import Config
+from daemon.errors import PatroldeskError
 from daemon.pipeline import Worker
 from daemon.sources.smtp import SMTPListener
 
@@ -24,7 +25,11 @@ class WebServer:
 
     def __init__(self, config: Config):
         from web import create_app
-        self._server = make_server(config.web.host, config.web.port, create_app(config), threaded=True)
+        try:
+            self._server = make_server(config.web.host, config.web.port, create_app(config), threaded=True)
+        except OSError as exc:
+            raise PatroldeskError(f"cannot serve the console on {config.web.host}:{config.web.port}: "
+                                  f"{exc.strerror} (another daemon running? see [web] port)") from None
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="web", daemon=True)
 
@@ -43,20 +48,23 @@ class Service:
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.smtp = SMTPListener(config.smtp, config.support.addresses, self.worker.wake) \
             if config.smtp.enabled else None
-        self.web = WebServer(config) if config.web.enabled else None
+        self.web = None
 
     def start(self) -> None:
         db.require_current_schema()
+        # Ports first: a taken port stops start-up before anything runs.
+        if self.config.web.enabled:
+            self.web = WebServer(self.config)
+        if self.smtp:
+            self.smtp.start()
+            log.info("%s listener on %s:%d", self.config.smtp.protocol.upper(),
+                     self.config.smtp.host, self.smtp.port)
         self.worker.start()
         # The safety net: mail spooled while nobody was awake still gets processed.
         self.scheduler.add_job(self.worker.wake, "interval", seconds=self.config.ingest.poll_seconds,
                                id="wake-pipeline", max_instances=1, coalesce=True)
         self.scheduler.start()
         self.worker.wake()
-        if self.smtp:
-            self.smtp.start()
-            log.info("%s listener on %s:%d", self.config.smtp.protocol.upper(),
-                     self.config.smtp.host, self.smtp.port)
         if self.web:
             self.web.start()
             log.info("console on http://%s:%d/", self.config.web.host, self.web.port)

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import socket
 import smtplib
 import subprocess
 import sys
@@ -170,3 +171,15 @@ def test_the_daemon_runs_takes_mail_and_stops_cleanly_on_ctrl_c(workdir):
         daemon.send_signal(signal.SIGINT)
         code = daemon.wait(timeout=30)
     assert code == 0
+
+
+def test_a_taken_port_stops_start_up_with_one_clear_line(workdir):
+    cli(workdir, "init")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        (workdir / "patroldesk.toml").write_text(
+            f'[database]\nurl = "sqlite:///var/desk.db"\n[smtp]\nport = {port}\n[web]\nport = 0\n')
+        result = cli(workdir, "run", check=False)
+    assert result.returncode == 1
+    assert f"cannot listen for mail on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -123,3 +123,46 @@ def test_a_mail_that_keeps_killing_workers_is_quarantined(config, database):
     [result] = pipeline.process_claimed(claimed, config)
     assert result.outcome == "quarantined" and "interrupted" in result.reason
     assert Inbound.get_by_id(row.id).state == "quarantined"
+
+
+def ingest_all(config, *raws) -> list:
+    for raw in raws:
+        spool.enqueue(raw, "cli")
+    return pipeline.drain(config)
+
+
+@pytest.mark.parametrize("switch, reply_headers", [
+    ("in_reply_to", {"in_reply_to": "<first@x>"}),
+    ("references", {"references": "<first@x>"}),
+    ("subject_tag", {}),
+])
+def test_each_threading_signal_can_be_switched_off(tmp_path, switch, reply_headers):
+    config = make_config(tmp_path, threading={switch: False})
+    db.open_database(config)
+    db.upgrade()
+    first = simple_mail(frm="ola@example.no", to="support@localhost", subject="Skriver", body="x",
+                        message_id="first@x")
+    reply = simple_mail(frm="ola@example.no", to="support@localhost", subject="Re: [#10001] Skriver",
+                        body="y", message_id="reply@x", **reply_headers)
+    results = ingest_all(config, first, reply)
+    signal = {"in_reply_to": "in-reply-to", "references": "references", "subject_tag": "subject-tag"}[switch]
+    # With its signal off the reply still threads by the next signal, never by the switched-off one.
+    second = Inbound.get_by_id(results[1].inbound_id).message
+    assert second.thread_signal != signal
+    if switch == "subject_tag":
+        assert results[1].outcome == "created" and second.ticket.number == 10002
+    else:
+        assert results[1].outcome == "threaded" and second.thread_signal == "subject-tag"
+    db.database.close()
+
+
+def test_threading_looks_across_support_addresses(config, database):
+    import dataclasses
+    config = dataclasses.replace(config, support=dataclasses.replace(
+        config.support, addresses=["support@localhost", "hjelp@localhost"]))
+    first = simple_mail(frm="ola@example.no", to="support@localhost", subject="A", body="x", message_id="a1@x")
+    reply = simple_mail(frm="ola@example.no", to="hjelp@localhost", subject="Re: A", body="y",
+                        message_id="a2@x", in_reply_to="<a1@x>")
+    results = ingest_all(config, first, reply)
+    assert [r.outcome for r in results] == ["created", "threaded"]
+    assert Ticket.get().support_address == "support@localhost"

@@ -18,6 +18,7 @@ from aiosmtpd.smtp import SMTP
 
 from daemon import db
 from daemon.config import SMTPConfig
+from daemon.errors import PatroldeskError
 from daemon.sources import spool
 
 log = logging.getLogger("patroldesk.smtp")
@@ -83,7 +84,11 @@ class SMTPListener:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        sock = socket.create_server((self.config.host, self.config.port))
+        try:
+            sock = socket.create_server((self.config.host, self.config.port))
+        except OSError as exc:
+            raise PatroldeskError(f"cannot listen for mail on {self.config.host}:{self.config.port}: "
+                                  f"{exc.strerror} (another daemon running? see [smtp] port)") from None
         self.port = sock.getsockname()[1]
         ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, args=(sock, ready),
