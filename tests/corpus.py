@@ -506,6 +506,21 @@ def apple_mail_inline_parts() -> Case:
                 f"{name}@corpus.example", ("photo.png",))
 
 
+def inline_named_text_parts() -> Case:
+    """Typed text sent as `inline; filename=...` text parts (as in Python's test mail msg_04)."""
+    name = "inline-text-parts-with-filenames"
+    disposition = 'inline;\r\n\tfilename="msg.txt"'
+    mixed = multipart(
+        "mixed", "h90VIIIKmx",
+        leaf("text/plain", b"a simple kind of mirror\r\nto reflect upon our own\r\n", "7bit",
+             ("Content-Disposition", disposition)),
+        leaf("text/plain", b"a second mirror\r\n", "7bit", ("Content-Disposition", disposition)),
+    )
+    raw = mail([("Return-Path", f"<{name}@corpus.example>")] + base_headers(name, "a simple multipart"), mixed)
+    return Case(name, raw, "a simple multipart",
+                ("a simple kind of mirror\nto reflect upon our own\n\na second mirror",), f"{name}@corpus.example")
+
+
 def raw_8bit_subjects() -> list[Case]:
     """Subjects written as raw 8-bit bytes without RFC 2047, as old clients do."""
     cases = []
@@ -594,6 +609,7 @@ def _build_corpus() -> list[Case]:
         attached_message(),
         text_attachment(),
         apple_mail_inline_parts(),
+        inline_named_text_parts(),
         *raw_8bit_subjects(),
         *rfc2047_oddities(),
         alternative_with_empty_plain(),

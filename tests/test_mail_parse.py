@@ -7,6 +7,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from daemon.mail.addresses import split_addresses
+from daemon.mail.dates import parse_date
+from daemon.mail.mime import header_params
+from daemon.mail.nesting import limit_nesting
 from daemon.mail.parse import Address, MailUnparseable, parse
 from tests.corpus import (
     CASES_BY_NAME,
@@ -179,6 +183,28 @@ def test_sender_falls_back_to_reply_to_then_sender():
     assert parse(only_sender).sender == Address("Service", "s@example.com")
 
 
+def test_sender_falls_back_to_return_path_last():
+    only_return_path = text_mail(("Return-Path", "<bounce-42@lists.example.com>"))
+    with_sender = text_mail(("Return-Path", "<bounce@example.com>"), ("Sender", "s@example.com"))
+    assert parse(only_return_path).sender == Address("", "bounce-42@lists.example.com")
+    assert parse(with_sender).sender.addr == "s@example.com"
+
+
+@pytest.mark.parametrize("value", ["<>", " < > ", ""])
+def test_null_or_empty_return_path_names_no_sender(value):
+    assert parse(text_mail(("Return-Path", value), ("Subject", "bounce"))).sender is None
+
+
+def test_null_return_path_does_not_hide_a_later_one():
+    raw = text_mail(("Return-Path", "<>"), ("Return-Path", "<real@example.com>"))
+    assert parse(raw).sender.addr == "real@example.com"
+
+
+def test_split_addresses_gives_raw_name_and_address_pairs():
+    assert split_addresses('"Doe, J" <j@x.example>, k@y.example (Kay), <>') == [
+        ("Doe, J", "j@x.example"), ("Kay", "k@y.example"), ("", "")]
+
+
 def test_missing_from_subject_and_date_give_empty_values():
     mail_ = parsed("missing-subject-from-date")
     assert (mail_.sender, mail_.subject, mail_.date) == (None, "", None)
@@ -267,6 +293,11 @@ def test_raw_8bit_subject_without_any_charset_is_detected():
 ])
 def test_absurd_or_unreadable_dates_are_none(value):
     assert parse(text_mail(("Date", value)), now=NOW).date is None
+
+
+def test_parse_date_reads_a_header_value_directly():
+    assert parse_date("Tue, 02 Jan 2024 10:00:00 +0100", NOW) == datetime(2024, 1, 2, 9, 0, tzinfo=timezone.utc)
+    assert parse_date(None, NOW) is None
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -360,6 +391,54 @@ def test_several_inline_text_parts_are_joined_with_a_blank_line():
         "First part of my message.\n\nSecond part after the picture.")
 
 
+def test_inline_text_parts_with_filenames_are_body_text():
+    mail_ = parsed("inline-text-parts-with-filenames")
+    assert mail_.text == "a simple kind of mirror\nto reflect upon our own\n\na second mirror"
+    assert mail_.attachments == ()
+
+
+def test_inline_html_part_with_filename_is_the_html_body():
+    mixed = multipart("mixed", "m", leaf("text/html; name=page.html", b"<p>Typed <b>text</b></p>", "7bit",
+                                         ("Content-Disposition", "INLINE; filename=page.html")))
+    mail_ = parse(mail([("Subject", "h")], mixed))
+    assert (mail_.text, mail_.html, mail_.attachments) == ("Typed text", "<p>Typed <b>text</b></p>", ())
+
+
+def test_text_attachment_stays_an_attachment_even_without_other_body():
+    mixed = multipart("mixed", "m", leaf("text/plain", b"Log line\r\n", "7bit",
+                                         ("Content-Disposition", 'attachment; filename="log.txt"')))
+    mail_ = parse(mail([("Subject", "log")], mixed))
+    assert mail_.text == ""
+    assert [a.filename for a in mail_.attachments] == ["log.txt"]
+
+
+def test_named_text_part_without_disposition_is_an_attachment_beside_body_text():
+    mixed = multipart("mixed", "m", leaf("text/plain", b"The body.\r\n"),
+                      leaf('text/plain; name="notes.txt"', b"Notes.\r\n"))
+    mail_ = parse(mail([("Subject", "n")], mixed))
+    assert mail_.text == "The body."
+    assert [a.filename for a in mail_.attachments] == ["notes.txt"]
+
+
+def test_first_named_text_part_becomes_the_body_when_there_is_no_other_text():
+    mixed = multipart("mixed", "m",
+                      leaf("image/png", b64(PNG_BYTES), "base64", ("Content-Disposition", "attachment")),
+                      leaf('text/plain; name="a.txt"', b"Typed text.\r\n"),
+                      leaf('text/plain; name="b.txt"', b"Other file.\r\n"),
+                      leaf("text/plain", b"Log.\r\n", "7bit", ("Content-Disposition", "attachment; filename=c.txt")))
+    mail_ = parse(mail([("Subject", "fallback")], mixed))
+    assert mail_.text == "Typed text."
+    assert [a.filename for a in mail_.attachments] == ["attachment-1.png", "b.txt", "c.txt"]
+
+
+def test_named_html_part_becomes_the_html_body_when_there_is_no_other_text():
+    mixed = multipart("mixed", "m", leaf("application/pdf", b64(PDF_BYTES), "base64"),
+                      leaf('text/html; name="mail.html"', b"<p>Hello</p>"))
+    mail_ = parse(mail([("Subject", "fallback")], mixed))
+    assert (mail_.text, mail_.html) == ("Hello", "<p>Hello</p>")
+    assert [a.content_type for a in mail_.attachments] == ["application/pdf"]
+
+
 def test_line_endings_are_normalised():
     raw = mail([("Subject", "crlf")], leaf("text/plain", b"one\r\ntwo\rthree\nfour\r\n"))
     assert parse(raw).text == "one\ntwo\nthree\nfour"
@@ -448,6 +527,13 @@ def test_max_depth_parameter_is_honoured():
     assert "MIME nesting deeper than 5 levels; inner parts dropped" in mail_.notes
 
 
+def test_limit_nesting_leaves_shallow_mail_alone_and_cuts_deep_mail():
+    shallow = nested_deep(3)
+    assert limit_nesting(shallow, 50) == (shallow, False)
+    cut, dropped = limit_nesting(nested_deep(60), 50)
+    assert dropped and b"Innermost text." not in cut and b"Outer text survives." in cut
+
+
 def test_deep_message_rfc822_nesting_is_capped():
     body = b"Content-Type: message/rfc822\r\n\r\nSubject: level\r\n" * 3000 + b"\r\ninner\r\n"
     raw = mail([("Subject", "deep rfc822")], leaf("multipart/mixed; boundary=o", b"--o\r\n" + body + b"--o--\r\n"))
@@ -519,8 +605,6 @@ def test_bytes_like_input_is_accepted_and_other_types_are_unparseable():
 
 
 def test_rfc2231_plain_continuations_and_charset_sections():
-    from daemon.mail.parse import header_params
-
     main, params = header_params(
         'attachment; filename*0="long "; filename*1="name.txt"; size=10;\r\n'
         " title*=iso-8859-1'no'bl%E5b%E6r; NAME=\"a \\\"q\\\" b\"")
@@ -529,8 +613,6 @@ def test_rfc2231_plain_continuations_and_charset_sections():
 
 
 def test_rfc2231_with_unknown_charset_does_not_raise():
-    from daemon.mail.parse import header_params
-
     assert header_params("attachment; filename*=x-klingon''%D0%9F.txt")[1]["filename"] == "П.txt"
 
 
@@ -572,3 +654,22 @@ def test_uuencoded_attachment_is_decoded():
                       leaf("application/octet-stream", encoded, "x-uuencode",
                            ("Content-Disposition", "attachment; filename=a.bin")))
     assert parse(mail([("Subject", "uu")], mixed)).attachments[0].data == b"hello uu"
+
+
+def test_message_ids_lose_control_characters_and_very_long_ids_become_digests():
+    long_id = "x" * 2000 + "@example.org"
+    raw = (b"From: a@example.org\r\nMessage-ID: <a\x00b@x>\r\nIn-Reply-To: <" + long_id.encode() + b">\r\n"
+           b"References: <r\x01@x> <" + long_id.encode() + b">\r\n\r\nbody\r\n")
+    mail = parse(raw)
+    assert mail.message_id == "ab@x"
+    assert mail.in_reply_to[0].startswith("sha256-") and len(mail.in_reply_to[0]) < 100
+    assert mail.references == ("r@x", mail.in_reply_to[0])
+
+
+def test_an_undeclared_inline_part_with_a_file_name_stays_a_file():
+    raw = (b"From: a@example.org\r\nSubject: photo\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee photo\r\n"
+           b"--b\r\nContent-Disposition: inline; filename=photo.png\r\n\r\n\x89PNG\r\n--b--\r\n")
+    mail = parse(raw)
+    assert mail.text == "see photo"
+    assert [a.filename for a in mail.attachments] == ["photo.png"]

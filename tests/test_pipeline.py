@@ -166,3 +166,21 @@ def test_threading_looks_across_support_addresses(config, database):
     results = ingest_all(config, first, reply)
     assert [r.outcome for r in results] == ["created", "threaded"]
     assert Ticket.get().support_address == "support@localhost"
+
+
+def test_hostile_header_values_are_stored_on_both_databases(tmp_path, backend_url):
+    config = make_config(tmp_path, backend_url)
+    db.open_database(config)
+    db.upgrade()
+    long_id = "y" * 1500 + "@example.org"
+    nul = (b"From: \"Ola\x00N\" <ola@example.no>\r\nTo: support@localhost, \"\x01\" <x\x00@y.example>\r\n"
+           b"Subject: a\x00b\r\nMessage-ID: <n\x00ul@x>\r\nReferences: <" + long_id.encode() + b">\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nbody\x00text\r\n")
+    huge_sender = simple_mail(frm="a" * 400 + "@example.org", to="support@localhost", subject="long",
+                              body="x", message_id="huge@x")
+    results = ingest_all(config, nul, huge_sender)
+    assert [r.outcome for r in results] == ["created", "quarantined"]
+    message = Inbound.get_by_id(results[0].inbound_id).message
+    assert (message.subject, message.message_id, message.body_text) == ("a b", "nul@x", "bodytext")
+    assert "characters long" in results[1].reason
+    db.database.close()

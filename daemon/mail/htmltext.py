@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from html.parser import HTMLParser
 
@@ -215,11 +214,8 @@ _CLEAN_OPTIONS = {
     "filter_style_properties": _STYLE_PROPERTIES,
     "link_rel": "noopener noreferrer",
 }
-# nh3 0.3 can compile the options once (several times faster per call); older nh3 cannot.
-if hasattr(nh3, "Cleaner"):
-    _clean = nh3.Cleaner(**_CLEAN_OPTIONS).clean
-else:  # pragma: no cover - nh3 < 0.3
-    _clean = functools.partial(nh3.clean, **_CLEAN_OPTIONS)
+# Compiled once: several times faster per call than nh3.clean with the same options.
+_clean = nh3.Cleaner(**_CLEAN_OPTIONS).clean
 
 
 def sanitise(html: str) -> str:

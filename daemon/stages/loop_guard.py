@@ -7,11 +7,16 @@ from daemon.errors import Discard, Quarantine
 from daemon.mail.classify import classify_envelope
 from daemon.mail.parse import Address
 
+MAX_ADDRESS_LENGTH = 320  # RFC 5321 allows 64 + 1 + 255
+
 
 def run(ctx) -> None:
     ctx.sender = ctx.mail.sender or _envelope_sender(ctx.inbound.mail_from)
     if ctx.sender is None:
         raise Quarantine("the mail names no sender (no From, Reply-To, Sender or envelope sender)")
+    if len(ctx.sender.key) > MAX_ADDRESS_LENGTH:
+        raise Quarantine(f"the sender address is {len(ctx.sender.key)} characters long; "
+                         f"no real address has more than {MAX_ADDRESS_LENGTH}")
     ctx.automatic = ctx.mail.automatic or classify_envelope(ctx.inbound.mail_from)
     ours = {a.casefold() for a in ctx.config.support.addresses}
     if ctx.sender.key in ours:

@@ -1,0 +1,75 @@
+"""Per-mail state shared by the readers: the message, repair notes, caches."""
+
+from __future__ import annotations
+
+from email.message import Message
+from functools import cached_property
+
+from daemon.mail import charsets
+from daemon.mail.mime import content_type_from, first_declared_charset, header_params
+
+
+class MailContext:
+    """One mail being read: its message, repair notes and the charset hint.
+
+    Caches what several steps ask for (part headers, content types, header
+    parameters), keyed by part identity; the message must not change while
+    the context is in use.
+    """
+
+    def __init__(self, message: Message, notes: list[str]) -> None:
+        self.message = message
+        self.notes = notes
+        self.headers: dict[str, list[str]] = {}
+        self._params: dict[tuple[int, str], tuple[str, dict[str, str]]] = {}
+        self._part_headers: dict[int, dict[str, str]] = {}
+        self._content_types: dict[int, str] = {}
+        for name, value in message._headers:  # what raw_items() would copy
+            self.headers.setdefault(name.lower(), []).append(value if isinstance(value, str) else str(value))
+        self._part_headers[id(message)] = {name: values[0] for name, values in self.headers.items()}
+
+    @cached_property
+    def hint(self) -> str | None:
+        """The first declared charset in the mail: the best guess for raw 8-bit headers."""
+        return first_declared_charset(self.message)
+
+    def header(self, part: Message, name: str) -> str | None:
+        """The raw value of a part's header (first occurrence); `name` lower-case."""
+        headers = self._part_headers.get(id(part))
+        if headers is None:
+            headers = {}
+            for key, value in part._headers:  # what raw_items() would copy
+                headers.setdefault(key.lower(), value if isinstance(value, str) else str(value))
+            self._part_headers[id(part)] = headers
+        return headers.get(name)
+
+    def content_type(self, part: Message) -> str:
+        """mime.content_type_of(part), cached."""
+        ctype = self._content_types.get(id(part))
+        if ctype is None:
+            ctype = self._content_types[id(part)] = content_type_from(self.header(part, "content-type"), part)
+        return ctype
+
+    def params(self, part: Message, header: str) -> tuple[str, dict[str, str]]:
+        """A part's header value and parameters (cached: several steps ask)."""
+        key = (id(part), header)
+        if key not in self._params:
+            value = self.header(part, header)
+            hint = self.hint if value is not None and not value.isascii() else None
+            self._params[key] = header_params(value, hint)
+        return self._params[key]
+
+    def first(self, name: str) -> str | None:
+        """The raw value of the message's first `name` header (lower-case name)."""
+        values = self.headers.get(name)
+        return values[0] if values else None
+
+    def decode(self, value: str, header: str) -> str:
+        """Decode a header value, recording notes about repairs."""
+        hint = None if value.isascii() else self.hint
+        text, notes = charsets.decode_header_with_notes(value, hint)
+        self.notes.extend(f"header {header!r}: {note}" for note in notes)
+        # Folding is already undone, so a line break here came out of an encoded word.
+        if "\r" in text or "\n" in text:
+            self.notes.append(f"header {header!r} had CR/LF inside an encoded word")
+        return text
