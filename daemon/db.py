@@ -74,29 +74,39 @@ def insert_fast(model, **values):
     against 20 us for a message row on SQLite). Python-side defaults apply
     as they do for Model.create().
     """
-    meta = model._meta
-    for field in meta.sorted_fields:
-        if field.name not in values and not isinstance(field, AutoField) and field.default is not None:
-            values[field.name] = field.default() if callable(field.default) else field.default
-    key = (type(database.obj), model, tuple(values))
-    sql = _INSERT_SQL.get(key)
-    if sql is None:
-        sql = _INSERT_SQL[key] = _insert_sql(model, values)
-    params = [meta.fields[name].db_value(value) for name, value in values.items()]
-    cursor = database.execute_sql(sql, params)
+    cursor = _execute_insert(model, values, ignore_conflict=False)
     instance = model(**values)
     instance._pk = cursor.lastrowid if is_sqlite() else cursor.fetchone()[0]
     instance._dirty.clear()
     return instance
 
 
-def _insert_sql(model, values: dict) -> str:
+def insert_if_absent(model, **values) -> None:
+    """INSERT one row unless it collides with a unique key (then nothing happens)."""
+    _execute_insert(model, values, ignore_conflict=True)
+
+
+def _execute_insert(model, values: dict, ignore_conflict: bool):
+    meta = model._meta
+    for field in meta.sorted_fields:
+        if field.name not in values and not isinstance(field, AutoField) and field.default is not None:
+            values[field.name] = field.default() if callable(field.default) else field.default
+    key = (type(database.obj), model, tuple(values), ignore_conflict)
+    sql = _INSERT_SQL.get(key)
+    if sql is None:
+        sql = _INSERT_SQL[key] = _insert_sql(model, values, ignore_conflict)
+    return database.execute_sql(sql, [meta.fields[name].db_value(value) for name, value in values.items()])
+
+
+def _insert_sql(model, values: dict, ignore_conflict: bool) -> str:
     meta, db = model._meta, database.obj
     opening, closing = db.quote
     name = lambda identifier: f"{opening}{identifier}{closing}"  # noqa: E731
     columns = ", ".join(name(meta.fields[field].column_name) for field in values)
     marks = ", ".join([db.param] * len(values))
     sql = f"INSERT INTO {name(meta.table_name)} ({columns}) VALUES ({marks})"
+    if ignore_conflict:
+        return f"{sql} ON CONFLICT DO NOTHING"
     return sql if is_sqlite() else f"{sql} RETURNING {name(meta.primary_key.column_name)}"
 
 

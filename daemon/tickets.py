@@ -9,7 +9,7 @@ import json
 import re
 from functools import lru_cache
 
-from daemon.db import insert_fast
+from daemon.db import insert_fast, insert_if_absent
 from daemon.errors import NotFound
 from daemon.mail.parse import Address, ParsedMail
 from daemon.models import (
@@ -73,9 +73,9 @@ def _touch(ticket: Ticket, customer_replied: bool) -> None:
 
 
 def add_participants(ticket: Ticket, addresses: list[str]) -> None:
-    rows = [{"ticket": ticket.id, "address": a[:320]} for a in dict.fromkeys(addresses) if a]
-    if rows:
-        Participant.insert_many(rows).on_conflict_ignore().execute()
+    for address in dict.fromkeys(addresses):
+        if address:
+            insert_if_absent(Participant, ticket=ticket.id, address=address[:320])
 
 
 def is_participant(ticket: Ticket, address: str) -> bool:

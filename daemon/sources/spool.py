@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 
-from daemon.db import database, insert_fast
+from daemon.db import database, insert_fast, insert_if_absent
 from daemon.models import Inbound, RawMail, utcnow
 
 
@@ -22,8 +22,8 @@ def enqueue(raw: bytes, origin: str, detail: dict | None = None,
     digest = hashlib.sha256(raw).hexdigest()
     with database.atomic():
         # Insert-or-ignore: two edges may store the same bytes at once.
-        RawMail.insert(sha256=digest, data=raw, size=len(raw)).on_conflict_ignore().execute()
-        stored = RawMail.get(RawMail.sha256 == digest)
+        insert_if_absent(RawMail, sha256=digest, data=raw, size=len(raw))
+        stored = RawMail.select(RawMail.id).where(RawMail.sha256 == digest).scalar()
         return insert_fast(Inbound, raw=stored, origin=origin, mail_from=mail_from,
                            origin_detail=json.dumps(detail or {}, ensure_ascii=False))
 
@@ -33,10 +33,13 @@ def claim(limit: int, lease_seconds: int, now: dt.datetime | None = None) -> lis
     now = now or utcnow()
     until = now + dt.timedelta(seconds=lease_seconds)
     with database.atomic():
-        ids = [row.id for row in Inbound.select(Inbound.id).where(
-            (Inbound.state == "queued")
-            | ((Inbound.state == "processing") & (Inbound.lease_until < now))
-        ).order_by(Inbound.id).limit(limit)]
+        # Two index walks, not one OR: the queue in order, then leases that ran out.
+        ids = [row.id for row in Inbound.select(Inbound.id).where(Inbound.state == "queued")
+               .order_by(Inbound.id).limit(limit)]
+        if len(ids) < limit:
+            ids += [row.id for row in Inbound.select(Inbound.id).where(
+                (Inbound.state == "processing") & (Inbound.lease_until < now))
+                .order_by(Inbound.id).limit(limit - len(ids))]
         if not ids:
             return []
         # Re-check the state in the UPDATE so two claimers never share a row.
