@@ -36,11 +36,19 @@ def open_database(config: Config) -> Database:
     scheme = urlparse(url).scheme
     kwargs = {}
     if scheme == "sqlite":
-        path = url[len("sqlite:///"):]
-        if not path or path == ":memory:":
-            raise ConfigError("database.url", config.source, "SQLite needs a file path")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
+            raise ConfigError("database.url", config.source,
+                              "SQLite needs a file: sqlite:///relative/path.db or sqlite:////absolute/path.db")
+        path = Path(url[len("sqlite:///"):])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError("database.url", config.source,
+                              f"cannot create {path.parent}: {exc.strerror}") from None
         kwargs["pragmas"] = SQLITE_PRAGMAS
+        # Take the write lock at BEGIN: a read-then-write transaction that finds
+        # another writer's commit in between fails at once, busy timeout or not.
+        kwargs["lock_type"] = "IMMEDIATE"
     elif scheme in ("postgresql", "postgres"):
         if config.database.password:
             kwargs["password"] = config.database.password

@@ -26,7 +26,7 @@ class BaseModel(Model):
 
 
 class Customer(BaseModel):
-    email = CharField(max_length=320, unique=True)  # casefolded address
+    email = CharField(max_length=320, unique=True)  # lower-cased address (not casefolded: ß is not ss)
     name = CharField(max_length=200, default="")
     created_at = DateTimeField(default=utcnow)
 

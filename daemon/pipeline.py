@@ -14,7 +14,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 
-from peewee import InterfaceError, OperationalError
+from peewee import IntegrityError, InterfaceError, OperationalError
 
 from daemon.config import Config
 from daemon.db import database
@@ -63,40 +63,75 @@ class Disposition:
 
 
 def process(row: Inbound, config: Config) -> Disposition:
-    """Run one claimed spool row through the pipeline; never raises for bad mail."""
-    raw = bytes(row.raw.data)
-    message_id = None
+    """Run one claimed spool row through the pipeline; never raises for bad mail.
+
+    Raises only when the database itself fails (the row is handed back).
+    """
     try:
-        with database.atomic():
-            mail = parse(raw, max_depth=config.ingest.max_mime_depth)
-            message_id = mail.message_id
-            ctx = MailContext(config=config, inbound=row, raw=raw, mail=mail)
-            for name in STAGES:
-                _RUN[name](ctx)
-            spool.finish(row, "done", ctx.outcome, message=ctx.message)
-        result = Disposition(row.id, ctx.outcome, message_id, ctx.ticket.number)
+        try:
+            result = _run_stages(row, config)
+        except IntegrityError:
+            # A concurrent worker stored the same mail (or customer) first: run
+            # again, and dedupe sees what it committed.
+            result = _run_stages(row, config)
     except Discard as stop:
         with database.atomic():
             spool.finish(row, "discarded", stop.outcome, reason=stop.reason)
-        result = Disposition(row.id, stop.outcome, message_id, stop.ticket, stop.reason)
-    except (OperationalError, InterfaceError):
-        _release_quietly(row)
-        raise  # the database failed, not the mail: the row waits for the next try
+        result = Disposition(row.id, stop.outcome, _message_id_of(row), stop.ticket, stop.reason)
+    except (OperationalError, InterfaceError) as exc:
+        _hand_back(row, exc)
+        raise
     except Exception as exc:  # anything else is this mail's fault: quarantine it
-        reason = f"{type(exc).__name__}: {exc}"[:2000]
-        with database.atomic():
-            spool.finish(row, "quarantined", "quarantined", reason=reason,
-                         detail=traceback.format_exc())
-        result = Disposition(row.id, "quarantined", message_id, None, reason)
+        result = _quarantine(row, f"{type(exc).__name__}: {exc}", traceback.format_exc())
     _log_disposition(result)
     return result
 
 
-def _release_quietly(row: Inbound) -> None:
+def _run_stages(row: Inbound, config: Config) -> Disposition:
+    with database.atomic():
+        mail = parse(bytes(row.raw.data), max_depth=config.ingest.max_mime_depth)
+        row.parsed_message_id = mail.message_id
+        ctx = MailContext(config=config, inbound=row, raw=bytes(row.raw.data), mail=mail)
+        for name in STAGES:
+            _RUN[name](ctx)
+        spool.finish(row, "done", ctx.outcome, message=ctx.message)
+    return Disposition(row.id, ctx.outcome, mail.message_id, ctx.ticket.number)
+
+
+def _message_id_of(row: Inbound) -> str | None:
+    return getattr(row, "parsed_message_id", None)
+
+
+def _quarantine(row: Inbound, reason: str, detail: str = "") -> Disposition:
+    reason = " ".join(reason.split())[:2000]
+    with database.atomic():
+        spool.finish(row, "quarantined", "quarantined", reason=reason, detail=detail)
+    return Disposition(row.id, "quarantined", _message_id_of(row), None, reason)
+
+
+def _hand_back(row: Inbound, exc: Exception) -> None:
+    """Return the row to the queue after a database error.
+
+    When the database still answers, the error came from this mail (a statement
+    it provoked) and counts as an attempt; when it does not, nothing is counted.
+    """
+    failure = f"database error: {type(exc).__name__}: {exc}" if _database_answers() else None
     try:
-        spool.release([row])
+        spool.release([row], failure)
     except (OperationalError, InterfaceError):
-        pass  # its lease expires and it is claimed again
+        pass  # its lease runs out and it is claimed again
+
+
+def _database_answers() -> bool:
+    try:
+        database.execute_sql("SELECT 1")
+        return True
+    except (OperationalError, InterfaceError):
+        try:
+            database.close()  # the next use reconnects
+        except Exception:  # noqa: BLE001 - a dead connection may fail to close
+            pass
+        return False
 
 
 def _log_disposition(result: Disposition) -> None:
@@ -109,10 +144,10 @@ def _log_disposition(result: Disposition) -> None:
 
 
 def process_claimed(rows: list[Inbound], config: Config) -> list[Disposition]:
-    """Process leased rows, quarantining any that has already killed workers too often."""
+    """Process leased rows, quarantining any that has already failed too often."""
     results = []
     for row in rows:
-        if row.attempts > config.ingest.max_attempts:
+        if row.attempts >= config.ingest.max_attempts:
             results.append(_give_up(row))
         else:
             results.append(process(row, config))
@@ -120,10 +155,8 @@ def process_claimed(rows: list[Inbound], config: Config) -> list[Disposition]:
 
 
 def _give_up(row: Inbound) -> Disposition:
-    reason = f"processing was interrupted {row.attempts - 1} times; giving up on this mail"
-    with database.atomic():
-        spool.finish(row, "quarantined", "quarantined", reason=reason)
-    result = Disposition(row.id, "quarantined", None, None, reason)
+    last = f"; last error: {row.reason}" if row.reason else " (its worker stopped each time)"
+    result = _quarantine(row, f"processing failed {row.attempts} times{last}")
     _log_disposition(result)
     return result
 
@@ -136,8 +169,31 @@ def drain(config: Config, limit: int | None = None) -> list[Disposition]:
         rows = spool.claim(batch, config.ingest.lease_seconds)
         if not rows:
             break
-        done.extend(process_claimed(rows, config))
+        done.extend(process_batch(rows, config))
     return done
+
+
+def process_batch(rows: list[Inbound], config: Config,
+                  stopping: threading.Event | None = None) -> list[Disposition]:
+    """Process claimed rows in order; on a database error or a stop, hand back the rest."""
+    results = []
+    for index, row in enumerate(rows):
+        if stopping is not None and stopping.is_set():
+            _release_quietly(rows[index:])  # a clean stop hands back what it had not begun
+            break
+        try:
+            results.extend(process_claimed([row], config))
+        except (OperationalError, InterfaceError):
+            _release_quietly(rows[index + 1:])  # the rest need not wait out the lease
+            raise
+    return results
+
+
+def _release_quietly(rows: list[Inbound]) -> None:
+    try:
+        spool.release(rows)
+    except (OperationalError, InterfaceError):
+        pass  # their lease runs out and they are claimed again
 
 
 class Worker:
@@ -183,8 +239,4 @@ class Worker:
             rows = spool.claim(cfg.batch_size, cfg.lease_seconds)
             if not rows:
                 return
-            for index, row in enumerate(rows):
-                if self._stop.is_set():
-                    spool.release(rows[index:])  # a clean stop hands back what it had not begun
-                    return
-                process_claimed([row], self.config)
+            process_batch(rows, self.config, self._stop)

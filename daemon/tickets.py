@@ -107,7 +107,8 @@ def format_tag(number: int, tag_format: str) -> str:
 @lru_cache(maxsize=8)
 def _tag_pattern(tag_format: str) -> re.Pattern:
     before, after = (re.escape(part) for part in tag_format.split("{ref}", 1))
-    return re.compile(before + r"\s*(\d{1,12})\s*" + after)
+    # Nine digits: ticket numbers are 32-bit integers in the database.
+    return re.compile(before + r"\s*(\d{1,9})\s*" + after)
 
 
 def tagged_number(subject: str, tag_format: str) -> int | None:

@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 
 import pytest
+from peewee import OperationalError
 
 from daemon import db, pipeline
 from daemon.models import Inbound, Ticket, utcnow
@@ -103,26 +104,57 @@ def test_the_envelope_sender_stands_in_for_a_missing_from(config, database):
     assert Ticket.get().requester.email == "kari@example.no"
 
 
-def test_a_worker_that_died_mid_mail_hands_it_over_after_the_lease(config, database):
-    row = spool.enqueue(simple_mail(frm="a@example.org", to="support@localhost", subject="x", body="y",
-                                    message_id="lease@x"), "cli")
-    [claimed] = spool.claim(10, lease_seconds=60)
-    assert claimed.id == row.id
-    assert spool.claim(10, lease_seconds=60) == []  # still leased: nobody else takes it
-    later = utcnow() + dt.timedelta(seconds=61)
-    [again] = spool.claim(10, lease_seconds=60, now=later)
-    assert again.id == row.id and again.attempts == 2
+def test_a_worker_that_died_mid_batch_hands_it_over_after_the_lease(config, database):
+    rows = [spool.enqueue(simple_mail(frm="a@example.org", to="support@localhost", subject=f"s{i}", body="y",
+                                      message_id=f"lease{i}@x"), "cli") for i in range(3)]
+    claimed = spool.claim(10, lease_seconds=60)
+    assert [r.id for r in claimed] == [r.id for r in rows]
+    assert spool.claim(10, lease_seconds=60) == []  # still leased: nobody else takes them
+    # The worker finished the first mail, then died with the second in hand.
+    pipeline.process(claimed[0], config)
+    again = spool.claim(10, lease_seconds=60, now=utcnow() + dt.timedelta(seconds=61))
+    assert [(r.id, r.attempts) for r in again] == [(rows[1].id, 1), (rows[2].id, 0)]
+    assert [r.outcome for r in pipeline.process_claimed(again, config)] == ["created", "created"]
 
 
 def test_a_mail_that_keeps_killing_workers_is_quarantined(config, database):
     row = spool.enqueue(b"From: a@b.example\r\n\r\nx", "cli")
     moment = utcnow()
-    for _ in range(config.ingest.max_attempts + 1):
+    claimed = spool.claim(10, config.ingest.lease_seconds, now=moment)
+    for _ in range(config.ingest.max_attempts):
         moment += dt.timedelta(seconds=config.ingest.lease_seconds + 1)
         claimed = spool.claim(10, config.ingest.lease_seconds, now=moment)
     [result] = pipeline.process_claimed(claimed, config)
-    assert result.outcome == "quarantined" and "interrupted" in result.reason
+    assert result.outcome == "quarantined" and "its worker stopped each time" in result.reason
     assert Inbound.get_by_id(row.id).state == "quarantined"
+
+
+def test_a_mail_that_makes_the_database_fail_is_quarantined_after_its_attempts(config, database):
+    # A real statement failure at run time, provoked by this mail only.
+    database.execute_sql("CREATE TRIGGER poison BEFORE INSERT ON message WHEN NEW.subject = 'poison' "
+                         "BEGIN SELECT json('not json'); END")
+    spool.enqueue(simple_mail(frm="a@example.org", to="support@localhost", subject="poison", body="x",
+                              message_id="poison@x"), "cli")
+    good = spool.enqueue(simple_mail(frm="b@example.org", to="support@localhost", subject="fine", body="x",
+                                     message_id="fine@x"), "cli")
+    outcomes = []
+    for _ in range(config.ingest.max_attempts + 2):
+        try:
+            outcomes += [r.outcome for r in pipeline.drain(config)]
+        except OperationalError:
+            continue
+    poisoned = Inbound.get(Inbound.state == "quarantined")
+    assert "malformed JSON" in poisoned.reason and f"failed {config.ingest.max_attempts} times" in poisoned.reason
+    assert Inbound.get_by_id(good.id).outcome == "created"
+
+
+def test_a_mail_that_violates_a_constraint_is_quarantined_not_retried_forever(config, database):
+    database.execute_sql("CREATE TRIGGER refuse BEFORE INSERT ON message WHEN NEW.subject = 'refuse' "
+                         "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END")
+    spool.enqueue(simple_mail(frm="a@example.org", to="support@localhost", subject="refuse", body="x",
+                              message_id="refuse@x"), "cli")
+    [result] = pipeline.drain(config)
+    assert result.outcome == "quarantined" and "refused by trigger" in result.reason
 
 
 def ingest_all(config, *raws) -> list:

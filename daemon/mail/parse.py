@@ -52,7 +52,7 @@ class Address:
     @property
     def key(self) -> str:
         """The address folded for case-insensitive lookups."""
-        return self.addr.casefold()
+        return self.addr.lower()
 
 
 @dataclass(frozen=True)

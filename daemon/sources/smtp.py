@@ -29,13 +29,13 @@ class SpoolHandler:
 
     def __init__(self, addresses: list[str], protocol: str, on_spooled: Callable[[], None],
                  executor: ThreadPoolExecutor):
-        self.addresses = {a.casefold() for a in addresses}
+        self.addresses = {a.lower() for a in addresses}
         self.protocol = protocol
         self.on_spooled = on_spooled
         self.executor = executor
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.casefold() not in self.addresses:
+        if address.lower() not in self.addresses:
             return f"550 5.1.1 <{address}>: not a support address here"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"

@@ -29,43 +29,47 @@ def enqueue(raw: bytes, origin: str, detail: dict | None = None,
 
 
 def claim(limit: int, lease_seconds: int, now: dt.datetime | None = None) -> list[Inbound]:
-    """Lease up to `limit` rows that are queued, or whose lease has expired."""
+    """Lease up to `limit` rows: leases that ran out first, then the queue in order.
+
+    A row's `attempts` counts the workers that died while it was the mail in
+    hand: of a batch whose lease ran out, only the lowest row (the one being
+    processed when its worker stopped) is charged, not the batch-mates behind it.
+    """
     now = now or utcnow()
     until = now + dt.timedelta(seconds=lease_seconds)
     with database.atomic():
-        # Two index walks, not one OR: the queue in order, then leases that ran out.
-        ids = [row.id for row in Inbound.select(Inbound.id).where(Inbound.state == "queued")
-               .order_by(Inbound.id).limit(limit)]
-        if len(ids) < limit:
-            ids += [row.id for row in Inbound.select(Inbound.id).where(
-                (Inbound.state == "processing") & (Inbound.lease_until < now))
-                .order_by(Inbound.id).limit(limit - len(ids))]
+        expired = list(Inbound.select(Inbound.id, Inbound.lease_until).where(
+            (Inbound.state == "processing") & (Inbound.lease_until < now)).order_by(Inbound.id).limit(limit))
+        in_hand = {min(r.id for r in expired if r.lease_until == lease) for lease in {r.lease_until for r in expired}}
+        queued = [row.id for row in Inbound.select(Inbound.id).where(Inbound.state == "queued")
+                  .order_by(Inbound.id).limit(limit - len(expired))]
+        ids = [row.id for row in expired] + queued
         if not ids:
             return []
-        # Re-check the state in the UPDATE so two claimers never share a row.
-        Inbound.update(state="processing", lease_until=until, attempts=Inbound.attempts + 1).where(
-            Inbound.id.in_(ids)
-            & ((Inbound.state == "queued") | (Inbound.lease_until < now))
-        ).execute()
+        Inbound.update(state="processing", lease_until=until).where(Inbound.id.in_(ids)).execute()
+        if in_hand:
+            Inbound.update(attempts=Inbound.attempts + 1).where(Inbound.id.in_(list(in_hand))).execute()
         # The raw bytes come along in the same query: the pipeline needs them next.
         return list(Inbound.select(Inbound, RawMail).join(RawMail).where(
-            Inbound.id.in_(ids) & (Inbound.lease_until == until)).order_by(Inbound.id))
+            Inbound.id.in_(ids)).order_by(Inbound.id))
 
 
 def claim_one(inbound_id: int, lease_seconds: int) -> Inbound | None:
-    """Lease one given row (the CLI processes what it just enqueued)."""
-    now = utcnow()
-    until = now + dt.timedelta(seconds=lease_seconds)
-    taken = Inbound.update(state="processing", lease_until=until, attempts=Inbound.attempts + 1).where(
-        (Inbound.id == inbound_id)
-        & ((Inbound.state == "queued") | ((Inbound.state == "processing") & (Inbound.lease_until < now)))
-    ).execute()
-    return Inbound.get_by_id(inbound_id) if taken else None
+    """Lease one given queued row (the CLI processes what it just enqueued); None if taken."""
+    until = utcnow() + dt.timedelta(seconds=lease_seconds)
+    with database.atomic():
+        taken = Inbound.update(state="processing", lease_until=until).where(
+            (Inbound.id == inbound_id) & (Inbound.state == "queued")).execute()
+        return Inbound.select(Inbound, RawMail).join(RawMail).where(Inbound.id == inbound_id).get() \
+            if taken else None
 
 
-def release(rows: list[Inbound]) -> None:
-    """Hand leased rows back to the queue without counting an attempt."""
-    Inbound.update(state="queued", lease_until=None, attempts=Inbound.attempts - 1).where(
+def release(rows: list[Inbound], failure: str | None = None) -> None:
+    """Hand leased rows back to the queue; a `failure` counts as an attempt and is kept as the reason."""
+    changes = {Inbound.state: "queued", Inbound.lease_until: None}
+    if failure is not None:
+        changes.update({Inbound.attempts: Inbound.attempts + 1, Inbound.reason: failure[:2000]})
+    Inbound.update(changes).where(
         Inbound.id.in_([row.id for row in rows]) & (Inbound.state == "processing")).execute()
 
 

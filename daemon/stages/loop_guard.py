@@ -18,7 +18,7 @@ def run(ctx) -> None:
         raise Quarantine(f"the sender address is {len(ctx.sender.key)} characters long; "
                          f"no real address has more than {MAX_ADDRESS_LENGTH}")
     ctx.automatic = ctx.mail.automatic or classify_envelope(ctx.inbound.mail_from)
-    ours = {a.casefold() for a in ctx.config.support.addresses}
+    ours = {a.lower() for a in ctx.config.support.addresses}
     if ctx.sender.key in ours:
         raise Discard(f"sent from our own support address {ctx.sender.key}: a mail loop")
 

@@ -9,6 +9,9 @@ from daemon import tickets
 from daemon.errors import Discard
 from daemon.models import Message, Ticket
 
+# The nearest References are the ones that matter; a mail listing thousands is hostile.
+MAX_REFERENCES = 50
+
 
 def run(ctx) -> None:
     cfg = ctx.config.threading
@@ -22,15 +25,17 @@ def run(ctx) -> None:
 def _by_headers(mail, cfg) -> tuple[Ticket | None, str | None]:
     candidates = []
     if cfg.in_reply_to:
-        candidates += [(mid, "in-reply-to") for mid in mail.in_reply_to]
+        candidates += [(mid, "in-reply-to") for mid in mail.in_reply_to[:MAX_REFERENCES]]
     if cfg.references:
-        candidates += [(mid, "references") for mid in reversed(mail.references)]
+        candidates += [(mid, "references") for mid in reversed(mail.references[-MAX_REFERENCES:])]
     if not candidates:
         return None, None
     found = {}
     for row in Message.select(Message.message_id, Ticket).join(Ticket).where(
             Message.message_id.in_([mid for mid, _ in candidates])).order_by(Message.id):
-        found[row.message_id] = row.ticket  # the latest ticket wins
+        # The first holder of an id keeps it: a later mail reusing someone's
+        # Message-ID must not pull that person's replies into its own ticket.
+        found.setdefault(row.message_id, row.ticket)
     for mid, signal in candidates:
         if mid in found:
             return found[mid], signal

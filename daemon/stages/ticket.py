@@ -18,10 +18,10 @@ def run(ctx) -> None:
 
 def _support_address(ctx) -> str:
     """The support address the mail was sent to: envelope first, then headers."""
-    ours = [a.casefold() for a in ctx.config.support.addresses]
+    ours = [a.lower() for a in ctx.config.support.addresses]
     envelope = json.loads(ctx.inbound.origin_detail or "{}").get("rcpt_tos", [])
     written = [a.key for a in (*ctx.mail.to, *ctx.mail.cc)]
-    for address in [a.casefold() for a in envelope] + written:
+    for address in [a.lower() for a in envelope] + written:
         if address in ours:
             return address
     return ours[0] if ours else ""
