@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import click
+import peewee
 
 from daemon import db, logs, pipeline, tickets, users
-from daemon.config import Config, load_config
+from daemon.config import EMBEDDED, Config, load_config
 from daemon.errors import ConfigError, PatroldeskError
 from daemon.models import Inbound
 from daemon.sources import spool
@@ -63,11 +66,25 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except ConfigError as exc:
-        click.echo(f"patroldesk: configuration error: {exc}", err=True)
-        sys.exit(2)
+        _fail(f"configuration error: {exc}", 2)
     except PatroldeskError as exc:
-        click.echo(f"patroldesk: {exc}", err=True)
-        sys.exit(1)
+        _fail(str(exc))
+    except peewee.DatabaseError as exc:
+        _fail(f"database unavailable or damaged: {_first_line(exc)}")
+    except peewee.InterfaceError as exc:
+        _fail(f"database unavailable: {_first_line(exc)}")
+    except OSError as exc:
+        _fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"patroldesk: {message}", err=True)
+    sys.exit(code)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _print_json(obj) -> None:
@@ -112,6 +129,12 @@ def run(app: App):
     service.stop()
 
 
+def _own_command(config: Config) -> str:
+    """How the user reaches this same daemon's data from another shell."""
+    program = sys.argv[0] if sys.argv[0].endswith("patroldesk") else "patroldesk"
+    return program if config.source == EMBEDDED else f"{program} --config {shlex.quote(config.source)}"
+
+
 def _print_banner(config: Config, service) -> None:
     address = config.support.addresses[0]
     lines = ["", "patroldesk is running.  Ctrl-C stops it."]
@@ -125,7 +148,7 @@ def _print_banner(config: Config, service) -> None:
                   f"    python3 -c \"import smtplib; smtplib.SMTP('{config.smtp.host}', {port}).sendmail("
                   f"'customer@example.org', ['{address}'], 'From: customer@example.org\\r\\nTo: {address}"
                   f"\\r\\nSubject: Printer on fire\\r\\n\\r\\nHelp, please.\\r\\n')\"",
-                  "  then:     .venv/bin/patroldesk tickets list"]
+                  f"  then:     {_own_command(config)} tickets list"]
     click.echo("\n".join(lines) + "\n")
 
 
@@ -184,14 +207,14 @@ def tickets_group():
 @tickets_group.command("list")
 @click.option("--status", type=click.Choice(["new", "open", "pending", "solved", "closed"]))
 @click.option("--limit", default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per ticket.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per ticket, with its messages.")
 @pass_app
 def tickets_list(app: App, status, limit, as_json):
     """List tickets, newest first."""
     app.database()
     for ticket in tickets.list_tickets(status, limit):
         if as_json:
-            _print_json(tickets.ticket_summary(ticket))
+            _print_json(tickets.ticket_detail(ticket))
         else:
             click.echo(f"#{ticket.number}  {ticket.status:<7}  {ticket.requester.email:<30}  {ticket.subject}")
 
@@ -224,10 +247,10 @@ def _echo_message(message: dict) -> None:
 
 
 def _ticket_number(ref: str) -> int:
-    try:
-        return int(ref.lstrip("#"))
-    except ValueError:
-        raise PatroldeskError(f"not a ticket reference: {ref!r} (expected a number like 10001)") from None
+    digits = ref.lstrip("#")
+    if not digits.isdigit() or len(digits) > 9:
+        raise PatroldeskError(f"not a ticket reference: {ref!r} (expected a number like 10001)")
+    return int(digits)
 
 
 # the spool: ingest, quarantine -------------------------------------------------
@@ -259,11 +282,27 @@ def ingest(app: App, files, as_json):
 
 def _ingest_file(config: Config, path: Path) -> dict:
     raw = path.read_bytes()
-    row = spool.enqueue(raw, "cli", {"file": path.name})
-    claimed = spool.claim_one(row.id, config.ingest.lease_seconds)
-    outcome = pipeline.process(claimed, config)
+    with db.database.atomic():
+        row = spool.enqueue(raw, "cli", {"file": path.name})
+    outcome = _process_now(config, row.id)
     return {"file": str(path), "outcome": outcome.outcome, "ticket": outcome.ticket,
             "message_id": outcome.message_id, "reason": outcome.reason}
+
+
+def _process_now(config: Config, spool_id: int) -> pipeline.Disposition:
+    """Process a queued row here, or, if a running daemon took it first, wait for its result."""
+    claimed = spool.claim_one(spool_id, config.ingest.lease_seconds)
+    if claimed is not None:
+        return pipeline.process(claimed, config)
+    deadline = time.monotonic() + config.ingest.lease_seconds
+    while time.monotonic() < deadline:
+        row = Inbound.get_by_id(spool_id)
+        if row.state not in ("queued", "processing"):
+            message = row.message if row.message_id else None
+            return pipeline.Disposition(row.id, row.outcome, message and message.message_id,
+                                        message and message.ticket.number, row.reason)
+        time.sleep(0.05)
+    raise PatroldeskError(f"spool {spool_id} is still being processed elsewhere; see `patroldesk spool list`")
 
 
 @cli.group("quarantine")
@@ -313,8 +352,7 @@ def quarantine_retry(app: App, spool_ids):
             click.echo(f"{spool_id}: not in quarantine or ignored", err=True)
             failed = True
             continue
-        row = spool.claim_one(spool_id, app.config.ingest.lease_seconds)
-        outcome = pipeline.process(row, app.config)
+        outcome = _process_now(app.config, spool_id)
         failed |= outcome.outcome == "quarantined"
         click.echo(f"{spool_id}: {outcome.outcome}" + (f" #{outcome.ticket}" if outcome.ticket else "")
                    + (f" ({outcome.reason})" if outcome.reason else ""))

@@ -145,6 +145,10 @@ def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError("(file)", source, "no such file") from None
+    except OSError as exc:
+        raise ConfigError("(file)", source, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("(file)", source, "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("(syntax)", source, str(exc)) from None
     return _build(data, source, environ)

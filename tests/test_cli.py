@@ -9,11 +9,14 @@ import socket
 import smtplib
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from daemon import db
 from tests.conftest import wait_for
 from tests.corpus import simple_mail
 
@@ -183,3 +186,47 @@ def test_a_taken_port_stops_start_up_with_one_clear_line(workdir):
     assert result.returncode == 1
     assert f"cannot listen for mail on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("config_text, expected", [
+    ('[database]\nurl = "sqlite://var/x.db"\n', "database.url"),
+    ('[database]\nurl = "postgresql://nobody@127.0.0.1:1/none"\n', "database unavailable"),
+    ("\xff\xfe not utf-8", "not UTF-8"),
+])
+def test_database_and_file_trouble_is_one_line_not_a_traceback(workdir, config_text, expected):
+    (workdir / "patroldesk.toml").write_bytes(config_text.encode("latin-1"))
+    result = cli(workdir, "tickets", "list", check=False)
+    assert result.returncode in (1, 2)
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_config_path_that_is_a_directory_is_named(workdir):
+    result = cli(workdir, "--config", str(workdir), "tickets", "list", check=False)
+    assert result.returncode == 2 and str(workdir) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_absurd_ticket_reference_is_refused_cleanly(workdir):
+    cli(workdir, "init")
+    result = cli(workdir, "tickets", "show", "99999999999999999999", check=False)
+    assert result.returncode == 1 and "not a ticket reference" in result.stderr
+
+
+def test_ingest_waits_for_the_daemon_when_its_worker_takes_the_mail_first(config, database):
+    from daemon import pipeline
+    from daemon.cli import _process_now
+    from daemon.sources import spool
+    row = spool.enqueue(simple_mail(frm="kari@example.no", to="support@localhost", subject="Sak", body="x",
+                                    message_id="race@example.no"), "cli")
+    [taken] = spool.claim(1, config.ingest.lease_seconds)  # the daemon's worker got there first
+
+    def daemon_worker():
+        time.sleep(0.3)
+        pipeline.process(taken, config)
+        db.database.close()
+
+    worker = threading.Thread(target=daemon_worker)
+    worker.start()
+    outcome = _process_now(config, row.id)
+    worker.join()
+    assert (outcome.outcome, outcome.ticket, outcome.message_id) == ("created", 10001, "race@example.no")

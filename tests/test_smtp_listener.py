@@ -282,3 +282,51 @@ def lmtp_conversation(port: int, sender: str, rcpts: list[str], raw: bytes) -> l
         finals = [reply() for _ in rcpts]
         command("QUIT")
         return finals
+
+
+def test_a_sender_address_with_control_characters_is_refused_for_good(service):
+    with smtplib.SMTP("127.0.0.1", service.smtp.port, timeout=10) as client:
+        client.ehlo()
+        code, _ = client.mail("ann\x01a@example.org")
+    assert code == 553
+    assert Inbound.select().count() == 0
+
+
+def test_a_100_kb_header_line_arrives_over_smtp(service):
+    raw = simple_mail(frm="anna@example.org", to=SUPPORT, subject="Long header", body="x",
+                      message_id="long-header@example.org",
+                      extra_headers=[("X-Long", "y" * 100_000)])
+    row = deliver(service, raw)
+    assert row.outcome == "created"
+    assert bytes(row.raw.data) == raw
+
+
+def test_the_listener_recovers_when_the_database_drops_its_connections(tmp_path, postgres_url):
+    config = make_config(tmp_path, postgres_url)
+    db.open_database(config)
+    db.upgrade()
+    running = Service(config)
+    running.start()
+    try:
+        deliver(running, simple_mail(frm="anna@example.org", to="support@localhost", subject="before",
+                                     body="x", message_id="before@x"), rcpts=("support@localhost",))
+        # What a server restart or a failover does to every open connection.
+        name = postgres_url.rsplit("/", 1)[1]
+        db.database.execute_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+        row = deliver(running, simple_mail(frm="anna@example.org", to="support@localhost", subject="after",
+                                           body="x", message_id="after@x"), rcpts=("support@localhost",))
+        assert row.outcome == "created"
+    finally:
+        running.stop()
+        db.database.close()
+
+
+def test_a_stop_tells_open_sessions_to_come_back_later(service):
+    client = smtplib.SMTP("127.0.0.1", service.smtp.port, timeout=10)
+    client.ehlo()
+    service.smtp.stop()
+    code, message = client.noop()
+    assert code == 421 and b"shutting down" in message
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        client.noop()

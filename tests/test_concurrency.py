@@ -1,0 +1,94 @@
+"""Several writers at once: the SMTP edge, the daemon's worker and `patroldesk ingest`.
+
+Nothing may be lost, stored twice, or fail with 'database is locked'.
+Bounded: a few hundred mails, every wait has a deadline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import subprocess
+import sys
+import threading
+
+from daemon import db
+from daemon.models import Inbound, Message, Ticket
+from daemon.service import Service
+from tests.conftest import make_config, wait_for
+from tests.corpus import simple_mail
+
+
+def write_config(tmp_path, url: str) -> dict:
+    path = tmp_path / "patroldesk.toml"
+    path.write_text(f'[database]\nurl = "{url}"\n[smtp]\nport = 0\n[web]\nenabled = false\n')
+    return dict(os.environ, PATROLDESK_CONFIG=str(path))
+
+
+def start_ingest(env, files) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "daemon", "ingest", "--json", *map(str, files)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_ingests_of_the_same_mail_at_once_store_each_mail_once(tmp_path, backend_url):
+    env = write_config(tmp_path, backend_url)
+    subprocess.run([sys.executable, "-m", "daemon", "init"], env=env, check=True, capture_output=True)
+    files = []
+    for i in range(60):
+        path = tmp_path / f"m{i}.eml"
+        # Half the customers write twice: customers are created concurrently too.
+        path.write_bytes(simple_mail(frm=f"c{i // 2}@example.no", to="support@localhost", subject=f"Sak {i}",
+                                     body="x", message_id=f"same{i}@example.no"))
+        files.append(path)
+    first, second = start_ingest(env, files), start_ingest(env, list(reversed(files)))
+    outputs = [proc.communicate(timeout=120) for proc in (first, second)]
+    for proc, (out, err) in zip((first, second), outputs):
+        assert proc.returncode == 0, err
+    outcomes = [json.loads(line)["outcome"] for out, _ in outputs for line in out.splitlines()]
+    assert sorted(set(outcomes)) <= ["created", "duplicate"]
+    assert outcomes.count("created") == 60 and outcomes.count("duplicate") == 60
+
+    db.open_database(make_config(tmp_path, backend_url))
+    assert Message.select().count() == 60 and Ticket.select().count() == 60
+    db.database.close()
+
+
+def test_smtp_flood_worker_and_ingest_together_lose_nothing_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path}/desk.db"
+    env = write_config(tmp_path, url)
+    config = make_config(tmp_path, url)
+    db.open_database(config)
+    db.upgrade()
+    service = Service(config)
+    service.start()
+    try:
+        files = []
+        for i in range(40):
+            path = tmp_path / f"file{i}.eml"
+            path.write_bytes(simple_mail(frm=f"f{i}@example.no", to="support@localhost", subject=f"Fil {i}",
+                                         body="x", message_id=f"file{i}@example.no"))
+            files.append(path)
+        ingest = start_ingest(env, files)
+
+        def sender(n: int) -> None:
+            with smtplib.SMTP("127.0.0.1", service.smtp.port, timeout=30) as client:
+                for i in range(40):
+                    client.sendmail(f"s{n}@example.org", ["support@localhost"],
+                                    simple_mail(frm=f"s{n}@example.org", to="support@localhost",
+                                                subject=f"Flood {n}/{i}", body="x",
+                                                message_id=f"flood{n}.{i}@example.org"))
+
+        senders = [threading.Thread(target=sender, args=(n,)) for n in range(4)]
+        for thread in senders:
+            thread.start()
+        for thread in senders:
+            thread.join(60)
+        out, err = ingest.communicate(timeout=120)
+        assert ingest.returncode == 0, err
+        assert [json.loads(line)["outcome"] for line in out.splitlines()] == ["created"] * 40
+        wait_for(lambda: Inbound.select().where(Inbound.state == "done").count() == 200, timeout=60)
+        assert Message.select().count() == 200 and Ticket.select().count() == 200
+        assert not Inbound.select().where(Inbound.state == "quarantined").exists()
+    finally:
+        service.stop()
+        db.database.close()
