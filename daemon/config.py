@@ -79,7 +79,7 @@ class WebConfig:
 @dataclass(frozen=True)
 class IngestConfig:
     batch_size: int = _key(50, minimum=1)
-    lease_seconds: int = _key(300, minimum=5)
+    lease_seconds: int = _key(60, minimum=5)
     max_attempts: int = _key(3, minimum=1)
     poll_seconds: int = _key(5, minimum=1)
     max_mime_depth: int = _key(50, minimum=2)

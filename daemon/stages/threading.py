@@ -19,7 +19,9 @@ def run(ctx) -> None:
     if ctx.ticket is None and cfg.subject_tag:
         _by_subject_tag(ctx, cfg.tag_format)
     if ctx.ticket is None and ctx.automatic:
-        raise Discard(f"automatic mail ({ctx.automatic}) that answers no ticket")
+        claimed = f" (it names ticket #{ctx.claimed_ref}, but its sender never took part)" \
+            if ctx.claimed_ref else ""
+        raise Discard(f"automatic mail ({ctx.automatic}) that answers no ticket{claimed}")
 
 
 def _by_headers(mail, cfg) -> tuple[Ticket | None, str | None]:
