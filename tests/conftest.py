@@ -38,7 +38,10 @@ def postgres_url():
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
     import psycopg2
     name = f"patroldesk_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(PG_DSN)
+    try:
+        admin = psycopg2.connect(PG_DSN, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_DSN} (set PATROLDESK_TEST_PG): {exc}".strip())
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
