@@ -72,6 +72,22 @@ def make_durable() -> None:
 
 
 _INSERT_SQL: dict[tuple, str] = {}
+_HAND_SQL: dict[tuple, str] = {}
+
+
+def execute(sql: str, params: tuple | list = ()):
+    """Run hand-written SQL on either database and return the cursor.
+
+    For the few queries of the ingest hot path, written deliberately: `?`
+    placeholders (rewritten for PostgreSQL) and double-quoted names, which
+    both databases read the same way.
+    """
+    key = (type(database.obj), sql)
+    text = _HAND_SQL.get(key)
+    if text is None:
+        text = _HAND_SQL[key] = sql.replace("?", database.obj.param)
+    return database.execute_sql(text, params)
+
 
 
 def insert_fast(model, **values):

@@ -9,7 +9,7 @@ import json
 import re
 from functools import lru_cache
 
-from daemon.db import insert_fast, insert_if_absent
+from daemon.db import execute, insert_fast, insert_if_absent
 from daemon.errors import NotFound
 from daemon.mail.parse import Address, ParsedMail
 from daemon.models import (
@@ -22,12 +22,13 @@ _REOPENED_BY_REPLY = ("pending", "solved", "closed")
 
 def customer_for(address: Address) -> Customer:
     """The customer with this address, created on first contact."""
-    customer = Customer.get_or_none(Customer.email == address.key)
-    if customer is None:
-        customer = insert_fast(Customer, email=address.key, name=address.name[:200])
-    elif address.name and not customer.name:
+    found = execute('SELECT "id", "name" FROM "customer" WHERE "email" = ?', (address.key,)).fetchone()
+    if found is None:
+        return insert_fast(Customer, email=address.key, name=address.name[:200])
+    customer = Customer(id=found[0], email=address.key, name=found[1])
+    if address.name and not customer.name:
         customer.name = address.name[:200]
-        customer.save(only=[Customer.name])
+        Customer.update(name=customer.name).where(Customer.id == customer.id).execute()
     return customer
 
 

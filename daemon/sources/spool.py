@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 
-from daemon.db import database, insert_fast, insert_if_absent
+from daemon.db import database, execute, insert_fast, insert_if_absent
 from daemon.models import Inbound, RawMail, utcnow
 
 
@@ -76,9 +76,10 @@ def release(rows: list[Inbound], failure: str | None = None) -> None:
 def finish(row: Inbound, state: str, outcome: str, reason: str = "",
            message=None, detail: str = "") -> None:
     """Record how a claimed row ended (call inside the mail's transaction)."""
-    Inbound.update(state=state, outcome=outcome, reason=reason, detail=detail,
-                   message=message, lease_until=None, finished_at=utcnow()
-                   ).where(Inbound.id == row.id).execute()
+    execute('UPDATE "inbound" SET "state" = ?, "outcome" = ?, "reason" = ?, "detail" = ?, "message_id" = ?, '
+            '"lease_until" = NULL, "finished_at" = ? WHERE "id" = ?',
+            (state, outcome, reason, detail, message.id if message is not None else None,
+             Inbound.finished_at.db_value(utcnow()), row.id))
 
 
 def requeue(inbound_id: int) -> bool:

@@ -5,9 +5,9 @@ the tag only from someone who already took part in that ticket: a tag from
 a stranger opens a new ticket that records the reference it claimed.
 Automatic mail that answers no ticket opens nothing.
 """
-from daemon import tickets
+from daemon import db, tickets
 from daemon.errors import Discard
-from daemon.models import Message, Ticket
+from daemon.models import Ticket
 
 # The nearest References are the ones that matter; a mail listing thousands is hostile.
 MAX_REFERENCES = 50
@@ -32,15 +32,17 @@ def _by_headers(mail, cfg) -> tuple[Ticket | None, str | None]:
         candidates += [(mid, "references") for mid in reversed(mail.references[-MAX_REFERENCES:])]
     if not candidates:
         return None, None
+    ids = list(dict.fromkeys(mid for mid, _ in candidates))
     found = {}
-    for row in Message.select(Message.message_id, Ticket).join(Ticket).where(
-            Message.message_id.in_([mid for mid, _ in candidates])).order_by(Message.id):
+    rows = db.execute('SELECT "message_id", "ticket_id" FROM "message" WHERE "message_id" IN '
+                      f'({", ".join("?" * len(ids))}) ORDER BY "id"', ids)
+    for message_id, ticket_id in rows.fetchall():
         # The first holder of an id keeps it: a later mail reusing someone's
         # Message-ID must not pull that person's replies into its own ticket.
-        found.setdefault(row.message_id, row.ticket)
+        found.setdefault(message_id, ticket_id)
     for mid, signal in candidates:
         if mid in found:
-            return found[mid], signal
+            return Ticket.get_by_id(found[mid]), signal
     return None, None
 
 
