@@ -25,6 +25,7 @@ class Case:
     sender: str | None = None
     attachments: tuple[str, ...] = ()
     automatic: bool = False
+    text: str | None = None  # the exact ParsedMail.text, written by hand from how the case is built
 
 
 # ---------------------------------------------------------------------------
@@ -207,7 +208,7 @@ def charset_case(name: str, charset: str, codec: str, subject: str, body: str,
     encoded = {"base64": b64, "quoted-printable": qp}.get(encoding, crlf)(data)
     pairs = base_headers(name, encoded_word(subject, charset, header_encoding, codec))
     raw = mail(pairs, leaf(f"text/plain; charset={charset}", encoded, encoding))
-    return Case(name, raw, subject, (body,), f"{name}@corpus.example")
+    return Case(name, raw, subject, (body,), f"{name}@corpus.example", text=body)
 
 
 def _charset_cases() -> list[Case]:
@@ -273,7 +274,28 @@ def _detection_cases() -> list[Case]:
         ("quoted-label-with-apostrophe", "text/plain; charset=\"windows-1251'\""),
     ):
         raw = mail(base_headers(name, header_value(RUSSIAN_SUBJECT)), leaf(content_type, crlf(cp1251), "8bit"))
-        cases.append(Case(name, raw, RUSSIAN_SUBJECT, (RUSSIAN_BODY,), f"{name}@corpus.example"))
+        cases.append(Case(name, raw, RUSSIAN_SUBJECT, (RUSSIAN_BODY,), f"{name}@corpus.example",
+                          text=RUSSIAN_BODY))
+    return cases + _wrong_label_cases()
+
+
+def _wrong_label_cases() -> list[Case]:
+    """Single-byte labels that decode without error but are wrong (subject and body alike)."""
+    cases = []
+    for name, label, codec, text, encoding in (
+        ("latin1-label-really-cp1251", "iso-8859-1", "cp1251", RUSSIAN_BODY, "8bit"),
+        ("cp1252-label-really-cp1251", "windows-1252", "cp1251", RUSSIAN_BODY, "quoted-printable"),
+        ("cp1251-label-really-koi8r", "windows-1251", "koi8_r", RUSSIAN_BODY, "quoted-printable"),
+        ("koi8r-label-really-cp1251", "koi8-r", "cp1251", RUSSIAN_BODY, "base64"),
+        ("cp1251-label-really-cp866", "windows-1251", "cp866", RUSSIAN_BODY, "8bit"),
+        ("latin1-label-really-utf8", "iso-8859-1", "utf-8", NORWEGIAN_BODY, "quoted-printable"),
+    ):
+        subject = RUSSIAN_SUBJECT if text == RUSSIAN_BODY else NORWEGIAN_SUBJECT
+        data = text.encode(codec)
+        encoded = {"base64": b64, "quoted-printable": qp}.get(encoding, crlf)(data)
+        pairs = base_headers(name, encoded_word(subject, label, "Q", codec))
+        raw = mail(pairs, leaf(f"text/plain; charset={label}", encoded, encoding))
+        cases.append(Case(name, raw, subject, (text,), f"{name}@corpus.example", text=text))
     return cases
 
 
@@ -292,7 +314,8 @@ def html_only() -> Case:
             "</body></html>")
     raw = mail(base_headers(name, "HTML only"), leaf("text/html; charset=utf-8", qp(html.encode()), "quoted-printable"))
     return Case(name, raw, "HTML only", ("Hello from HTML & friends", "- first", "- second",
-                                         "our help page (https://example.com/help)"), f"{name}@corpus.example")
+                                         "our help page (https://example.com/help)"), f"{name}@corpus.example",
+                text="Hello from HTML & friends\n\n- first\n- second\n\nour help page (https://example.com/help)")
 
 
 def nested_mixed_alternative_related() -> Case:
@@ -311,7 +334,7 @@ def nested_mixed_alternative_related() -> Case:
                            ("Content-Disposition", 'attachment; filename="invoice.pdf"')))
     raw = mail(base_headers(name, "Nested parts"), mixed)
     return Case(name, raw, "Nested parts", ("See the picture.",), f"{name}@corpus.example",
-                ("logo.png", "invoice.pdf"))
+                ("logo.png", "invoice.pdf"), text="See the picture.\nRegards")
 
 
 def rfc2231(value: str, param: str = "filename", pieces: int = 1) -> str:
@@ -353,14 +376,16 @@ def hostile_names() -> Case:
     raw = mail(base_headers(name, "Hostile names"), multipart("mixed", "hostile-1", *parts))
     expected = ("passwd", "boot.ini", "ab.txt", "exe.txt", "x" * 146 + ".txt", "Отчёт за январь 2024.pdf",
                 "Счёт №5.pdf", "Договор.docx", "Blåbær æøå.txt")
-    return Case(name, raw, "Hostile names", ("Files attached.",), f"{name}@corpus.example", expected)
+    return Case(name, raw, "Hostile names", ("Files attached.",), f"{name}@corpus.example", expected,
+                text="Files attached.")
 
 
 def no_message_id() -> Case:
     name = "no-message-id"
     pairs = [pair for pair in base_headers(name, "No id here") if pair[0] != "Message-ID"]
     raw = mail(pairs, leaf("text/plain", b"A mail without a Message-ID.\r\n"))
-    return Case(name, raw, "No id here", ("A mail without a Message-ID.",), f"{name}@corpus.example")
+    return Case(name, raw, "No id here", ("A mail without a Message-ID.",), f"{name}@corpus.example",
+                text="A mail without a Message-ID.")
 
 
 def truncated() -> Case:
@@ -371,14 +396,15 @@ def truncated() -> Case:
                            ("Content-Disposition", 'attachment; filename="report.pdf"')))
     raw = mail(base_headers(name, "Truncated"), whole)
     cut = raw[: raw.index(b"report.pdf") + 400]
-    return Case(name, cut, "Truncated", ("The report is attached.",), f"{name}@corpus.example", ("report.pdf",))
+    return Case(name, cut, "Truncated", ("The report is attached.",), f"{name}@corpus.example", ("report.pdf",),
+                text="The report is attached.")
 
 
 def long_header_line() -> Case:
     name = "header-line-100kb"
     pairs = base_headers(name, "Long header") + [("X-Filler", "a" * 100_000)]
     raw = mail(pairs, leaf("text/plain", b"Short body.\r\n"))
-    return Case(name, raw, "Long header", ("Short body.",), f"{name}@corpus.example")
+    return Case(name, raw, "Long header", ("Short body.",), f"{name}@corpus.example", text="Short body.")
 
 
 def crlf_in_from_name() -> Case:
@@ -386,14 +412,14 @@ def crlf_in_from_name() -> Case:
     display = encoded_word_bytes("Evil\r\nBcc: victim@example.com".encode(), "utf-8", "Q")
     pairs = base_headers(name, "CRLF in name", frm=f"{display} <{name}@corpus.example>")
     raw = mail(pairs, leaf("text/plain", b"Hello.\r\n"))
-    return Case(name, raw, "CRLF in name", ("Hello.",), f"{name}@corpus.example")
+    return Case(name, raw, "CRLF in name", ("Hello.",), f"{name}@corpus.example", text="Hello.")
 
 
 def crlf_in_subject() -> Case:
     name = "crlf-in-encoded-subject"
     subject = encoded_word_bytes(b"Line one\r\nLine two\tand\x00three", "utf-8", "B")
     raw = mail(base_headers(name, subject), leaf("text/plain", b"Body.\r\n"))
-    return Case(name, raw, "Line one Line two and three", ("Body.",), f"{name}@corpus.example")
+    return Case(name, raw, "Line one Line two and three", ("Body.",), f"{name}@corpus.example", text="Body.")
 
 
 def nested_deep(depth: int) -> bytes:
@@ -413,8 +439,9 @@ def nested_deep(depth: int) -> bytes:
 
 def nested_cases() -> list[Case]:
     return [
+        # Parts nested deeper than parse()'s limit (50) are dropped: the innermost text too.
         Case(f"nested-{depth}-deep", nested_deep(depth), f"Nested {depth}", ("Outer text survives.",),
-             f"nested-{depth}-deep@corpus.example")
+             f"nested-{depth}-deep@corpus.example", text="Outer text survives.")
         for depth in (60, 5000)
     ]
 
@@ -422,13 +449,14 @@ def nested_cases() -> list[Case]:
 def missing_headers() -> Case:
     raw = headers(("To", "support@patroldesk.test"), ("Message-ID", corpus_message_id("missing-headers")),
                   ("Content-Type", "text/plain")) + CRLF + b"Nobody knows who wrote this.\r\n"
-    return Case("missing-subject-from-date", raw, "", ("Nobody knows who wrote this.",), None)
+    return Case("missing-subject-from-date", raw, "", ("Nobody knows who wrote this.",), None,
+                text="Nobody knows who wrote this.")
 
 
 def absurd_date() -> Case:
     name = "absurd-date-bare-number"
     raw = mail(base_headers(name, "Bad date", date="1700000000"), leaf("text/plain", b"When?\r\n"))
-    return Case(name, raw, "Bad date", ("When?",), f"{name}@corpus.example")
+    return Case(name, raw, "Bad date", ("When?",), f"{name}@corpus.example", text="When?")
 
 
 def internationalised_addresses() -> Case:
@@ -442,7 +470,7 @@ def internationalised_addresses() -> Case:
         ("MIME-Version", "1.0"),
     ]
     raw = mail(pairs, leaf("text/plain; charset=utf-8", "Hej från Jöran.\r\n".encode(), "8bit"))
-    return Case(name, raw, "EAI", ("Hej från Jöran.",), "jöran@bücher.example")
+    return Case(name, raw, "EAI", ("Hej från Jöran.",), "jöran@bücher.example", text="Hej från Jöran.")
 
 
 def auto_reply() -> Case:
@@ -450,7 +478,7 @@ def auto_reply() -> Case:
     pairs = base_headers(name, "Automatic reply: Your ticket") + [("Auto-Submitted", "auto-replied")]
     raw = mail(pairs, leaf("text/plain", b"I am out of office until Monday.\r\n"))
     return Case(name, raw, "Automatic reply: Your ticket", ("out of office",), f"{name}@corpus.example",
-                automatic=True)
+                automatic=True, text="I am out of office until Monday.")
 
 
 def dsn_bounce() -> Case:
@@ -469,7 +497,8 @@ def dsn_bounce() -> Case:
                          frm="Mail Delivery System <MAILER-DAEMON@mx.corpus.example>")
     raw = mail([("Return-Path", "<>")] + pairs, report)
     return Case(name, raw, "Undelivered Mail Returned to Sender", ("failed permanently",),
-                "MAILER-DAEMON@mx.corpus.example", ("attachment-1.txt", "attachment-2.txt"), automatic=True)
+                "MAILER-DAEMON@mx.corpus.example", ("attachment-1.txt", "attachment-2.txt"), automatic=True,
+                text="Delivery to the following recipient failed permanently: gone@corpus.example")
 
 
 def attached_message() -> Case:
@@ -480,7 +509,7 @@ def attached_message() -> Case:
                       headers(("Content-Type", "message/rfc822")) + CRLF + inner)
     raw = mail(base_headers(name, "Fwd: Original question"), mixed)
     return Case(name, raw, "Fwd: Original question", ("Forwarding this.",), f"{name}@corpus.example",
-                ("Original question.eml",))
+                ("Original question.eml",), text="Forwarding this.")
 
 
 def text_attachment() -> Case:
@@ -489,7 +518,8 @@ def text_attachment() -> Case:
                       leaf("text/plain; charset=utf-8", b"Log line 1\r\nLog line 2\r\n", "7bit",
                            ("Content-Disposition", 'attachment; filename="log.txt"')))
     raw = mail(base_headers(name, "Log attached"), mixed)
-    return Case(name, raw, "Log attached", ("The body.",), f"{name}@corpus.example", ("log.txt",))
+    return Case(name, raw, "Log attached", ("The body.",), f"{name}@corpus.example", ("log.txt",),
+                text="The body.")
 
 
 def apple_mail_inline_parts() -> Case:
@@ -503,7 +533,8 @@ def apple_mail_inline_parts() -> Case:
     )
     raw = mail(base_headers(name, "Photo"), mixed)
     return Case(name, raw, "Photo", ("First part of my message.\n\nSecond part after the picture.",),
-                f"{name}@corpus.example", ("photo.png",))
+                f"{name}@corpus.example", ("photo.png",),
+                text="First part of my message.\n\nSecond part after the picture.")
 
 
 def inline_named_text_parts() -> Case:
@@ -518,7 +549,8 @@ def inline_named_text_parts() -> Case:
     )
     raw = mail([("Return-Path", f"<{name}@corpus.example>")] + base_headers(name, "a simple multipart"), mixed)
     return Case(name, raw, "a simple multipart",
-                ("a simple kind of mirror\nto reflect upon our own\n\na second mirror",), f"{name}@corpus.example")
+                ("a simple kind of mirror\nto reflect upon our own\n\na second mirror",), f"{name}@corpus.example",
+                text="a simple kind of mirror\nto reflect upon our own\n\na second mirror")
 
 
 def raw_8bit_subjects() -> list[Case]:
@@ -530,7 +562,7 @@ def raw_8bit_subjects() -> list[Case]:
         pairs = [(key, value.encode(codec) if key == "Subject" else value)
                  for key, value in base_headers(name, "Тест принтера")]
         raw = mail(pairs, leaf(f"text/plain; charset={label}", crlf(RUSSIAN_BODY.encode(codec)), "8bit"))
-        cases.append(Case(name, raw, "Тест принтера", (RUSSIAN_BODY,), f"{name}@corpus.example"))
+        cases.append(Case(name, raw, "Тест принтера", (RUSSIAN_BODY,), f"{name}@corpus.example", text=RUSSIAN_BODY))
     return cases
 
 
@@ -548,11 +580,11 @@ def rfc2047_oddities() -> list[Case]:
         ("rfc2047-mixed-text", "Re: " + encoded_word("Счёт", "utf-8") + " (urgent)", "Re: Счёт (urgent)"),
     ):
         raw = mail(base_headers(name, subject), leaf("text/plain", b"Body text.\r\n"))
-        cases.append(Case(name, raw, expected, ("Body text.",), f"{name}@corpus.example"))
+        cases.append(Case(name, raw, expected, ("Body text.",), f"{name}@corpus.example", text="Body text."))
     name = "rfc2047-in-quoted-display-name"
     frm = '"' + encoded_word("Ærlig, Åse", "utf-8", "Q") + f'" <{name}@corpus.example>'
     raw = mail(base_headers(name, "Quoted name", frm=frm), leaf("text/plain", b"Hi.\r\n"))
-    cases.append(Case(name, raw, "Quoted name", ("Hi.",), f"{name}@corpus.example"))
+    cases.append(Case(name, raw, "Quoted name", ("Hi.",), f"{name}@corpus.example", text="Hi."))
     return cases
 
 
@@ -562,21 +594,23 @@ def alternative_with_empty_plain() -> Case:
                             leaf("text/plain; charset=utf-8", b"   \r\n"),
                             leaf("text/html; charset=utf-8", b"<div>Only the <i>HTML</i> has text</div>"))
     raw = mail(base_headers(name, "Empty plain"), alternative)
-    return Case(name, raw, "Empty plain", ("Only the HTML has text",), f"{name}@corpus.example")
+    return Case(name, raw, "Empty plain", ("Only the HTML has text",), f"{name}@corpus.example",
+                text="Only the HTML has text")
 
 
 def list_mail() -> Case:
     name = "mailing-list-human"
     pairs = base_headers(name, "[users] Question") + [("List-Id", "<users.lists.corpus.example>")]
     raw = mail(pairs, leaf("text/plain", b"A person asking through a list.\r\n"))
-    return Case(name, raw, "[users] Question", ("A person asking through a list.",), f"{name}@corpus.example")
+    return Case(name, raw, "[users] Question", ("A person asking through a list.",), f"{name}@corpus.example",
+                text="A person asking through a list.")
 
 
 def lf_only_mail() -> Case:
     name = "lf-line-endings"
     raw = (f"From: {name}@corpus.example\nTo: support@patroldesk.test\nSubject: LF only\n"
            f"Message-ID: {corpus_message_id(name)}\n\nLine one\nLine two\n").encode()
-    return Case(name, raw, "LF only", ("Line one\nLine two",), f"{name}@corpus.example")
+    return Case(name, raw, "LF only", ("Line one\nLine two",), f"{name}@corpus.example", text="Line one\nLine two")
 
 
 def unparseable() -> list[Case]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from daemon.mail import charsets
-from daemon.mail.charsets import decode_bytes, decode_header_value, python_codec
+from daemon.mail.charsets import decode_bytes, decode_header_value, decode_header_with_notes, python_codec
 from tests.corpus import (
     CHINESE_SUBJECT,
     JAPANESE_SUBJECT,
@@ -279,3 +279,245 @@ def test_lenient_base64_handles_junk_padding_and_truncation():
     assert charsets.decode_base64_lenient(b"YWJjZA==ZWY=") == b"abcdef"
     assert charsets.decode_base64_lenient(b"YWJ*jZ") == b"abc"
     assert charsets.decode_base64_lenient(b"YWJjZ") == b"abc"
+
+
+# ---------------------------------------------------------------------------
+# A declared single-byte charset that is wrong.
+
+UKRAINIAN_BODY = ("Добрий день! Принтер у бухгалтерії не працює вже третій день. Будь ласка, надішліть "
+                  "фахівця якомога швидше. Дякую! З повагою, Олена Їжакевич, Київ, вул. Європейська, 4.")
+LOWERCASE_RUSSIAN = ("привет, у нас опять не работает почта. посмотрите, пожалуйста, что случилось с "
+                     "сервером: письма не уходят уже второй день. ждём ответа, спасибо")
+
+
+@pytest.mark.parametrize("text, codec, label, decoded_as", [
+    (RUSSIAN_BODY, "cp1251", "iso-8859-1", "windows-1251"),
+    (RUSSIAN_BODY, "cp1251", "windows-1252", "windows-1251"),
+    (RUSSIAN_BODY, "cp1251", "iso-8859-15", "windows-1251"),
+    (RUSSIAN_BODY, "cp1251", "latin1", "windows-1251"),
+    (RUSSIAN_BODY, "koi8_r", "iso-8859-1", "koi8-r"),
+    (RUSSIAN_BODY, "koi8_r", "windows-1251", "koi8-r"),
+    (RUSSIAN_BODY, "cp1251", "koi8-r", "windows-1251"),
+    (RUSSIAN_BODY, "cp866", "windows-1251", "cp866"),
+    (RUSSIAN_BODY, "cp866", "iso-8859-1", "cp866"),
+    (RUSSIAN_BODY, "cp1251", "iso-8859-5", "windows-1251"),
+    (RUSSIAN_BODY, "iso8859_5", "windows-1251", "iso-8859-5"),
+    (RUSSIAN_BODY, "utf-8", "iso-8859-1", "utf-8"),
+    (RUSSIAN_BODY, "utf-8", "windows-1251", "utf-8"),
+    (LOWERCASE_RUSSIAN, "koi8_r", "windows-1251", "koi8-r"),
+    (UKRAINIAN_BODY, "koi8_u", "koi8-r", "koi8-u"),
+    (NORWEGIAN_BODY, "cp1252", "windows-1251", "windows-1252"),
+    (NORWEGIAN_BODY, "utf-8", "iso-8859-1", "utf-8"),
+])
+def test_a_wrong_single_byte_label_is_corrected_with_a_note(text, codec, label, decoded_as):
+    assert decode_bytes(text.encode(codec), label) == (
+        text, f"declared charset {label!r} looks wrong; decoded as {decoded_as}")
+
+
+def test_us_ascii_with_windows_1251_bytes_is_detected():
+    assert decode_bytes(RUSSIAN_BODY.encode("cp1251"), "us-ascii") == (
+        RUSSIAN_BODY, "charset 'us-ascii' did not decode cleanly; decoded as windows-1251 (detected)")
+
+
+def test_a_long_mislabelled_body_is_judged_by_a_sample_and_decoded_whole():
+    text = (RUSSIAN_BODY + "\n") * 200 + "Конец."
+    assert decode_bytes(text.encode("cp1251"), "iso-8859-1")[0] == text
+
+
+# Real text in its correct label must never be switched.  Several sentences each,
+# then short lines, then (below) every run of a few words out of them.
+CORRECT_LATIN = {
+    "norwegian": ("Hei! Skriveren på kontoret i andre etasje virker ikke lenger. Jeg har prøvd å slå den av og "
+                  "på, men den skriver fortsatt ut blanke sider. Kan dere sende noen hit så snart som mulig? På "
+                  "forhånd takk, og ha en fin dag videre. Vennlig hilsen Bjørn Ødegård, økonomiavdelingen, Tromsø."),
+    "norwegian-2": ("Blåbærsyltetøy på brødskiva er godt. Ærlig talt, Åse, vi må få fikset nettet før møtet på "
+                    "fredag. Øl og brød til åtte personer står på bordet i første etasje. Hilsen Ørjan Ås."),
+    "danish": ("Kære support. Vi har problemer med at logge ind på systemet efter opdateringen i går. "
+               "Adgangskoden bliver afvist, selvom den er korrekt, og vores brugere kan ikke se deres sager. "
+               "Kan I hjælpe os hurtigst muligt? Med venlig hilsen Søren Kjærgaard, Århus. Rødgrød med fløde."),
+    "swedish": ("Hej! Jag försöker återställa mitt lösenord men får inget mejl. Det här är tredje gången jag "
+                "försöker under veckan, och nu börjar det bli bråttom eftersom jag inte kommer åt mina ärenden. "
+                "Tack på förhand för er hjälp. Med vänliga hälsningar, Åsa Öberg, Göteborg."),
+    "german": ("Sehr geehrte Damen und Herren, seit der Umstellung am Wochenende können wir keine Rechnungen "
+               "mehr drucken. Der Drucker im Büro zeigt eine Fehlermeldung über einen Papierstau, obwohl kein "
+               "Papier im Gerät ist. Könnten Sie bitte möglichst schnell einen Techniker schicken? Das ist "
+               "äußerst ärgerlich. Mit freundlichen Grüßen aus München, Jürgen Müller-Lüdenscheidt."),
+    "french": ("Bonjour, depuis la mise à jour de lundi, je ne peux plus accéder à mon compte. Le message "
+               "d'erreur indique que mon mot de passe a expiré, mais je l'ai changé la semaine dernière. "
+               "Pourriez-vous vérifier ce problème et me répondre dès que possible ? Cordialement, Hélène "
+               "Lefèvre, Société Générale à Besançon. Déjà vu à l’hôtel, où l’été a été créé."),
+    "spanish": ("Hola, buenos días. ¿Podrían ayudarme con un problema? Desde ayer no puedo imprimir ningún "
+                "documento en la oficina; la impresora muestra el mensaje «error de conexión» y no responde. "
+                "¿Es posible que envíen a un técnico mañana por la mañana? Saludos, José Ángel Muñoz, Cádiz."),
+    "finnish": ("Hyvää päivää! Tulostin ei toimi. Yritin käynnistää sen uudelleen, mutta näytöllä näkyy yhä "
+                "virheilmoitus. Voisitteko lähettää huoltomiehen tänään? Ystävällisin terveisin, Väinö "
+                "Hämäläinen, Jyväskylä. Hääyö ja jäääär."),
+    "symbols": ("Prisen er 100 € for æøå, 25 °C ± 2 °C, 5 m², ½ kilo à 3 £ — «sånn» er det. Tilbud: 10 % "
+                "rabatt på µ-kontrollere © 2024 ® ™. “Sitat” – og ‘enkelt’… ferdig."),
+}
+CORRECT_CENTRAL_EUROPEAN = {
+    "polish": ("Dzień dobry, od wczoraj nie działa drukarka w naszym biurze. Próbowałem ją wyłączyć i włączyć "
+               "ponownie, ale wciąż wyświetla się błąd. Czy mogą Państwo przysłać technika jeszcze dziś? Z "
+               "poważaniem, Grzegorz Brzęczyszczykiewicz, Łódź. Zażółć gęślą jaźń, żółty żółw i żółć."),
+    "czech": ("Dobrý den, od včerejška nefunguje tiskárna v naší kanceláři. Zkoušel jsem ji vypnout a znovu "
+              "zapnout, ale stále hlásí chybu. Mohli byste prosím poslat technika ještě dnes? Příliš "
+              "žluťoučký kůň úpěl ďábelské ódy. Děkuji a přeji hezký den, Jiří Dvořák, Brno."),
+    "hungarian": ("Jó napot kívánok! A nyomtató tegnap óta nem működik az irodában. Kérem, küldjenek egy "
+                  "szerelőt mielőbb. Árvíztűrő tükörfúrógép. Üdvözlettel, Kovács Ödön."),
+}
+CORRECT_CYRILLIC = {
+    "russian": RUSSIAN_BODY,
+    "business": ("Добрый день! Прошу выставить счёт на оплату для ООО «Вектор» (ИНН 7701234567, КПП "
+                 "770101001). Оплату гарантируем в течение пяти рабочих дней. С уважением, главный бухгалтер "
+                 "Ефимова Н. Ю., тел. +7 (495) 123-45-67. ЗАО «ТехноСервис», г. Москва, ул. Ленина, д. 5."),
+    "capitals": "ВНИМАНИЕ! СИСТЕМА БУДЕТ НЕДОСТУПНА В СУББОТУ С 10:00 ДО 14:00 ПО МОСКОВСКОМУ ВРЕМЕНИ.",
+    "lower-case": LOWERCASE_RUSSIAN,
+    "english-words": ("Коллеги, в Excel-файле и в Word'е ошибки. Проверьте, пожалуйста, настройки Outlook и "
+                      "VPN-клиента на ноутбуке Dell. Логин: ivanov, пароль сбросил через портал IT-отдела."),
+    "rare-letters": ("Эффективность функций шифрования: щелчок, фьючерсы, эффект, цифровая подпись, эхо, "
+                     "юрисдикция. Объявление о съёмке фильма «Щукин» в Цюрихе. Шеф съел жёсткую шоколадную "
+                     "щуку, эх!"),
+    "ukrainian": UKRAINIAN_BODY,
+    "camel-case": ("Работаю в МойОфис и КонсультантПлюс, пишите во ВКонтакте или через СберБанк Онлайн. "
+                   "Документы в 1С:Предприятие, отчёты в ЭлектроннаяОтчётность."),
+    "bulgarian": ("Здравейте! Принтерът в счетоводството не работи. Моля, изпратете техник възможно "
+                  "най-скоро. Благодаря ви предварително. Поздрави, Иван Петров, София."),
+}
+SHORT_CORRECT_LATIN = [
+    "Hei, skriveren virker ikke på kontoret", "Grüße aus München", NORWEGIAN_SUBJECT, "Ærlig talt, Åse",
+    "Ørjan Ås", "æøå ÆØÅ", "Déjà vu à l'hôtel", "Señor Muñoz, ¿qué tal?", "Smörgåsbord på Öland",
+    "Størrelse på æsken", "Müller über Öl", "Fußgängerübergänge", "Äußerst ärgerlich", "Øl og brød til åtte",
+    "À bientôt, Hélène", "Año nuevo en España", "Søknad om økt støtte", "Möte i Göteborg på fredag",
+    "Rødgrød med fløde", "Hääyö ja jäääär", "Tromsø–Bodø", "Crème brûlée à emporter", "Ça va très bien",
+    "GRÜSSE AUS MÜNCHEN: ÄRGERLICH", "BLÅBÆRSYLTETØY PÅ BRØDSKIVA", "æøå blir feil i emnefeltet",
+    "Problemer med ÆØÅ i e-post", "ÆØÅ vises som spørsmålstegn", "ÆØÅ æøå",
+]
+SHORT_CORRECT_CENTRAL_EUROPEAN = ["Zażółć gęślą jaźń", "Żółty żółw", "Żółć", "Łódź, ul. Piękna 5",
+                                  "Příliš žluťoučký kůň", "Děkuji, Jiří", "Účetní oddělení – tiskárna nefunguje"]
+SHORT_CORRECT_CYRILLIC = [
+    RUSSIAN_SUBJECT, "СРОЧНО! НЕ РАБОТАЕТ ПРИНТЕР", "Re: ИНН и КПП для договора", "Привет", "Спасибо!",
+    "ООО «Ромашка»: счёт №15 от 12.01.2024", "Тест", "Счёт", "Привет мир", "ВАЖНО", "МВД РФ", "ЭЦП и ФНС",
+    "Акт сверки за 2023 г.", "Ошибка 1С: Бухгалтерия", "не работает почта", "ПОЧТА НЕ РАБОТАЕТ",
+    "Шеф съел эх", "ЦЮРИХЕ. ШЕФ СЪЕЛ", "Вопрос по счёту",
+]
+LATIN_LABELS = [("cp1252", "iso-8859-1"), ("cp1252", "windows-1252"), ("iso8859_15", "iso-8859-15"),
+                ("cp1252", "latin1")]
+CENTRAL_EUROPEAN_LABELS = [("iso8859_2", "iso-8859-2"), ("cp1250", "windows-1250")]
+CYRILLIC_LABELS = [("cp1251", "windows-1251"), ("koi8_r", "koi8-r"), ("koi8_u", "koi8-u"),
+                   ("iso8859_5", "iso-8859-5"), ("cp866", "cp866"), ("cp866", "ibm866")]
+
+
+def _correct_cases(texts, labels):
+    """(text, codec, label) for each text in each charset that can write it."""
+    for text in texts:
+        for codec, label in labels:
+            try:
+                text.encode(codec)
+            except UnicodeEncodeError:
+                continue  # no mail carries this text in this charset
+            yield text, codec, label
+
+
+CORRECT_CASES = [
+    *_correct_cases([*CORRECT_LATIN.values(), *SHORT_CORRECT_LATIN], LATIN_LABELS),
+    *_correct_cases([*CORRECT_CENTRAL_EUROPEAN.values(), *SHORT_CORRECT_CENTRAL_EUROPEAN],
+                    CENTRAL_EUROPEAN_LABELS),
+    *_correct_cases([*CORRECT_CYRILLIC.values(), *SHORT_CORRECT_CYRILLIC], CYRILLIC_LABELS),
+]
+
+
+@pytest.mark.parametrize("text, codec, label", CORRECT_CASES,
+                         ids=[f"{label}-{text[:24]}" for text, _, label in CORRECT_CASES])
+def test_real_text_in_its_correct_label_is_never_switched(text, codec, label):
+    assert decode_bytes(text.encode(codec), label) == (text, None)
+    many = (text + "\n") * 20
+    assert decode_bytes(many.encode(codec), label) == (many, None)
+
+
+def test_no_run_of_words_from_real_text_in_its_correct_label_is_switched():
+    groups = [(CORRECT_LATIN, LATIN_LABELS), (CORRECT_CENTRAL_EUROPEAN, CENTRAL_EUROPEAN_LABELS),
+              (CORRECT_CYRILLIC, CYRILLIC_LABELS)]
+    switched = []
+    for texts, labels in groups:
+        for text in texts.values():
+            for variant in (text, text.upper(), text.lower()):
+                words = variant.split()
+                for size in range(1, 7):
+                    runs = [" ".join(words[i:i + size]) for i in range(len(words) - size + 1)]
+                    for run, codec, label in _correct_cases(runs, labels):
+                        if decode_bytes(run.encode(codec), label) != (run, None):
+                            switched.append((label, run))
+    assert switched == []
+
+
+def test_correct_text_never_reaches_the_comparison_when_it_looks_right(monkeypatch):
+    """The cheap look alone clears ordinary mail: alternatives are not even decoded."""
+    def fail(*args):
+        raise AssertionError("alternatives compared")
+
+    monkeypatch.setattr(charsets, "_better_alternative", fail)
+    for text, codec, label in ((CORRECT_LATIN["norwegian"], "cp1252", "iso-8859-1"),
+                               (CORRECT_LATIN["german"], "cp1252", "windows-1252"),
+                               (CORRECT_CENTRAL_EUROPEAN["czech"], "iso8859_2", "iso-8859-2"),
+                               (RUSSIAN_BODY, "cp1251", "windows-1251"),
+                               (CORRECT_CYRILLIC["business"], "cp1251", "windows-1251"),
+                               (RUSSIAN_BODY, "koi8_r", "koi8-r")):
+        assert decode_bytes(text.encode(codec), label) == (text, None)
+
+
+def test_pure_ascii_does_no_detection_work_at_all(monkeypatch):
+    def fail(*args):
+        raise AssertionError("detection work on ASCII")
+
+    for name in ("_looks_wrong", "_better_alternative", "_byte_classes", "detect_codec", "_fitness"):
+        monkeypatch.setattr(charsets, name, fail)
+    data = b"The printer on the second floor is broken again.\r\n" * 100
+    for label in ("iso-8859-1", "windows-1251", "koi8-r", "cp866", "us-ascii", None):
+        assert decode_bytes(data, label) == (data.decode("ascii"), None)
+
+
+def test_a_few_8bit_bytes_are_too_few_to_judge(monkeypatch):
+    monkeypatch.setattr(charsets, "_looks_wrong", lambda *args: pytest.fail("judged"))
+    assert decode_bytes("Grüße".encode("cp1252"), "windows-1251") == ("GrьЯe", None)
+
+
+def test_second_opinion_never_raises_on_junk():
+    junk = bytes(range(256)) * 3
+    for label in ("iso-8859-1", "windows-1252", "iso-8859-2", "windows-1251", "koi8-r", "koi8-u", "cp866",
+                  "iso-8859-5", "x-mac-cyrillic", "macintosh"):
+        text, _ = decode_bytes(junk, label)
+        assert isinstance(text, str)
+
+
+@pytest.mark.parametrize("declared, codec, decoded_as", [
+    ("iso-8859-1", "cp1251", "windows-1251"),
+    ("windows-1252", "cp1251", "windows-1251"),
+    ("iso-8859-1", "koi8_r", "koi8-r"),
+    ("windows-1251", "koi8_r", "koi8-r"),
+    ("koi8-r", "cp1251", "windows-1251"),
+    ("iso-8859-1", "utf-8", "utf-8"),
+])
+@pytest.mark.parametrize("encoding", ["Q", "q", "B"])
+def test_encoded_word_with_a_wrong_single_byte_charset_is_corrected(declared, codec, decoded_as, encoding):
+    value = encoded_word(RUSSIAN_SUBJECT, declared, encoding, codec)
+    assert decode_header_with_notes(value) == (
+        RUSSIAN_SUBJECT, [f"declared charset {declared!r} looks wrong; decoded as {decoded_as}"])
+
+
+def test_encoded_word_q_with_windows_1251_bytes_in_iso_8859_1_by_hand():
+    value = "Re: =?iso-8859-1?q?=C7=E0=FF=E2=EA=E0=3A_=ED=E5_=F0=E0=E1=EE=F2=E0=E5=F2_=EF=F0=E8=ED=F2=E5=F0?="
+    assert decode_header_value(value) == "Re: " + RUSSIAN_SUBJECT
+
+
+@pytest.mark.parametrize("text", [*SHORT_CORRECT_LATIN, "Blåbær 100 €", "Grüße aus München"])
+def test_short_encoded_word_subjects_in_their_correct_latin_label_are_kept(text):
+    for charset in ("iso-8859-1", "windows-1252"):
+        assert decode_header_with_notes(encoded_word(text, charset, "Q", "cp1252")) == (text, [])
+
+
+def test_raw_8bit_header_with_a_wrong_body_charset_hint_is_corrected():
+    raw = RUSSIAN_SUBJECT.encode("koi8_r").decode("ascii", "surrogateescape")
+    text, notes = charsets.decode_header_with_notes(raw, "windows-1251")
+    assert text == RUSSIAN_SUBJECT
+    assert notes == ["raw 8-bit bytes: charset of the body 'windows-1251' looks wrong for them; "
+                     "decoded as koi8-r"]

@@ -57,10 +57,16 @@ def test_corpus_case_parses_to_expected_fields(case):
     assert mail_.subject == case.subject
     for fragment in case.text_contains:
         assert fragment in mail_.text
+    if case.text is not None:
+        assert mail_.text == case.text
     assert (mail_.sender.addr if mail_.sender else None) == case.sender
     assert tuple(a.filename for a in mail_.attachments) == case.attachments
     assert (mail_.automatic is not None) == case.automatic
     assert mail_.size == len(case.raw)
+
+
+def test_corpus_gives_the_exact_text_of_every_parseable_case():
+    assert [case.name for case in CORPUS if case.subject is not None and case.text is None] == []
 
 
 def test_corpus_message_ids_are_unique():
@@ -489,6 +495,31 @@ def test_body_labelled_utf8_but_really_cp1251_is_detected():
 
 def test_declared_charset_that_works_leaves_no_note():
     assert parsed("koi8r-qp").notes == ()
+
+
+@pytest.mark.parametrize("name, label, decoded_as", [
+    ("latin1-label-really-cp1251", "iso-8859-1", "windows-1251"),
+    ("cp1251-label-really-koi8r", "windows-1251", "koi8-r"),
+    ("koi8r-label-really-cp1251", "koi8-r", "windows-1251"),
+    ("latin1-label-really-utf8", "iso-8859-1", "utf-8"),
+])
+def test_wrong_single_byte_label_in_body_and_subject_is_corrected_and_noted(name, label, decoded_as):
+    mail_ = parsed(name)
+    note = f"declared charset {label!r} looks wrong; decoded as {decoded_as}"
+    assert sorted(mail_.notes) == [f"body {note}", f"header 'Subject': {note}"]
+
+
+def test_correct_latin1_and_cp1251_mail_get_no_second_opinion_note():
+    for name in ("iso88591-qp", "iso88591-8bit-b", "label-latin1", "windows1251-8bit", "koi8r-8bit-q",
+                 "iso88595-base64", "cp866-8bit", "windows1252-qp", "iso885915-qp"):
+        assert parsed(name).notes == (), name
+
+
+def test_html_body_with_a_wrong_meta_charset_is_corrected():
+    html = '<html><head><meta charset="iso-8859-1"></head><body><p>' + RUSSIAN_BODY + "</p></body></html>"
+    mail_ = parse(mail([("Subject", "meta")], leaf("text/html", html.encode("cp1251"), "8bit")))
+    assert mail_.text == RUSSIAN_BODY
+    assert mail_.notes == ("HTML body declared charset 'iso-8859-1' looks wrong; decoded as windows-1251",)
 
 
 def test_html_without_mime_charset_uses_meta_charset():

@@ -9,8 +9,12 @@ from __future__ import annotations
 import binascii
 import codecs
 import functools
+import math
+import operator
 import re
 import unicodedata
+import zlib
+from typing import NamedTuple
 
 import charset_normalizer
 
@@ -206,9 +210,13 @@ def decode_bytes(data: bytes, label: str | None) -> tuple[str, str | None]:
 
     Never raises.  The declared charset is used when it decodes strictly;
     otherwise (label missing, unknown, or wrong) falls back to strict UTF-8,
-    then detection, then windows-1252 with replacement.  The note says what
-    was repaired, e.g. "charset 'x-unknown' unknown; decoded as koi8-r
-    (detected)"; it is None when the declared charset simply worked.
+    then detection, then windows-1252 with replacement.  A single-byte
+    charset always decodes, so its text gets a second opinion: when it looks
+    like mojibake and a common alternative is clearly better, that is used
+    ("declared charset 'iso-8859-1' looks wrong; decoded as windows-1251").
+    The note says what was repaired, e.g. "charset 'x-unknown' unknown;
+    decoded as koi8-r (detected)"; it is None when the declared charset
+    simply worked.
     """
     if not data:
         return "", None
@@ -219,6 +227,10 @@ def decode_bytes(data: bytes, label: str | None) -> tuple[str, str | None]:
         for candidate in (codec, *_WIDER.get(codec, ())):
             text = _strict(data, candidate)
             if text is not None:
+                better = second_opinion(data, candidate, text)
+                if better is not None:
+                    return better[0], (f"declared charset {_show_label(label or '')!r} looks wrong; "
+                                       f"decoded as {display_name(better[1])}")
                 return text, None
         reason = f"charset {_show_label(label or '')!r} did not decode cleanly"
     elif label and label.strip():
@@ -285,6 +297,10 @@ def decode_raw_header_bytes(data: bytes, hint: str | None) -> tuple[str, str | N
     if hint_codec not in (None, "ascii", "utf-8"):
         text = _strict(data, hint_codec)
         if text is not None:
+            better = second_opinion(data, hint_codec, text)
+            if better is not None:
+                return better[0], (f"raw 8-bit bytes: charset of the body {_show_label(hint or '')!r} "
+                                   f"looks wrong for them; decoded as {display_name(better[1])}")
             return text, f"raw 8-bit bytes decoded as {display_name(hint_codec)} (charset of the body)"
     return _decode_undeclared(data, "raw 8-bit bytes", silent_utf8=True)
 
@@ -450,6 +466,338 @@ def _script(ch: str) -> str:
     if 0xFF61 <= cp < 0xFFA0:
         return "halfwidth"
     return "other"
+
+
+# ---------------------------------------------------------------------------
+# A second opinion on a declared single-byte charset.  Such a codec never
+# fails, so a wrong label (windows-1251 text sent as iso-8859-1, KOI8-R sent
+# as windows-1251, UTF-8 sent as iso-8859-1) would go unnoticed.  A cheap
+# look at the bytes (translated to classes of the characters they decode to)
+# decides whether alternatives are worth trying at all; an alternative then
+# wins only when its text is clean and clearly better than the declared one.
+# Being wrong here garbles correct mail, so every threshold errs towards
+# keeping the declared charset: short texts are rarely switched.
+
+_LATIN_CODECS = frozenset({
+    "cp1252", "iso8859-1", "iso8859-15", "iso8859-2", "cp1250", "iso8859-3", "iso8859-4",
+    "iso8859-9", "cp1254", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-16", "cp1257",
+    "mac-roman", "mac-latin2",
+})
+_CYRILLIC_CODECS = frozenset({"cp1251", "koi8-r", "koi8-u", "cp866", "iso8859-5", "mac-cyrillic"})
+# Alternatives, in order of preference on equal scores.  A Latin label is never
+# swapped for another Latin one: their letters differ too little to judge.
+_CYRILLIC_ALTERNATIVES = ("cp1251", "koi8-r", "koi8-u", "cp866", "iso8859-5", "mac-cyrillic")
+_LATIN_ALTERNATIVES = ("cp1252", "iso8859-15")
+
+_MIN_HIGH_BYTES = 4  # fewer 8-bit bytes than this is too little to judge
+_OPINION_SAMPLE = 1024  # bytes looked at, from just before the first 8-bit byte
+_FIRST_HIGH_RE = re.compile(rb"[\x80-\xff]")
+
+# The comparison.  Russian letter frequencies (per cent) give Cyrillic letters
+# their worth: KOI8-R, windows-1251, cp866 and iso-8859-5 read as one another
+# give the right alphabet but the wrong letters (and cases).
+_RUSSIAN_FREQUENCY = {  # ё raised: most writers use е for it, so it is not that rare
+    "о": 10.97, "е": 8.45, "а": 8.01, "и": 7.35, "н": 6.70, "т": 6.26, "с": 5.47, "р": 4.73,
+    "в": 4.54, "л": 4.40, "к": 3.49, "м": 3.21, "д": 2.98, "п": 2.81, "у": 2.62, "я": 2.01,
+    "ы": 1.90, "ь": 1.74, "г": 1.70, "з": 1.65, "б": 1.59, "ч": 1.44, "й": 1.21, "х": 0.97,
+    "ж": 0.94, "ш": 0.73, "ю": 0.64, "ц": 0.48, "щ": 0.36, "э": 0.32, "ф": 0.26, "ъ": 0.10,
+    "ё": 0.50,
+}
+_CYRILLIC_VALUE = {letter: max(-2.5, math.log(share / 100) + 3.5)
+                   for letter, share in _RUSSIAN_FREQUENCY.items()}
+_CYRILLIC_VALUE.update({"і": 0.5, "ї": 0.0, "є": 0.0, "ґ": -0.5, "ў": -0.5})  # Ukrainian, Belarusian
+_IN_WORD_MARKS = frozenset("\u2018\u2019\u02bc\u00b7")  # apostrophes, middle dot
+_QUOTES = frozenset("“”„‟«»‹›‚…")  # punctuation that touches words in real text
+_TEXT_PUNCTUATION = frozenset("«»‹›“”„‘’‚–—―…•·№°©®™§±×€£¥¢\u00a0\u00ad")
+# Words with non-ASCII letters; hyphens and apostrophes split them ("Excel-файле", "Word'е").
+_FITNESS_WORD_RE = re.compile(r"[^\s\-'\u2019]*[^\x00-\x7f\s\u2019][^\s\-'\u2019]*")
+# Three non-ASCII letters in a row, not all the same (Estonian has "jäääär").
+_ACCENT_SOUP_RE = re.compile(r"([^\W\d_\x00-\x7f])(?!\1\1)[^\W\d_\x00-\x7f]{2}")
+# "æøå" and "ÆØÅ" as a word: Norwegians and Danes write about their letters.
+_LETTER_NAMES_RE = re.compile(r"\W*(?:æøå|ÆØÅ|æ, ø og å|Æ, Ø og Å)\W*")
+_MIN_LETTERS = 6
+_SUSPECT_AVERAGE = 0.15  # real Russian averages about 0.45 a letter, swapped tables about 0
+_FREQUENCY_ONLY_LETTERS = 20
+
+
+def second_opinion(data: bytes, codec: str, text: str) -> tuple[str, str] | None:
+    """(text, codec) of a clearly better charset than the declared single-byte `codec`, or None.
+
+    `text` is `data` decoded with `codec`.  Pure ASCII and multibyte codecs
+    cost nothing; for text with 8-bit bytes a few byte translations and counts
+    look for signs of mojibake, and only text that shows them is decoded again
+    with the alternatives and compared.  Never raises.
+    """
+    try:
+        return _second_opinion(data, codec, text)
+    except Exception:  # noqa: BLE001 - a bug here must not break mail intake
+        return None
+
+
+def _second_opinion(data: bytes, codec: str, text: str) -> tuple[str, str] | None:
+    family = _family(codec)
+    if family is None or data.isascii():
+        return None
+    start = max(0, _FIRST_HIGH_RE.search(data).start() - 64)
+    sample = data[start:start + _OPINION_SAMPLE]
+    high = len(sample) - len(sample.translate(None, _HIGH_BYTES))
+    if high < _MIN_HIGH_BYTES:
+        return None
+    final = start + len(sample) >= len(data)
+    shown = text[start:start + _OPINION_SAMPLE]  # single-byte codecs: one character per byte
+    utf8 = _utf8_sample(sample, final)
+    # UTF-8 read as a single-byte charset ("pÃ¥", "Ð—Ð´") shows little mojibake to the
+    # cheap look, but valid UTF-8 made of two-byte characters is a sign on its own.
+    two_byte_utf8 = utf8 is not None and 5 * _non_ascii_count(utf8) >= 2 * high
+    if not two_byte_utf8 and not _looks_wrong(sample, codec, family, high):
+        return None
+    if not two_byte_utf8 and family != "latin":
+        utf8 = None  # cp866 Russian can be valid UTF-8 (of CJK characters) by chance
+    return _better_alternative(data, sample, final, codec, family, shown, utf8, high)
+
+
+def _utf8_sample(sample: bytes, final: bool) -> str | None:
+    """_decode_sample(sample, "utf-8", final), faster: most samples fail at once."""
+    try:
+        return sample.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if final or error.reason != "unexpected end of data":
+            return None
+        return _decode_sample(sample, "utf-8", final)
+
+
+def _non_ascii_count(text: str) -> int:
+    return len(text) - len(text.encode("ascii", "ignore"))
+
+
+@functools.lru_cache(maxsize=64)
+def _family(codec: str) -> str | None:
+    """'latin' or 'cyrillic' for the single-byte codecs whose labels are checked, else None."""
+    name = codecs.lookup(codec).name
+    if name in _LATIN_CODECS:
+        return "latin"
+    return "cyrillic" if name in _CYRILLIC_CODECS else None
+
+
+class _ByteClasses(NamedTuple):
+    """Translation tables (bytes.translate) that turn bytes into classes of the
+    characters they decode to, so the cheap look is a few bytes.count calls."""
+    shape: bytes  # l letter, s symbol (not a dash, quote, apostrophe or space), c C1 control
+    accent: bytes  # x non-ASCII letter
+    case: bytes  # u, U lower- and upper-case Cyrillic letter
+    script: bytes  # a ASCII letter, C Cyrillic letter, r other Cyrillic letter, b box drawing
+    worth: bytes  # 1..9: the worth of a Russian letter in half steps from -2.5; 0 for the rest
+
+
+@functools.lru_cache(maxsize=32)
+def _byte_classes(codec: str) -> _ByteClasses:
+    """The _ByteClasses of a single-byte codec (undecodable bytes count as C1 controls)."""
+    tables: dict[str, bytearray] = {name: bytearray(b" " * 256) for name in _ByteClasses._fields}
+    tables["worth"] = bytearray(256)
+    for byte in range(256):
+        try:
+            ch = bytes((byte,)).decode(codec)
+        except UnicodeDecodeError:
+            ch = chr(byte)
+        category = unicodedata.category(ch)
+        if ch.isalpha():
+            tables["shape"][byte] = ord("l")
+        elif "\x80" <= ch <= "\x9f":
+            tables["shape"][byte] = ord("c")
+        elif ch >= "\x80" and not ch.isspace() and category[0] != "M" and category != "Pd" \
+                and ch not in _IN_WORD_MARKS and ch not in _QUOTES:
+            tables["shape"][byte] = ord("s")
+        if ch.isalpha() and ch >= "\x80":
+            tables["accent"][byte] = ord("x")
+        value = _CYRILLIC_VALUE.get(ch.lower())
+        if "\u0400" <= ch <= "\u04ff" and ch.isalpha():
+            tables["case"][byte] = ord("U" if ch.isupper() else "u")
+            tables["script"][byte] = ord("C" if value is not None else "r")
+        elif "\u2500" <= ch <= "\u259f":
+            tables["script"][byte] = ord("b")
+        elif ch.isascii() and ch.isalpha():
+            tables["script"][byte] = ord("a")
+        if value is not None:
+            tables["worth"][byte] = 1 + round((value + 2.5) * 2)
+    return _ByteClasses(*(bytes(table) for table in tables.values()))
+
+
+def _looks_wrong(sample: bytes, codec: str, family: str, high: int) -> bool:
+    """Cheap signs of mojibake: accent soup, symbols inside words, swapped Cyrillic tables."""
+    classes = _byte_classes(codec)
+    shape = sample.translate(classes.shape)
+    odd = shape.count(b"ls") + shape.count(b"sl") + shape.count(b"c")  # "г©в", "Ã¥b"; C1 controls
+    if family == "latin":
+        # "Çäðàâñòâóéòå": runs of accented letters, which real Latin text rarely has.
+        odd += 3 * sample.translate(classes.accent).count(b"xxx")
+        return odd >= max(3, 0.25 * high)
+    # "ъДТБЧУФЧХКФЕ": KOI8-R and windows-1251 read as each other swap the case;
+    # cp866 and iso-8859-5 read as windows-1251 give Serbian letters and symbols,
+    # other tables read as KOI8 or cp866 give box drawing inside words, and Latin
+    # text read as Cyrillic mixes the scripts inside words.
+    case = sample.translate(classes.case)
+    script = sample.translate(classes.script)
+    odd += case.count(b"uU") + case.count(b"UU") + script.count(b"r")
+    odd += 2 * (script.count(b"aC") + script.count(b"Ca"))
+    odd += 4 * (script.count(b"bC") + script.count(b"Cb"))
+    if odd >= max(3, 0.25 * high):
+        return True
+    # "утпюоп ое тбвпфбеф": a swapped table keeps the case of all-capital text,
+    # but not the frequencies of the letters.  Those need many letters to tell.
+    worth = sample.translate(classes.worth)
+    letters = len(worth) - worth.count(0)
+    # The low half of an Adler-32 checksum is 1 + the sum of the bytes, modulo 65521,
+    # which _OPINION_SAMPLE bytes worth at most 9 each cannot reach: a fast sum.
+    steps = (zlib.adler32(worth) & 0xFFFF) - 1
+    return letters >= _FREQUENCY_ONLY_LETTERS and steps / 2 - 3 * letters < _SUSPECT_AVERAGE * letters
+
+
+def _alternatives(codec: str, family: str) -> tuple[str, ...]:
+    name = codecs.lookup(codec).name
+    options = _CYRILLIC_ALTERNATIVES if family == "latin" else _CYRILLIC_ALTERNATIVES + _LATIN_ALTERNATIVES
+    return tuple(option for option in options if option != name)
+
+
+def _better_alternative(data: bytes, sample: bytes, final: bool, codec: str, family: str,
+                        shown: str, utf8: str | None, high: int) -> tuple[str, str] | None:
+    """The clean alternative that scores clearly above the declared text, decoded whole.
+
+    The lead needed grows with the number of letters that change, and is
+    larger per letter for few letters, where letter frequencies vary more.
+    Letter frequencies alone (no mojibake signs in the declared text) decide
+    only when many letters change.
+    """
+    declared = _fitness(shown)
+    ranked = []
+    for option in (*_alternatives(codec, family), "utf-8"):
+        text = utf8 if option == "utf-8" else _decode_sample(sample, option, final)
+        if text is None:
+            continue
+        fit = _fitness(text)
+        score, letters, chars = fit.score, fit.letters, fit.chars
+        if option == "utf-8":
+            # Compare per byte (a UTF-8 character stands for two or more), and trust
+            # valid UTF-8: other charsets rarely happen to be.
+            scale = high / max(1, _non_ascii_count(text))
+            score, letters, chars = (score + 0.5 * chars) * scale, letters * scale, chars * scale
+            changed = declared.letters
+        else:
+            # Only the characters that differ can make a difference (koi8-r and koi8-u
+            # differ in eight).
+            changed = min(declared.letters, sum(map(operator.ne, shown, text)))
+            if not declared.bad and changed < _FREQUENCY_ONLY_LETTERS:
+                continue
+        changed = max(changed, _MIN_LETTERS)
+        margin = max(0.3 * changed, 2.5 * math.sqrt(changed))
+        clean = fit.bad <= letters / 25 and score >= 0 and letters >= 0.7 * chars
+        enough = letters >= (_MIN_HIGH_BYTES if option == "utf-8" else _MIN_LETTERS)
+        if enough and clean and score >= declared.score + margin:
+            ranked.append((score, option))
+    if not ranked:
+        return None
+    # The best first, but a commoner charset (earlier in the list) wins a near tie.
+    best = max(score for score, _ in ranked) - max(2.0, 0.05 * declared.letters)
+    ranked.sort(key=lambda item: -item[0] if item[0] < best else -math.inf)
+    for _, option in ranked:
+        text = _strict(data, option)
+        if text is not None:
+            return text, option
+    return None
+
+
+class _Fitness(NamedTuple):
+    score: float  # higher for real text
+    bad: int  # signs of mojibake
+    letters: int
+    chars: int  # non-ASCII characters
+
+
+def _fitness(text: str) -> _Fitness:
+    """How much decoded text looks like real writing.
+
+    Each distinct word counts once, so a repeated word or abbreviation does
+    not pass for a lot of evidence.
+    """
+    score, bad, letters = 0.0, 0, 0
+    words = set(_FITNESS_WORD_RE.findall(text))
+    for word in words:
+        word_score, word_bad, word_letters = _word_fitness(word)
+        score += word_score
+        bad += word_bad
+        letters += word_letters
+    return _Fitness(score, bad, letters, _non_ascii_count("".join(words)))
+
+
+def _word_fitness(word: str) -> tuple[float, int, int]:
+    """(score, signs of mojibake, letters) of one word that has non-ASCII characters."""
+    score, bad = 0.0, 0
+    ascii_letters = latin = cyrillic = others = 0
+    latin_value = 0.0
+    previous = ""  # what came before: "lower", "upper", "box" (drawing) or "" (anything else)
+    glued = False  # a symbol came after a letter: one more letter makes it a symbol inside the word
+    for ch in word:
+        if ch < "\x80":
+            if ch.isalpha():
+                ascii_letters += 1
+                bad += glued
+                score -= 2.0 * glued
+                previous = "lower" if ch.islower() else "upper"
+            else:
+                previous = ""
+            glued = False
+            continue
+        category = unicodedata.category(ch)
+        if category[0] == "M":
+            continue  # a combining mark belongs to its letter
+        if category[0] != "L":
+            box = "\u2500" <= ch <= "\u259f"
+            if category == "Cc":
+                bad += 1
+                score -= 3.0
+            elif box and previous in ("lower", "upper"):
+                bad += 1  # box drawing touching a letter: "бухгалтер╕╖"
+                score -= 2.0
+            elif ch not in _TEXT_PUNCTUATION and category not in ("Pd", "Zs", "No"):
+                score -= 1.0
+            # "г©в", "Ã¥b"; dashes and apostrophes may stand between letters.
+            glued = ((glued or previous in ("lower", "upper")) and not box and category != "Pd"
+                     and ch not in _IN_WORD_MARKS)
+            previous = "box" if box else ""
+            continue
+        if glued or previous == "box":
+            bad += 1
+            score -= 2.0
+        glued = False
+        script = _script(ch)
+        if script == "cyrillic":
+            cyrillic += 1
+            value = _CYRILLIC_VALUE.get(ch.lower())
+            if value is None:
+                bad += 1  # Serbian and Macedonian letters: what wrong Cyrillic tables give
+                value = -0.5
+            elif previous == "upper" and ch.isupper():
+                value -= 0.25  # capitals inside words: acronyms, shouting or a swapped table
+            score += value
+        elif script == "latin":
+            latin += 1
+            latin_value += 1.2 if ch in _COMMON_LATIN else 0.8
+        else:
+            others += 1
+            score += _SCRIPT_VALUE.get(script, 0.3)
+        if ch.isupper() and previous == "lower":
+            bad += 1
+            score -= 4.0  # "ъДТБЧУФЧХКФЕ"
+        previous = "lower" if ch.islower() else "upper"
+    if ascii_letters:
+        score += latin_value  # accented letters are worth something next to plain ones
+    if cyrillic and (latin or ascii_letters or others):
+        bad += 1
+        score -= 3.0  # one word in two scripts
+    elif latin >= 3 and latin > ascii_letters and _ACCENT_SOUP_RE.search(word) \
+            and not _LETTER_NAMES_RE.fullmatch(word):
+        bad += latin
+        score -= 2.5 * latin  # a word of accented letters: "Çäðàâñòâóéòå"
+    return score, bad, latin + cyrillic + others
 
 
 # ---------------------------------------------------------------------------
