@@ -15,10 +15,15 @@ from tests.corpus import CORPUS, simple_mail
 
 
 @pytest.fixture
-def drained(config, database):
+def drained(tmp_path, backend_url):
+    """The whole corpus spooled and processed, on SQLite and on PostgreSQL."""
+    config = make_config(tmp_path, backend_url)
+    db.open_database(config)
+    db.upgrade()
     rows = {case.name: spool.enqueue(case.raw, "cli", {"file": case.name}) for case in CORPUS}
     results = {r.inbound_id: r for r in pipeline.drain(config)}
-    return {name: (Inbound.get_by_id(row.id), results[row.id]) for name, row in rows.items()}
+    yield {name: (Inbound.get_by_id(row.id), results[row.id]) for name, row in rows.items()}
+    db.database.close()
 
 
 def test_every_corpus_mail_ends_as_a_ticket_or_in_quarantine_with_its_bytes(drained):
@@ -41,6 +46,7 @@ def test_every_corpus_mail_ends_as_a_ticket_or_in_quarantine_with_its_bytes(drai
         message = row.message
         assert message.subject == case.subject, name
         assert message.ticket.subject == case.subject, name
+        assert message.body_text == case.text, name
         for fragment in case.text_contains:
             assert fragment in message.body_text, f"{name}: {fragment!r} not in {message.body_text[:300]!r}"
         if case.sender:
