@@ -92,3 +92,41 @@ def test_smtp_flood_worker_and_ingest_together_lose_nothing_on_sqlite(tmp_path):
     finally:
         service.stop()
         db.database.close()
+
+
+def test_a_daemon_killed_mid_batch_loses_nothing_and_doubles_nothing_after_restart(tmp_path):
+    url = f"sqlite:///{tmp_path}/desk.db"
+    path = tmp_path / "patroldesk.toml"
+    path.write_text(f'[database]\nurl = "{url}"\n[smtp]\nport = 0\n[web]\nenabled = false\n'
+                    '[ingest]\nlease_seconds = 5\n')
+    env = dict(os.environ, PATROLDESK_CONFIG=str(path))
+    db.open_database(make_config(tmp_path, url))
+    db.upgrade()
+    from daemon.sources import spool
+    total = 1500
+    for i in range(total):
+        spool.enqueue(simple_mail(frm=f"k{i}@example.no", to="support@localhost", subject=f"Sak {i}",
+                                  body="x", message_id=f"kill{i}@example.no"), "cli")
+
+    def done() -> int:
+        return Inbound.select().where(Inbound.state == "done").count()
+
+    first = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: done() > 0, timeout=30, interval=0.005)
+    finally:
+        first.kill()  # SIGKILL: no chance to hand anything back
+        first.wait(10)
+    assert done() < total, "the daemon finished before it could be killed; make the backlog larger"
+
+    second = subprocess.Popen([sys.executable, "-m", "daemon", "run"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: done() == total, timeout=90, interval=0.1)
+    finally:
+        second.terminate()
+        second.wait(30)
+    assert Message.select().count() == total and Ticket.select().count() == total
+    assert not Inbound.select().where(Inbound.state != "done").exists()
+    db.database.close()
