@@ -222,3 +222,16 @@ def test_hostile_header_values_are_stored_on_both_databases(tmp_path, backend_ur
     assert (message.subject, message.message_id, message.body_text) == ("a b", "nul@x", "bodytext")
     assert "characters long" in results[1].reason
     db.database.close()
+
+
+def test_a_reused_message_id_cannot_pull_the_victims_reply_into_another_ticket(config, database):
+    victim = simple_mail(frm="victim@example.org", to="support@localhost", subject="Invoice", body="x",
+                         message_id="v1@corp.example")
+    mallory = simple_mail(frm="mallory@evil.example", to="support@localhost", subject="Invoice too",
+                          body="y", message_id="v1@corp.example")
+    reply = simple_mail(frm="victim@example.org", to="support@localhost", subject="Re: Invoice",
+                        body="my account number", message_id="v2@corp.example", in_reply_to="<v1@corp.example>")
+    results = ingest_all(config, victim, mallory, reply)
+    assert [r.outcome for r in results] == ["created", "created", "threaded"]
+    assert results[2].ticket == results[0].ticket != results[1].ticket
+    assert Ticket.by_number(results[0].ticket).requester.email == "victim@example.org"
