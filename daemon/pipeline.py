@@ -18,7 +18,7 @@ from peewee import IntegrityError, InterfaceError, OperationalError
 
 from daemon.config import Config
 from daemon.db import database
-from daemon.errors import Discard
+from daemon.errors import Discard, Quarantine
 from daemon.mail.parse import Address, ParsedMail, parse
 from daemon.models import Inbound, Message, Ticket
 from daemon.sources import spool
@@ -81,6 +81,8 @@ def process(row: Inbound, config: Config) -> Disposition:
     except (OperationalError, InterfaceError) as exc:
         _hand_back(row, exc)
         raise
+    except Quarantine as refused:  # a stage's own verdict needs no traceback
+        result = _quarantine(row, str(refused))
     except Exception as exc:  # anything else is this mail's fault: quarantine it
         result = _quarantine(row, f"{type(exc).__name__}: {exc}", traceback.format_exc())
     _log_disposition(result)

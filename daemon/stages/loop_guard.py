@@ -12,12 +12,15 @@ MAX_ADDRESS_LENGTH = 320  # RFC 5321 allows 64 + 1 + 255
 
 def run(ctx) -> None:
     ctx.sender = ctx.mail.sender or _envelope_sender(ctx.inbound.mail_from)
+    automatic = ctx.mail.automatic or classify_envelope(ctx.inbound.mail_from)
+    if ctx.sender is None and automatic:
+        raise Discard(f"automatic mail ({automatic}) with no sender address")
     if ctx.sender is None:
-        raise Quarantine("the mail names no sender (no From, Reply-To, Sender or envelope sender)")
+        raise Quarantine("the mail names no sender (no From, Reply-To, Sender, Return-Path or envelope sender)")
     if len(ctx.sender.key) > MAX_ADDRESS_LENGTH:
         raise Quarantine(f"the sender address is {len(ctx.sender.key)} characters long; "
                          f"no real address has more than {MAX_ADDRESS_LENGTH}")
-    ctx.automatic = ctx.mail.automatic or classify_envelope(ctx.inbound.mail_from)
+    ctx.automatic = automatic
     ours = {a.lower() for a in ctx.config.support.addresses}
     if ctx.sender.key in ours:
         raise Discard(f"sent from our own support address {ctx.sender.key}: a mail loop")
