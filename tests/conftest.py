@@ -5,6 +5,7 @@ sleeps to wait for a condition: `wait_for` polls with a deadline.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -74,6 +75,21 @@ def database(config):
     db.upgrade()
     yield handle
     handle.close()
+
+
+@contextlib.contextmanager
+def running_service(config: Config):
+    """The daemon's service (listener, worker, scheduler) on an upgraded database."""
+    from daemon.service import Service
+    db.open_database(config)
+    db.upgrade()
+    service = Service(config)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+        db.database.close()
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):

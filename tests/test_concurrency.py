@@ -14,8 +14,7 @@ import threading
 
 from daemon import db
 from daemon.models import Inbound, Message, Ticket
-from daemon.service import Service
-from tests.conftest import make_config, wait_for
+from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
 
 
@@ -57,11 +56,7 @@ def test_smtp_flood_worker_and_ingest_together_lose_nothing_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path}/desk.db"
     env = write_config(tmp_path, url)
     config = make_config(tmp_path, url)
-    db.open_database(config)
-    db.upgrade()
-    service = Service(config)
-    service.start()
-    try:
+    with running_service(config) as service:
         files = []
         for i in range(40):
             path = tmp_path / f"file{i}.eml"
@@ -89,9 +84,6 @@ def test_smtp_flood_worker_and_ingest_together_lose_nothing_on_sqlite(tmp_path):
         wait_for(lambda: Inbound.select().where(Inbound.state == "done").count() == 200, timeout=60)
         assert Message.select().count() == 200 and Ticket.select().count() == 200
         assert not Inbound.select().where(Inbound.state == "quarantined").exists()
-    finally:
-        service.stop()
-        db.database.close()
 
 
 def test_a_daemon_killed_mid_batch_loses_nothing_and_doubles_nothing_after_restart(tmp_path):

@@ -11,8 +11,7 @@ import pytest
 
 from daemon import db
 from daemon.models import Inbound, Message, RawMail, Ticket
-from daemon.service import Service
-from tests.conftest import make_config, wait_for
+from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
 
 SUPPORT = "support@example.com"
@@ -21,13 +20,8 @@ SUPPORT = "support@example.com"
 @pytest.fixture
 def service(tmp_path, backend_url):
     config = make_config(tmp_path, backend_url, support={"addresses": [SUPPORT, "hjelp@example.no"]})
-    db.open_database(config)
-    db.upgrade()
-    running = Service(config)
-    running.start()
-    yield running
-    running.stop()
-    db.database.close()
+    with running_service(config) as running:
+        yield running
 
 
 def send(service, raw: bytes, sender="anna@example.org", rcpts=(SUPPORT,)) -> dict:
@@ -192,11 +186,7 @@ def test_an_unknown_recipient_is_refused_with_550(service):
 
 def test_a_mail_over_the_size_limit_is_refused_with_552(tmp_path):
     config = make_config(tmp_path, smtp={"max_message_bytes": 2048})
-    db.open_database(config)
-    db.upgrade()
-    running = Service(config)
-    running.start()
-    try:
+    with running_service(config) as running:
         big = simple_mail(frm="a@example.org", to="support@localhost", subject="big", body="x" * 10_000)
         # A client that declares the size is refused at MAIL FROM ...
         with pytest.raises(smtplib.SMTPSenderRefused) as refused:
@@ -209,9 +199,6 @@ def test_a_mail_over_the_size_limit_is_refused_with_552(tmp_path):
             assert client.rcpt("support@localhost")[0] == 250
             assert client.data(big)[0] == 552
         assert Inbound.select().count() == 0
-    finally:
-        running.stop()
-        db.database.close()
 
 
 def test_a_failed_spool_write_answers_451_and_the_retry_lands(service):
@@ -240,11 +227,7 @@ def test_an_internationalised_address_is_accepted_with_smtputf8(service):
 def test_lmtp_answers_once_per_recipient(tmp_path):
     config = make_config(tmp_path, smtp={"protocol": "lmtp"},
                          support={"addresses": [SUPPORT, "hjelp@example.no"]})
-    db.open_database(config)
-    db.upgrade()
-    running = Service(config)
-    running.start()
-    try:
+    with running_service(config) as running:
         raw = simple_mail(frm="anna@example.org", to=SUPPORT, subject="LMTP", body="x",
                           message_id="lmtp@example.org")
         replies = lmtp_conversation(running.smtp.port, "anna@example.org", [SUPPORT, "hjelp@example.no"], raw)
@@ -252,9 +235,6 @@ def test_lmtp_answers_once_per_recipient(tmp_path):
         wait_for(settled)
         assert Ticket.select().count() == 1
         assert Inbound.select().count() == 1
-    finally:
-        running.stop()
-        db.database.close()
 
 
 def lmtp_conversation(port: int, sender: str, rcpts: list[str], raw: bytes) -> list[str]:
@@ -303,11 +283,7 @@ def test_a_100_kb_header_line_arrives_over_smtp(service):
 
 def test_the_listener_recovers_when_the_database_drops_its_connections(tmp_path, postgres_url):
     config = make_config(tmp_path, postgres_url)
-    db.open_database(config)
-    db.upgrade()
-    running = Service(config)
-    running.start()
-    try:
+    with running_service(config) as running:
         deliver(running, simple_mail(frm="anna@example.org", to="support@localhost", subject="before",
                                      body="x", message_id="before@x"), rcpts=("support@localhost",))
         # What a server restart or a failover does to every open connection.
@@ -317,9 +293,6 @@ def test_the_listener_recovers_when_the_database_drops_its_connections(tmp_path,
         row = deliver(running, simple_mail(frm="anna@example.org", to="support@localhost", subject="after",
                                            body="x", message_id="after@x"), rcpts=("support@localhost",))
         assert row.outcome == "created"
-    finally:
-        running.stop()
-        db.database.close()
 
 
 def test_a_stop_tells_open_sessions_to_come_back_later(service):
