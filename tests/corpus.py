@@ -613,6 +613,61 @@ def lf_only_mail() -> Case:
     return Case(name, raw, "LF only", ("Line one\nLine two",), f"{name}@corpus.example", text="Line one\nLine two")
 
 
+def thunderbird_flowed_reply() -> Case:
+    """A format=flowed reply: soft breaks, a signature, a quote of depth 1 and 2, space-stuffing."""
+    name = "thunderbird-flowed-reply"
+    body = ("Hi,\n\n"
+            "the printer on the second floor has been jammed since this \n"
+            "morning and nobody can print invoices. Could you send someone \n"
+            "today?\n"
+            " From what I can see the tray is empty.\n\n"
+            "Thanks, Åse\n"
+            "-- \n"
+            "Åse Ærlig\n"
+            "Accounting\n\n"
+            "On 02.01.2024 09:12, Support wrote:\n"
+            "> Did restarting the printer help? We can come by after \n"
+            "> lunch if not.\n"
+            ">\n"
+            ">> The printer is broken again, it shows error E-204 and \n"
+            ">> refuses every job.\n")
+    entity = leaf("text/plain; charset=UTF-8; format=flowed", crlf(body.encode()), "8bit")
+    raw = mail(base_headers(name, "Re: Printer jammed"), entity)
+    text = ("Hi,\n\n"
+            "the printer on the second floor has been jammed since this morning and nobody can print "
+            "invoices. Could you send someone today?\n"
+            "From what I can see the tray is empty.\n\n"
+            "Thanks, Åse\n"
+            "-- \n"
+            "Åse Ærlig\n"
+            "Accounting\n\n"
+            "On 02.01.2024 09:12, Support wrote:\n"
+            "> Did restarting the printer help? We can come by after lunch if not.\n"
+            ">\n"
+            ">> The printer is broken again, it shows error E-204 and refuses every job.")
+    return Case(name, raw, "Re: Printer jammed", ("jammed since this morning and nobody",),
+                f"{name}@corpus.example", text=text)
+
+
+def apple_mail_flowed_delsp() -> Case:
+    """format=flowed; delsp=yes in quoted-printable: the soft-break space is the wrapper's.
+
+    So a wrapper may break a URL or Japanese text, which have no spaces to break at.
+    """
+    name = "apple-mail-flowed-delsp"
+    body = ("Hei! Jeg har et spørsmål om fakturaen for  \n"
+            "januar. Se https://faktura.corpus.example/2024/01/ \n"
+            "rapport.pdf for detaljer.\n"
+            "こんにちは。プリンター \n"
+            "が壊れました。\n")
+    entity = leaf("text/plain; charset=utf-8; format=flowed; delsp=yes", qp(body.encode()), "quoted-printable")
+    raw = mail(base_headers(name, "Faktura"), entity)
+    text = ("Hei! Jeg har et spørsmål om fakturaen for januar. Se "
+            "https://faktura.corpus.example/2024/01/rapport.pdf for detaljer.\n"
+            "こんにちは。プリンターが壊れました。")
+    return Case(name, raw, "Faktura", ("fakturaen for januar.",), f"{name}@corpus.example", text=text)
+
+
 def unparseable() -> list[Case]:
     return [
         Case("empty-input", b"", None),
@@ -649,6 +704,8 @@ def _build_corpus() -> list[Case]:
         alternative_with_empty_plain(),
         list_mail(),
         lf_only_mail(),
+        thunderbird_flowed_reply(),
+        apple_mail_flowed_delsp(),
         *unparseable(),
     ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.mail import charsets
+from daemon.mail import charset_decode, charset_opinion, charsets
 from daemon.mail.charsets import decode_bytes, decode_header_value, decode_header_with_notes, python_codec
 from tests.corpus import (
     CHINESE_SUBJECT,
@@ -141,7 +141,7 @@ def test_unknown_labels_detect_and_note(label):
 
 
 def test_windows_1252_with_replacement_is_the_last_resort(monkeypatch):
-    monkeypatch.setattr(charsets, "detect_codec", lambda data: None)
+    monkeypatch.setattr(charset_decode, "detect_codec", lambda data: None)
     text, note = decode_bytes(b"caf\xe9 \x81", None)
     assert text == "café \ufffd"
     assert "windows-1252 with replacement" in note
@@ -455,7 +455,7 @@ def test_correct_text_never_reaches_the_comparison_when_it_looks_right(monkeypat
     def fail(*args):
         raise AssertionError("alternatives compared")
 
-    monkeypatch.setattr(charsets, "_better_alternative", fail)
+    monkeypatch.setattr(charset_opinion, "_better_alternative", fail)
     for text, codec, label in ((CORRECT_LATIN["norwegian"], "cp1252", "iso-8859-1"),
                                (CORRECT_LATIN["german"], "cp1252", "windows-1252"),
                                (CORRECT_CENTRAL_EUROPEAN["czech"], "iso8859_2", "iso-8859-2"),
@@ -469,15 +469,17 @@ def test_pure_ascii_does_no_detection_work_at_all(monkeypatch):
     def fail(*args):
         raise AssertionError("detection work on ASCII")
 
-    for name in ("_looks_wrong", "_better_alternative", "_byte_classes", "detect_codec", "_fitness"):
-        monkeypatch.setattr(charsets, name, fail)
+    for module, name in ((charset_opinion, "_looks_wrong"), (charset_opinion, "_better_alternative"),
+                         (charset_opinion, "_byte_classes"), (charset_opinion, "fitness"),
+                         (charset_decode, "detect_codec")):
+        monkeypatch.setattr(module, name, fail)
     data = b"The printer on the second floor is broken again.\r\n" * 100
     for label in ("iso-8859-1", "windows-1251", "koi8-r", "cp866", "us-ascii", None):
         assert decode_bytes(data, label) == (data.decode("ascii"), None)
 
 
 def test_a_few_8bit_bytes_are_too_few_to_judge(monkeypatch):
-    monkeypatch.setattr(charsets, "_looks_wrong", lambda *args: pytest.fail("judged"))
+    monkeypatch.setattr(charset_opinion, "_looks_wrong", lambda *args: pytest.fail("judged"))
     assert decode_bytes("Grüße".encode("cp1252"), "windows-1251") == ("GrьЯe", None)
 
 

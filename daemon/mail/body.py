@@ -18,6 +18,7 @@ from email.message import Message
 from daemon.mail import charsets
 from daemon.mail.cleaners import clean_text
 from daemon.mail.context import MailContext
+from daemon.mail.flowed import flowed_params, unflow
 from daemon.mail.htmltext import html_to_text
 from daemon.mail.mime import content_id, payload_bytes
 
@@ -153,16 +154,19 @@ class _BodyExtractor:
         return self.texts[key]
 
     def _decode_text(self, part: Message) -> str:
-        """Undo the transfer encoding and decode the charset (declared, <meta> or detected)."""
+        """Undo the transfer encoding, decode the charset (declared, <meta> or detected), unflow."""
         data = payload_bytes(part, self.ctx.header(part, "content-transfer-encoding"))
-        label = self.ctx.params(part, "content-type")[1].get("charset")
-        is_html = self.ctx.content_type(part) == "text/html"
+        params = self.ctx.params(part, "content-type")[1]
+        label = params.get("charset")
+        ctype = self.ctx.content_type(part)
+        is_html = ctype == "text/html"
         if not label and is_html:
             label = _html_meta_charset(data)
         text, note = charsets.decode_bytes(data, label)
         if note:
             self.ctx.notes.append(f"{'HTML body' if is_html else 'body'} {note}")
-        return text
+        flowed, delsp = flowed_params(params)
+        return unflow(text, delsp) if flowed and ctype == "text/plain" else text
 
 
 def _children(part: Message, ctx: MailContext) -> list[Message]:
