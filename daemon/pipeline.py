@@ -90,10 +90,11 @@ def process(row: Inbound, config: Config) -> Disposition:
 
 
 def _run_stages(row: Inbound, config: Config) -> Disposition:
+    raw = bytes(row.raw.data)  # PostgreSQL hands back a memoryview
     with database.atomic():
-        mail = parse(bytes(row.raw.data), max_depth=config.ingest.max_mime_depth)
+        mail = parse(raw, max_depth=config.ingest.max_mime_depth)
         row.parsed_message_id = mail.message_id
-        ctx = MailContext(config=config, inbound=row, raw=bytes(row.raw.data), mail=mail)
+        ctx = MailContext(config=config, inbound=row, raw=raw, mail=mail)
         for name in STAGES:
             _RUN[name](ctx)
         spool.finish(row, "done", ctx.outcome, message=ctx.message)
