@@ -239,8 +239,10 @@ def tickets_show(app: App, ref, as_json):
 def _echo_message(message: dict) -> None:
     how = f", threaded by {message['thread_signal']}" if message["thread_signal"] else ""
     auto = f", automatic ({message['automatic']})" if message["automatic"] else ""
-    click.echo(f"\n--- {message['kind']} from {message['sender']['name']} <{message['sender']['email']}>"
-               f" {message['date'] or ''}{how}{auto}\nSubject: {message['subject']}\n")
+    sender = message["sender"]
+    who = f"{sender['name']} <{sender['email']}>" if sender["name"] else sender["email"]
+    when = f", {message['date']}" if message["date"] else ""
+    click.echo(f"\n--- {message['kind']} from {who}{when}{how}{auto}\nSubject: {message['subject']}\n")
     click.echo(message["visible_text"])
     for name in message["attachments"]:
         click.echo(f"[attachment] {name}")
