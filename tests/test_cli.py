@@ -75,6 +75,10 @@ def test_ingest_json_reports_each_file(workdir):
     assert {o["ticket"] for o in outcomes} == {10001}
     assert outcomes[0] == {"file": str(first), "outcome": "created", "ticket": 10001,
                            "message_id": "a@example.no", "reason": ""}
+    shown = cli(workdir, "tickets", "show", "10001").stdout
+    assert "threaded by in-reply-to" in shown and "Fortsatt" in shown
+    messages = json.loads(cli(workdir, "tickets", "show", "10001", "--json").stdout)["messages"]
+    assert [m["thread_signal"] for m in messages] == [None, "in-reply-to"]
 
 
 def test_tickets_list_and_show_print_json_for_scripts(workdir):
