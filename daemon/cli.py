@@ -20,7 +20,7 @@ import peewee
 from daemon import db, logs, pipeline, tickets, users
 from daemon.config import EMBEDDED, Config, load_config
 from daemon.errors import ConfigError, PatroldeskError
-from daemon.models import Inbound
+from daemon.models import ROLES, SPOOL_STATES, STATUSES, Inbound
 from daemon.sources import spool
 
 
@@ -184,7 +184,7 @@ def user_group():
 
 @user_group.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["agent", "reviewer", "admin"]), default="agent", show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
 @click.option("--email", default="")
 @click.option("--name", default="")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -205,7 +205,7 @@ def tickets_group():
 
 
 @tickets_group.command("list")
-@click.option("--status", type=click.Choice(["new", "open", "pending", "solved", "closed"]))
+@click.option("--status", type=click.Choice(STATUSES))
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per ticket, with its messages.")
 @pass_app
@@ -368,7 +368,7 @@ def spool_group():
 
 
 @spool_group.command("list")
-@click.option("--state", type=click.Choice(["queued", "processing", "done", "discarded", "quarantined"]),
+@click.option("--state", type=click.Choice(SPOOL_STATES),
               default="discarded", show_default=True)
 @click.option("--limit", default=100, show_default=True)
 @pass_app

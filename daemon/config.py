@@ -121,9 +121,6 @@ class Config:
         return self.var_dir / "attachments"
 
 
-SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name != "source"}
-
-
 def documented_keys() -> list[str]:
     """Every `section.key` the loader accepts (secrets' _file forms excluded)."""
     return [f"{name}.{f.name}" for name, cls in _section_classes().items()

@@ -149,5 +149,3 @@ class AuditEvent(BaseModel):
     detail = TextField(default="")
     created_at = DateTimeField(default=utcnow)
 
-
-ALL_MODELS = (Customer, User, Ticket, Participant, RawMail, Message, Attachment, Inbound, AuditEvent)

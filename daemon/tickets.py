@@ -101,10 +101,6 @@ def _naive_utc(moment):
 
 # Ticket tags in subjects -------------------------------------------------
 
-def format_tag(number: int, tag_format: str) -> str:
-    return tag_format.replace("{ref}", str(number))
-
-
 @lru_cache(maxsize=8)
 def _tag_pattern(tag_format: str) -> re.Pattern:
     before, after = (re.escape(part) for part in tag_format.split("{ref}", 1))

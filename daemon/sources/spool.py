@@ -93,7 +93,3 @@ def requeue(inbound_id: int) -> bool:
 def listing(state: str, limit: int = 100) -> list[Inbound]:
     return list(Inbound.select().where(Inbound.state == state)
                 .order_by(Inbound.id.desc()).limit(limit))
-
-
-def depth() -> int:
-    return Inbound.select().where(Inbound.state.in_(("queued", "processing"))).count()
