@@ -293,11 +293,11 @@ def _ingest_file(config: Config, path: Path) -> dict:
 
 def _process_now(config: Config, spool_id: int) -> pipeline.Disposition:
     """Process a queued row here, or, if a running daemon took it first, wait for its result."""
-    claimed = spool.claim_one(spool_id, config.ingest.lease_seconds)
-    if claimed is not None:
-        return pipeline.process(claimed, config)
-    deadline = time.monotonic() + config.ingest.lease_seconds
+    deadline = time.monotonic() + 2 * config.ingest.lease_seconds
     while time.monotonic() < deadline:
+        claimed = spool.claim_one(spool_id, config.ingest.lease_seconds)
+        if claimed is not None:  # free (again, if a daemon handed it back): process it here
+            return pipeline.process(claimed, config)
         row = Inbound.get_by_id(spool_id)
         if row.state not in ("queued", "processing"):
             message = row.message if row.message_id else None

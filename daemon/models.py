@@ -134,6 +134,7 @@ class Inbound(BaseModel):
     detail = TextField(default="")  # traceback of a quarantine
     attempts = IntegerField(default=0)
     lease_until = DateTimeField(null=True)
+    claim_token = CharField(max_length=32, null=True)  # who holds the lease
     received_at = DateTimeField(default=utcnow)
     finished_at = DateTimeField(null=True)
     message = ForeignKeyField(Message, null=True, backref="deliveries")

@@ -14,7 +14,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 
-from peewee import IntegrityError, InterfaceError, OperationalError
+from peewee import IntegrityError, InterfaceError, InternalError, OperationalError
 
 from daemon.config import Config
 from daemon.db import database
@@ -78,7 +78,7 @@ def process(row: Inbound, config: Config) -> Disposition:
         with database.atomic():
             spool.finish(row, "discarded", stop.outcome, reason=stop.reason)
         result = Disposition(row.id, stop.outcome, _message_id_of(row), stop.ticket, stop.reason)
-    except (OperationalError, InterfaceError) as exc:
+    except _DATABASE_TROUBLE as exc:
         _hand_back(row, exc)
         raise
     except Quarantine as refused:  # a stage's own verdict needs no traceback
@@ -87,6 +87,24 @@ def process(row: Inbound, config: Config) -> Disposition:
         result = _quarantine(row, f"{type(exc).__name__}: {exc}", traceback.format_exc())
     _log_disposition(result)
     return result
+
+
+# Errors of the database itself (connection, locks, read-only standby); a
+# DataError or IntegrityError, by contrast, is something this mail provoked.
+_DATABASE_TROUBLE = (OperationalError, InterfaceError, InternalError)
+# SQLSTATE classes and SQLite messages that say "not now", whichever mail runs.
+_TRANSIENT_SQLSTATES = ("08", "25", "40", "53", "55", "57", "58")
+_TRANSIENT_MESSAGES = ("locked", "busy", "disk is full", "disk i/o", "unable to open", "read-only",
+                       "timeout", "deadlock", "could not serialize")
+
+
+def _is_transient(exc: Exception) -> bool:
+    cause = exc.__cause__ or exc.__context__ or exc
+    sqlstate = getattr(cause, "pgcode", None) or ""
+    if sqlstate.startswith(_TRANSIENT_SQLSTATES):
+        return True
+    text = str(exc).lower()
+    return any(words in text for words in _TRANSIENT_MESSAGES)
 
 
 def _run_stages(row: Inbound, config: Config) -> Disposition:
@@ -107,21 +125,27 @@ def _message_id_of(row: Inbound) -> str | None:
 
 def _quarantine(row: Inbound, reason: str, detail: str = "") -> Disposition:
     reason = " ".join(reason.split())[:2000]
-    with database.atomic():
-        spool.finish(row, "quarantined", "quarantined", reason=reason, detail=detail)
+    try:
+        with database.atomic():
+            spool.finish(row, "quarantined", "quarantined", reason=reason, detail=detail)
+    except _DATABASE_TROUBLE as exc:
+        _hand_back(row, exc)  # the verdict is lost with the connection; the mail is not
+        raise
     return Disposition(row.id, "quarantined", _message_id_of(row), None, reason)
 
 
 def _hand_back(row: Inbound, exc: Exception) -> None:
     """Return the row to the queue after a database error.
 
-    When the database still answers, the error came from this mail (a statement
-    it provoked) and counts as an attempt; when it does not, nothing is counted.
+    Only an error that is not transient (not a lock, timeout, outage...) while
+    the database still answers is blamed on this mail: it counts as an attempt,
+    so a mail that keeps provoking it ends in quarantine instead of looping.
     """
-    failure = f"database error: {type(exc).__name__}: {exc}" if _database_answers() else None
+    blamed = not _is_transient(exc) and _database_answers()
+    failure = f"database error: {type(exc).__name__}: {exc}" if blamed else None
     try:
         spool.release([row], failure)
-    except (OperationalError, InterfaceError):
+    except _DATABASE_TROUBLE:
         pass  # its lease runs out and it is claimed again
 
 
@@ -129,7 +153,7 @@ def _database_answers() -> bool:
     try:
         database.execute_sql("SELECT 1")
         return True
-    except (OperationalError, InterfaceError):
+    except _DATABASE_TROUBLE:
         try:
             database.close()  # the next use reconnects
         except Exception:  # noqa: BLE001 - a dead connection may fail to close
@@ -186,17 +210,21 @@ def process_batch(rows: list[Inbound], config: Config,
             break
         try:
             results.extend(process_claimed([row], config))
-        except (OperationalError, InterfaceError):
-            _release_quietly(rows[index + 1:])  # the rest need not wait out the lease
+        except _DATABASE_TROUBLE as exc:
+            # The rest need not wait out the lease; what cannot be handed back
+            # now travels with the error, for the worker to hand back later.
+            exc.unreleased = [] if _release_quietly(rows[index:]) else rows[index:]
             raise
     return results
 
 
-def _release_quietly(rows: list[Inbound]) -> None:
+def _release_quietly(rows: list[Inbound]) -> bool:
+    """Hand rows back to the queue; False when the database is not answering."""
     try:
         spool.release(rows)
-    except (OperationalError, InterfaceError):
-        pass  # their lease runs out and they are claimed again
+        return True
+    except _DATABASE_TROUBLE:
+        return False
 
 
 class Worker:
@@ -206,6 +234,7 @@ class Worker:
         self.config = config
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._unreleased: list[Inbound] = []  # rows a database outage kept us from handing back
         self._thread = threading.Thread(target=self._loop, name="pipeline", daemon=True)
 
     def start(self) -> None:
@@ -225,8 +254,9 @@ class Worker:
             self._wake.clear()
             try:
                 self._drain_until_stopped()
-            except (OperationalError, InterfaceError) as exc:
-                log.error("database unavailable while processing mail: %s; retrying", exc)
+            except _DATABASE_TROUBLE as exc:
+                self._unreleased += getattr(exc, "unreleased", [])
+                log.error("database trouble while processing mail: %s; retrying", " ".join(str(exc).split()))
                 self._stop.wait(2.0)
                 self._wake.set()
             except Exception:  # the worker must outlive any bug
@@ -238,6 +268,9 @@ class Worker:
 
     def _drain_until_stopped(self) -> None:
         cfg = self.config.ingest
+        if self._unreleased:
+            spool.release(self._unreleased)  # before claiming, so an outage charges no innocent mail
+            self._unreleased = []
         while not self._stop.is_set():
             rows = spool.claim(cfg.batch_size, cfg.lease_seconds)
             if not rows:

@@ -235,3 +235,31 @@ def test_a_reused_message_id_cannot_pull_the_victims_reply_into_another_ticket(c
     assert [r.outcome for r in results] == ["created", "created", "threaded"]
     assert results[2].ticket == results[0].ticket != results[1].ticket
     assert Ticket.by_number(results[0].ticket).requester.email == "victim@example.org"
+
+
+def test_a_locked_database_is_not_blamed_on_the_mail(tmp_path):
+    import sqlite3
+
+    from peewee import SqliteDatabase
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, timeout=0, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    impatient = SqliteDatabase(str(path), pragmas={"busy_timeout": 0})
+    with pytest.raises(OperationalError) as locked:
+        impatient.execute_sql("BEGIN IMMEDIATE")
+    holder.execute("ROLLBACK")
+    with pytest.raises(OperationalError) as provoked:
+        impatient.execute_sql("SELECT json('not json')")
+    assert pipeline._is_transient(locked.value)
+    assert not pipeline._is_transient(provoked.value)
+
+
+def test_a_read_only_standby_is_not_blamed_on_the_mail(tmp_path, postgres_url):
+    from peewee import InternalError
+    db.open_database(make_config(tmp_path, postgres_url))
+    db.upgrade()
+    db.database.execute_sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    with pytest.raises(InternalError) as refused:
+        spool.enqueue(b"From: a@b.example\r\n\r\nx", "cli")
+    assert pipeline._is_transient(refused.value)
+    db.database.close()

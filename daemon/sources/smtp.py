@@ -172,7 +172,9 @@ class SMTPListener:
             return
         asyncio.run_coroutine_threadsafe(self._shutdown(grace), self.loop)
         self._thread.join(grace + 10)
-        self.executor.shutdown(wait=True)
+        # A write stuck on a database lock must not hold the daemon's stop hostage;
+        # if it commits later, the sender's retry is caught by dedupe.
+        self.executor.shutdown(wait=False, cancel_futures=True)
         self._thread = None
 
     async def _shutdown(self, grace: float) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import secrets
 
 from daemon.db import database, execute, insert_fast, insert_if_absent
 from daemon.models import Inbound, RawMail, utcnow
@@ -36,32 +37,41 @@ def claim(limit: int, lease_seconds: int, now: dt.datetime | None = None) -> lis
     processed when its worker stopped) is charged, not the batch-mates behind it.
     """
     now = now or utcnow()
-    until = now + dt.timedelta(seconds=lease_seconds)
     with database.atomic():
         expired = list(Inbound.select(Inbound.id, Inbound.lease_until).where(
             (Inbound.state == "processing") & (Inbound.lease_until < now)).order_by(Inbound.id).limit(limit))
-        in_hand = {min(r.id for r in expired if r.lease_until == lease) for lease in {r.lease_until for r in expired}}
+        in_hand = [min(r.id for r in expired if r.lease_until == lease) for lease in {r.lease_until for r in expired}]
         queued = [row.id for row in Inbound.select(Inbound.id).where(Inbound.state == "queued")
                   .order_by(Inbound.id).limit(limit - len(expired))]
         ids = [row.id for row in expired] + queued
         if not ids:
             return []
-        Inbound.update(state="processing", lease_until=until).where(Inbound.id.in_(ids)).execute()
+        token = _take(ids, lease_seconds, now)
         if in_hand:
-            Inbound.update(attempts=Inbound.attempts + 1).where(Inbound.id.in_(list(in_hand))).execute()
+            Inbound.update(attempts=Inbound.attempts + 1).where(
+                Inbound.id.in_(in_hand) & (Inbound.claim_token == token)).execute()
         # The raw bytes come along in the same query: the pipeline needs them next.
         return list(Inbound.select(Inbound, RawMail).join(RawMail).where(
-            Inbound.id.in_(ids)).order_by(Inbound.id))
+            Inbound.id.in_(ids) & (Inbound.claim_token == token)).order_by(Inbound.id))
+
+
+def _take(ids: list[int], lease_seconds: int, now: dt.datetime) -> str:
+    """Lease those of `ids` that are still free; returns the claim's token."""
+    token = secrets.token_hex(16)
+    Inbound.update(state="processing", lease_until=now + dt.timedelta(seconds=lease_seconds),
+                   claim_token=token).where(
+        Inbound.id.in_(ids)
+        & ((Inbound.state == "queued") | ((Inbound.state == "processing") & (Inbound.lease_until < now)))
+    ).execute()
+    return token
 
 
 def claim_one(inbound_id: int, lease_seconds: int) -> Inbound | None:
     """Lease one given queued row (the CLI processes what it just enqueued); None if taken."""
-    until = utcnow() + dt.timedelta(seconds=lease_seconds)
     with database.atomic():
-        taken = Inbound.update(state="processing", lease_until=until).where(
-            (Inbound.id == inbound_id) & (Inbound.state == "queued")).execute()
-        return Inbound.select(Inbound, RawMail).join(RawMail).where(Inbound.id == inbound_id).get() \
-            if taken else None
+        token = _take([inbound_id], lease_seconds, utcnow())
+        return Inbound.select(Inbound, RawMail).join(RawMail).where(
+            (Inbound.id == inbound_id) & (Inbound.claim_token == token)).first()
 
 
 def release(rows: list[Inbound], failure: str | None = None) -> None:
