@@ -297,7 +297,10 @@ def _process_now(config: Config, spool_id: int) -> pipeline.Disposition:
     while time.monotonic() < deadline:
         claimed = spool.claim_one(spool_id, config.ingest.lease_seconds)
         if claimed is not None:  # free (again, if a daemon handed it back): process it here
-            return pipeline.process(claimed, config)
+            try:
+                return pipeline.process(claimed, config)
+            except spool.LeaseLost:
+                continue  # someone else finishes it; wait for their result
         row = Inbound.get_by_id(spool_id)
         if row.state not in ("queued", "processing"):
             message = row.message if row.message_id else None

@@ -65,8 +65,18 @@ class Disposition:
 def process(row: Inbound, config: Config) -> Disposition:
     """Run one claimed spool row through the pipeline; never raises for bad mail.
 
-    Raises only when the database itself fails (the row is handed back).
+    Raises only when the database itself fails (the row is handed back), or
+    LeaseLost when another claimer took the row over (its work is rolled back).
     """
+    try:
+        return _process(row, config)
+    except spool.LeaseLost:
+        log.warning("spool %d: the lease ran out and another worker took the mail over; leaving it to them",
+                    row.id)
+        raise
+
+
+def _process(row: Inbound, config: Config) -> Disposition:
     try:
         try:
             result = _run_stages(row, config)
@@ -210,6 +220,8 @@ def process_batch(rows: list[Inbound], config: Config,
             break
         try:
             results.extend(process_claimed([row], config))
+        except spool.LeaseLost:
+            continue
         except _DATABASE_TROUBLE as exc:
             # The rest need not wait out the lease; what cannot be handed back
             # now travels with the error, for the worker to hand back later.

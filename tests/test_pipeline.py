@@ -8,7 +8,7 @@ import pytest
 from peewee import OperationalError
 
 from daemon import db, pipeline
-from daemon.models import Inbound, Ticket, utcnow
+from daemon.models import Inbound, Message, Ticket, utcnow
 from daemon.sources import spool
 from tests.conftest import make_config
 from tests.corpus import CORPUS, simple_mail
@@ -263,3 +263,15 @@ def test_a_read_only_standby_is_not_blamed_on_the_mail(tmp_path, postgres_url):
         spool.enqueue(b"From: a@b.example\r\n\r\nx", "cli")
     assert pipeline._is_transient(refused.value)
     db.database.close()
+
+
+def test_a_worker_whose_lease_was_taken_over_leaves_the_mail_to_the_new_holder(config, database):
+    row = spool.enqueue(simple_mail(frm="a@example.org", to="support@localhost", subject="slow", body="y",
+                                    message_id="slow@x"), "cli")
+    [first] = spool.claim(10, lease_seconds=60)
+    [second] = spool.claim(10, lease_seconds=60, now=utcnow() + dt.timedelta(seconds=61))
+    with pytest.raises(spool.LeaseLost):
+        pipeline.process(first, config)
+    assert Ticket.select().count() == 0  # the first worker's work was rolled back
+    assert pipeline.process(second, config).outcome == "created"
+    assert Inbound.get_by_id(row.id).outcome == "created" and Message.select().count() == 1

@@ -83,13 +83,24 @@ def release(rows: list[Inbound], failure: str | None = None) -> None:
         Inbound.id.in_([row.id for row in rows]) & (Inbound.state == "processing")).execute()
 
 
+class LeaseLost(Exception):
+    """Another claimer took the row over after this one's lease ran out."""
+
+
 def finish(row: Inbound, state: str, outcome: str, reason: str = "",
            message=None, detail: str = "") -> None:
-    """Record how a claimed row ended (call inside the mail's transaction)."""
-    execute('UPDATE "inbound" SET "state" = ?, "outcome" = ?, "reason" = ?, "detail" = ?, "message_id" = ?, '
-            '"lease_until" = NULL, "finished_at" = ? WHERE "id" = ?',
-            (state, outcome, reason, detail, message.id if message is not None else None,
-             Inbound.finished_at.db_value(utcnow()), row.id))
+    """Record how a claimed row ended (call inside the mail's transaction).
+
+    Raises LeaseLost, rolling the mail's work back, when the row is no longer
+    this claimer's: the one who holds it now decides what becomes of it.
+    """
+    done = execute('UPDATE "inbound" SET "state" = ?, "outcome" = ?, "reason" = ?, "detail" = ?, '
+                   '"message_id" = ?, "lease_until" = NULL, "finished_at" = ? '
+                   'WHERE "id" = ? AND "claim_token" = ? AND "state" = ?',
+                   (state, outcome, reason, detail, message.id if message is not None else None,
+                    Inbound.finished_at.db_value(utcnow()), row.id, row.claim_token, "processing"))
+    if done.rowcount == 0:
+        raise LeaseLost(f"spool {row.id} was taken over by another worker")
 
 
 def requeue(inbound_id: int) -> bool:
