@@ -284,8 +284,7 @@ def ingest(app: App, files, as_json):
 
 def _ingest_file(config: Config, path: Path) -> dict:
     raw = path.read_bytes()
-    with db.database.atomic():
-        row = spool.enqueue(raw, "cli", {"file": path.name})
+    row = spool.enqueue(raw, "cli", {"file": path.name})
     outcome = _process_now(config, row.id)
     return {"file": str(path), "outcome": outcome.outcome, "ticket": outcome.ticket,
             "message_id": outcome.message_id, "reason": outcome.reason}

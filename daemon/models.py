@@ -81,12 +81,9 @@ class RawMail(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
-KINDS = ("inbound", "outbound", "note")
-
-
 class Message(BaseModel):
     ticket = ForeignKeyField(Ticket, backref="messages", on_delete="CASCADE")
-    kind = CharField(max_length=10, default="inbound")
+    kind = CharField(max_length=10, default="inbound")  # inbound, outbound, note
     message_id = CharField(max_length=998, null=True, index=True)
     in_reply_to = TextField(default="")
     refs = TextField(default="")  # References, space-separated

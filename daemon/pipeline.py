@@ -12,7 +12,7 @@ import importlib
 import logging
 import threading
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from peewee import IntegrityError, InterfaceError, InternalError, OperationalError
 
@@ -40,7 +40,6 @@ class MailContext:
     """What the stages know about one mail, filled in as they run."""
     config: Config
     inbound: Inbound
-    raw: bytes
     mail: ParsedMail
     sender: Address | None = None
     automatic: str | None = None
@@ -49,7 +48,6 @@ class MailContext:
     claimed_ref: int | None = None
     message: Message | None = None
     outcome: str = "created"
-    facts: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -122,7 +120,7 @@ def _run_stages(row: Inbound, config: Config) -> Disposition:
     with database.atomic():
         mail = parse(raw, max_depth=config.ingest.max_mime_depth)
         row.parsed_message_id = mail.message_id
-        ctx = MailContext(config=config, inbound=row, raw=raw, mail=mail)
+        ctx = MailContext(config=config, inbound=row, mail=mail)
         for name in STAGES:
             _RUN[name](ctx)
         spool.finish(row, "done", ctx.outcome, message=ctx.message)

@@ -24,7 +24,7 @@ def enqueue(raw: bytes, origin: str, detail: dict | None = None,
     with database.atomic():
         # Insert-or-ignore: two edges may store the same bytes at once.
         insert_if_absent(RawMail, sha256=digest, data=raw, size=len(raw))
-        stored = RawMail.select(RawMail.id).where(RawMail.sha256 == digest).scalar()
+        stored = execute('SELECT "id" FROM "raw_mail" WHERE "sha256" = ?', (digest,)).fetchone()[0]
         return insert_fast(Inbound, raw=stored, origin=origin, mail_from=mail_from,
                            origin_detail=json.dumps(detail or {}, ensure_ascii=False))
 
@@ -112,5 +112,6 @@ def requeue(inbound_id: int) -> bool:
 
 
 def listing(state: str, limit: int = 100) -> list[Inbound]:
-    return list(Inbound.select().where(Inbound.state == state)
-                .order_by(Inbound.id.desc()).limit(limit))
+    """Rows in one state, newest first, with their raw mail's size but not its bytes."""
+    return list(Inbound.select(Inbound, RawMail.id, RawMail.size).join(RawMail)
+                .where(Inbound.state == state).order_by(Inbound.id.desc()).limit(limit))
