@@ -35,6 +35,15 @@ def _port_ok(value: int) -> str | None:
     return None if value <= 65535 else f"must be a port number (0-65535), not {value}"
 
 
+def _folder_ok(value: str) -> str | None:
+    return None if value.strip("/ ") else "must name a folder"
+
+
+def _idle_ok(value: int) -> str | None:
+    # Servers may drop an IDLE after 30 minutes (RFC 2177): re-issue well before.
+    return None if value <= 1500 else f"must be at most 1500 (25 minutes), not {value}"
+
+
 def _addresses_ok(value: list) -> str | None:
     if not value:
         return "needs at least one address"
@@ -58,6 +67,7 @@ class PathsConfig:
 class SupportConfig:
     name: str = _key("Support")
     addresses: list = _key(["support@localhost"], check=_addresses_ok)
+    alerts_to: list = _key([], check=lambda v: _addresses_ok(v) if v else None)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,19 @@ class SMTPConfig:
     host: str = _key("127.0.0.1")
     port: int = _key(2525, minimum=0, check=_port_ok)
     max_message_bytes: int = _key(26_214_400, minimum=1024)
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    host: str = _key("")  # empty: no relay, write each mail to var/sent/ as an .eml file
+    port: int = _key(25, minimum=1, check=_port_ok)
+    security: str = _key("none", choices=("ssl", "starttls", "none"))
+    user: str = _key("")
+    password: str = _key("", secret=True)
+    timeout_seconds: int = _key(30, minimum=1)
+    retry_base_seconds: int = _key(30, minimum=1)
+    retry_max_seconds: int = _key(3600, minimum=1)
+    lease_seconds: int = _key(120, minimum=10)
 
 
 @dataclass(frozen=True)
@@ -101,15 +124,49 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class MailboxConfig:
+    """One IMAP mailbox to read ([[mailbox]] in the file; there may be several)."""
+    name: str = _key("")  # empty: user@host
+    host: str = _key("")
+    port: int = _key(0, minimum=0, check=_port_ok)  # 0: 993 with ssl, else 143
+    security: str = _key("ssl", choices=("ssl", "starttls", "none"))
+    user: str = _key("")
+    password: str = _key("", secret=True)
+    password_env: str = _key("")  # the name of an environment variable holding the password
+    folder: str = _key("INBOX", check=_folder_ok)
+    processed_folder: str = _key("patroldesk/processed", check=_folder_ok)
+    quarantine_folder: str = _key("patroldesk/quarantine", check=_folder_ok)
+    addresses: list = _key([])  # empty: [support] addresses
+    read_only: bool = _key(False)
+    idle: bool = _key(True)
+    idle_seconds: int = _key(600, minimum=10, check=_idle_ok)
+    poll_seconds: int = _key(60, minimum=1)
+    batch_size: int = _key(100, minimum=1)
+    timeout_seconds: int = _key(30, minimum=1)
+    backoff_max_seconds: int = _key(300, minimum=1)
+    alert_after_seconds: int = _key(900, minimum=0)
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.user}@{self.host}"
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.security == "ssl" else 143)
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     support: SupportConfig = field(default_factory=SupportConfig)
     smtp: SMTPConfig = field(default_factory=SMTPConfig)
+    relay: RelayConfig = field(default_factory=RelayConfig)
     web: WebConfig = field(default_factory=WebConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     threading: ThreadingConfig = field(default_factory=ThreadingConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    mailbox: tuple = ()  # of MailboxConfig
     source: str = EMBEDDED
 
     @property
@@ -120,15 +177,29 @@ class Config:
     def attachments_dir(self) -> Path:
         return self.var_dir / "attachments"
 
+    @property
+    def sent_dir(self) -> Path:
+        return self.var_dir / "sent"
+
+    @property
+    def our_addresses(self) -> set[str]:
+        """Every address support answers from: mail from these is a loop."""
+        boxes = [a for box in self.mailbox for a in box.addresses]
+        return {a.lower() for a in (*self.support.addresses, *boxes)}
+
+
+_ARRAYS = {"mailbox": MailboxConfig}  # [[name]] tables: any number of them
+
 
 def documented_keys() -> list[str]:
     """Every `section.key` the loader accepts (secrets' _file forms excluded)."""
-    return [f"{name}.{f.name}" for name, cls in _section_classes().items()
-            for f in dataclasses.fields(cls)]
+    tables = {**_section_classes(), **_ARRAYS}
+    return [f"{name}.{f.name}" for name, cls in tables.items() for f in dataclasses.fields(cls)]
 
 
 def _section_classes() -> dict[str, type]:
-    return {f.name: f.default_factory for f in dataclasses.fields(Config) if f.name != "source"}
+    return {f.name: f.default_factory for f in dataclasses.fields(Config)
+            if f.name != "source" and f.name not in _ARRAYS}
 
 
 def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
@@ -154,13 +225,40 @@ def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
 def _build(data: dict, source: str, environ: Mapping[str, str]) -> Config:
     classes = _section_classes()
     for name in data:
-        if name not in classes:
+        if name in _ARRAYS:
+            if not isinstance(data[name], list):
+                raise ConfigError(name, source, "must be written [[%s]], one table per entry" % name)
+        elif name not in classes:
             raise ConfigError(name, source, "unknown section")
-        if not isinstance(data[name], dict):
+        elif not isinstance(data[name], dict):
             raise ConfigError(name, source, "must be a table ([%s])" % name)
     sections = {name: _section(name, cls, data.get(name, {}), source, environ)
                 for name, cls in classes.items()}
-    return Config(**sections, source=source)
+    mailboxes = tuple(_mailbox(i, table, source, environ) for i, table in enumerate(data.get("mailbox", [])))
+    labels = [box.label for box in mailboxes]
+    for label in labels:
+        if labels.count(label) > 1:
+            raise ConfigError("mailbox.name", source, f"two mailboxes are called {label!r}; name them apart")
+    return Config(**sections, mailbox=mailboxes, source=source)
+
+
+def _mailbox(index: int, table: dict, source: str, environ: Mapping[str, str]) -> MailboxConfig:
+    name = f"mailbox[{index + 1}]"
+    if not isinstance(table, dict):
+        raise ConfigError(name, source, "must be a table: write it as [[mailbox]] with keys below")
+    box = _section(name, MailboxConfig, table, source, environ)
+    for required in ("host", "user"):
+        if not getattr(box, required):
+            raise ConfigError(f"{name}.{required}", source, "is required")
+    if box.password_env:
+        if box.password_env not in environ:
+            raise ConfigError(f"{name}.password_env", source,
+                              f"the environment variable {box.password_env} is not set")
+        box = dataclasses.replace(box, password=environ[box.password_env])
+    bad = [a for a in box.addresses if "@" not in a]
+    if bad:
+        raise ConfigError(f"{name}.addresses", source, f"not an address: {bad[0]!r}")
+    return box
 
 
 def _section(name: str, cls: type, table: dict, source: str, environ: Mapping[str, str]):
@@ -174,7 +272,7 @@ def _section(name: str, cls: type, table: dict, source: str, environ: Mapping[st
             raise ConfigError(f"{name}.{key}", source, "unknown key")
     for key, f in fields.items():
         env_name = f"PATROLDESK_{name}_{key}".upper()
-        if f.metadata["secret"] and env_name in environ:
+        if f.metadata["secret"] and env_name in environ and name.isidentifier():
             table[key] = environ[env_name]
     values = {key: _checked(f"{name}.{key}", f, table[key], source)
               for key, f in fields.items() if key in table}

@@ -37,7 +37,44 @@ BAD_CONFIGS = [
     ("[database]\npassword_file = \"/nonexistent/secret\"\n", "database.password_file", "cannot read"),
     ("smtp = 3\n", "smtp", "must be a table"),
     ("[smtp\nport = 1\n", "(syntax)", ""),
+    ("[[mailbox]]\nuser = \"u\"\n", "mailbox[1].host", "is required"),
+    ("[[mailbox]]\nhost = \"h\"\n", "mailbox[1].user", "is required"),
+    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\n[[mailbox]]\nhost = \"h\"\nuser = \"u\"\nsecurity = \"tls\"\n",
+     "mailbox[2].security", "must be one of ssl, starttls, none"),
+    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\nidle_seconds = 1800\n", "mailbox[1].idle_seconds", "at most 1500"),
+    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\npassword_env = \"NO_SUCH_VARIABLE_HERE\"\n",
+     "mailbox[1].password_env", "NO_SUCH_VARIABLE_HERE is not set"),
+    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\nfolder = \"/\"\n", "mailbox[1].folder", "must name a folder"),
+    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\n[[mailbox]]\nhost = \"h\"\nuser = \"u\"\n",
+     "mailbox.name", "two mailboxes are called 'u@h'"),
+    ("[mailbox]\nhost = \"h\"\n", "mailbox", "[[mailbox]]"),
+    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\nsmtp = 1\n", "mailbox[1].smtp", "unknown key"),
 ]
+
+
+def test_mailboxes_are_read_with_their_secrets(tmp_path):
+    secret = tmp_path / "imap-password"
+    secret.write_text("from-a-file\n")
+    path = tmp_path / "boxes.toml"
+    path.write_text(f"""
+[[mailbox]]
+host = "imap.example.org"
+user = "support"
+password_file = "{secret}"
+[[mailbox]]
+name = "norge"
+host = "imap.example.no"
+user = "hjelp"
+security = "starttls"
+password_env = "HJELP_PASSWORD"
+addresses = ["hjelp@example.no"]
+""")
+    config = load_config(path, {"HJELP_PASSWORD": "from-the-environment"})
+    first, second = config.mailbox
+    assert (first.label, first.password, first.effective_port, first.folder) == (
+        "support@imap.example.org", "from-a-file", 993, "INBOX")
+    assert (second.label, second.password, second.effective_port) == ("norge", "from-the-environment", 143)
+    assert config.our_addresses == {"support@localhost", "hjelp@example.no"}
 
 
 @pytest.mark.parametrize("text, key, problem", BAD_CONFIGS, ids=[c[1] + ":" + c[2] for c in BAD_CONFIGS])
@@ -119,7 +156,7 @@ def test_the_example_documents_no_key_that_does_not_exist():
 def example_sections(text: str) -> dict[str, list[str]]:
     sections, current = {}, None
     for line in text.splitlines():
-        header = re.match(r"\[([a-z_]+)\]", line)
+        header = re.match(r"(?:# )?\[\[?([a-z_]+)\]\]?", line)
         if header:
             current = sections.setdefault(header.group(1), [])
         elif current is not None and line.strip():
