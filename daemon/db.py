@@ -7,6 +7,7 @@ in daemon/migrations, applied by `patroldesk db upgrade`.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -55,9 +56,54 @@ def open_database(config: Config) -> Database:
     else:
         raise ConfigError("database.url", config.source,
                           f"scheme {scheme!r} not supported (use sqlite:/// or postgresql://)")
-    db = db_url.connect(url, **kwargs)
+    if scheme == "sqlite":
+        db = QueuedWriterSqliteDatabase(str(path), **kwargs)
+    else:
+        db = db_url.connect(url, **kwargs)
     database.initialize(db)
     return db
+
+
+class QueuedWriterSqliteDatabase(SqliteDatabase):
+    """SQLite with this process's writers queued on a lock.
+
+    SQLite lets one transaction write at a time, and a second writer polls
+    for the lock with growing sleeps (up to 100 ms each). Threads of one
+    process (the IMAP poller spooling, the pipeline committing a batch) hand
+    the lock over at once instead, in the order they asked. Other processes
+    still meet SQLite's own busy timeout.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._writer = threading.Lock()
+        self._holding = threading.local()
+
+    def begin(self, lock_type=None):
+        self._writer.acquire()
+        self._holding.lock = True
+        try:
+            super().begin(lock_type)
+        except BaseException:
+            self._let_go()
+            raise
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            self._let_go()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        if getattr(self._holding, "lock", False):
+            self._holding.lock = False
+            self._writer.release()
 
 
 def is_sqlite(db: Database | None = None) -> bool:

@@ -67,11 +67,13 @@ def process(row: Inbound, config: Config) -> Disposition:
     LeaseLost when another claimer took the row over (its work is rolled back).
     """
     try:
-        return _process(row, config)
+        result = _process(row, config)
     except spool.LeaseLost:
         log.warning("spool %d: the lease ran out and another worker took the mail over; leaving it to them",
                     row.id)
         raise
+    _log_disposition(result)
+    return result
 
 
 def _process(row: Inbound, config: Config) -> Disposition:
@@ -93,7 +95,6 @@ def _process(row: Inbound, config: Config) -> Disposition:
         result = _quarantine(row, str(refused))
     except Exception as exc:  # anything else is this mail's fault: quarantine it
         result = _quarantine(row, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-    _log_disposition(result)
     return result
 
 
@@ -183,7 +184,9 @@ def process_claimed(rows: list[Inbound], config: Config) -> list[Disposition]:
     results = []
     for row in rows:
         if row.attempts >= config.ingest.max_attempts:
-            results.append(_give_up(row))
+            result = _give_up(row)
+            _log_disposition(result)
+            results.append(result)
         else:
             results.append(process(row, config))
     return results
@@ -191,9 +194,7 @@ def process_claimed(rows: list[Inbound], config: Config) -> list[Disposition]:
 
 def _give_up(row: Inbound) -> Disposition:
     last = f"; last error: {row.reason}" if row.reason else " (its worker stopped each time)"
-    result = _quarantine(row, f"processing failed {row.attempts} times{last}")
-    _log_disposition(result)
-    return result
+    return _quarantine(row, f"processing failed {row.attempts} times{last}")
 
 
 def drain(config: Config, limit: int | None = None) -> list[Disposition]:
@@ -210,7 +211,47 @@ def drain(config: Config, limit: int | None = None) -> list[Disposition]:
 
 def process_batch(rows: list[Inbound], config: Config,
                   stopping: threading.Event | None = None) -> list[Disposition]:
-    """Process claimed rows in order; on a database error or a stop, hand back the rest."""
+    """Process claimed rows in order; on a database error or a stop, hand back the rest.
+
+    A batch of fresh mail runs in one transaction, each mail in a savepoint of
+    its own: a mail that fails rolls back alone and is quarantined alone, and
+    the batch pays for one commit instead of one per mail. A batch holding a
+    mail that was interrupted before (its worker died, or the database
+    failed) runs one transaction per mail, so the mail that kills a worker is
+    the one charged for it, never its batch-mates.
+    """
+    if len(rows) > 1 and not any(row.attempts or getattr(row, "recovered", False) for row in rows):
+        try:
+            return _process_grouped(rows, config, stopping)
+        except _DATABASE_TROUBLE:
+            pass  # all of the batch rolled back and is still ours: go again, one mail at a time
+    return _process_each(rows, config, stopping)
+
+
+def _process_grouped(rows: list[Inbound], config: Config, stopping: threading.Event | None) -> list[Disposition]:
+    results, lost, started = [], [], 0
+    with database.atomic():
+        for started, row in enumerate(rows, 1):
+            if stopping is not None and stopping.is_set():
+                started -= 1
+                break
+            if row.attempts >= config.ingest.max_attempts:
+                results.append(_give_up(row))
+                continue
+            try:
+                results.append(_process(row, config))
+            except spool.LeaseLost:
+                lost.append(row.id)
+    for row_id in lost:
+        log.warning("spool %d: the lease ran out and another worker took the mail over; leaving it to them", row_id)
+    for result in results:  # only now are they true
+        _log_disposition(result)
+    if started < len(rows):
+        _release_quietly(rows[started:])  # a clean stop hands back what it had not begun
+    return results
+
+
+def _process_each(rows: list[Inbound], config: Config, stopping: threading.Event | None) -> list[Disposition]:
     results = []
     for index, row in enumerate(rows):
         if stopping is not None and stopping.is_set():
@@ -245,6 +286,8 @@ class Worker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._unreleased: list[Inbound] = []  # rows a database outage kept us from handing back
+        self._checked_dead_claims = False
+        self.after_batch: list = []  # callables told when a batch is finished (the IMAP pollers file it)
         self._thread = threading.Thread(target=self._loop, name="pipeline", daemon=True)
 
     def start(self) -> None:
@@ -278,6 +321,11 @@ class Worker:
 
     def _drain_until_stopped(self) -> None:
         cfg = self.config.ingest
+        if not self._checked_dead_claims:
+            freed = spool.expire_dead_claims()  # a killed predecessor's mail comes first, in order
+            if freed:
+                log.warning("took back %d mail(s) held by a process that no longer runs", freed)
+            self._checked_dead_claims = True
         if self._unreleased:
             spool.release(self._unreleased)  # before claiming, so an outage charges no innocent mail
             self._unreleased = []
@@ -286,3 +334,5 @@ class Worker:
             if not rows:
                 return
             process_batch(rows, self.config, self._stop)
+            for listener in self.after_batch:
+                listener()

@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import secrets
+import socket
 
 from daemon.db import database, execute, insert_fast, insert_if_absent
 from daemon.models import Inbound, RawMail, utcnow
@@ -20,13 +22,20 @@ from daemon.models import Inbound, RawMail, utcnow
 def enqueue(raw: bytes, origin: str, detail: dict | None = None,
             mail_from: str | None = None) -> Inbound:
     """Store raw bytes and one spool row for this delivery, in one transaction."""
-    digest = hashlib.sha256(raw).hexdigest()
     with database.atomic():
-        # Insert-or-ignore: two edges may store the same bytes at once.
-        insert_if_absent(RawMail, sha256=digest, data=raw, size=len(raw))
-        stored = execute('SELECT "id" FROM "raw_mail" WHERE "sha256" = ?', (digest,)).fetchone()[0]
-        return insert_fast(Inbound, raw=stored, origin=origin, mail_from=mail_from,
-                           origin_detail=json.dumps(detail or {}, ensure_ascii=False))
+        return store(raw, origin, detail, mail_from)
+
+
+def store(raw: bytes, origin: str, detail: dict | None = None, mail_from: str | None = None,
+          **columns) -> Inbound:
+    """`enqueue` without a transaction of its own: for edges that commit more with it
+    (the IMAP poller writes a batch and its UID checkpoint together)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    # Insert-or-ignore: two edges may store the same bytes at once.
+    insert_if_absent(RawMail, sha256=digest, data=raw, size=len(raw))
+    stored = execute('SELECT "id" FROM "raw_mail" WHERE "sha256" = ?', (digest,)).fetchone()[0]
+    return insert_fast(Inbound, raw=stored, origin=origin, mail_from=mail_from,
+                       origin_detail=json.dumps(detail or {}, ensure_ascii=False), **columns)
 
 
 def claim(limit: int, lease_seconds: int, now: dt.datetime | None = None) -> list[Inbound]:
@@ -51,19 +60,77 @@ def claim(limit: int, lease_seconds: int, now: dt.datetime | None = None) -> lis
             Inbound.update(attempts=Inbound.attempts + 1).where(
                 Inbound.id.in_(in_hand) & (Inbound.claim_token == token)).execute()
         # The raw bytes come along in the same query: the pipeline needs them next.
-        return list(Inbound.select(Inbound, RawMail).join(RawMail).where(
+        rows = list(Inbound.select(Inbound, RawMail).join(RawMail).where(
             Inbound.id.in_(ids) & (Inbound.claim_token == token)).order_by(Inbound.id))
+    taken_over = {row.id for row in expired}
+    for row in rows:
+        row.recovered = row.id in taken_over  # its last worker died while holding it
+    return rows
 
 
 def _take(ids: list[int], lease_seconds: int, now: dt.datetime) -> str:
     """Lease those of `ids` that are still free; returns the claim's token."""
     token = secrets.token_hex(16)
     Inbound.update(state="processing", lease_until=now + dt.timedelta(seconds=lease_seconds),
-                   claim_token=token).where(
+                   claim_token=token, claimed_by=process_identity()).where(
         Inbound.id.in_(ids)
         & ((Inbound.state == "queued") | ((Inbound.state == "processing") & (Inbound.lease_until < now)))
     ).execute()
     return token
+
+
+def process_identity() -> str:
+    """This process, as no other process will ever be: host, pid and the pid's start time."""
+    global _IDENTITY
+    if _IDENTITY is None:
+        _IDENTITY = f"{socket.gethostname()}/{os.getpid()}/{_start_time(os.getpid())}"
+    return _IDENTITY
+
+
+_IDENTITY: str | None = None
+
+
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[19].decode()  # field 22: starttime
+    except (OSError, IndexError):
+        return "?"
+
+
+def expire_dead_claims(now: dt.datetime | None = None) -> int:
+    """End the leases held by processes of this host that no longer run.
+
+    A daemon killed mid-batch leaves its rows leased; waiting out the lease
+    would let later mail overtake them (a reply processed before the mail it
+    answers). Returns how many rows were freed; they are claimed next, in order.
+    """
+    now = now or utcnow()
+    host = socket.gethostname()
+    holders = [row.claimed_by for row in Inbound.select(Inbound.claimed_by).distinct().where(
+        (Inbound.state == "processing") & (Inbound.lease_until >= now) & Inbound.claimed_by.startswith(f"{host}/"))]
+    dead = [holder for holder in holders if not _alive(holder)]
+    if not dead:
+        return 0
+    return Inbound.update(lease_until=now - dt.timedelta(seconds=1)).where(
+        (Inbound.state == "processing") & Inbound.claimed_by.in_(dead)).execute()
+
+
+def _alive(holder: str) -> bool:
+    try:
+        _, pid, started = holder.rsplit("/", 2)
+        pid = int(pid)
+    except ValueError:
+        return True  # not ours to judge
+    if pid == os.getpid():
+        return holder == process_identity()
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return _start_time(pid) == started
 
 
 def claim_one(inbound_id: int, lease_seconds: int) -> Inbound | None:
@@ -109,6 +176,27 @@ def requeue(inbound_id: int) -> bool:
                                attempts=0, lease_until=None, finished_at=None).where(
         (Inbound.id == inbound_id) & Inbound.state.in_(("quarantined", "discarded"))
     ).execute())
+
+
+FINISHED = ("done", "discarded", "quarantined")
+
+
+def unfiled(mailbox: str, limit: int = 1000) -> list[tuple[int, int, int, str]]:
+    """Mails from `mailbox` the pipeline has finished but the poller has not yet moved:
+    (spool id, uidvalidity, UID, state), oldest first."""
+    return execute('SELECT "id", "uidvalidity", "imap_uid", "state" FROM "inbound" '
+                   'WHERE "mailbox" = ? AND "filed_at" IS NULL AND "state" IN (?, ?, ?) '
+                   'ORDER BY "id" LIMIT ?', (mailbox, *FINISHED, limit)).fetchall()
+
+
+def waiting_to_file(mailbox: str) -> int:
+    """How many of `mailbox`'s mails are not yet filed, finished or not."""
+    return execute('SELECT COUNT(*) FROM "inbound" WHERE "mailbox" = ? AND "filed_at" IS NULL',
+                   (mailbox,)).fetchone()[0]
+
+
+def mark_filed(ids: list[int]) -> None:
+    Inbound.update(filed_at=utcnow()).where(Inbound.id.in_(ids)).execute()
 
 
 def listing(state: str, limit: int = 100) -> list[Inbound]:

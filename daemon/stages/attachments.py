@@ -7,23 +7,21 @@ import hashlib
 import os
 from pathlib import Path
 
+from daemon.db import insert_fast
 from daemon.models import Attachment
 
+_MADE: set[Path] = set()  # folders known to exist: one mkdir per folder per process
 
 def run(ctx) -> None:
     limit = ctx.config.ingest.max_attachment_bytes
-    rows = []
     for part in ctx.mail.attachments:
         digest = hashlib.sha256(part.data).hexdigest()
         stored = len(part.data) <= limit
         if stored:
             store_blob(ctx.config.attachments_dir, digest, part.data)
-        rows.append({"message": ctx.message.id, "filename": part.filename[:255],
-                     "content_type": part.content_type[:255], "size": len(part.data),
-                     "sha256": digest, "stored": stored, "inline": part.inline,
-                     "content_id": (part.content_id or None) and part.content_id[:255]})
-    if rows:
-        Attachment.insert_many(rows).execute()
+        insert_fast(Attachment, message=ctx.message.id, filename=part.filename[:255],
+                    content_type=part.content_type[:255], size=len(part.data), sha256=digest, stored=stored,
+                    inline=part.inline, content_id=(part.content_id or None) and part.content_id[:255])
 
 
 def blob_path(root: Path, digest: str) -> Path:
@@ -35,7 +33,9 @@ def store_blob(root: Path, digest: str, data: bytes) -> None:
     path = blob_path(root, digest)
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent not in _MADE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _MADE.add(path.parent)
     partial = path.with_name(f".{digest}.{os.getpid()}.part")
     partial.write_bytes(data)
     os.replace(partial, path)

@@ -21,8 +21,7 @@ def run(ctx) -> None:
         raise Quarantine(f"the sender address is {len(ctx.sender.key)} characters long; "
                          f"no real address has more than {MAX_ADDRESS_LENGTH}")
     ctx.automatic = automatic
-    ours = {a.lower() for a in ctx.config.support.addresses}
-    if ctx.sender.key in ours:
+    if ctx.sender.key in ctx.config.our_addresses:
         raise Discard(f"sent from our own support address {ctx.sender.key}: a mail loop")
 
 

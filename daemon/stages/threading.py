@@ -42,7 +42,7 @@ def _by_headers(mail, cfg) -> tuple[Ticket | None, str | None]:
         found.setdefault(message_id, ticket_id)
     for mid, signal in candidates:
         if mid in found:
-            return Ticket.get_by_id(found[mid]), signal
+            return tickets.ticket_for_update(found[mid]), signal
     return None, None
 
 

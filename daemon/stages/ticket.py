@@ -17,9 +17,13 @@ def run(ctx) -> None:
 
 
 def _support_address(ctx) -> str:
-    """The support address the mail was sent to: envelope first, then headers."""
-    ours = [a.lower() for a in ctx.config.support.addresses]
-    envelope = json.loads(ctx.inbound.origin_detail or "{}").get("rcpt_tos", [])
+    """The support address the mail was sent to: envelope first, then headers.
+
+    Mail read from a mailbox carries the addresses that mailbox serves.
+    """
+    detail = json.loads(ctx.inbound.origin_detail or "{}")
+    ours = detail.get("serves") or [a.lower() for a in ctx.config.support.addresses]
+    envelope = detail.get("rcpt_tos", [])
     written = [a.key for a in (*ctx.mail.to, *ctx.mail.cc)]
     for address in [a.lower() for a in envelope] + written:
         if address in ours:
