@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_DSN ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test bench install install-test services clean
+.PHONY: run test bench install install-test services dovecot postgres clean
 
 run: install
 	$(BIN)/patroldesk init
@@ -13,7 +13,7 @@ run: install
 test: install-test services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install-test
+bench: install-test dovecot
 	$(BIN)/python -m bench
 
 install: $(VENV)/.installed
@@ -32,8 +32,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 # The real servers the suite talks to. PostgreSQL runs on CI machines already;
-# start the local cluster if it is installed but stopped.
-services:
+# start the local cluster if it is installed but stopped. Dovecot is installed
+# from Debian's packages when missing; the tests start their own instances.
+services: dovecot postgres
+
+dovecot:
+	@if ! command -v dovecot >/dev/null && ! test -x /usr/sbin/dovecot; then \
+	  echo "installing dovecot-imapd (the IMAP tests run against a real Dovecot)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; fi
+
+postgres:
 	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
 	  command -v pg_ctlcluster >/dev/null && for v in $$(ls /etc/postgresql 2>/dev/null); do \
 	    pg_ctlcluster --skip-systemctl-redirect $$v main start || true; done; fi

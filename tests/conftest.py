@@ -102,3 +102,30 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s: {predicate}")
         time.sleep(interval)
+
+
+# A real Dovecot IMAP server (tests/dovecot.py). One server serves the whole run;
+# each test gets its own user, so no test sees another's mail.
+
+@pytest.fixture(scope="session")
+def dovecot_server(tmp_path_factory):
+    """The session's Dovecot on 127.0.0.1 and a free port, stopped at the end of the run."""
+    from tests.dovecot import dovecot_binary, running_dovecot
+    if dovecot_binary() is None:
+        pytest.fail("dovecot is not installed: run make test, which installs dovecot-imapd", pytrace=False)
+    with running_dovecot(tmp_path_factory.mktemp("dovecot")) as server:
+        yield server
+
+
+@pytest.fixture
+def dovecot(dovecot_server):
+    """The session's Dovecot, started again if an earlier test stopped it."""
+    if not dovecot_server.running:
+        dovecot_server.start()
+    return dovecot_server
+
+
+@pytest.fixture
+def imap_account(dovecot):
+    """A new user with an empty mailbox on the session's Dovecot."""
+    return dovecot.add_user()
