@@ -118,7 +118,8 @@ def init(app: App):
 def run(app: App):
     """Run the daemon in the foreground until Ctrl-C or SIGTERM."""
     from daemon.service import build_service
-    service = build_service(app.config)
+    # Fault injection for the crash-safety tests: the IMAP poller kills its own process there.
+    service = build_service(app.config, crash_at=os.environ.get("PATROLDESK_CRASH_AT") or None)
     service.start()
     _print_banner(app.config, service)
     stop = threading.Event()
@@ -149,7 +150,33 @@ def _print_banner(config: Config, service) -> None:
                   f"'customer@example.org', ['{address}'], 'From: customer@example.org\\r\\nTo: {address}"
                   f"\\r\\nSubject: Printer on fire\\r\\n\\r\\nHelp, please.\\r\\n')\"",
                   f"  then:     {_own_command(config)} tickets list"]
+    for box in config.mailbox:
+        lines.append(f"  mailbox:  {box.label} ({box.host}:{box.effective_port} {box.folder}); "
+                     f"state: {_own_command(config)} mailboxes")
     click.echo("\n".join(lines) + "\n")
+
+
+@cli.command("mailboxes")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def mailboxes(app: App, as_json):
+    """The IMAP mailboxes: checkpoint and health."""
+    from daemon.sources.imap import mailbox_states
+    app.database()
+    states = mailbox_states(app.config)
+    if as_json:
+        _print_json(states)
+        return
+    if not states:
+        click.echo("no [[mailbox]] configured")
+    for s in states:
+        click.echo(f"{s['name']}  {s['status']}{' (IDLE)' if s['idle'] else ''}"
+                   f"{' read-only' if s['read_only'] else ''}  {s['host']}:{s['port']} {s['folder']}  "
+                   f"uidvalidity {s['uidvalidity']} last UID {s['last_uid']}  "
+                   f"waiting to be filed {s['waiting_to_file']}")
+        if s["failing_since"]:
+            click.echo(f"    failing since {s['failing_since']} UTC{' (admins alerted)' if s['alerted'] else ''}: "
+                       f"{s['last_error']}")
 
 
 @cli.group("db")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from peewee import (
-    AutoField, BlobField, BooleanField, CharField, DateTimeField, ForeignKeyField,
+    AutoField, BigIntegerField, BlobField, BooleanField, CharField, DateTimeField, ForeignKeyField,
     IntegerField, Model, TextField,
 )
 
@@ -132,12 +132,61 @@ class Inbound(BaseModel):
     attempts = IntegerField(default=0)
     lease_until = DateTimeField(null=True)
     claim_token = CharField(max_length=32, null=True)  # who holds the lease
+    claimed_by = CharField(max_length=200, null=True)  # host/pid/start of the process holding it
     received_at = DateTimeField(default=utcnow)
     finished_at = DateTimeField(null=True)
     message = ForeignKeyField(Message, null=True, backref="deliveries")
+    mailbox = CharField(max_length=320, null=True)  # IMAP: the mailbox's name, with uidvalidity and UID
+    uidvalidity = BigIntegerField(null=True)
+    imap_uid = BigIntegerField(null=True)
+    filed_at = DateTimeField(null=True)  # IMAP: when the mail was moved out of the folder read
 
     class Meta:
         indexes = ((("state", "id"), False),)
+
+
+MAILBOX_STATUSES = ("starting", "ok", "failing", "stopped")
+
+
+class MailboxState(BaseModel):
+    """One IMAP mailbox: its checkpoint and its health."""
+    name = CharField(max_length=320, unique=True)
+    uidvalidity = BigIntegerField(null=True)
+    last_uid = BigIntegerField(default=0)  # the highest UID spooled under uidvalidity
+    status = CharField(max_length=20, default="starting")
+    read_only = BooleanField(default=False)
+    idle = BooleanField(default=False)  # the server advertises IDLE and we use it
+    failing_since = DateTimeField(null=True)
+    last_error = TextField(default="")
+    last_ok_at = DateTimeField(null=True)
+    alerted_at = DateTimeField(null=True)  # the failure alert went out
+    updated_at = DateTimeField(null=True)
+
+
+OUTBOX_STATES = ("queued", "sending", "sent", "failed")
+
+
+class Outgoing(BaseModel):
+    """The outbox: every mail that leaves, composed, waiting for the sender."""
+    ticket = ForeignKeyField(Ticket, null=True, backref="outgoing", on_delete="CASCADE")
+    kind = CharField(max_length=20)  # alert, acknowledgement, reply, notice
+    mail_from = CharField(max_length=320)
+    recipients = TextField()  # JSON list of addresses
+    message_id = CharField(max_length=998, index=True)
+    subject = TextField(default="")
+    data = BlobField()  # the composed mail, as sent
+    state = CharField(max_length=20, default="queued")
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    lease_until = DateTimeField(null=True)
+    claim_token = CharField(max_length=32, null=True)
+    last_error = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "outbox"
+        indexes = ((("state", "next_attempt_at"), False),)
 
 
 class AuditEvent(BaseModel):

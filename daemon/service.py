@@ -11,10 +11,11 @@ import threading
 from apscheduler.schedulers.background import BackgroundScheduler
 from werkzeug.serving import make_server
 
-from daemon import db
+from daemon import db, outbox
 from daemon.config import Config
 from daemon.errors import PatroldeskError
 from daemon.pipeline import Worker
+from daemon.sources.imap import MailboxPoller
 from daemon.sources.smtp import SMTPListener
 
 log = logging.getLogger("patroldesk.service")
@@ -42,12 +43,15 @@ class WebServer:
 
 
 class Service:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, crash_at: str | None = None):
         self.config = config
         self.worker = Worker(config)
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.smtp = SMTPListener(config.smtp, config.support.addresses, self.worker.wake) \
             if config.smtp.enabled else None
+        self.pollers = [MailboxPoller(box, config, self.worker.wake, crash_at) for box in config.mailbox]
+        for poller in self.pollers:
+            self.worker.after_batch.append(poller.poke)
         self.web = None
 
     def start(self) -> None:
@@ -63,6 +67,13 @@ class Service:
         # The safety net: mail spooled while nobody was awake still gets processed.
         self.scheduler.add_job(self.worker.wake, "interval", seconds=self.config.ingest.poll_seconds,
                                id="wake-pipeline", max_instances=1, coalesce=True)
+        for poller in self.pollers:
+            # Polling for servers without IDLE, and a safety net for those with it.
+            self.scheduler.add_job(poller.poke, "interval", seconds=poller.box.poll_seconds,
+                                   id=f"poll {poller.name}", max_instances=1, coalesce=True)
+            poller.start()
+        self.scheduler.add_job(outbox.send_due, "interval", args=[self.config], seconds=5,
+                               id="send-outbox", max_instances=1, coalesce=True)
         self.scheduler.start()
         self.worker.wake()
         if self.web:
@@ -74,11 +85,13 @@ class Service:
             self.smtp.stop()
         if self.web:
             self.web.stop()
+        for poller in self.pollers:
+            poller.stop()
         self.scheduler.shutdown(wait=False)
         self.worker.stop()
         log.info("stopped")
 
 
-def build_service(config: Config) -> Service:
+def build_service(config: Config, crash_at: str | None = None) -> Service:
     db.open_database(config)
-    return Service(config)
+    return Service(config, crash_at)

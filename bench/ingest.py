@@ -1,0 +1,125 @@
+"""End-to-end ingest from a real Dovecot mailbox, on SQLite.
+
+Starts a private Dovecot, appends N mails of the mixed corpus to INBOX
+(untimed), then runs the daemon (`patroldesk run`, IMAP only) as a separate
+process until every mail has left INBOX for the processed or quarantine
+folder. Reports the wall time from starting the process, the time from the
+daemon's first IMAP session (start-up excluded), mails per second on both,
+the tickets made, and the daemon process's peak RSS (VmHWM).
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.mailgen import SUPPORT, corpus
+from daemon import db
+from daemon.config import load_config
+from daemon.models import Inbound, MailboxState, Ticket
+from tests.dovecot import running_dovecot
+
+APPEND_CHUNK = 500
+
+
+def run(count: int) -> dict:
+    mails = corpus(count)
+    with tempfile.TemporaryDirectory(prefix="patroldesk-bench-") as tmp:
+        root = Path(tmp)
+        with running_dovecot(root) as server:
+            account = server.add_user("bench")
+            with account.client() as client:
+                for start in range(0, count, APPEND_CHUNK):
+                    client.multiappend("INBOX", mails[start:start + APPEND_CHUNK])
+                delimiter = client.namespace().personal[0][1]
+            config_path = _write_config(root, account)
+            config = load_config(config_path, {})
+            db.open_database(config)
+            db.upgrade()
+            db.database.close()
+            return _measure(count, config, config_path, account, delimiter)
+
+
+def _measure(count, config, config_path, account, delimiter) -> dict:
+    daemon = subprocess.Popen([sys.executable, "-m", "daemon", "--config", config_path, "run"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.perf_counter()
+    session = None
+    peak_kb = 0
+    db.open_database(config)
+    try:
+        with account.client() as watcher:
+            while True:
+                peak_kb = max(peak_kb, _hwm_kb(daemon.pid))
+                if session is None and MailboxState.select().where(MailboxState.status == "ok").exists():
+                    session = time.perf_counter()
+                left = watcher.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"]
+                if left == 0 and not Inbound.select().where(Inbound.filed_at.is_null()).exists():
+                    break
+                if daemon.poll() is not None:
+                    raise RuntimeError(f"the daemon exited with {daemon.returncode}")
+                time.sleep(0.02)
+            drained = time.perf_counter()
+            processed = watcher.folder_status(f"patroldesk{delimiter}processed", [b"MESSAGES"])[b"MESSAGES"]
+            quarantined = watcher.folder_status(f"patroldesk{delimiter}quarantine", [b"MESSAGES"])[b"MESSAGES"]
+        peak_kb = max(peak_kb, _hwm_kb(daemon.pid))
+        session = session or started
+        return {
+            "benchmark": "imap_ingest", "database": "sqlite", "mails": count,
+            "tickets": Ticket.select().count(),
+            "processed_folder": processed, "quarantine_folder": quarantined,
+            "seconds": round(drained - started, 3),
+            "mails_per_second": round(count / (drained - started), 1),
+            "seconds_after_startup": round(drained - session, 3),
+            "mails_per_second_after_startup": round(count / (drained - session), 1),
+            "peak_rss_mb": round(peak_kb / 1024, 1),
+        }
+    finally:
+        db.database.close()
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+
+
+def _hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _write_config(root: Path, account) -> str:
+    path = root / "patroldesk.toml"
+    path.write_text(f"""
+[database]
+url = "sqlite:///{root}/bench.db"
+[paths]
+var = "{root}/var"
+[smtp]
+enabled = false
+[web]
+enabled = false
+[support]
+addresses = ["{SUPPORT}"]
+[log]
+level = "WARNING"
+[[mailbox]]
+name = "bench"
+host = "{account.host}"
+port = {account.port}
+security = "none"
+user = "{account.user}"
+password = "{account.password}"
+""")
+    return str(path)
+

@@ -1,0 +1,204 @@
+"""The outbox: the one path by which mail leaves.
+
+`queue` writes a composed mail as a row, inside the caller's transaction, so
+the mail exists exactly when the change that caused it does. `send_due`
+drains the rows: it leases a batch (a crashed sender's rows are taken over
+when the lease runs out), hands each mail to the relay, and records the
+relay's acceptance before anything else, so the window in which a crash
+could send a mail twice is one SMTP transaction. Temporary failures (4xx,
+refused connections, timeouts) retry with capped exponential backoff and
+jitter; a permanent refusal (5xx) marks the mail failed with the relay's
+words. With no relay configured, each mail is written to var/sent/ as an
+.eml file, so the embedded default works offline.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import random
+import secrets
+import smtplib
+import socket
+import ssl
+from email import policy
+from email.message import EmailMessage
+from email.utils import formataddr, format_datetime, getaddresses, make_msgid
+
+from daemon.config import Config
+from daemon.db import database
+from daemon.models import Outgoing, User, utcnow
+
+log = logging.getLogger("patroldesk.outbox")
+_POLICY = policy.SMTP  # CRLF line ends, as sent
+
+
+def queue(config: Config, message: EmailMessage, kind: str, ticket=None) -> Outgoing:
+    """Add a composed mail to the outbox (call inside the transaction of its cause)."""
+    recipients = [addr for _, addr in _addresses(message, "To", "Cc", "Bcc")]
+    del message["Bcc"]
+    return Outgoing.create(ticket=ticket, kind=kind, mail_from=_envelope_from(config),
+                           recipients=json.dumps(recipients), message_id=message["Message-ID"],
+                           subject=str(message["Subject"] or ""), data=message.as_bytes(policy=_POLICY))
+
+
+def queue_alert(config: Config, subject: str, body: str) -> Outgoing | None:
+    """An operational alert to the admins: [support] alerts_to and admin accounts with an address."""
+    to = list(dict.fromkeys([*config.support.alerts_to, *(
+        u.email for u in User.select(User.email).where((User.role == "admin") & User.active & (User.email != "")))]))
+    if not to:
+        log.warning("alert not sent, nobody to send it to (set [support] alerts_to): %s", subject)
+        return None
+    message = compose(config, to, f"[patroldesk] {subject}", body)
+    message["Auto-Submitted"] = "auto-generated"
+    return queue(config, message, "alert")
+
+
+def compose(config: Config, to: list[str], subject: str, body: str) -> EmailMessage:
+    message = EmailMessage(policy=_POLICY)
+    message["From"] = formataddr((config.support.name, config.support.addresses[0]))
+    message["To"] = ", ".join(to)
+    message["Subject"] = " ".join(subject.split())  # no CR or LF can reach the header
+    message["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+    message["Message-ID"] = make_msgid(domain=_domain(config))
+    message.set_content(body)
+    return message
+
+
+class Permanent(Exception):
+    """The relay refused the mail for good."""
+
+
+def send_due(config: Config, limit: int = 50) -> int:
+    """Send what is due; returns how many were sent. Safe to call from several processes."""
+    sent = 0
+    try:
+        for row in _claim(config, limit):
+            sent += _send_one(config, row)
+    finally:
+        database.close()
+    return sent
+
+
+def _claim(config: Config, limit: int) -> list[Outgoing]:
+    now = utcnow()
+    token = secrets.token_hex(16)
+    with database.atomic():
+        due = [r.id for r in Outgoing.select(Outgoing.id).where(
+            ((Outgoing.state == "queued") & (Outgoing.next_attempt_at <= now))
+            | ((Outgoing.state == "sending") & (Outgoing.lease_until < now))).order_by(Outgoing.id).limit(limit)]
+        if not due:
+            return []
+        Outgoing.update(state="sending", claim_token=token,
+                        lease_until=now + dt.timedelta(seconds=config.relay.lease_seconds)).where(
+            Outgoing.id.in_(due) & ((Outgoing.state == "queued")
+                                    | ((Outgoing.state == "sending") & (Outgoing.lease_until < now)))).execute()
+    return list(Outgoing.select().where(Outgoing.claim_token == token).order_by(Outgoing.id))
+
+
+def _send_one(config: Config, row: Outgoing) -> int:
+    recipients = json.loads(row.recipients)
+    try:
+        _deliver(config, row, recipients)
+    except Permanent as exc:
+        _finish(row, state="failed", last_error=str(exc)[:2000], attempts=row.attempts + 1)
+        log.error("outbox %d to %s failed for good: %s", row.id, ", ".join(recipients), exc)
+        return 0
+    except (smtplib.SMTPException, OSError) as exc:
+        attempts = row.attempts + 1
+        delay = min(config.relay.retry_max_seconds, config.relay.retry_base_seconds * 2 ** min(attempts - 1, 20))
+        delay *= random.uniform(0.8, 1.0)
+        _finish(row, state="queued", last_error=_describe(exc)[:2000], attempts=attempts,
+                next_attempt_at=utcnow() + dt.timedelta(seconds=delay))
+        log.warning("outbox %d to %s: %s; retrying in %.0f s", row.id, ", ".join(recipients), _describe(exc), delay)
+        return 0
+    # Accepted: record it before anything else can fail.
+    _finish(row, state="sent", sent_at=utcnow(), last_error="")
+    log.info("outbox %d sent to %s: %s", row.id, ", ".join(recipients), row.subject)
+    return 1
+
+
+def _finish(row: Outgoing, **changes) -> None:
+    changes.update(lease_until=None)
+    Outgoing.update(**changes).where((Outgoing.id == row.id) & (Outgoing.claim_token == row.claim_token)).execute()
+
+
+def _deliver(config: Config, row: Outgoing, recipients: list[str]) -> None:
+    relay = config.relay
+    if not relay.host:
+        _write_eml(config, row)
+        return
+    context = ssl.create_default_context()
+    if relay.security == "ssl":
+        connection = smtplib.SMTP_SSL(relay.host, relay.port, timeout=relay.timeout_seconds, context=context)
+    else:
+        connection = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout_seconds)
+    with connection:
+        if relay.security == "starttls":
+            connection.starttls(context=context)
+        if relay.user:
+            connection.login(relay.user, relay.password)
+        try:
+            refused = connection.sendmail(row.mail_from, recipients, bytes(row.data))
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if all(code >= 500 for code in codes):
+                raise Permanent(_refusals(exc.recipients)) from None
+            raise
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code >= 500:
+                raise Permanent(f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+            raise
+        if refused:  # accepted for some: those are sent; say who was refused
+            log.warning("outbox %d: refused by the relay for %s", row.id, _refusals(refused))
+
+
+def _write_eml(config: Config, row: Outgoing) -> None:
+    folder = config.sent_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{row.id:08d}.eml"
+    temporary = target.with_suffix(".tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(bytes(row.data))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)
+
+
+def _refusals(recipients: dict) -> str:
+    return "; ".join(f"{addr}: {code} {_text(text)}" for addr, (code, text) in recipients.items())
+
+
+def _text(value) -> str:
+    return " ".join((value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)).split())
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.timeout):
+        return "timed out"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _addresses(message: EmailMessage, *headers: str) -> list[tuple[str, str]]:
+    values = [str(v) for h in headers for v in message.get_all(h, [])]
+    return [(name, addr) for name, addr in getaddresses(values) if addr]
+
+
+def _envelope_from(config: Config) -> str:
+    return config.support.addresses[0]
+
+
+def _domain(config: Config) -> str:
+    return config.support.addresses[0].rpartition("@")[2] or "localhost"
+
+
+def pending(limit: int = 100) -> list[Outgoing]:
+    return list(Outgoing.select(Outgoing.id, Outgoing.kind, Outgoing.state, Outgoing.subject, Outgoing.recipients,
+                                Outgoing.attempts, Outgoing.last_error, Outgoing.created_at, Outgoing.sent_at)
+                .order_by(Outgoing.id.desc()).limit(limit))
+

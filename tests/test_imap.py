@@ -1,0 +1,274 @@
+"""The IMAP poller against a real Dovecot: tickets, filing, IDLE, failures.
+
+Each test gets its own Dovecot account (an empty mailbox) on the session's
+server. The daemon runs in-process here; tests/test_imap_crash.py kills a
+real daemon process.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import pytest
+
+from daemon import db, outbox
+from daemon.config import MailboxConfig
+from daemon.models import Inbound, MailboxState, Message, Outgoing, Ticket
+from tests.conftest import make_config, running_service, wait_for
+from tests.corpus import simple_mail
+
+SUPPORT = "support@example.com"
+
+
+def mailbox(account, **overrides) -> MailboxConfig:
+    values = dict(name=account.user, host=account.host, port=account.port, security="none",
+                  user=account.user, password=account.password, poll_seconds=3600, backoff_max_seconds=1)
+    values.update(overrides)
+    return MailboxConfig(**values)
+
+
+def imap_config(tmp_path, *boxes, url=None, **sections):
+    sections.setdefault("support", {"addresses": [SUPPORT]})
+    config = make_config(tmp_path, url, smtp={"enabled": False}, **sections)
+    return dataclasses.replace(config, mailbox=tuple(boxes))
+
+
+def mails(count: int, prefix: str = "m") -> list[bytes]:
+    return [simple_mail(frm=f"Kunde {i} <kunde{i}@example.no>", to=SUPPORT, subject=f"Spørsmål {i}",
+                        body=f"Hei! Skriveren på kontor {i} virker ikke.", message_id=f"{prefix}{i}@example.no")
+            for i in range(count)]
+
+
+def processed_name(account) -> str:
+    with account.client() as client:
+        delimiter = client.namespace().personal[0][1]
+    return f"patroldesk{delimiter}processed"
+
+
+def quarantine_name(account) -> str:
+    return processed_name(account).replace("processed", "quarantine")
+
+
+def state(name: str) -> MailboxState | None:
+    return MailboxState.get_or_none(MailboxState.name == name)
+
+
+def test_mails_in_the_inbox_become_tickets_and_move_to_the_processed_folder(tmp_path, backend_url, imap_account):
+    first, second = mails(2)
+    reply = simple_mail(frm="kunde0@example.no", to=SUPPORT, subject="Sv: Spørsmål 0", body="Takk, nå virker det.",
+                        message_id="r0@example.no", references="m0@example.no")
+    russian = simple_mail(frm="Анна <anna@example.ru>", to=SUPPORT, subject="Принтер не печатает",
+                          body="Здравствуйте! Принтер молчит.", message_id="ru@example.ru")
+    imap_account.append("INBOX", [first, second, reply, russian])
+    with running_service(imap_config(tmp_path, mailbox(imap_account), url=backend_url)):
+        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 4)
+        assert imap_account.count("INBOX") == 0
+        assert Ticket.select().count() == 3
+        assert Message.select().count() == 4
+        assert Message.get(Message.message_id == "r0@example.no").ticket.subject == "Spørsmål 0"
+        assert Ticket.get(Ticket.subject == "Принтер не печатает").requester.name == "Анна"
+        # Processed mail is marked read; the bytes are the ones the server had.
+        flags = imap_account.flags(processed_name(imap_account))
+        assert all(b"\\Seen" in f for f in flags.values())
+        assert sorted(imap_account.fetch_all(processed_name(imap_account))) == sorted(
+            [first, second, reply, russian])
+        box = state(imap_account.user)
+        assert (box.status, box.last_uid) == ("ok", 4)
+
+
+def test_idle_turns_a_new_mail_into_a_ticket_within_a_second(tmp_path, imap_account):
+    with running_service(imap_config(tmp_path, mailbox(imap_account))) as service:
+        wait_for(lambda: (s := state(imap_account.user)) and s.status == "ok" and s.idle)
+        time.sleep(0.3)  # let the poller enter IDLE; the poll job is an hour away
+        (raw,) = mails(1)
+        imap_account.append("INBOX", [raw])
+        appended = time.monotonic()
+        wait_for(lambda: Ticket.select().count() == 1, timeout=1.0)
+        assert time.monotonic() - appended < 1.0
+        assert service.pollers[0].box.poll_seconds == 3600
+
+
+def test_without_idle_the_scheduler_polls(tmp_path, imap_account):
+    with running_service(imap_config(tmp_path, mailbox(imap_account, idle=False, poll_seconds=1))):
+        wait_for(lambda: (s := state(imap_account.user)) and s.status == "ok")
+        assert not state(imap_account.user).idle
+        imap_account.append("INBOX", mails(2))
+        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 2)
+        assert Ticket.select().count() == 2
+
+
+def test_a_mail_that_quarantines_moves_to_the_quarantine_folder_unread(tmp_path, imap_account):
+    nobody = b"Subject: no sender at all\r\nMessage-ID: <q1@example.org>\r\n\r\nWho wrote this?\r\n"
+    imap_account.append("INBOX", [nobody, *mails(1)])
+    with running_service(imap_config(tmp_path, mailbox(imap_account))):
+        wait_for(lambda: imap_account.count(quarantine_name(imap_account)) == 1)
+        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 1)
+        assert imap_account.fetch_all(quarantine_name(imap_account)) == [nobody]
+        assert all(b"\\Seen" not in f for f in imap_account.flags(quarantine_name(imap_account)).values())
+        assert Inbound.get(Inbound.imap_uid == 1).state == "quarantined"
+        assert imap_account.count("INBOX") == 0
+
+
+def test_read_only_access_remembers_uids_and_changes_nothing(tmp_path, imap_account):
+    imap_account.append("INBOX", mails(3))
+    before_flags = imap_account.flags("INBOX")
+    before_folders = imap_account.folders()
+    config = imap_config(tmp_path, mailbox(imap_account, read_only=True))
+    with running_service(config):
+        wait_for(lambda: Ticket.select().count() == 3)
+        wait_for(lambda: not Inbound.select().where(Inbound.state.in_(("queued", "processing"))).exists())
+    with running_service(config):  # a restart reads nothing twice
+        imap_account.append("INBOX", mails(1, prefix="later"))
+        wait_for(lambda: Ticket.select().count() == 4)
+        time.sleep(0.3)
+        assert Inbound.select().count() == 4
+    assert imap_account.count("INBOX") == 4
+    assert imap_account.folders() == before_folders
+    flags = imap_account.flags("INBOX")
+    assert {uid: flags[uid] for uid in before_flags} == before_flags
+    assert all(b"\\Seen" not in f for f in flags.values())
+
+
+def test_a_changed_uidvalidity_reads_again_without_duplicates(tmp_path, imap_account, caplog):
+    originals = mails(3)
+    imap_account.append("Support", originals)
+    config = imap_config(tmp_path, mailbox(imap_account, folder="Support", read_only=True))
+    with running_service(config):
+        wait_for(lambda: Ticket.select().count() == 3)
+    old = state(imap_account.user).uidvalidity
+    # The folder is recreated with the same mails and one new one: same UIDs, new UIDVALIDITY.
+    imap_account.delete_folder("Support")
+    imap_account.append("Support", [*originals, *mails(1, prefix="new")])
+    with caplog.at_level(logging.WARNING, logger="patroldesk.imap"), running_service(config):
+        wait_for(lambda: Ticket.select().count() == 4)
+        wait_for(lambda: Inbound.select().where(Inbound.outcome == "duplicate").count() == 3)
+    assert state(imap_account.user).uidvalidity != old
+    assert Message.select().count() == 4
+    assert any("UIDVALIDITY changed" in r.getMessage() for r in caplog.records)
+
+
+def test_the_poller_reconnects_after_a_server_restart(tmp_path, dovecot, imap_account):
+    with running_service(imap_config(tmp_path, mailbox(imap_account))):
+        imap_account.append("INBOX", mails(1))
+        wait_for(lambda: Ticket.select().count() == 1)
+        dovecot.stop()
+        wait_for(lambda: state(imap_account.user).status == "failing")
+        dovecot.start()
+        imap_account.append("INBOX", mails(2, prefix="after"))
+        wait_for(lambda: Ticket.select().count() == 3, timeout=15)
+        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 3)
+        assert state(imap_account.user).status == "ok"
+
+
+def test_broken_mailboxes_log_one_line_each_and_the_good_one_keeps_working(tmp_path, dovecot, imap_account, caplog):
+    good = mailbox(imap_account)
+    wrong_password = mailbox(imap_account, name="wrong-password", password="not-the-password")
+    unknown_folder = mailbox(imap_account, name="unknown-folder", folder="Nope")
+    refused = mailbox(imap_account, name="refused", port=_closed_port())
+    config = imap_config(tmp_path, good, wrong_password, unknown_folder, refused)
+    with caplog.at_level(logging.INFO, logger="patroldesk.imap"), running_service(config):
+        imap_account.append("INBOX", mails(2))
+        wait_for(lambda: Ticket.select().count() == 2)
+        for name in ("wrong-password", "unknown-folder", "refused"):
+            wait_for(lambda: len(_errors(caplog, name)) >= 2, timeout=15)  # retried, with backoff
+    expected = {"wrong-password": "login as", "unknown-folder": "cannot open folder 'Nope'",
+                "refused": "connection refused"}
+    for name, words in expected.items():
+        lines = _errors(caplog, name)
+        assert all(words in r.getMessage() and "retrying in" in r.getMessage() for r in lines), lines
+        assert all(r.exc_info is None for r in lines), "a traceback was logged"
+        assert state(name).status in ("failing", "stopped") and words in state(name).last_error
+    assert state(imap_account.user).last_error == ""
+
+
+def _errors(caplog, name: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.ERROR and f"mailbox {name}:" in r.getMessage()]
+
+
+def _closed_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_failing_mailbox_alerts_the_admins_once_and_once_more_on_recovery(tmp_path, imap_account):
+    box = mailbox(imap_account, folder="Later", alert_after_seconds=1)
+    config = imap_config(tmp_path, box, support={"addresses": [SUPPORT], "alerts_to": ["ops@example.com"]})
+    with running_service(config):
+        wait_for(lambda: Outgoing.select().count() == 1, timeout=15)
+        failures = wait_for(lambda: (s := state(box.name)) and s.alerted_at and s)
+        assert "cannot open folder 'Later'" in failures.last_error
+        time.sleep(3)  # more failed attempts: no more alerts
+        assert Outgoing.select().count() == 1
+        imap_account.append("Later", mails(1))  # the folder now exists: the mailbox recovers
+        wait_for(lambda: Ticket.select().count() == 1, timeout=15)
+        wait_for(lambda: Outgoing.select().count() == 2)
+        assert state(box.name).alerted_at is None
+    alert, recovery = Outgoing.select().order_by(Outgoing.id)
+    assert "is failing" in alert.subject and "working again" in recovery.subject
+    assert outbox.send_due(config) == 2 or Outgoing.select().where(Outgoing.state == "sent").count() == 2
+    db.open_database(config)
+    sent = sorted((tmp_path / "var" / "sent").glob("*.eml"))
+    assert len(sent) == 2
+    assert b"To: ops@example.com" in sent[0].read_bytes()
+
+
+def test_patroldesk_mailboxes_shows_checkpoint_and_health(tmp_path, imap_account):
+    from click.testing import CliRunner
+
+    from daemon.cli import cli
+    imap_account.append("INBOX", mails(2))
+    config_file = tmp_path / "patroldesk.toml"
+    config_file.write_text(f"""
+[database]
+url = "sqlite:///{tmp_path}/cli.db"
+[paths]
+var = "{tmp_path}/var"
+[smtp]
+enabled = false
+[web]
+enabled = false
+[support]
+addresses = ["{SUPPORT}"]
+[[mailbox]]
+name = "main"
+host = "{imap_account.host}"
+port = {imap_account.port}
+security = "none"
+user = "{imap_account.user}"
+password = "{imap_account.password}"
+[[mailbox]]
+name = "broken"
+host = "127.0.0.1"
+port = {_closed_port()}
+security = "none"
+user = "x"
+password = "y"
+backoff_max_seconds = 1
+""")
+    from daemon.config import load_config
+    config = load_config(config_file, {})
+    with running_service(config):
+        wait_for(lambda: Ticket.select().count() == 2)
+        wait_for(lambda: (s := state("broken")) and s.status == "failing")
+        result = CliRunner().invoke(cli, ["--config", str(config_file), "mailboxes"])
+    assert result.exit_code == 0, result.output
+    assert "main  ok (IDLE)" in result.output and "last UID 2" in result.output
+    assert "broken  failing" in result.output and "connection refused" in result.output
+    as_json = CliRunner().invoke(cli, ["--config", str(config_file), "mailboxes", "--json"])
+    import json
+    rows = {row["name"]: row for row in json.loads(as_json.output)}
+    assert rows["main"]["last_uid"] == 2 and rows["main"]["waiting_to_file"] == 0
+
+
+@pytest.mark.parametrize("size", [3])
+def test_batches_are_spooled_with_their_checkpoint(tmp_path, imap_account, size):
+    imap_account.append("INBOX", mails(7))
+    with running_service(imap_config(tmp_path, mailbox(imap_account, batch_size=size))):
+        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 7)
+    rows = list(Inbound.select().order_by(Inbound.imap_uid))
+    assert [r.imap_uid for r in rows] == list(range(1, 8))
+    assert all(r.filed_at is not None and r.mailbox == imap_account.user for r in rows)
+    assert state(imap_account.user).last_uid == 7
