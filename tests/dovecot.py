@@ -82,6 +82,15 @@ userdb {{
 }}
 mail_location = maildir:{mail_dir}/%u/Maildir
 
+# Access control, so a test can give a user read-only rights (Dovecot.limit_rights).
+mail_plugins = acl
+protocol imap {{
+  mail_plugins = $mail_plugins imap_acl
+}}
+plugin {{
+  acl = vfile:{acl_file}:cache_secs=0
+}}
+
 service imap-login {{
   chroot =
   inet_listener imap {{
@@ -150,6 +159,7 @@ class Dovecot:
         self.state_dir = self.root / "state"
         self.users_dir = self.root / "users"
         self.mail_dir = self.root / "mail"
+        self.acl_file = self.root / "acl"  # global ACL: "<mailbox pattern> user=<name> <rights>" lines
         self._process: subprocess.Popen | None = None
         self._names = itertools.count(1)
 
@@ -242,6 +252,11 @@ class Dovecot:
         staging.rename(path)  # the auth process never sees half a line
         return Account(self.host, port, name, password)
 
+    def limit_rights(self, user: str, rights: str, mailbox: str = "*") -> None:
+        """Give `user` only `rights` (IMAP ACL letters, e.g. "lr": see and read) on `mailbox`."""
+        with open(self.acl_file, "a") as acl:
+            acl.write(f"{mailbox} user={user} {rights}\n")
+
     # -- internals --
 
     def _prepare(self) -> None:
@@ -255,7 +270,7 @@ class Dovecot:
         self.config_path.write_text(_CONFIG.format(
             host=self.host, port=self.port,
             base_dir=self.base_dir, state_dir=self.state_dir, log=self.log_path,
-            users_dir=self.users_dir, mail_dir=self.mail_dir, **users,
+            users_dir=self.users_dir, mail_dir=self.mail_dir, acl_file=self.acl_file, **users,
         ))
 
     def _prepare_dirs(self) -> None:
@@ -272,6 +287,8 @@ class Dovecot:
             directory.chmod(0o755)
         self.mail_dir.mkdir(exist_ok=True)
         self.mail_dir.chmod(0o700)
+        self.acl_file.touch()
+        self.acl_file.chmod(0o644)  # read by the mail processes
         users = _service_users()
         if os.geteuid() == 0:
             # The mail processes create <user>/Maildir here as the userdb user.

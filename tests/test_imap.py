@@ -130,6 +130,21 @@ def test_read_only_access_remembers_uids_and_changes_nothing(tmp_path, imap_acco
     assert all(b"\\Seen" not in f for f in flags.values())
 
 
+def test_an_account_the_server_lets_only_read_is_read_and_left_alone(tmp_path, dovecot, imap_account, caplog):
+    imap_account.append("INBOX", mails(2))
+    dovecot.limit_rights(imap_account.user, "lr")  # see and read: no flags, no new folders, no moves
+    before_folders, before_flags = imap_account.folders(), imap_account.flags("INBOX")
+    with caplog.at_level(logging.WARNING, logger="patroldesk.imap"), \
+            running_service(imap_config(tmp_path, mailbox(imap_account))):
+        wait_for(lambda: Ticket.select().count() == 2)
+        wait_for(lambda: (s := state(imap_account.user)) and s.read_only)
+    assert any("grants read-only access" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert imap_account.folders() == before_folders
+    assert imap_account.flags("INBOX") == before_flags
+    assert imap_account.count("INBOX") == 2
+
+
 def test_a_changed_uidvalidity_reads_again_without_duplicates(tmp_path, imap_account, caplog):
     originals = mails(3)
     imap_account.append("Support", originals)

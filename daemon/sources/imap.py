@@ -23,6 +23,7 @@ queues one alert mail to the admins, and one more when it recovers.
 """
 from __future__ import annotations
 
+import imaplib
 import logging
 import os
 import random
@@ -76,6 +77,7 @@ class MailboxPoller:
         self._delimiter = "/"
         self._prefix = ""
         self._uidvalidity = 0
+        self.read_only = box.read_only  # or the server says so when the folder is opened
 
     # -- lifecycle -------------------------------------------------------
 
@@ -108,7 +110,7 @@ class MailboxPoller:
                     delay = self._backoff(failures)
                     problem = _describe(exc)
                     if isinstance(exc, (MailboxError, OSError, IMAPClientError, DatabaseError, InterfaceError,
-                                        imapclient.imaplib.IMAP4.error)):
+                                        imaplib.IMAP4.error)):
                         log.error("mailbox %s: %s; retrying in %.0f s (attempt %d)", self.name, problem, delay,
                                   failures)
                     else:
@@ -149,15 +151,24 @@ class MailboxPoller:
             raise
         try:
             self._learn_namespace(client)
-            if not box.read_only:
-                for folder in (box.processed_folder, box.quarantine_folder):
-                    self._ensure_folder(client, folder)
+            granted_read_only = False
             try:
-                selected = client.select_folder(box.folder, readonly=box.read_only)
+                try:
+                    selected = client.select_folder(box.folder, readonly=box.read_only)
+                except imaplib.IMAP4.readonly:  # the server allows us to read, no more
+                    selected = client.select_folder(box.folder, readonly=True)
+                    granted_read_only = True
                 # Fixed for the session: a server that renumbers a selected folder ends the session.
                 self._uidvalidity = int(selected[b"UIDVALIDITY"])
             except IMAPClientError as exc:
                 raise MailboxError(f"cannot open folder {box.folder!r}: {_describe(exc)}") from None
+            self.read_only = box.read_only or granted_read_only or b"READ-ONLY" in selected
+            if self.read_only and not box.read_only:
+                log.warning("mailbox %s: the server grants read-only access to %s; new mail is read and "
+                            "remembered by UID, nothing is moved or flagged", self.name, box.folder)
+            if not self.read_only:
+                for folder in (box.processed_folder, box.quarantine_folder):
+                    self._ensure_folder(client, folder)
         except Exception:
             _close_quietly(client)
             raise
@@ -166,17 +177,17 @@ class MailboxPoller:
     def _serve(self, client: imapclient.IMAPClient) -> None:
         db.make_durable()  # the checkpoint decides what the server may forget: sync it
         idle = self.box.idle and client.has_capability("IDLE")
-        self._record_status("ok", idle=idle, read_only=self.box.read_only)
+        self._record_status("ok", idle=idle, read_only=self.read_only)
         log.info("mailbox %s: reading %s on %s:%d (%s%s)", self.name, self.box.folder, self.box.host,
                  self.box.effective_port, "IDLE" if idle else f"polling every {self.box.poll_seconds} s",
-                 ", read-only" if self.box.read_only else "")
+                 ", read-only" if self.read_only else "")
         while not self._stop.is_set():
             self._poke.clear()
             fetched = self.sync(client)
-            filed = 0 if self.box.read_only else self.file(client)
+            filed = 0 if self.read_only else self.file(client)
             if fetched or filed:
                 continue  # more may be waiting: look again before idling
-            pending = 0 if self.box.read_only else spool.waiting_to_file(self.name)
+            pending = 0 if self.read_only else spool.waiting_to_file(self.name)
             if pending:
                 self._wait_briefly(client)  # the pipeline is on our mail; file it when done
             elif idle:
@@ -444,7 +455,7 @@ def mailbox_states(config: Config) -> list[dict]:
         result.append({
             "name": box.label, "host": box.host, "port": box.effective_port, "folder": box.folder,
             "status": state.status if state else "never started",
-            "idle": bool(state and state.idle), "read_only": box.read_only,
+            "idle": bool(state and state.idle), "read_only": bool(box.read_only or (state and state.read_only)),
             "uidvalidity": state.uidvalidity if state else None,
             "last_uid": state.last_uid if state else 0,
             "failing_since": state.failing_since.isoformat(sep=" ") if state and state.failing_since else None,
