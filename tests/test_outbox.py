@@ -1,0 +1,110 @@
+"""The outbox against a real SMTP relay (an aiosmtpd sink on loopback)."""
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from daemon import outbox
+from daemon.db import database
+from daemon.models import Outgoing, utcnow
+from tests.conftest import make_config
+
+
+class Sink:
+    """Records what it accepts; `reply` overrides the answer to DATA (e.g. '451 ...')."""
+
+    def __init__(self):
+        self.received: list[tuple[str, list[str], bytes]] = []
+        self.reply: str | None = None
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.reply:
+            return self.reply
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+@pytest.fixture
+def relay():
+    sink = Sink()
+    sink.port = _closed_port()  # free now; aiosmtpd's readiness check needs a real port number
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def relayed(tmp_path, relay, database):
+    config = make_config(tmp_path, relay={"host": "127.0.0.1", "port": relay.port, "retry_base_seconds": 60},
+                         support={"name": "Støtte", "addresses": ["hjelp@example.no"],
+                                  "alerts_to": ["drift@example.no"]})
+    return config
+
+
+def test_an_alert_reaches_the_relay_once_and_parses_back(relayed, relay):
+    with database.atomic():
+        outbox.queue_alert(relayed, "mailbox «support» is failing\r\nBcc: victim@example.org", "Detaljer: ingen.")
+    assert outbox.send_due(relayed) == 1
+    assert outbox.send_due(relayed) == 0  # sent is sent
+    [(mail_from, rcpts, data)] = relay.received
+    assert (mail_from, rcpts) == ("hjelp@example.no", ["drift@example.no"])
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert parsed["Subject"] == "[patroldesk] mailbox «support» is failing Bcc: victim@example.org"
+    assert parsed["Bcc"] is None and parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["From"].addresses[0].display_name == "Støtte"
+    assert parsed.get_content().strip() == "Detaljer: ingen."
+    assert Outgoing.get().state == "sent"
+
+
+def test_a_temporary_refusal_is_retried_later_and_a_permanent_one_fails(relayed, relay):
+    with database.atomic():
+        outbox.queue_alert(relayed, "first", "body")
+    relay.reply = "451 4.3.0 try again later"
+    assert outbox.send_due(relayed) == 0
+    row = Outgoing.get()
+    assert (row.state, row.attempts) == ("queued", 1) and "451" in row.last_error
+    assert row.next_attempt_at > utcnow()  # backoff: not due yet
+    assert outbox.send_due(relayed) == 0 and not relay.received
+    Outgoing.update(next_attempt_at=utcnow()).execute()
+    relay.reply = "550 5.1.1 no such user"
+    assert outbox.send_due(relayed) == 0
+    row = Outgoing.get()
+    assert row.state == "failed" and row.last_error.startswith("550")
+    assert not relay.received
+
+
+def test_a_relay_that_is_down_keeps_the_mail_queued(relayed, relay, tmp_path):
+    down = dataclasses.replace(relayed, relay=dataclasses.replace(relayed.relay, port=_closed_port()))
+    with database.atomic():
+        outbox.queue_alert(down, "down", "body")
+    assert outbox.send_due(down) == 0
+    row = Outgoing.get()
+    assert row.state == "queued" and "refused" in row.last_error
+
+
+def test_without_a_relay_mail_is_written_to_var_sent(tmp_path, database):
+    config = make_config(tmp_path, support={"addresses": ["support@example.com"], "alerts_to": ["ops@example.com"]})
+    with database.atomic():
+        outbox.queue_alert(config, "offline", "body")
+    assert outbox.send_due(config) == 1
+    [written] = (tmp_path / "var" / "sent").glob("*.eml")
+    assert b"Subject: [patroldesk] offline" in written.read_bytes()
+
+
+def test_no_recipient_no_alert(tmp_path, database, caplog):
+    config = make_config(tmp_path)
+    assert outbox.queue_alert(config, "nobody to tell", "body") is None
+    assert "nobody to send it to" in caplog.text
+    assert Outgoing.select().count() == 0
+
+
+def _closed_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
