@@ -60,21 +60,26 @@ def test_mails_in_the_inbox_become_tickets_and_move_to_the_processed_folder(tmp_
                         message_id="r0@example.no", references="m0@example.no")
     russian = simple_mail(frm="Анна <anna@example.ru>", to=SUPPORT, subject="Принтер не печатает",
                           body="Здравствуйте! Принтер молчит.", message_id="ru@example.ru")
-    imap_account.append("INBOX", [first, second, reply, russian])
+    # An internationalised address (RFC 6532): raw UTF-8 in the header, as such mail arrives.
+    utf8_address = ("From: Åse Øvrebø <åse@eksempel.no>\r\nTo: support@example.com\r\n"
+                    "Subject: Blåskjerm\r\nMessage-ID: <eai@eksempel.no>\r\nMIME-Version: 1.0\r\n"
+                    "Content-Type: text/plain; charset=utf-8\r\n\r\nMaskinen viser blå skjerm.\r\n").encode()
+    imap_account.append("INBOX", [first, second, reply, russian, utf8_address])
     with running_service(imap_config(tmp_path, mailbox(imap_account), url=backend_url)):
-        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 4)
+        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 5)
         assert imap_account.count("INBOX") == 0
-        assert Ticket.select().count() == 3
-        assert Message.select().count() == 4
+        assert Ticket.select().count() == 4
+        assert Message.select().count() == 5
+        assert Ticket.get(Ticket.subject == "Blåskjerm").requester.email == "åse@eksempel.no"
         assert Message.get(Message.message_id == "r0@example.no").ticket.subject == "Spørsmål 0"
         assert Ticket.get(Ticket.subject == "Принтер не печатает").requester.name == "Анна"
         # Processed mail is marked read; the bytes are the ones the server had.
         flags = imap_account.flags(processed_name(imap_account))
         assert all(b"\\Seen" in f for f in flags.values())
         assert sorted(imap_account.fetch_all(processed_name(imap_account))) == sorted(
-            [first, second, reply, russian])
+            [first, second, reply, russian, utf8_address])
         box = state(imap_account.user)
-        assert (box.status, box.last_uid) == ("ok", 4)
+        assert (box.status, box.last_uid) == ("ok", 5)
 
 
 def test_idle_turns_a_new_mail_into_a_ticket_within_a_second(tmp_path, imap_account):
