@@ -7,6 +7,7 @@ in daemon/migrations, applied by `patroldesk db upgrade`.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,6 +20,7 @@ from daemon.config import Config
 from daemon.errors import ConfigError, SchemaOutOfDate
 
 database = DatabaseProxy()
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
@@ -65,19 +67,27 @@ def open_database(config: Config) -> Database:
 
 
 class QueuedWriterSqliteDatabase(SqliteDatabase):
-    """SQLite with this process's writers queued on a lock.
+    """SQLite with this process's writers taking turns on a lock.
 
     SQLite lets one transaction write at a time, and a second writer polls
-    for the lock with growing sleeps (up to 100 ms each). Threads of one
-    process (the IMAP poller spooling, the pipeline committing a batch) hand
-    the lock over at once instead, in the order they asked. Other processes
-    still meet SQLite's own busy timeout.
+    for the lock with growing sleeps (up to 100 ms each), or fails after the
+    busy timeout. Threads of one process (the IMAP poller spooling, the
+    pipeline committing a batch, the outbox) instead wait on a lock that is
+    handed over the moment it is free: transactions hold it from BEGIN to
+    COMMIT or ROLLBACK, and a write outside a transaction holds it for its
+    one statement. Other processes still meet SQLite's own busy timeout.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._writer = threading.Lock()
         self._holding = threading.local()
+
+    def execute_sql(self, sql, params=None):
+        if self.in_transaction() or not _WRITES.match(sql):
+            return super().execute_sql(sql, params)
+        with self._writer:
+            return super().execute_sql(sql, params)
 
     def begin(self, lock_type=None):
         self._writer.acquire()

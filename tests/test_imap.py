@@ -271,7 +271,7 @@ backoff_max_seconds = 1
     from daemon.config import load_config
     config = load_config(config_file, {})
     with running_service(config):
-        wait_for(lambda: Ticket.select().count() == 2)
+        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 2)
         wait_for(lambda: (s := state("broken")) and s.status == "failing")
         result = CliRunner().invoke(cli, ["--config", str(config_file), "mailboxes"])
     assert result.exit_code == 0, result.output
@@ -292,3 +292,81 @@ def test_batches_are_spooled_with_their_checkpoint(tmp_path, imap_account, size)
     assert [r.imap_uid for r in rows] == list(range(1, 8))
     assert all(r.filed_at is not None and r.mailbox == imap_account.user for r in rows)
     assert state(imap_account.user).last_uid == 7
+
+
+def test_a_mailbox_that_fails_after_login_backs_off_and_alerts_once(tmp_path, dovecot, imap_account, caplog):
+    imap_account.append("INBOX", mails(2))
+    with imap_account.client() as client:  # the folders exist, but the account may not expunge from INBOX
+        for name in (processed_name(imap_account), quarantine_name(imap_account)):
+            client.create_folder(name)
+    dovecot.limit_rights(imap_account.user, "lrws", "INBOX")
+    box = mailbox(imap_account, alert_after_seconds=2, backoff_max_seconds=2)
+    config = imap_config(tmp_path, box, support={"addresses": [SUPPORT], "alerts_to": ["ops@example.com"]})
+    with caplog.at_level(logging.ERROR, logger="patroldesk.imap"), running_service(config):
+        wait_for(lambda: Ticket.select().count() == 2)  # read and processed; only the move is refused
+        wait_for(lambda: Outgoing.select().count() == 1, timeout=15)
+        time.sleep(3)
+        assert Outgoing.select().count() == 1, "one alert, not a storm"
+        assert state(box.name).status == "failing"
+    attempts = [int(r.getMessage().rsplit("attempt ", 1)[1].rstrip(")")) for r in caplog.records]
+    assert attempts == list(range(1, len(attempts) + 1)), "the backoff must not restart after each login"
+    assert len(attempts) <= 6  # 1, 2, 2, 2 ... seconds apart: not a reconnect every second
+    assert imap_account.count("INBOX") == 2  # nothing deleted
+    assert Message.select().count() == 2
+
+
+def test_a_mail_the_server_cannot_deliver_is_skipped_after_three_tries(tmp_path, dovecot, imap_account, caplog):
+    raws = mails(3)
+    imap_account.append("INBOX", raws)
+    maildir = dovecot.mail_dir / imap_account.user / "Maildir"
+    [broken] = [f for f in maildir.glob("*/*") if f.is_file() and f.read_bytes().replace(b"\r\n", b"\n")
+                == raws[1].replace(b"\r\n", b"\n")]
+    broken.chmod(0)  # Dovecot's mail process can no longer read it
+    box = mailbox(imap_account, backoff_max_seconds=1)
+    config = imap_config(tmp_path, box, support={"addresses": [SUPPORT], "alerts_to": ["ops@example.com"]})
+    with caplog.at_level(logging.WARNING, logger="patroldesk.imap"), running_service(config):
+        wait_for(lambda: Ticket.select().count() == 2, timeout=20)
+        wait_for(lambda: state(box.name).status == "ok")
+        assert state(box.name).last_uid == 3
+        alert = wait_for(lambda: Outgoing.get_or_none())
+    assert "a mail cannot be fetched" in alert.subject and b"UID 2" in bytes(alert.data)
+    assert {m.message_id for m in Message.select()} == {"m0@example.no", "m2@example.no"}
+    assert any("could not be fetched 3 times" in r.getMessage() for r in caplog.records)
+    for file in maildir.glob("*/*"):  # Dovecot may have renamed it from new/ to cur/
+        if file.is_file() and not file.stat().st_mode & 0o777:
+            file.chmod(0o600)
+    assert imap_account.fetch_all("INBOX") == [raws[1]]  # left where it was, never deleted
+
+
+def test_a_dropped_postgresql_connection_is_opened_again(tmp_path, postgres_url, imap_account):
+    import psycopg2
+    config = imap_config(tmp_path, mailbox(imap_account), url=postgres_url)
+    with running_service(config):
+        imap_account.append("INBOX", mails(1))
+        wait_for(lambda: Ticket.select().count() == 1)
+        name = postgres_url.rsplit("/", 1)[1]
+        admin = psycopg2.connect(postgres_url.rsplit("/", 1)[0] + "/postgres")
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+        admin.close()
+        db.database.close()
+        imap_account.append("INBOX", mails(1, prefix="after"))
+        wait_for(lambda: Ticket.select().count() == 2, timeout=20)
+        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 2, timeout=20)
+
+
+def test_sizes_are_asked_in_chunks(tmp_path, imap_account, monkeypatch):
+    from daemon.sources import imap
+    monkeypatch.setattr(imap, "SIZE_CHUNK", 2)
+    imap_account.append("INBOX", mails(5))
+    with running_service(imap_config(tmp_path, mailbox(imap_account, batch_size=2))):
+        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 5)
+    assert Ticket.select().count() == 5
+
+
+def test_uid_sets_are_written_as_ranges():
+    from daemon.sources.imap import _uid_set
+    assert _uid_set([5, 1, 2, 3, 9, 11, 12, 12]) == "1:3,5,9,11:12"
+    assert _uid_set([7]) == "7"

@@ -49,6 +49,8 @@ log = logging.getLogger("patroldesk.imap")
 # A batch is cut at this many bytes too, so one batch of large mails stays small in memory.
 BATCH_BYTES = 16 * 1024 * 1024
 SHORT_WAIT = 0.2  # seconds between looks while the pipeline works on our mail
+SIZE_CHUNK = 2000  # UIDs per FETCH RFC822.SIZE (imapclient sends each UID; lines stay short)
+MAX_FETCH_FAILURES = 3  # sessions in which a mail failed to come before it is skipped
 
 # Points where a test may have the process killed (kill -9) to prove a restart loses nothing.
 CRASH_POINTS = ("fetched", "spooling", "spooled", "filing", "moved")
@@ -77,6 +79,9 @@ class MailboxPoller:
         self._delimiter = "/"
         self._prefix = ""
         self._uidvalidity = 0
+        self._failures = 0  # failed sessions in a row
+        self._fetch_failures: dict[int, int] = {}  # UID: sessions in which the server failed to deliver it
+        self._one_at_a_time_until = 0  # batches up to this UID are fetched one mail at a time
         self.read_only = box.read_only  # or the server says so when the folder is opened
 
     # -- lifecycle -------------------------------------------------------
@@ -94,28 +99,25 @@ class MailboxPoller:
         self._poke.set()
 
     def _run(self) -> None:
-        failures = 0
         try:
             while not self._stop.is_set():
                 client = None
                 try:
                     client = self._connect()
-                    self._record_ok()
-                    failures = 0
                     self._serve(client)
                 except Exception as exc:  # one line per attempt, whatever went wrong
                     if self._stop.is_set():
                         break
-                    failures += 1
-                    delay = self._backoff(failures)
+                    self._failures += 1
+                    delay = self._backoff(self._failures)
                     problem = _describe(exc)
-                    if isinstance(exc, (MailboxError, OSError, IMAPClientError, DatabaseError, InterfaceError,
-                                        imaplib.IMAP4.error)):
+                    if isinstance(exc, (MailboxError, OSError, IMAPClientError, DatabaseError, InterfaceError)):
                         log.error("mailbox %s: %s; retrying in %.0f s (attempt %d)", self.name, problem, delay,
-                                  failures)
+                                  self._failures)
                     else:
                         log.exception("mailbox %s: unexpected error; retrying in %.0f s (attempt %d)",
-                                      self.name, delay, failures)
+                                      self.name, delay, self._failures)
+                    _reconnect_database()  # a dropped database connection must not outlive the session
                     self._record_failure(problem)
                     self._stop.wait(delay)
                 finally:
@@ -154,9 +156,9 @@ class MailboxPoller:
             granted_read_only = False
             try:
                 try:
-                    selected = client.select_folder(box.folder, readonly=box.read_only)
+                    selected = client.select_folder(self._server_name(box.folder), readonly=box.read_only)
                 except imaplib.IMAP4.readonly:  # the server allows us to read, no more
-                    selected = client.select_folder(box.folder, readonly=True)
+                    selected = client.select_folder(self._server_name(box.folder), readonly=True)
                     granted_read_only = True
                 # Fixed for the session: a server that renumbers a selected folder ends the session.
                 self._uidvalidity = int(selected[b"UIDVALIDITY"])
@@ -177,23 +179,25 @@ class MailboxPoller:
     def _serve(self, client: imapclient.IMAPClient) -> None:
         db.make_durable()  # the checkpoint decides what the server may forget: sync it
         idle = self.box.idle and client.has_capability("IDLE")
-        self._record_status("ok", idle=idle, read_only=self.read_only)
-        log.info("mailbox %s: reading %s on %s:%d (%s%s)", self.name, self.box.folder, self.box.host,
-                 self.box.effective_port, "IDLE" if idle else f"polling every {self.box.poll_seconds} s",
-                 ", read-only" if self.read_only else "")
+        healthy = False
         while not self._stop.is_set():
             self._poke.clear()
             fetched = self.sync(client)
             filed = 0 if self.read_only else self.file(client)
+            client._imap.untagged_responses.clear()  # imaplib keeps every EXPUNGE and COPYUID otherwise
+            if not healthy:
+                # Only a full pass (search, fetch, spool, file) proves the mailbox works.
+                self._record_ok(idle)
+                healthy = True
             if fetched or filed:
                 continue  # more may be waiting: look again before idling
-            pending = 0 if self.read_only else spool.waiting_to_file(self.name)
-            if pending:
-                self._wait_briefly(client)  # the pipeline is on our mail; file it when done
-            elif idle:
-                self._idle(client)
+            pending = not self.read_only and spool.waiting_to_file(self.name)
+            if idle:
+                # While the pipeline works on our mail, come back soon to file it (the
+                # worker pokes after each batch); otherwise wait for the server's news.
+                self._idle(client, tick=SHORT_WAIT if pending else 1.0)
             else:
-                self._poke.wait()
+                self._poke.wait(self.box.poll_seconds)
 
     def sync(self, client: imapclient.IMAPClient) -> int:
         """Spool every mail above the checkpoint; returns how many were spooled."""
@@ -206,29 +210,96 @@ class MailboxPoller:
                         "Message-ID and content", self.name, state.uidvalidity, uidvalidity)
             last_uid = 0
         if state.uidvalidity != uidvalidity:
-            MailboxState.update(uidvalidity=uidvalidity, last_uid=0, updated_at=utcnow()).where(
-                MailboxState.name == self.name).execute()
+            with database.atomic():
+                MailboxState.update(uidvalidity=uidvalidity, last_uid=0, updated_at=utcnow()).where(
+                    MailboxState.name == self.name).execute()
         uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
         if not uids:
             return 0
-        sizes = client.fetch(uids, ["RFC822.SIZE"])
+        # In chunks: tens of thousands of UIDs are longer than servers accept in one command.
+        sizes = {}
+        for start in range(0, len(uids), SIZE_CHUNK):
+            try:
+                sizes.update(client.fetch(uids[start:start + SIZE_CHUNK], ["RFC822.SIZE"]))
+            except imaplib.IMAP4.abort:
+                raise
+            except IMAPClientError:
+                pass  # a mail the server cannot read fails its chunk: batch those by count alone
         spooled = 0
         for batch in _batches(uids, sizes, self.box.batch_size, BATCH_BYTES):
             if self._stop.is_set():
                 break
-            found = client.fetch(batch, ["BODY.PEEK[]"])
+            mails, highest, skipped, failure = self._fetch(client, batch)
             self._crash("fetched")
-            spooled += self._spool(batch, found, uidvalidity)
-            self._crash("spooled")
-            self._wake_pipeline()
+            if highest > last_uid:
+                spooled += self._spool(mails, highest, uidvalidity, skipped)
+                last_uid = highest
+                self._crash("spooled")
+                self._wake_pipeline()
+            if failure is not None:
+                raise failure  # what came before it is spooled; the session starts again
         return spooled
 
-    def _spool(self, batch: list[int], found: dict, uidvalidity: int) -> int:
-        mails = [(uid, found[uid][b"BODY[]"]) for uid in batch if b"BODY[]" in found.get(uid, {})]
-        missing = [uid for uid in batch if uid not in dict(mails)]
-        if missing:
-            log.warning("mailbox %s: UIDs %s vanished before they could be fetched", self.name, missing)
-        highest = max(batch)
+    def _fetch(self, client: imapclient.IMAPClient, batch: list[int]) -> tuple[list, int, list, Exception | None]:
+        """Fetch a batch: (uid, bytes) pairs, the highest UID dealt with, the UIDs given up on,
+        and the error that stopped it early (None if none did).
+
+        When the server fails a batch (Dovecot also ends the session), its
+        mails are fetched one at a time. A mail it still holds but will not
+        deliver is tried again in later sessions and, after
+        MAX_FETCH_FAILURES, skipped (left where it is, the admins told) so
+        that it cannot hold up the mail behind it.
+        """
+        found: dict = {}
+        if batch[0] > self._one_at_a_time_until:
+            try:
+                found = client.fetch(batch, ["BODY.PEEK[]"])
+            except IMAPClientError as exc:
+                log.warning("mailbox %s: fetching UIDs %d to %d failed (%s); fetching them one at a time",
+                            self.name, batch[0], batch[-1], _describe(exc))
+                self._one_at_a_time_until = batch[-1]
+                if isinstance(exc, imaplib.IMAP4.abort):
+                    return [], batch[0] - 1, [], exc
+        mails, skipped = [], []
+        for uid in batch:
+            body = found.get(uid, {}).get(b"BODY[]")
+            failure = None
+            if body is None:
+                try:
+                    body, problem = self._fetch_one(client, uid)
+                except imaplib.IMAP4.abort as exc:  # the server ended the session over this mail
+                    body, problem, failure = None, _describe(exc), exc
+            if body is not None:
+                mails.append((uid, body))
+                self._fetch_failures.pop(uid, None)
+                continue
+            if problem is None:
+                continue  # expunged meanwhile: nothing to keep
+            self._fetch_failures[uid] = self._fetch_failures.get(uid, 0) + 1
+            if self._fetch_failures[uid] < MAX_FETCH_FAILURES:
+                return mails, uid - 1, skipped, failure or MailboxError(
+                    f"the server did not deliver UID {uid} of {self.box.folder} ({problem}); it is tried again")
+            log.error("mailbox %s: UID %d of %s could not be fetched %d times (%s); it is left there and skipped",
+                      self.name, uid, self.box.folder, MAX_FETCH_FAILURES, problem)
+            skipped.append((uid, problem))
+            if failure is not None:
+                return mails, uid, skipped, failure
+        return mails, batch[-1], skipped, None
+
+    def _fetch_one(self, client: imapclient.IMAPClient, uid: int) -> tuple[bytes | None, str | None]:
+        """The mail's bytes, or None with why (None for why: it is no longer there)."""
+        try:
+            body = client.fetch([uid], ["BODY.PEEK[]"]).get(uid, {}).get(b"BODY[]")
+            problem = "the server sent no content"
+        except imaplib.IMAP4.abort:
+            raise
+        except IMAPClientError as exc:
+            body, problem = None, _describe(exc)
+        if body is None and uid not in client.search(["UID", str(uid)]):
+            return None, None
+        return body, problem
+
+    def _spool(self, mails: list, highest: int, uidvalidity: int, skipped: list) -> int:
         try:
             with database.atomic():
                 for uid, raw in mails:
@@ -240,6 +311,11 @@ class MailboxPoller:
                     & (MailboxState.last_uid < highest)).execute()
                 if not moved:
                     raise _AlreadySpooled
+                for uid, problem in skipped:
+                    outbox.queue_alert(self.config, f"mailbox {self.name}: a mail cannot be fetched",
+                                       f"The server holds a mail (UID {uid} in {self.box.folder}) but fails to "
+                                       f"deliver it:\n{problem}\n\nIt was tried {MAX_FETCH_FAILURES} times and "
+                                       f"is skipped; it stays in {self.box.folder} for a person to look at.\n")
         except _AlreadySpooled:
             # Another poller on this mailbox spooled these first: its rows stand, ours rolled back.
             log.warning("mailbox %s: UIDs up to %d were spooled by another poller", self.name, highest)
@@ -271,19 +347,20 @@ class MailboxPoller:
     def _move(self, client: imapclient.IMAPClient, uids: list[int], folder: str, seen: bool) -> None:
         # Only what is still there: a crash after a move leaves rows unmarked, and a
         # person may have moved a mail by hand.
-        present = client.search(["UID", imapclient.imapclient.join_message_ids(uids)])
-        present = [uid for uid in present if uid in set(uids)]
+        wanted = set(uids)
+        present = [uid for uid in client.search(["UID", _uid_set(uids)]) if uid in wanted]
         if not present:
             return
+        where = _uid_set(present)
         if seen:
-            client.add_flags(present, [imapclient.SEEN], silent=True)
+            client.add_flags(where, [imapclient.SEEN], silent=True)
         if client.has_capability("MOVE"):
-            client.move(present, folder)
+            client.move(where, folder)
             return
-        client.copy(present, folder)
-        client.add_flags(present, [imapclient.DELETED], silent=True)
+        client.copy(where, folder)
+        client.add_flags(where, [imapclient.DELETED], silent=True)
         if client.has_capability("UIDPLUS"):
-            client.uid_expunge(present)
+            client.uid_expunge(where)
         else:
             # A plain EXPUNGE would also remove mail someone else flagged \\Deleted.
             log.warning("mailbox %s: the server has neither MOVE nor UIDPLUS; copied mails stay "
@@ -291,13 +368,13 @@ class MailboxPoller:
 
     # -- waiting ---------------------------------------------------------
 
-    def _idle(self, client: imapclient.IMAPClient) -> None:
+    def _idle(self, client: imapclient.IMAPClient, tick: float) -> None:
         client.idle()
         started = time.monotonic()
         silent_returns = 0
         while not (self._stop.is_set() or self._poke.is_set()):
             asked = time.monotonic()
-            responses = client.idle_check(timeout=1.0)
+            responses = client.idle_check(timeout=tick)
             for response in responses:
                 if response and response[0] == b"BYE":
                     raise MailboxError(f"the server ended the session: {_text(response[1:])}")
@@ -305,15 +382,12 @@ class MailboxPoller:
                 break
             # imapclient hides an end of file: the socket reads as ready and yields
             # nothing, at once, again and again.
-            silent_returns = silent_returns + 1 if not responses and time.monotonic() - asked < 0.5 else 0
+            silent_returns = silent_returns + 1 if not responses and time.monotonic() - asked < tick / 2 else 0
             if silent_returns >= 3:
                 raise MailboxError("the server closed the connection")
             if time.monotonic() - started >= self.box.idle_seconds:
                 break  # re-issue IDLE before the server gives up on it
         client.idle_done()
-
-    def _wait_briefly(self, client: imapclient.IMAPClient) -> None:
-        self._poke.wait(SHORT_WAIT)
 
     # -- folders ---------------------------------------------------------
 
@@ -359,14 +433,16 @@ class MailboxPoller:
 
     def _record_status(self, status: str, **changes) -> None:
         try:
-            self._state()
-            MailboxState.update(status=status, updated_at=utcnow(), **changes).where(
-                MailboxState.name == self.name).execute()
+            with database.atomic():
+                self._state()
+                MailboxState.update(status=status, updated_at=utcnow(), **changes).where(
+                    MailboxState.name == self.name).execute()
         except (DatabaseError, InterfaceError) as exc:
             log.error("mailbox %s: cannot record its state: %s", self.name, _describe(exc))
 
-    def _record_ok(self) -> None:
-        """A session opened: clear the failure, and say so to whoever was alerted."""
+    def _record_ok(self, idle: bool) -> None:
+        """A session made a full pass: clear the failure, and say so to whoever was alerted."""
+        self._failures = 0
         with database.atomic():
             state = self._state()
             if state.alerted_at is not None:
@@ -374,9 +450,12 @@ class MailboxPoller:
                                    f"patroldesk reads the mailbox {self.name} again.\n\n"
                                    f"It failed from {state.failing_since:%Y-%m-%d %H:%M} UTC; "
                                    f"the last error was:\n{state.last_error}\n")
-            MailboxState.update(status="ok", failing_since=None, last_error="", alerted_at=None,
-                                last_ok_at=utcnow(), updated_at=utcnow()).where(
+            MailboxState.update(status="ok", idle=idle, read_only=self.read_only, failing_since=None,
+                                last_error="", alerted_at=None, last_ok_at=utcnow(), updated_at=utcnow()).where(
                 MailboxState.name == self.name).execute()
+        log.info("mailbox %s: reading %s on %s:%d (%s%s)", self.name, self.box.folder, self.box.host,
+                 self.box.effective_port, "IDLE" if idle else f"polling every {self.box.poll_seconds} s",
+                 ", read-only" if self.read_only else "")
 
     def _record_failure(self, problem: str) -> None:
         try:
@@ -403,6 +482,28 @@ class MailboxPoller:
         if self._crash_at == point:
             log.warning("mailbox %s: killing the process at %r, as asked", self.name, point)
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _uid_set(uids: list[int]) -> str:
+    """Sorted UIDs as an IMAP sequence set of ranges ("1:5,9,12:14"): short commands."""
+    parts, start, end = [], None, None
+    for uid in sorted(set(uids)):
+        if start is not None and uid == end + 1:
+            end = uid
+            continue
+        if start is not None:
+            parts.append(f"{start}:{end}" if end > start else str(start))
+        start = end = uid
+    if start is not None:
+        parts.append(f"{start}:{end}" if end > start else str(start))
+    return ",".join(parts)
+
+
+def _reconnect_database() -> None:
+    try:
+        database.close()
+    except Exception:  # noqa: BLE001 - a broken connection may fail to close; the next use reconnects
+        pass
 
 
 def _batches(uids: list[int], sizes: dict, count: int, max_bytes: int):

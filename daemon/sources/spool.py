@@ -63,7 +63,8 @@ def claim(limit: int, lease_seconds: int, now: dt.datetime | None = None) -> lis
                 Inbound.id.in_(in_hand) & (Inbound.claim_token == token)).execute()
         # The raw bytes come along in the same query: the pipeline needs them next.
         # Written by hand: building 50 models through the query builder cost more than the query.
-        found = execute(_CLAIMED, (token,)).fetchall()
+        found = execute(_CLAIMED + f'AND i."id" IN ({", ".join("?" * len(ids))}) ORDER BY i."id"',
+                        (token, *ids)).fetchall()
     taken_over = {i for i, _ in expired}
     rows = []
     for (row_id, raw_id, data, origin, detail, mail_from, attempts, reason, received, holder) in found:
@@ -78,7 +79,7 @@ def claim(limit: int, lease_seconds: int, now: dt.datetime | None = None) -> lis
 
 _CLAIMED = ('SELECT i."id", i."raw_id", r."data", i."origin", i."origin_detail", i."mail_from", i."attempts", '
             'i."reason", i."received_at", i."claimed_by" FROM "inbound" AS i JOIN "raw_mail" AS r ON r."id" = i."raw_id" '
-            'WHERE i."claim_token" = ? ORDER BY i."id"')
+            'WHERE i."claim_token" = ? ')
 
 
 def _take(ids: list[int], lease_seconds: int, now: dt.datetime) -> str:
