@@ -130,6 +130,7 @@ class MailboxConfig:
     host: str = _key("")
     port: int = _key(0, minimum=0, check=_port_ok)  # 0: 993 with ssl, else 143
     security: str = _key("ssl", choices=("ssl", "starttls", "none"))
+    ca_file: str = _key("")  # trust these certificates (PEM) instead of the system's
     user: str = _key("")
     password: str = _key("", secret=True)
     password_env: str = _key("")  # the name of an environment variable holding the password

@@ -61,7 +61,12 @@ state_dir = {state_dir}
 log_path = {log}
 info_log_path = {log}
 
-ssl = no
+# TLS with a self-signed certificate for 127.0.0.1 (Dovecot.ca_file): STARTTLS on the
+# imap port, implicit TLS on the imaps port; plain logins stay allowed.
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_dh =
 disable_plaintext_auth = no
 # A failed login answers within half a second (not 2 s), and repeated
 # failures from 127.0.0.1 are not throttled (no anvil auth penalty).
@@ -98,7 +103,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {host}
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -160,6 +166,8 @@ class Dovecot:
         self.users_dir = self.root / "users"
         self.mail_dir = self.root / "mail"
         self.acl_file = self.root / "acl"  # global ACL: "<mailbox pattern> user=<name> <rights>" lines
+        self.ca_file = self.root / "tls.crt"  # the server's self-signed certificate: trust it to verify
+        self.tls_port: int | None = None  # implicit TLS (imaps)
         self._process: subprocess.Popen | None = None
         self._names = itertools.count(1)
 
@@ -177,6 +185,7 @@ class Dovecot:
             raise FileNotFoundError("dovecot is not installed")
         if self.port is None:
             self.port = _free_port(self.host)
+            self.tls_port = _free_port(self.host)
         self._prepare()
         with open(self.log_path, "ab") as log:
             # -F: the master stays our child, so its exit status and pid are at
@@ -271,6 +280,7 @@ class Dovecot:
             host=self.host, port=self.port,
             base_dir=self.base_dir, state_dir=self.state_dir, log=self.log_path,
             users_dir=self.users_dir, mail_dir=self.mail_dir, acl_file=self.acl_file, **users,
+            tls_port=self.tls_port, cert=self.ca_file, key=self.root / "tls.key",
         ))
 
     def _prepare_dirs(self) -> None:
@@ -289,6 +299,10 @@ class Dovecot:
         self.mail_dir.chmod(0o700)
         self.acl_file.touch()
         self.acl_file.chmod(0o644)  # read by the mail processes
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", f"/CN={self.host}", "-addext", f"subjectAltName=IP:{self.host}",
+                        "-keyout", str(self.root / "tls.key"), "-out", str(self.ca_file)],
+                       check=True, capture_output=True)
         users = _service_users()
         if os.geteuid() == 0:
             # The mail processes create <user>/Maildir here as the userdb user.

@@ -370,3 +370,24 @@ def test_uid_sets_are_written_as_ranges():
     from daemon.sources.imap import _uid_set
     assert _uid_set([5, 1, 2, 3, 9, 11, 12, 12]) == "1:3,5,9,11:12"
     assert _uid_set([7]) == "7"
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_verified_against_the_configured_ca(tmp_path, dovecot, imap_account, security):
+    port = dovecot.tls_port if security == "ssl" else dovecot.port
+    box = mailbox(imap_account, security=security, port=port, ca_file=str(dovecot.ca_file))
+    imap_account.append("INBOX", mails(1))
+    with running_service(imap_config(tmp_path, box)):
+        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 1)
+    assert Ticket.select().count() == 1
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_a_certificate_that_does_not_verify_is_one_clear_line(tmp_path, dovecot, imap_account, security, caplog):
+    port = dovecot.tls_port if security == "ssl" else dovecot.port
+    box = mailbox(imap_account, security=security, port=port)  # the system's CAs do not know it
+    with caplog.at_level(logging.ERROR, logger="patroldesk.imap"), running_service(imap_config(tmp_path, box)):
+        wait_for(lambda: (s := state(box.name)) and s.status == "failing")
+    [first, *_] = [r for r in caplog.records if f"mailbox {box.name}:" in r.getMessage()]
+    assert "certificate does not verify" in first.getMessage() and first.exc_info is None
+    assert Inbound.select().count() == 0

@@ -135,7 +135,10 @@ class MailboxPoller:
 
     def _connect(self) -> imapclient.IMAPClient:
         box = self.box
-        context = ssl.create_default_context()
+        try:
+            context = ssl.create_default_context(cafile=box.ca_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise MailboxError(f"cannot use ca_file {box.ca_file}: {_describe(exc)}") from None
         try:
             client = imapclient.IMAPClient(box.host, port=box.effective_port, ssl=box.security == "ssl",
                                            ssl_context=context, timeout=box.timeout_seconds)
@@ -143,7 +146,11 @@ class MailboxPoller:
             raise MailboxError(f"cannot connect to {box.host}:{box.effective_port}: {_describe(exc)}") from None
         try:
             if box.security == "starttls":
-                client.starttls(context)
+                try:
+                    client.starttls(context)
+                except (OSError, IMAPClientError) as exc:
+                    raise MailboxError(f"STARTTLS with {box.host}:{box.effective_port} failed: "
+                                       f"{_describe(exc)}") from None
             client.login(box.user, box.password)
         except LoginError as exc:
             _close_quietly(client)
@@ -526,6 +533,10 @@ def _describe(exc: BaseException) -> str:
         return "connection refused"
     if isinstance(exc, socket.timeout):
         return "timed out"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"the server's certificate does not verify: {exc.verify_message} (see ca_file)"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc.reason or exc}"
     text = exc.args[0] if exc.args else exc
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
