@@ -704,3 +704,17 @@ def test_an_undeclared_inline_part_with_a_file_name_stays_a_file():
     mail = parse(raw)
     assert mail.text == "see photo"
     assert [a.filename for a in mail.attachments] == ["photo.png"]
+
+
+@pytest.mark.parametrize("subject, body, expected", [
+    # Three accented letters alone read as Cyrillic; the undeclared body says Latin.
+    (b"Umlaute ohne Kodierung \xe4\xf6\xfc", b"Gr\xfc\xdfe aus M\xfcnchen, die Umlaute \xe4\xf6\xfc fehlen.",
+     "Umlaute ohne Kodierung äöü"),
+    (b"Skriveren p\xe5 kontoret", b"Hei! Skriveren p\xe5 kontoret skriver ut blanke ark. Hva gj\xf8r vi n\xe5?",
+     "Skriveren på kontoret"),
+    (b"\xcf\xf0\xe8\xed\xf2\xe5\xf0", b"\xcf\xf0\xe8\xe2\xe5\xf2! \xcf\xf0\xe8\xed\xf2\xe5\xf0 \xed\xe5 "
+     b"\xf0\xe0\xe1\xee\xf2\xe0\xe5\xf2, \xea\xe0\xea \xe1\xfb\xf2\xfc?", "Принтер"),
+])
+def test_raw_8bit_subjects_take_the_charset_detected_in_an_undeclared_body(subject, body, expected):
+    raw = b"From: kunde@example.org\r\nTo: support@example.com\r\nSubject: " + subject + b"\r\n\r\n" + body + b"\r\n"
+    assert parse(raw).subject == expected

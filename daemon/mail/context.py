@@ -6,7 +6,10 @@ from email.message import Message
 from functools import cached_property
 
 from daemon.mail import charsets
-from daemon.mail.mime import content_type_from, first_declared_charset, header_params
+from daemon.mail.charset_detect import detect_codec
+from daemon.mail.mime import content_type_from, first_declared_charset, header_params, payload_bytes
+
+_HINT_SAMPLE = 16384  # bytes of body text looked at to guess the charset of raw 8-bit headers
 
 
 class MailContext:
@@ -30,8 +33,27 @@ class MailContext:
 
     @cached_property
     def hint(self) -> str | None:
-        """The first declared charset in the mail: the best guess for raw 8-bit headers."""
-        return first_declared_charset(self.message)
+        """The best guess for raw 8-bit headers: the first declared charset in the mail,
+        else the charset detected in its first 8-bit text part (a body says more than
+        the three accented letters of a subject)."""
+        return first_declared_charset(self.message) or self._detected_body_charset()
+
+    def _detected_body_charset(self) -> str | None:
+        stack = [self.message]
+        while stack:
+            part = stack.pop()
+            payload = part._payload  # compat32 keeps sub-parts in a list here
+            if isinstance(payload, list):
+                stack.extend(reversed([sub for sub in payload if isinstance(sub, Message)]))
+                continue
+            if not self.content_type(part).startswith("text/"):
+                continue
+            data = payload_bytes(part)[:_HINT_SAMPLE]
+            if data.isascii():
+                continue
+            codec = detect_codec(data)
+            return codec if codec not in ("ascii", "utf-8") else None
+        return None
 
     def header(self, part: Message, name: str) -> str | None:
         """The raw value of a part's header (first occurrence); `name` lower-case."""
