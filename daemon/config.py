@@ -143,6 +143,7 @@ class MailboxConfig:
     idle_seconds: int = _key(600, minimum=10, check=_idle_ok)
     poll_seconds: int = _key(60, minimum=1)
     batch_size: int = _key(100, minimum=1)
+    max_message_bytes: int = _key(52_428_800, minimum=1024)
     timeout_seconds: int = _key(30, minimum=1)
     backoff_max_seconds: int = _key(300, minimum=1)
     alert_after_seconds: int = _key(900, minimum=0)
@@ -256,6 +257,10 @@ def _mailbox(index: int, table: dict, source: str, environ: Mapping[str, str]) -
             raise ConfigError(f"{name}.password_env", source,
                               f"the environment variable {box.password_env} is not set")
         box = dataclasses.replace(box, password=environ[box.password_env])
+    if not box.password:
+        raise ConfigError(f"{name}.password", source, "is required (or password_file, or password_env)")
+    if box.ca_file and not Path(box.ca_file).is_file():
+        raise ConfigError(f"{name}.ca_file", source, f"no such file: {box.ca_file}")
     bad = [a for a in box.addresses if "@" not in a]
     if bad:
         raise ConfigError(f"{name}.addresses", source, f"not an address: {bad[0]!r}")

@@ -14,5 +14,5 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("mail.log", "apscheduler", "werkzeug", "peewee"):
+    for noisy in ("mail.log", "apscheduler", "werkzeug", "peewee", "imapclient"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

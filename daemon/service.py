@@ -6,6 +6,7 @@ No rules live here; `Service.start()` brings the pieces up in order and
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,11 +27,20 @@ class WebServer:
 
     def __init__(self, config: Config):
         from web import create_app
+        # Bind here: werkzeug reports a taken port by printing and exiting the process.
+        listener = socket.socket(socket.AF_INET6 if ":" in config.web.host else socket.AF_INET)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            self._server = make_server(config.web.host, config.web.port, create_app(config), threaded=True)
+            listener.bind((config.web.host, config.web.port))
+            listener.listen(128)
         except OSError as exc:
+            listener.close()
             raise PatroldeskError(f"cannot serve the console on {config.web.host}:{config.web.port}: "
-                                  f"{exc.strerror} (another daemon running? see [web] port)") from None
+                                  f"{exc.strerror} (another daemon running? see [web] port in "
+                                  f"{config.source})") from None
+        self._server = make_server(config.web.host, config.web.port, create_app(config), threaded=True,
+                                   fd=listener.fileno())
+        self._listener = listener
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="web", daemon=True)
 
@@ -40,6 +50,8 @@ class WebServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(10)
+        self._server.server_close()
+        self._listener.close()
 
 
 class Service:

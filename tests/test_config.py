@@ -39,14 +39,18 @@ BAD_CONFIGS = [
     ("[smtp\nport = 1\n", "(syntax)", ""),
     ("[[mailbox]]\nuser = \"u\"\n", "mailbox[1].host", "is required"),
     ("[[mailbox]]\nhost = \"h\"\n", "mailbox[1].user", "is required"),
-    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\n[[mailbox]]\nhost = \"h\"\nuser = \"u\"\nsecurity = \"tls\"\n",
+    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\npassword = \"p\"\n[[mailbox]]\nhost = \"h\"\nuser = \"u\"\n"
+     "security = \"tls\"\n",
      "mailbox[2].security", "must be one of ssl, starttls, none"),
     ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\nidle_seconds = 1800\n", "mailbox[1].idle_seconds", "at most 1500"),
     ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\npassword_env = \"NO_SUCH_VARIABLE_HERE\"\n",
      "mailbox[1].password_env", "NO_SUCH_VARIABLE_HERE is not set"),
     ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\nfolder = \"/\"\n", "mailbox[1].folder", "must name a folder"),
-    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\n[[mailbox]]\nhost = \"h\"\nuser = \"u\"\n",
-     "mailbox.name", "two mailboxes are called 'u@h'"),
+    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\npassword = \"p\"\n[[mailbox]]\nhost = \"h\"\nuser = \"u\"\n"
+     "password = \"p\"\n", "mailbox.name", "two mailboxes are called 'u@h'"),
+    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\n", "mailbox[1].password", "is required"),
+    ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\npassword = \"p\"\nca_file = \"/nonexistent/ca.pem\"\n",
+     "mailbox[1].ca_file", "no such file"),
     ("[mailbox]\nhost = \"h\"\n", "mailbox", "[[mailbox]]"),
     ("[[mailbox]]\nhost = \"h\"\nuser = \"u\"\nsmtp = 1\n", "mailbox[1].smtp", "unknown key"),
 ]

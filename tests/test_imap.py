@@ -7,6 +7,7 @@ real daemon process.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import logging
 import time
 
@@ -14,7 +15,7 @@ import pytest
 
 from daemon import db, outbox
 from daemon.config import MailboxConfig
-from daemon.models import Inbound, MailboxState, Message, Outgoing, Ticket
+from daemon.models import Inbound, MailboxState, Message, Outgoing, Ticket, utcnow
 from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
 
@@ -391,3 +392,43 @@ def test_a_certificate_that_does_not_verify_is_one_clear_line(tmp_path, dovecot,
     [first, *_] = [r for r in caplog.records if f"mailbox {box.name}:" in r.getMessage()]
     assert "certificate does not verify" in first.getMessage() and first.exc_info is None
     assert Inbound.select().count() == 0
+
+
+def test_a_mail_over_the_size_limit_is_left_in_place_and_the_admins_told(tmp_path, imap_account):
+    big = simple_mail(frm="kunde@example.no", to=SUPPORT, subject="Stor fil", body="x" * 60_000,
+                      message_id="big@example.no")
+    imap_account.append("INBOX", [mails(1)[0], big, mails(1, prefix="after")[0]])
+    box = mailbox(imap_account, max_message_bytes=50_000)
+    config = imap_config(tmp_path, box, support={"addresses": [SUPPORT], "alerts_to": ["ops@example.com"]})
+    with running_service(config):
+        wait_for(lambda: imap_account.count(processed_name(imap_account)) == 2)
+        alert = wait_for(lambda: Outgoing.get_or_none())
+        assert state(box.name).last_uid == 3
+    assert "over max_message_bytes" in bytes(alert.data).decode()
+    assert imap_account.fetch_all("INBOX") == [big]
+    assert Message.select().count() == 2
+
+
+def test_read_only_mail_waits_for_no_filing_and_a_silent_daemon_shows_as_stale(tmp_path, imap_account):
+    from daemon.sources.imap import mailbox_states
+    imap_account.append("INBOX", mails(2))
+    config = imap_config(tmp_path, mailbox(imap_account, read_only=True))
+    with running_service(config):
+        wait_for(lambda: Ticket.select().count() == 2)
+        [live] = mailbox_states(config)
+        assert (live["waiting_to_file"], live["stale"], live["status"]) == (0, False, "ok")
+        later = utcnow() + datetime.timedelta(hours=3)
+        [silent] = mailbox_states(config, now=later)  # as if the daemon had died three hours ago
+        assert silent["stale"] is True
+
+
+@pytest.mark.parametrize("error, expected", [
+    (ConnectionResetError(104, "Connection reset by peer"), "ConnectionResetError: Connection reset by peer"),
+    (__import__("imapclient").exceptions.LoginError("b'[AUTHENTICATIONFAILED] Authentication failed.'"),
+     "[AUTHENTICATIONFAILED] Authentication failed"),
+    (__import__("imapclient").exceptions.IMAPClientError(
+        "select failed: Mailbox doesn't exist: Nope (0.001 + 0.000 secs)."), "select failed: Mailbox doesn't exist: Nope"),
+])
+def test_failures_are_described_in_plain_words(error, expected):
+    from daemon.sources.imap import _describe
+    assert _describe(error) == expected

@@ -23,10 +23,12 @@ queues one alert mail to the admins, and one more when it recovers.
 """
 from __future__ import annotations
 
+import datetime as dt
 import imaplib
 import logging
 import os
 import random
+import re
 import signal
 import socket
 import ssl
@@ -50,7 +52,8 @@ log = logging.getLogger("patroldesk.imap")
 BATCH_BYTES = 16 * 1024 * 1024
 SHORT_WAIT = 0.2  # seconds between looks while the pipeline works on our mail
 SIZE_CHUNK = 2000  # UIDs per FETCH RFC822.SIZE (imapclient sends each UID; lines stay short)
-MAX_FETCH_FAILURES = 3  # sessions in which a mail failed to come before it is skipped
+MAX_FETCH_FAILURES = 3
+HEARTBEAT_SECONDS = 30  # a working poller records that it is alive at least this often (when it wakes)  # sessions in which a mail failed to come before it is skipped
 
 # Points where a test may have the process killed (kill -9) to prove a restart loses nothing.
 CRASH_POINTS = ("fetched", "spooling", "spooled", "filing", "moved")
@@ -154,7 +157,7 @@ class MailboxPoller:
             client.login(box.user, box.password)
         except LoginError as exc:
             _close_quietly(client)
-            raise MailboxError(f"login as {box.user!r} refused: {_describe(exc)}") from None
+            raise MailboxError(f"login as {box.user!r} refused: {_describe(exc)} (check user and password)") from None
         except Exception:
             _close_quietly(client)
             raise
@@ -170,7 +173,7 @@ class MailboxPoller:
                 # Fixed for the session: a server that renumbers a selected folder ends the session.
                 self._uidvalidity = int(selected[b"UIDVALIDITY"])
             except IMAPClientError as exc:
-                raise MailboxError(f"cannot open folder {box.folder!r}: {_describe(exc)}") from None
+                raise MailboxError(f"cannot open folder {box.folder!r}: {_describe(exc)} (check folder)") from None
             self.read_only = box.read_only or granted_read_only or b"READ-ONLY" in selected
             if self.read_only and not box.read_only:
                 log.warning("mailbox %s: the server grants read-only access to %s; new mail is read and "
@@ -196,6 +199,10 @@ class MailboxPoller:
                 # Only a full pass (search, fetch, spool, file) proves the mailbox works.
                 self._record_ok(idle)
                 healthy = True
+                seen = time.monotonic()
+            elif time.monotonic() - seen >= HEARTBEAT_SECONDS:
+                self._record_status("ok")  # `patroldesk mailboxes` tells a live daemon from a dead one
+                seen = time.monotonic()
             if fetched or filed:
                 continue  # more may be waiting: look again before idling
             pending = not self.read_only and spool.waiting_to_file(self.name)
@@ -236,7 +243,7 @@ class MailboxPoller:
         for batch in _batches(uids, sizes, self.box.batch_size, BATCH_BYTES):
             if self._stop.is_set():
                 break
-            mails, highest, skipped, failure = self._fetch(client, batch)
+            mails, highest, skipped, failure = self._fetch(client, batch, sizes)
             self._crash("fetched")
             if highest > last_uid:
                 spooled += self._spool(mails, highest, uidvalidity, skipped)
@@ -247,7 +254,8 @@ class MailboxPoller:
                 raise failure  # what came before it is spooled; the session starts again
         return spooled
 
-    def _fetch(self, client: imapclient.IMAPClient, batch: list[int]) -> tuple[list, int, list, Exception | None]:
+    def _fetch(self, client: imapclient.IMAPClient, batch: list[int],
+               sizes: dict) -> tuple[list, int, list, Exception | None]:
         """Fetch a batch: (uid, bytes) pairs, the highest UID dealt with, the UIDs given up on,
         and the error that stopped it early (None if none did).
 
@@ -257,10 +265,13 @@ class MailboxPoller:
         MAX_FETCH_FAILURES, skipped (left where it is, the admins told) so
         that it cannot hold up the mail behind it.
         """
+        limit = self.box.max_message_bytes
+        too_big = {uid: size for uid in batch if (size := int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))) > limit}
+        wanted = [uid for uid in batch if uid not in too_big]
         found: dict = {}
-        if batch[0] > self._one_at_a_time_until:
+        if wanted and batch[0] > self._one_at_a_time_until:
             try:
-                found = client.fetch(batch, ["BODY.PEEK[]"])
+                found = client.fetch(wanted, ["BODY.PEEK[]"])
             except IMAPClientError as exc:
                 log.warning("mailbox %s: fetching UIDs %d to %d failed (%s); fetching them one at a time",
                             self.name, batch[0], batch[-1], _describe(exc))
@@ -269,6 +280,11 @@ class MailboxPoller:
                     return [], batch[0] - 1, [], exc
         mails, skipped = [], []
         for uid in batch:
+            if uid in too_big:
+                log.error("mailbox %s: UID %d of %s is %d bytes, over max_message_bytes; it is left there "
+                          "and skipped", self.name, uid, self.box.folder, too_big[uid])
+                skipped.append((uid, f"it is {too_big[uid]:,} bytes, over max_message_bytes ({limit:,})"))
+                continue
             body = found.get(uid, {}).get(b"BODY[]")
             failure = None
             if body is None:
@@ -288,7 +304,7 @@ class MailboxPoller:
                     f"the server did not deliver UID {uid} of {self.box.folder} ({problem}); it is tried again")
             log.error("mailbox %s: UID %d of %s could not be fetched %d times (%s); it is left there and skipped",
                       self.name, uid, self.box.folder, MAX_FETCH_FAILURES, problem)
-            skipped.append((uid, problem))
+            skipped.append((uid, f"the server failed to deliver it {MAX_FETCH_FAILURES} times: {problem}"))
             if failure is not None:
                 return mails, uid, skipped, failure
         return mails, batch[-1], skipped, None
@@ -311,7 +327,8 @@ class MailboxPoller:
             with database.atomic():
                 for uid, raw in mails:
                     spool.store(raw, "imap", {"mailbox": self.name, "uid": uid, "serves": self.serves},
-                                mailbox=self.name, uidvalidity=uidvalidity, imap_uid=uid)
+                                mailbox=self.name, uidvalidity=uidvalidity, imap_uid=uid,
+                                filed_at=utcnow() if self.read_only else None)  # read-only: never moved
                 self._crash("spooling")
                 moved = MailboxState.update(last_uid=highest, updated_at=utcnow()).where(
                     (MailboxState.name == self.name) & (MailboxState.uidvalidity == uidvalidity)
@@ -320,9 +337,9 @@ class MailboxPoller:
                     raise _AlreadySpooled
                 for uid, problem in skipped:
                     outbox.queue_alert(self.config, f"mailbox {self.name}: a mail cannot be fetched",
-                                       f"The server holds a mail (UID {uid} in {self.box.folder}) but fails to "
-                                       f"deliver it:\n{problem}\n\nIt was tried {MAX_FETCH_FAILURES} times and "
-                                       f"is skipped; it stays in {self.box.folder} for a person to look at.\n")
+                                       f"A mail in {self.box.folder} (UID {uid}) is not read into patroldesk:\n"
+                                       f"{problem}\n\nIt is skipped and stays in {self.box.folder} "
+                                       "for a person to look at.\n")
         except _AlreadySpooled:
             # Another poller on this mailbox spooled these first: its rows stand, ours rolled back.
             log.warning("mailbox %s: UIDs up to %d were spooled by another poller", self.name, highest)
@@ -473,12 +490,13 @@ class MailboxPoller:
                 alert = (state.alerted_at is None
                          and (now - since).total_seconds() >= self.box.alert_after_seconds)
                 if alert:
-                    outbox.queue_alert(self.config, f"mailbox {self.name} is failing",
-                                       f"patroldesk cannot read the mailbox {self.name} since "
-                                       f"{since:%Y-%m-%d %H:%M} UTC.\n\nThe last error:\n{problem}\n\n"
-                                       f"It keeps retrying; a second mail follows when it works again.\n")
-                    log.warning("mailbox %s: failing for %d s; alert queued", self.name,
-                                (now - since).total_seconds())
+                    queued = outbox.queue_alert(self.config, f"mailbox {self.name} is failing",
+                                                f"patroldesk cannot read the mailbox {self.name} since "
+                                                f"{since:%Y-%m-%d %H:%M} UTC.\n\nThe last error:\n{problem}\n\n"
+                                                "It keeps retrying; a second mail follows when it works again.\n")
+                    if queued is not None:
+                        log.warning("mailbox %s: failing for %d s; the admins are told", self.name,
+                                    (now - since).total_seconds())
                 MailboxState.update(status="failing", failing_since=since, last_error=problem[:2000],
                                     updated_at=now, alerted_at=now if alert else state.alerted_at).where(
                     MailboxState.name == self.name).execute()
@@ -527,6 +545,7 @@ def _batches(uids: list[int], sizes: dict, count: int, max_bytes: int):
 
 
 def _describe(exc: BaseException) -> str:
+    """One readable line for a failure: no bytes reprs, no errno numbers, no server timings."""
     if isinstance(exc, MailboxError):
         return str(exc)
     if isinstance(exc, ConnectionRefusedError):
@@ -534,14 +553,25 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, socket.timeout):
         return "timed out"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"the server's certificate does not verify: {exc.verify_message} (see ca_file)"
+        hint = "check host" if "mismatch" in (exc.verify_message or "") else "see ca_file"
+        return f"the server's certificate does not verify: {exc.verify_message} ({hint})"
     if isinstance(exc, ssl.SSLError):
-        return f"TLS error: {exc.reason or exc}"
+        hint = (" (is this a plain IMAP port? use security = \"starttls\" here, or the TLS port, usually 993)"
+                if exc.reason == "WRONG_VERSION_NUMBER" else "")
+        return f"TLS error: {exc.reason or exc}{hint}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
     text = exc.args[0] if exc.args else exc
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    text = " ".join(str(text).split()) or type(exc).__name__
-    return text if isinstance(exc, (IMAPClientError, MailboxError)) else f"{type(exc).__name__}: {text}"
+    text = str(text)
+    if text.startswith(("b'", 'b"')) and text.endswith(text[1]):
+        text = text[2:-1]  # imapclient quotes the server's bytes
+    text = _SERVER_TIMING.sub("", " ".join(text.split())).rstrip(". ") or type(exc).__name__
+    return text if isinstance(exc, IMAPClientError) else f"{type(exc).__name__}: {text}"
+
+
+_SERVER_TIMING = re.compile(r"\s*\(\d+\.\d+( \+ \d+\.\d+)* secs?\)")  # Dovecot: "(0.001 + 0.000 secs)"
 
 
 def _text(parts) -> str:
@@ -558,23 +588,38 @@ def _close_quietly(client: imapclient.IMAPClient) -> None:
             pass
 
 
-def mailbox_states(config: Config) -> list[dict]:
-    """Each configured mailbox with its stored checkpoint and health (for the CLI and console)."""
+def mailbox_states(config: Config, now: dt.datetime | None = None) -> list[dict]:
+    """Each configured mailbox with its stored checkpoint and health (for the CLI and console).
+
+    `stale` says the daemon has not touched the mailbox for longer than it
+    would if it were running (it records a live session at least every
+    HEARTBEAT_SECONDS when it wakes, and each failed attempt).
+    """
+    now = now or utcnow()
     stored = {s.name: s for s in MailboxState.select()}
     result = []
     for box in config.mailbox:
         state = stored.get(box.label)
+        wakes = min(box.poll_seconds, box.idle_seconds) if box.idle else box.poll_seconds
+        expected = max(HEARTBEAT_SECONDS, wakes, box.backoff_max_seconds)
+        seen = state.updated_at if state else None
         result.append({
             "name": box.label, "host": box.host, "port": box.effective_port, "folder": box.folder,
             "status": state.status if state else "never started",
             "idle": bool(state and state.idle), "read_only": bool(box.read_only or (state and state.read_only)),
             "uidvalidity": state.uidvalidity if state else None,
             "last_uid": state.last_uid if state else 0,
-            "failing_since": state.failing_since.isoformat(sep=" ") if state and state.failing_since else None,
+            "failing_since": _iso(state.failing_since) if state else None,
             "last_error": state.last_error if state else "",
-            "last_ok_at": state.last_ok_at.isoformat(sep=" ") if state and state.last_ok_at else None,
+            "last_ok_at": _iso(state.last_ok_at) if state else None,
+            "last_seen": _iso(seen),
+            "stale": bool(seen and state.status != "stopped"
+                          and (now - seen).total_seconds() > 2 * expected + 30),
             "alerted": bool(state and state.alerted_at),
             "waiting_to_file": spool.waiting_to_file(box.label),
         })
     return result
 
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat(sep=" ", timespec="seconds") if moment else None
