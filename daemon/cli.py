@@ -5,6 +5,7 @@ Failures print one line on standard error and exit non-zero:
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shlex
@@ -17,10 +18,10 @@ from pathlib import Path
 import click
 import peewee
 
-from daemon import db, logs, pipeline, tickets, users
+from daemon import db, logs, pipeline, tickets, timefmt, users
 from daemon.config import EMBEDDED, Config, load_config
 from daemon.errors import ConfigError, PatroldeskError
-from daemon.models import ROLES, SPOOL_STATES, STATUSES, Inbound
+from daemon.models import ROLES, SPOOL_STATES, STATUSES, Attachment, Inbound, Message, Ticket, User, utcnow
 from daemon.sources import spool
 
 
@@ -169,14 +170,31 @@ def mailboxes(app: App, as_json):
         return
     if not states:
         click.echo("no [[mailbox]] configured")
+    now = utcnow()
     for s in states:
-        click.echo(f"{s['name']}  {s['status']}{' (IDLE)' if s['idle'] else ''}"
-                   f"{' read-only' if s['read_only'] else ''}  {s['host']}:{s['port']} {s['folder']}  "
-                   f"uidvalidity {s['uidvalidity']} last UID {s['last_uid']}  "
-                   f"waiting to be filed {s['waiting_to_file']}")
+        click.echo(_mailbox_line(s, now))
         if s["failing_since"]:
             click.echo(f"    failing since {s['failing_since']} UTC{' (admins alerted)' if s['alerted'] else ''}: "
                        f"{s['last_error']}")
+
+
+def _mailbox_line(s: dict, now: dt.datetime) -> str:
+    """One mailbox on one line. A read-only mailbox never files mail, so no filing count for it."""
+    seen = timefmt.seconds_since(s.get("last_seen"), now)
+    filing = "" if s["read_only"] else f"  waiting to be filed {s['waiting_to_file']}"
+    uidvalidity = "-" if s["uidvalidity"] is None else s["uidvalidity"]
+    return (f"{s['name']}  {_mailbox_status(s, seen)}{' read-only' if s['read_only'] else ''}  "
+            f"{s['host']}:{s['port']} {s['folder']}  uidvalidity {uidvalidity} last UID {s['last_uid']}"
+            f"{filing}  last seen {timefmt.ago(s.get('last_seen'), now)}")
+
+
+def _mailbox_status(s: dict, seen: float | None) -> str:
+    """The stored status, doubted when the daemon has not touched the mailbox for a while:
+    a stopped daemon leaves 'ok' behind, which would otherwise read as healthy."""
+    if not s.get("stale"):
+        return f"{s['status']}{' (IDLE)' if s['idle'] else ''}"
+    since = "never seen" if seen is None else f"not seen for {timefmt.duration(seen)}"
+    return f"{s['status']}? ({since}: is the daemon running?)"
 
 
 @cli.group("db")
@@ -224,6 +242,24 @@ def user_add(app: App, username, role, email, name, password_stdin):
     click.echo(f"added {role} {username!r}" + ("" if password_stdin else f", password {password} (shown once)"))
 
 
+@user_group.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (one line).")
+@pass_app
+def user_password(app: App, username, password_stdin):
+    """Set a new password for an account; without --password-stdin it is asked for twice, not echoed."""
+    app.database()
+    user = User.get_or_none(User.username == username)
+    if user is None:
+        raise PatroldeskError(f"no user {username!r}")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
+    users.set_password(user, password)
+    click.echo(f"password of {username!r} changed")
+
+
 # tickets -----------------------------------------------------------------------
 
 @cli.group("tickets")
@@ -233,17 +269,31 @@ def tickets_group():
 
 @tickets_group.command("list")
 @click.option("--status", type=click.Choice(STATUSES))
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per ticket, with its messages.")
 @pass_app
 def tickets_list(app: App, status, limit, as_json):
     """List tickets, newest first."""
     app.database()
-    for ticket in tickets.list_tickets(status, limit):
+    shown = tickets.list_tickets(status, limit)
+    for ticket in shown:
         if as_json:
             _print_json(tickets.ticket_detail(ticket))
         else:
             click.echo(f"#{ticket.number}  {ticket.status:<7}  {ticket.requester.email:<30}  {ticket.subject}")
+    if not as_json and len(shown) == limit:
+        _echo_more_exist(status, limit)
+
+
+def _echo_more_exist(status: str | None, limit: int) -> None:
+    """Say when the list was cut short: a silent limit reads as lost tickets."""
+    query = Ticket.select()
+    if status:
+        query = query.where(Ticket.status == status)
+    total = query.count()
+    if total > limit:
+        kind = f"{status} tickets" if status else "tickets"
+        click.echo(f"showing {limit} of {total} {kind} (newest first); --limit N for more")
 
 
 @tickets_group.command("show")
@@ -253,26 +303,62 @@ def tickets_list(app: App, status, limit, as_json):
 def tickets_show(app: App, ref, as_json):
     """Show a ticket with its messages. REF is the number, with or without '#'."""
     app.database()
-    detail = tickets.ticket_detail(tickets.get_ticket(_ticket_number(ref)))
+    ticket = tickets.get_ticket(_ticket_number(ref))
+    detail = tickets.ticket_detail(ticket)
     if as_json:
         _print_json(detail)
         return
     click.echo(f"#{detail['ticket']}  {detail['subject']}\n"
-               f"status {detail['status']}, requester {detail['requester']['name']} <{detail['requester']['email']}>")
-    for message in detail["messages"]:
-        _echo_message(message)
+               f"status {detail['status']}, requester {_person(detail['requester'])}")
+    if detail["claimed_ref"] is not None:
+        click.echo(_claimed_ref_note(detail["claimed_ref"]))
+    for message, attachments in zip(detail["messages"], _attachments_per_message(ticket)):
+        _echo_message(message, attachments)
 
 
-def _echo_message(message: dict) -> None:
+def _claimed_ref_note(number: int) -> str:
+    """Why a mail tagged for ticket #N opened this ticket instead: only people on #N may add to it."""
+    why = "which does not exist" if Ticket.by_number(number) is None else "but its sender was not on that ticket"
+    return f"opened by a mail whose subject names ticket #{number}, {why}"
+
+
+def _person(who: dict) -> str:
+    return f"{who['name']} <{who['email']}>" if who["name"] else who["email"]
+
+
+def _attachments_per_message(ticket: Ticket) -> list[list[Attachment]]:
+    """Each message's attachment rows, in ticket_detail's message order (by id).
+
+    ticket_detail gives names only; the text view also tells sizes and which
+    files were too big to store.
+    """
+    ids = [m.id for m in Message.select(Message.id).where(Message.ticket == ticket).order_by(Message.id)]
+    found: dict[int, list[Attachment]] = {}
+    for att in Attachment.select().where(Attachment.message.in_(ids)).order_by(Attachment.id):
+        found.setdefault(att.message_id, []).append(att)
+    return [found.get(message_id, []) for message_id in ids]
+
+
+def _echo_message(message: dict, attachments: list[Attachment]) -> None:
     how = f", threaded by {message['thread_signal']}" if message["thread_signal"] else ""
     auto = f", automatic ({message['automatic']})" if message["automatic"] else ""
-    sender = message["sender"]
-    who = f"{sender['name']} <{sender['email']}>" if sender["name"] else sender["email"]
     when = f", {message['date']}" if message["date"] else ""
-    click.echo(f"\n--- {message['kind']} from {who}{when}{how}{auto}\nSubject: {message['subject']}\n")
+    click.echo(f"\n--- {message['kind']} from {_person(message['sender'])}{when}{how}{auto}\n"
+               f"Subject: {message['subject']}\n")
     click.echo(message["visible_text"])
-    for name in message["attachments"]:
-        click.echo(f"[attachment] {name}")
+    for att in attachments:
+        kept = "" if att.stored else ", not stored: over the size limit; it is in the raw mail"
+        click.echo(f"[attachment] {att.filename} ({_size(att.size)}{kept})")
+
+
+def _size(count: int) -> str:
+    """Bytes for people: 512 B, 14.2 KB, 30.0 MB (binary units, like the size limits)."""
+    if count < 1024:
+        return f"{count} B"
+    for unit in ("KB", "MB", "GB"):
+        count /= 1024
+        if count < 1024 or unit == "GB":
+            return f"{count:.1f} {unit}"
 
 
 def _ticket_number(ref: str) -> int:
@@ -367,8 +453,12 @@ def quarantine_show(app: App, spool_id, raw):
     if raw:
         sys.stdout.buffer.write(bytes(row.raw.data))
         return
-    click.echo(f"spool {row.id}: {row.state} ({row.outcome}), from {row.origin} {row.origin_detail}\n"
-               f"reason: {row.reason}\n{row.detail}")
+    outcome = f" ({row.outcome})" if row.outcome and row.outcome != row.state else ""
+    click.echo(f"spool {row.id}: {row.state}{outcome}, from {row.origin} {row.origin_detail}")
+    if row.reason:
+        click.echo(f"reason: {row.reason}")
+    if row.detail:
+        click.echo(row.detail)
 
 
 @quarantine_group.command("retry")

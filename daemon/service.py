@@ -41,7 +41,7 @@ class WebServer:
         self._server = make_server(config.web.host, config.web.port, create_app(config), threaded=True,
                                    fd=listener.fileno())
         self._listener = listener
-        self.port = self._server.server_port
+        self.port = listener.getsockname()[1]  # port 0 asks for any free one
         self._thread = threading.Thread(target=self._server.serve_forever, name="web", daemon=True)
 
     def start(self) -> None:

@@ -32,6 +32,13 @@ def create_user(username: str, role: str, password: str, email: str = "", name: 
                        password_hash=_hasher.hash(password))
 
 
+def set_password(user: User, password: str) -> None:
+    """Store a new argon2id hash, under the same length rule as a new account."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PatroldeskError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    User.update(password_hash=_hasher.hash(password)).where(User.id == user.id).execute()
+
+
 def check_password(user: User, password: str) -> bool:
     try:
         return _hasher.verify(user.password_hash, password)

@@ -1,6 +1,8 @@
 """The `patroldesk` command, run as a process the way scripts and people run it."""
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
 import os
 import re
@@ -16,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon import db
+from daemon import db, users
+from daemon.config import load_config
+from daemon.models import MailboxState, Ticket, User, utcnow
 from tests.conftest import wait_for
 from tests.corpus import simple_mail
 
@@ -49,6 +53,28 @@ def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+@pytest.fixture
+def workdir_database(workdir, monkeypatch):
+    """The workdir's database opened in this process too (after `init`), to arrange or check rows."""
+    monkeypatch.chdir(workdir)  # the config's SQLite path is relative to the working directory
+    handle = db.open_database(load_config(workdir / "patroldesk.toml", {}))
+    yield handle
+    handle.close()
+
+
+def mail_with_attachments(frm: str, subject: str, message_id: str, files: dict[str, bytes]) -> bytes:
+    """A multipart/mixed mail: a short text, then each file as a base64 attachment."""
+    parts = [b"--b\r\nContent-Type: text/plain\r\n\r\nFiles attached\r\n"]
+    for name, data in files.items():
+        parts.append(f"--b\r\nContent-Type: application/octet-stream\r\n"
+                     f"Content-Disposition: attachment; filename={name}\r\n"
+                     f"Content-Transfer-Encoding: base64\r\n\r\n".encode()
+                     + base64.encodebytes(data).replace(b"\n", b"\r\n"))
+    return (f"From: {frm}\r\nTo: support@example.com\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{message_id}>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n").encode() + b"".join(parts) + b"--b--\r\n"
+
+
 def test_init_creates_the_database_and_an_admin_from_the_environment(workdir):
     result = cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "correct horse battery"})
     assert "admin" in result.stdout and "correct horse" not in result.stdout
@@ -73,6 +99,8 @@ def test_ingest_json_reports_each_file(workdir):
     outcomes = json_lines(result.stdout)
     assert [o["outcome"] for o in outcomes] == ["created", "threaded", "duplicate"]
     assert {o["ticket"] for o in outcomes} == {10001}
+    duplicate = cli(workdir, "quarantine", "show", "3").stdout
+    assert duplicate.startswith("spool 3: discarded (duplicate), from cli")
     assert outcomes[0] == {"file": str(first), "outcome": "created", "ticket": 10001,
                            "message_id": "a@example.no", "reason": ""}
     shown = cli(workdir, "tickets", "show", "10001").stdout
@@ -119,6 +147,8 @@ def test_a_quarantined_mail_is_listed_and_retried_once_the_cause_is_fixed(workdi
     assert outcome["outcome"] == "quarantined" and outcome["reason"]
     [row] = json_lines(cli(workdir, "quarantine", "list", "--json").stdout)
     assert row["reason"] == outcome["reason"]
+    shown = cli(workdir, "quarantine", "show", str(row["id"])).stdout
+    assert shown.startswith(f"spool {row['id']}: quarantined, from cli") and "(quarantined)" not in shown
     raw = subprocess.run([sys.executable, "-m", "daemon", "quarantine", "show", "--raw", str(row["id"])],
                          cwd=workdir, capture_output=True, timeout=60,
                          env=dict(os.environ, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml"))).stdout
@@ -134,11 +164,138 @@ def test_a_quarantined_mail_is_listed_and_retried_once_the_cause_is_fixed(workdi
 
 def test_every_command_has_help(workdir):
     commands = [[], ["init"], ["run"], ["db"], ["db", "upgrade"], ["db", "status"], ["user", "add"],
-                ["tickets", "list"], ["tickets", "show"], ["quarantine", "list"], ["quarantine", "retry"],
-                ["quarantine", "show"], ["ingest"], ["spool", "list"]]
+                ["user", "password"], ["tickets", "list"], ["tickets", "show"], ["quarantine", "list"],
+                ["quarantine", "retry"], ["quarantine", "show"], ["ingest"], ["spool", "list"], ["mailboxes"]]
     for words in commands:
         result = cli(workdir, *words, "--help")
         assert "Usage:" in result.stdout
+
+
+def test_tickets_list_says_how_many_the_limit_leaves_out(workdir, workdir_database):
+    cli(workdir, "init")
+    mails = [write_mail(workdir, f"{n}.eml", frm=f"c{n}@example.org", to="support@example.com",
+                        subject=f"Case {n}", body="x", message_id=f"{n}@example.org") for n in range(3)]
+    cli(workdir, "ingest", *map(str, mails))
+    Ticket.update(status="open").where(Ticket.number == 10001).execute()
+
+    cut = cli(workdir, "tickets", "list", "--limit", "2").stdout.splitlines()
+    assert [line.split()[0] for line in cut[:2]] == ["#10003", "#10002"]
+    assert cut[2:] == ["showing 2 of 3 tickets (newest first); --limit N for more"]
+    by_status = cli(workdir, "tickets", "list", "--status", "new", "--limit", "1").stdout.splitlines()
+    assert by_status[1:] == ["showing 1 of 2 new tickets (newest first); --limit N for more"]
+    assert "showing" not in cli(workdir, "tickets", "list").stdout
+    assert "showing" not in cli(workdir, "tickets", "list", "--status", "new", "--limit", "2").stdout
+    as_json = json_lines(cli(workdir, "tickets", "list", "--limit", "2", "--json").stdout)
+    assert [t["ticket"] for t in as_json] == [10003, 10002]
+
+
+def test_tickets_show_tells_a_claimed_tag_and_attachments_too_big_to_store(workdir):
+    with (workdir / "patroldesk.toml").open("a") as config:
+        config.write("[ingest]\nmax_attachment_bytes = 10\n")
+    cli(workdir, "init")
+    first = write_mail(workdir, "a.eml", frm="Ola <ola@example.no>", to="support@example.com",
+                       subject="Skriver", body="Hei", message_id="a@example.no")
+    stranger = workdir / "b.eml"
+    stranger.write_bytes(mail_with_attachments("mallory@example.net", "[#10001] me too", "b@example.net",
+                                               {"small.pdf": b"%PDF-", "huge.bin": b"x" * 3000}))
+    made_up = write_mail(workdir, "c.eml", frm="eve@example.net", to="support@example.com",
+                         subject="Re: [#99999] hello", body="x", message_id="c@example.net")
+    cli(workdir, "ingest", str(first), str(stranger), str(made_up))
+
+    shown = cli(workdir, "tickets", "show", "10002").stdout
+    assert "requester mallory@example.net\n" in shown and "  <" not in shown
+    assert "opened by a mail whose subject names ticket #10001, but its sender was not on that ticket" in shown
+    assert "[attachment] small.pdf (5 B)\n" in shown
+    assert "[attachment] huge.bin (2.9 KB, not stored: over the size limit; it is in the raw mail)" in shown
+    assert "names ticket #99999, which does not exist" in cli(workdir, "tickets", "show", "10003").stdout
+    assert "opened by" not in cli(workdir, "tickets", "show", "10001").stdout
+
+
+def test_sizes_read_like_the_size_limits():
+    from daemon.cli import _size
+    assert [_size(n) for n in (0, 1023, 1536, 30 * 1024 * 1024, 3 * 1024 ** 4)] == [
+        "0 B", "1023 B", "1.5 KB", "30.0 MB", "3072.0 GB"]
+
+
+MAILBOXES = """
+[[mailbox]]
+name = "fresh"
+host = "imap.example.invalid"
+user = "u"
+password = "p"
+[[mailbox]]
+name = "archive"
+host = "imap.example.invalid"
+user = "a"
+password = "p"
+read_only = true
+[[mailbox]]
+name = "new"
+host = "imap.example.invalid"
+user = "n"
+password = "p"
+"""
+
+
+def test_mailboxes_tell_when_the_daemon_was_last_seen(workdir, workdir_database):
+    with (workdir / "patroldesk.toml").open("a") as config:
+        config.write(MAILBOXES)
+    cli(workdir, "init")
+    now = utcnow()
+    MailboxState.create(name="fresh", status="ok", idle=True, uidvalidity=11, last_uid=4,
+                        updated_at=now - dt.timedelta(seconds=12))
+    MailboxState.create(name="archive", status="ok", read_only=True, uidvalidity=7, last_uid=9,
+                        updated_at=now - dt.timedelta(hours=1))
+
+    lines = {line.split()[0]: line for line in cli(workdir, "mailboxes").stdout.splitlines()}
+    assert re.search(r"^fresh  ok \(IDLE\)  .* uidvalidity 11 last UID 4  waiting to be filed 0  "
+                     r"last seen \d+ s ago$", lines["fresh"])
+    assert lines["archive"].startswith("archive  ok? (not seen for 60 min: is the daemon running?) read-only  ")
+    assert "waiting to be filed" not in lines["archive"]
+    assert re.search(r"^new  never started  .* uidvalidity - last UID 0  waiting to be filed 0  last seen never$",
+                     lines["new"])
+    rows = {row["name"]: row for row in json.loads(cli(workdir, "mailboxes", "--json").stdout)}
+    assert rows["new"]["uidvalidity"] is None and rows["archive"]["read_only"] is True
+
+
+def test_a_mailbox_line_needs_no_last_seen_or_stale():
+    from daemon.cli import _mailbox_line
+    state = {"name": "main", "status": "ok", "idle": False, "read_only": False, "host": "h", "port": 993,
+             "folder": "INBOX", "uidvalidity": 5, "last_uid": 2, "waiting_to_file": 1}
+    assert _mailbox_line(state, utcnow()) == ("main  ok  h:993 INBOX  uidvalidity 5 last UID 2  "
+                                              "waiting to be filed 1  last seen never")
+
+
+def test_user_password_sets_a_new_password_from_stdin(workdir, workdir_database):
+    cli(workdir, "init")
+    cli(workdir, "user", "add", "kari", "--password-stdin", input="first password\n")
+    changed = cli(workdir, "user", "password", "kari", "--password-stdin", input="second password\n")
+    assert changed.stdout == "password of 'kari' changed\n"
+    kari = User.get(User.username == "kari")
+    assert users.check_password(kari, "second password") and not users.check_password(kari, "first password")
+
+    short = cli(workdir, "user", "password", "kari", "--password-stdin", input="short\n", check=False)
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    unknown = cli(workdir, "user", "password", "nobody", "--password-stdin", input="whatever pw 1\n", check=False)
+    assert unknown.returncode == 1 and unknown.stderr == "patroldesk: no user 'nobody'\n"
+
+
+def test_user_password_asks_twice_without_echo(workdir, workdir_database, monkeypatch):
+    from click.testing import CliRunner
+
+    from daemon.cli import cli as command
+    cli(workdir, "init")
+    cli(workdir, "user", "add", "kari", "--password-stdin", input="first password\n")
+    monkeypatch.setattr("daemon.logs.configure", lambda level: None)  # keep pytest's log capture
+    args = ["--config", str(workdir / "patroldesk.toml"), "user", "password", "kari"]
+
+    mismatch = CliRunner().invoke(command, args, input="second password\nsecond passwort\n")
+    assert mismatch.exit_code != 0 and "do not match" in mismatch.output
+    assert users.check_password(User.get(User.username == "kari"), "first password")
+    result = CliRunner().invoke(command, args, input="second password\nsecond password\n")
+    assert result.exit_code == 0, result.output
+    assert "second password" not in result.output and "password of 'kari' changed" in result.output
+    assert users.check_password(User.get(User.username == "kari"), "second password")
 
 
 def test_user_add_refuses_a_short_password(workdir):
@@ -190,6 +347,18 @@ def test_a_taken_port_stops_start_up_with_one_clear_line(workdir):
     assert result.returncode == 1
     assert f"cannot listen for mail on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_taken_console_port_is_one_line_naming_the_key(workdir):
+    cli(workdir, "init")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        (workdir / "patroldesk.toml").write_text(
+            f'[database]\nurl = "sqlite:///var/desk.db"\n[smtp]\nport = 0\n[web]\nport = {port}\n')
+        result = cli(workdir, "run", check=False)
+    assert result.returncode == 1
+    assert f"cannot serve the console on 127.0.0.1:{port}" in result.stderr
+    assert "[web] port" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("config_text, expected", [

@@ -1,39 +1,75 @@
-"""Health: is the database answering, and how is the spool doing."""
+"""Health: is the database answering, how is the spool doing, and is mail coming in.
+
+The page is unauthenticated, so it shows counts and states only, never mail.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template
 from peewee import fn
 
-from daemon.models import Inbound, Ticket
+from daemon import timefmt
+from daemon.config import Config
+from daemon.models import Inbound, Ticket, utcnow
+from daemon.sources.imap import mailbox_states
 
 blueprint = Blueprint("health", __name__)
 
 
-def _figures() -> dict:
+def _figures(config: Config) -> dict:
     states = dict(Inbound.select(Inbound.state, fn.COUNT(Inbound.id)).group_by(Inbound.state).tuples())
+    mailboxes = _mailboxes(config)
     return {
+        "status": "degraded" if any(_in_trouble(box) for box in mailboxes) else "ok",
         "database": "ok",
         "spool": {state: states.get(state, 0) for state in ("queued", "processing", "quarantined")},
         "tickets": {"open": Ticket.select().where(Ticket.status.in_(("new", "open"))).count(),
                     "all": Ticket.select().count()},
+        "mailboxes": mailboxes,
     }
 
 
-def _safe_figures() -> tuple[dict, int]:
+def _mailboxes(config: Config) -> list[dict]:
+    """Each IMAP mailbox's name and health; the error text only while it is failing."""
+    result = []
+    for state in mailbox_states(config):
+        box = {"name": state["name"], "status": state["status"], "stale": bool(state.get("stale")),
+               "last_seen": state.get("last_seen")}
+        if state["status"] == "failing":
+            box.update(failing_since=state["failing_since"], last_error=state["last_error"])
+        result.append(box)
+    return result
+
+
+def _in_trouble(box: dict) -> bool:
+    """Failing, or not touched for a while: this page is served by the daemon itself,
+    so a stale mailbox means its poller has stopped, not that the daemon is down."""
+    return box["status"] == "failing" or box["stale"]
+
+
+def _safe_figures(config: Config) -> tuple[dict, int]:
+    """The figures and the HTTP status: 503 whenever something needs a person."""
     try:
-        return _figures(), 200
+        figures = _figures(config)
     except Exception as exc:  # a health page reports failure, it does not raise it
-        return {"database": f"unavailable: {type(exc).__name__}"}, 503
+        return {"status": "down", "database": f"unavailable: {type(exc).__name__}",
+                "mailboxes": [{"name": box.label, "status": "unknown"} for box in config.mailbox]}, 503
+    return figures, 200 if figures["status"] == "ok" else 503
+
+
+@blueprint.app_template_filter("ago")
+def ago(iso: str | None) -> str:
+    """'12 s ago' for a stored UTC timestamp; 'never' for none."""
+    return timefmt.ago(iso, utcnow())
 
 
 @blueprint.route("/healthz")
 def healthz():
-    figures, status = _safe_figures()
+    figures, status = _safe_figures(current_app.config["PATROLDESK"])
     return jsonify(figures), status
 
 
 @blueprint.route("/")
 def index():
-    figures, status = _safe_figures()
     config = current_app.config["PATROLDESK"]
+    figures, status = _safe_figures(config)
     return render_template("health.html", figures=figures, config=config), status
