@@ -49,11 +49,12 @@ def test_healthz_is_degraded_when_a_mailbox_fails(config, database):
     mailbox_row("backup", status="failing", failing_since=utcnow() - dt.timedelta(minutes=20),
                 last_error="connection refused")
     response = get(config, "/healthz")
-    assert response.status_code == 503
+    assert response.status_code == 200  # the mail server's fault: restarting the daemon would not help
     body = response.get_json()
     assert body["status"] == "degraded"
     backup = {box["name"]: box for box in body["mailboxes"]}["backup"]
-    assert backup["status"] == "failing" and backup["last_error"] == "connection refused"
+    assert backup["status"] == "failing" and backup["failing_since"]
+    assert "last_error" not in backup  # it names accounts and hosts; the page has no sign-in
 
 
 def test_healthz_is_degraded_when_a_mailbox_is_not_seen_for_long(config, database):
@@ -69,11 +70,12 @@ def test_the_page_lists_the_mailboxes_and_no_smtp_when_it_is_off(config, databas
     mailbox_row("backup", status="failing", failing_since=utcnow(), last_error="login as 'b' refused")
     response = get(config, "/")
     page = response.get_data(as_text=True)
-    assert response.status_code == 503
+    assert response.status_code == 200
     assert "SMTP" not in page and "2525" not in page
     assert "2 IMAP mailboxes" in page
     assert "<td>main</td>" in page and " s ago" in page
-    assert "<td>backup</td>" in page and "failing" in page and "login as &#39;b&#39; refused" in page
+    assert "<td>backup</td>" in page and "failing since" in page and "patroldesk mailboxes" in page
+    assert "refused" not in page
 
 
 def test_the_page_says_where_smtp_listens_when_it_is_on(tmp_path, database):
