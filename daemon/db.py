@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
-from peewee import AutoField, Database, DatabaseProxy, SqliteDatabase
+from peewee import AutoField, Database, DatabaseProxy, OperationalError, SqliteDatabase
 from playhouse import db_url
 from playhouse.migrations import Runner
 
@@ -86,11 +86,19 @@ class QueuedWriterSqliteDatabase(SqliteDatabase):
     def execute_sql(self, sql, params=None):
         if self.in_transaction() or not _WRITES.match(sql):
             return super().execute_sql(sql, params)
-        with self._writer:
+        self._take_turn()
+        try:
             return super().execute_sql(sql, params)
+        finally:
+            self._writer.release()
+
+    def _take_turn(self) -> None:
+        # As long as SQLite itself would wait: a stuck transaction fails its waiters, not hangs them.
+        if not self._writer.acquire(timeout=SQLITE_PRAGMAS["busy_timeout"] / 1000):
+            raise OperationalError("database is locked (another thread of this process kept it)")
 
     def begin(self, lock_type=None):
-        self._writer.acquire()
+        self._take_turn()
         self._holding.lock = True
         try:
             super().begin(lock_type)

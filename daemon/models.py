@@ -161,6 +161,12 @@ class MailboxState(BaseModel):
     last_ok_at = DateTimeField(null=True)
     alerted_at = DateTimeField(null=True)  # the failure alert went out
     updated_at = DateTimeField(null=True)
+    # A mail the server fails to deliver: UIDs up to careful_until are fetched one at a
+    # time, and stuck_uid has been tried stuck_tries times (kept across restarts, so a
+    # mail that kills the daemon is skipped in the end too).
+    careful_until = BigIntegerField(default=0)
+    stuck_uid = BigIntegerField(null=True)
+    stuck_tries = IntegerField(default=0)
 
 
 OUTBOX_STATES = ("queued", "sending", "sent", "failed")

@@ -330,7 +330,7 @@ def test_a_mail_the_server_cannot_deliver_is_skipped_after_three_tries(tmp_path,
         wait_for(lambda: state(box.name).status == "ok")
         assert state(box.name).last_uid == 3
         alert = wait_for(lambda: Outgoing.get_or_none())
-    assert "a mail cannot be fetched" in alert.subject and b"UID 2" in bytes(alert.data)
+    assert "1 mail(s) not read" in alert.subject and b"UID 2:" in bytes(alert.data)
     assert {m.message_id for m in Message.select()} == {"m0@example.no", "m2@example.no"}
     assert any("could not be fetched 3 times" in r.getMessage() for r in caplog.records)
     for file in maildir.glob("*/*"):  # Dovecot may have renamed it from new/ to cur/
@@ -432,3 +432,42 @@ def test_read_only_mail_waits_for_no_filing_and_a_silent_daemon_shows_as_stale(t
 def test_failures_are_described_in_plain_words(error, expected):
     from daemon.sources.imap import _describe
     assert _describe(error) == expected
+
+
+def test_an_unreadable_mail_without_a_size_in_its_file_name_is_skipped(tmp_path, dovecot, imap_account):
+    # Delivered straight into the maildir by a delivery agent: Dovecot must open the file even
+    # to say how large it is, and cannot; its failure ends the whole session each time.
+    first, last = mails(1)[0], mails(1, prefix="later")[0]
+    imap_account.append("INBOX", [first])
+    maildir = dovecot.mail_dir / imap_account.user / "Maildir"
+    unreadable = maildir / "new" / "1795000000.M1P1.delivered"
+    unreadable.write_bytes(mails(1, prefix="broken")[0])
+    unreadable.chmod(0)
+    imap_account.append("INBOX", [last])
+    box = mailbox(imap_account, backoff_max_seconds=1)
+    config = imap_config(tmp_path, box, support={"addresses": [SUPPORT], "alerts_to": ["ops@example.com"]})
+    try:
+        with running_service(config):
+            wait_for(lambda: Ticket.select().count() == 2, timeout=30)
+            wait_for(lambda: state(box.name).status == "ok")
+            alert = wait_for(lambda: Outgoing.get_or_none())
+    finally:
+        for file in maildir.glob("*/*"):
+            if file.is_file() and not file.stat().st_mode & 0o777:
+                file.chmod(0o600)
+    assert "1 mail(s) not read" in alert.subject
+    assert {m.message_id for m in Message.select()} == {"m0@example.no", "later0@example.no"}
+    assert imap_account.count("INBOX") == 1 and state(box.name).stuck_uid is None
+
+
+def test_many_oversized_mails_make_one_alert(tmp_path, imap_account):
+    big = [simple_mail(frm="spam@example.com", to=SUPPORT, subject=f"Stor {i}", body="x" * 60_000,
+                       message_id=f"big{i}@example.com") for i in range(5)]
+    imap_account.append("INBOX", [*big, mails(1)[0]])
+    box = mailbox(imap_account, max_message_bytes=50_000)
+    config = imap_config(tmp_path, box, support={"addresses": [SUPPORT], "alerts_to": ["ops@example.com"]})
+    with running_service(config):
+        wait_for(lambda: Ticket.select().count() == 1)
+        alert = wait_for(lambda: Outgoing.get_or_none())
+        time.sleep(0.5)
+    assert Outgoing.select().count() == 1 and "5 mail(s) not read" in alert.subject

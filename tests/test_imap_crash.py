@@ -34,7 +34,7 @@ def corpus() -> list[bytes]:
     return new[:3] + replies[:1] + new[3:] + replies[1:]
 
 
-def write_config(tmp_path, account) -> str:
+def write_config(tmp_path, account, alerts_to: str = "") -> str:
     path = tmp_path / "patroldesk.toml"
     path.write_text(f"""
 [database]
@@ -47,6 +47,7 @@ enabled = false
 enabled = false
 [support]
 addresses = ["{SUPPORT}"]
+alerts_to = [{f'"{alerts_to}"' if alerts_to else ""}]
 [ingest]
 batch_size = 2
 lease_seconds = 5
@@ -114,3 +115,33 @@ def test_a_restart_after_kill_9_neither_loses_nor_doubles_a_mail(tmp_path, imap_
         assert not Inbound.select().where(Inbound.filed_at.is_null()).exists()
     finally:
         db.database.close()
+
+
+def test_a_mail_that_kills_the_daemon_three_times_is_skipped(tmp_path, imap_account):
+    from daemon.models import MailboxState, Outgoing
+    imap_account.append("INBOX", corpus()[:1])
+    config_path = write_config(tmp_path, imap_account, alerts_to="ops@example.com")
+    db.open_database(load_config(config_path, {}))
+    db.upgrade()
+    with imap_account.client() as client:
+        uidvalidity = client.select_folder("INBOX", readonly=True)[b"UIDVALIDITY"]
+    # As if a batch fetch had failed before: UID 1 is read one mail at a time.
+    MailboxState.create(name="crash", uidvalidity=uidvalidity, careful_until=1)
+    db.database.close()
+    for _ in range(3):
+        victim = daemon(config_path, crash_at="fetching-one")
+        victim.wait(timeout=30)
+        assert victim.returncode == -signal.SIGKILL
+    survivor = daemon(config_path)
+    try:
+        db.open_database(load_config(config_path, {}))
+        wait_for(lambda: Outgoing.select().count() == 1, timeout=30)
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(timeout=20)
+    try:
+        assert b"fetching it stopped patroldesk 3 times" in bytes(Outgoing.get().data)
+        assert MailboxState.get().last_uid == 1 and Message.select().count() == 0
+    finally:
+        db.database.close()
+    assert imap_account.count("INBOX") == 1  # skipped, never deleted

@@ -35,6 +35,9 @@ def up(migrator, db):
         last_ok_at = DateTimeField(null=True)
         alerted_at = DateTimeField(null=True)
         updated_at = DateTimeField(null=True)
+        careful_until = BigIntegerField(default=0)
+        stuck_uid = BigIntegerField(null=True)
+        stuck_tries = IntegerField(default=0)
 
     class Outgoing(Base):
         ticket = ForeignKeyField(Ticket, null=True, on_delete="CASCADE")

@@ -53,9 +53,11 @@ BATCH_BYTES = 16 * 1024 * 1024
 SHORT_WAIT = 0.2  # seconds between looks while the pipeline works on our mail
 SIZE_CHUNK = 2000  # UIDs per FETCH RFC822.SIZE (imapclient sends each UID; lines stay short)
 MAX_FETCH_FAILURES = 3
+SKIP_ALERT_INTERVAL = 3600  # seconds: at most one alert an hour about mails not read
 HEARTBEAT_SECONDS = 30  # a working poller records that it is alive at least this often (when it wakes)  # sessions in which a mail failed to come before it is skipped
 
-# Points where a test may have the process killed (kill -9) to prove a restart loses nothing.
+# Points where a test may have the process killed (kill -9) to prove a restart loses nothing
+# (and "fetching-one": inside the careful, one-mail-at-a-time fetch).
 CRASH_POINTS = ("fetched", "spooling", "spooled", "filing", "moved")
 
 
@@ -83,8 +85,9 @@ class MailboxPoller:
         self._prefix = ""
         self._uidvalidity = 0
         self._failures = 0  # failed sessions in a row
-        self._fetch_failures: dict[int, int] = {}  # UID: sessions in which the server failed to deliver it
-        self._one_at_a_time_until = 0  # batches up to this UID are fetched one mail at a time
+        self._careful_until = 0  # UIDs up to this are fetched one at a time (MailboxState.careful_until)
+        self._skipped: list[tuple[int, str]] = []  # mails given up on, not yet in an alert
+        self._skip_alerted = -SKIP_ALERT_INTERVAL
         self.read_only = box.read_only  # or the server says so when the folder is opened
 
     # -- lifecycle -------------------------------------------------------
@@ -225,59 +228,79 @@ class MailboxPoller:
             last_uid = 0
         if state.uidvalidity != uidvalidity:
             with database.atomic():
-                MailboxState.update(uidvalidity=uidvalidity, last_uid=0, updated_at=utcnow()).where(
+                MailboxState.update(uidvalidity=uidvalidity, last_uid=0, careful_until=0, stuck_uid=None,
+                                    stuck_tries=0, updated_at=utcnow()).where(
                     MailboxState.name == self.name).execute()
+            state = self._state()
+        self._careful_until = state.careful_until
         uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
         if not uids:
             return 0
-        # In chunks: tens of thousands of UIDs are longer than servers accept in one command.
-        sizes = {}
-        for start in range(0, len(uids), SIZE_CHUNK):
-            try:
-                sizes.update(client.fetch(uids[start:start + SIZE_CHUNK], ["RFC822.SIZE"]))
-            except imaplib.IMAP4.abort:
-                raise
-            except IMAPClientError:
-                pass  # a mail the server cannot read fails its chunk: batch those by count alone
+        sizes = self._sizes(client, uids)
         spooled = 0
-        for batch in _batches(uids, sizes, self.box.batch_size, BATCH_BYTES):
-            if self._stop.is_set():
-                break
-            mails, highest, skipped, failure = self._fetch(client, batch, sizes)
-            self._crash("fetched")
-            if highest > last_uid:
-                spooled += self._spool(mails, highest, uidvalidity, skipped)
-                last_uid = highest
-                self._crash("spooled")
-                self._wake_pipeline()
-            if failure is not None:
-                raise failure  # what came before it is spooled; the session starts again
+        try:
+            for batch in _batches(uids, sizes, self.box.batch_size, BATCH_BYTES):
+                if self._stop.is_set():
+                    break
+                mails, highest, skipped, failure = self._fetch(client, batch, sizes)
+                self._crash("fetched")
+                if highest > last_uid:
+                    spooled += self._spool(mails, highest, uidvalidity)
+                    last_uid = highest
+                    self._crash("spooled")
+                    self._wake_pipeline()
+                self._skipped += skipped
+                if failure is not None:
+                    raise failure  # what came before it is spooled; the session starts again
+        finally:
+            self._report_skipped()
         return spooled
+
+    def _sizes(self, client: imapclient.IMAPClient, uids: list[int]) -> dict:
+        """RFC822.SIZE of the new mail, asked in chunks: tens of thousands of UIDs are longer
+        than servers accept in one command. A chunk the server fails (it cannot read one of
+        its mails) is read one mail at a time instead."""
+        sizes: dict = {}
+        quick = [uid for uid in uids if uid > self._careful_until]
+        for start in range(0, len(quick), SIZE_CHUNK):
+            chunk = quick[start:start + SIZE_CHUNK]
+            try:
+                sizes.update(client.fetch(chunk, ["RFC822.SIZE"]))
+            except (IMAPClientError, OSError) as exc:
+                log.warning("mailbox %s: asking the sizes of UIDs %d to %d failed (%s); reading them one at "
+                            "a time", self.name, chunk[0], chunk[-1], _describe(exc))
+                self._be_careful(chunk[-1])
+                if _session_lost(exc):
+                    raise MailboxError(f"asking the sizes of UIDs {chunk[0]} to {chunk[-1]} failed: "
+                                       f"{_describe(exc)}") from None
+        return sizes
 
     def _fetch(self, client: imapclient.IMAPClient, batch: list[int],
                sizes: dict) -> tuple[list, int, list, Exception | None]:
-        """Fetch a batch: (uid, bytes) pairs, the highest UID dealt with, the UIDs given up on,
-        and the error that stopped it early (None if none did).
+        """Fetch a batch: (uid, bytes) pairs, the highest UID dealt with, the UIDs given up on
+        (with why), and the error that stopped it early (None if none did).
 
         When the server fails a batch (Dovecot also ends the session), its
-        mails are fetched one at a time. A mail it still holds but will not
-        deliver is tried again in later sessions and, after
-        MAX_FETCH_FAILURES, skipped (left where it is, the admins told) so
-        that it cannot hold up the mail behind it.
+        mails are fetched one at a time, each attempt recorded first: a mail
+        the server holds but will not deliver, or that kills the daemon, is
+        tried MAX_FETCH_FAILURES times across sessions and restarts, then
+        skipped (left where it is, the admins told), so that it cannot hold
+        up the mail behind it.
         """
         limit = self.box.max_message_bytes
         too_big = {uid: size for uid in batch if (size := int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))) > limit}
         wanted = [uid for uid in batch if uid not in too_big]
         found: dict = {}
-        if wanted and batch[0] > self._one_at_a_time_until:
+        if wanted and batch[0] > self._careful_until:
             try:
                 found = client.fetch(wanted, ["BODY.PEEK[]"])
-            except IMAPClientError as exc:
+            except (IMAPClientError, OSError) as exc:
                 log.warning("mailbox %s: fetching UIDs %d to %d failed (%s); fetching them one at a time",
                             self.name, batch[0], batch[-1], _describe(exc))
-                self._one_at_a_time_until = batch[-1]
-                if isinstance(exc, imaplib.IMAP4.abort):
-                    return [], batch[0] - 1, [], exc
+                self._be_careful(batch[-1])
+                if _session_lost(exc):
+                    return [], batch[0] - 1, [], MailboxError(
+                        f"fetching UIDs {batch[0]} to {batch[-1]} failed: {_describe(exc)}")
         mails, skipped = [], []
         for uid in batch:
             if uid in too_big:
@@ -286,43 +309,82 @@ class MailboxPoller:
                 skipped.append((uid, f"it is {too_big[uid]:,} bytes, over max_message_bytes ({limit:,})"))
                 continue
             body = found.get(uid, {}).get(b"BODY[]")
-            failure = None
-            if body is None:
-                try:
-                    body, problem = self._fetch_one(client, uid)
-                except imaplib.IMAP4.abort as exc:  # the server ended the session over this mail
-                    body, problem, failure = None, _describe(exc), exc
             if body is not None:
                 mails.append((uid, body))
-                self._fetch_failures.pop(uid, None)
                 continue
-            if problem is None:
-                continue  # expunged meanwhile: nothing to keep
-            self._fetch_failures[uid] = self._fetch_failures.get(uid, 0) + 1
-            if self._fetch_failures[uid] < MAX_FETCH_FAILURES:
-                return mails, uid - 1, skipped, failure or MailboxError(
-                    f"the server did not deliver UID {uid} of {self.box.folder} ({problem}); it is tried again")
-            log.error("mailbox %s: UID %d of %s could not be fetched %d times (%s); it is left there and skipped",
-                      self.name, uid, self.box.folder, MAX_FETCH_FAILURES, problem)
-            skipped.append((uid, f"the server failed to deliver it {MAX_FETCH_FAILURES} times: {problem}"))
+            outcome, value, failure = self._fetch_carefully(client, uid)
+            if outcome == "mail":
+                mails.append((uid, value))
+            elif outcome == "skip":
+                skipped.append((uid, value))
+                self._failures = 0  # progress: the next bad mail starts its own backoff
             if failure is not None:
-                return mails, uid, skipped, failure
+                return mails, uid if outcome == "skip" else uid - 1, skipped, failure
         return mails, batch[-1], skipped, None
 
-    def _fetch_one(self, client: imapclient.IMAPClient, uid: int) -> tuple[bytes | None, str | None]:
-        """The mail's bytes, or None with why (None for why: it is no longer there)."""
+    def _fetch_carefully(self, client: imapclient.IMAPClient, uid: int) -> tuple[str, object, Exception | None]:
+        """One mail, its attempt recorded before it is made: ("mail", bytes, None),
+        ("gone", None, None), ("skip", why, error or None) or ("retry", why, error)."""
+        state = self._state()
+        tries = state.stuck_tries if state.stuck_uid == uid else 0
+        if tries >= MAX_FETCH_FAILURES:  # the attempts before ended the process itself
+            self._set_stuck(None, 0)
+            return "skip", f"fetching it stopped patroldesk {tries} times", None
+        self._set_stuck(uid, tries + 1)
+        self._crash("fetching-one")
+        problem, error = "the server sent no content", None
         try:
+            size = int(client.fetch([uid], ["RFC822.SIZE"]).get(uid, {}).get(b"RFC822.SIZE", 0))
+            if size > self.box.max_message_bytes:
+                self._set_stuck(None, 0)
+                return "skip", f"it is {size:,} bytes, over max_message_bytes ({self.box.max_message_bytes:,})", None
             body = client.fetch([uid], ["BODY.PEEK[]"]).get(uid, {}).get(b"BODY[]")
-            problem = "the server sent no content"
-        except imaplib.IMAP4.abort:
-            raise
-        except IMAPClientError as exc:
+        except (IMAPClientError, OSError) as exc:
             body, problem = None, _describe(exc)
-        if body is None and uid not in client.search(["UID", str(uid)]):
-            return None, None
-        return body, problem
+            if _session_lost(exc):
+                error = MailboxError(f"fetching UID {uid} of {self.box.folder} failed: {problem}")
+        if body is not None:
+            self._set_stuck(None, 0)
+            return "mail", body, None
+        if error is None and uid not in client.search(["UID", str(uid)]):
+            self._set_stuck(None, 0)
+            return "gone", None, None  # expunged meanwhile: nothing to keep
+        if tries + 1 >= MAX_FETCH_FAILURES:
+            self._set_stuck(None, 0)
+            log.error("mailbox %s: UID %d of %s could not be fetched %d times (%s); it is left there and "
+                      "skipped", self.name, uid, self.box.folder, MAX_FETCH_FAILURES, problem)
+            return "skip", f"the server failed to deliver it {MAX_FETCH_FAILURES} times: {problem}", error
+        return "retry", problem, error or MailboxError(
+            f"the server did not deliver UID {uid} of {self.box.folder} ({problem}); it is tried again")
 
-    def _spool(self, mails: list, highest: int, uidvalidity: int, skipped: list) -> int:
+    def _be_careful(self, until: int) -> None:
+        """Fetch UIDs up to `until` one at a time from now on (kept across restarts)."""
+        self._careful_until = max(self._careful_until, until)
+        with database.atomic():
+            MailboxState.update(careful_until=self._careful_until).where(MailboxState.name == self.name).execute()
+
+    def _set_stuck(self, uid: int | None, tries: int) -> None:
+        with database.atomic():
+            MailboxState.update(stuck_uid=uid, stuck_tries=tries).where(MailboxState.name == self.name).execute()
+
+    def _report_skipped(self) -> None:
+        """One alert for the mails skipped lately, at most one an hour: a spam run of huge
+        mails must not become a storm of alerts."""
+        if not self._skipped or time.monotonic() - self._skip_alerted < SKIP_ALERT_INTERVAL:
+            return
+        skipped, self._skipped = self._skipped, []
+        self._skip_alerted = time.monotonic()
+        lines = "\n".join(f"UID {uid}: {why}" for uid, why in skipped[:50])
+        more = f"\n... and {len(skipped) - 50} more" if len(skipped) > 50 else ""
+        try:
+            with database.atomic():
+                outbox.queue_alert(self.config, f"mailbox {self.name}: {len(skipped)} mail(s) not read",
+                                   f"These mails in {self.box.folder} are not read into patroldesk:\n\n"
+                                   f"{lines}{more}\n\nThey stay in {self.box.folder} for a person to look at.\n")
+        except (DatabaseError, InterfaceError) as exc:
+            log.error("mailbox %s: cannot queue the alert about skipped mail: %s", self.name, _describe(exc))
+
+    def _spool(self, mails: list, highest: int, uidvalidity: int) -> int:
         try:
             with database.atomic():
                 for uid, raw in mails:
@@ -335,11 +397,6 @@ class MailboxPoller:
                     & (MailboxState.last_uid < highest)).execute()
                 if not moved:
                     raise _AlreadySpooled
-                for uid, problem in skipped:
-                    outbox.queue_alert(self.config, f"mailbox {self.name}: a mail cannot be fetched",
-                                       f"A mail in {self.box.folder} (UID {uid}) is not read into patroldesk:\n"
-                                       f"{problem}\n\nIt is skipped and stays in {self.box.folder} "
-                                       "for a person to look at.\n")
         except _AlreadySpooled:
             # Another poller on this mailbox spooled these first: its rows stand, ours rolled back.
             log.warning("mailbox %s: UIDs up to %d were spooled by another poller", self.name, highest)
@@ -524,6 +581,11 @@ def _uid_set(uids: list[int]) -> str:
     return ",".join(parts)
 
 
+def _session_lost(exc: BaseException) -> bool:
+    """The connection is gone (the server ended the session, a reset, a timeout)."""
+    return isinstance(exc, (imaplib.IMAP4.abort, OSError))
+
+
 def _reconnect_database() -> None:
     try:
         database.close()
@@ -571,7 +633,9 @@ def _describe(exc: BaseException) -> str:
     return text if isinstance(exc, IMAPClientError) else f"{type(exc).__name__}: {text}"
 
 
-_SERVER_TIMING = re.compile(r"\s*\(\d+\.\d+( \+ \d+\.\d+)* secs?\)")  # Dovecot: "(0.001 + 0.000 secs)"
+# Dovecot's "(0.001 + 0.000 secs)" and "[2026-11-23 17:37:37]"; imaplib's "command: FETCH => ".
+_SERVER_TIMING = re.compile(r"\s*\(\d+\.\d+( \+ \d+\.\d+)* secs?\)|\s*\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]|"
+                            r"^command: \w+ => ")
 
 
 def _text(parts) -> str:
@@ -601,7 +665,7 @@ def mailbox_states(config: Config, now: dt.datetime | None = None) -> list[dict]
     for box in config.mailbox:
         state = stored.get(box.label)
         wakes = min(box.poll_seconds, box.idle_seconds) if box.idle else box.poll_seconds
-        expected = max(HEARTBEAT_SECONDS, wakes, box.backoff_max_seconds)
+        expected = max(HEARTBEAT_SECONDS, wakes, box.backoff_max_seconds, box.timeout_seconds)
         seen = state.updated_at if state else None
         result.append({
             "name": box.label, "host": box.host, "port": box.effective_port, "folder": box.folder,
