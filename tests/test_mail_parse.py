@@ -718,3 +718,17 @@ def test_an_undeclared_inline_part_with_a_file_name_stays_a_file():
 def test_raw_8bit_subjects_take_the_charset_detected_in_an_undeclared_body(subject, body, expected):
     raw = b"From: kunde@example.org\r\nTo: support@example.com\r\nSubject: " + subject + b"\r\n\r\n" + body + b"\r\n"
     assert parse(raw).subject == expected
+
+
+def test_a_raw_latin_subject_is_not_read_with_the_charset_of_a_cyrillic_attachment_or_body():
+    attachment = b64("Привет, это вложение в кодировке windows-1251.".encode("cp1251"))
+    with_attachment = (
+        b"From: a@example.org\r\nTo: s@example.com\r\nSubject: Rechnung f\xfcr M\xfcller, Gr\xf6\xdfe\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+        b"Content-Type: text/plain\r\n\r\nHello\r\n--XX\r\nContent-Type: text/plain\r\n"
+        b"Content-Disposition: attachment; filename=a.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + attachment + b"\r\n--XX--\r\n")
+    cyrillic_body = (b"From: a@example.org\r\nTo: s@example.com\r\nSubject: Rechnung f\xfcr M\xfcller, Gr\xf6\xdfe"
+                     b"\r\n\r\n" + "Здравствуйте, счёт во вложении, спасибо.".encode("cp1251") + b"\r\n")
+    assert parse(with_attachment).subject == "Rechnung für Müller, Größe"
+    assert parse(cyrillic_body).subject == "Rechnung für Müller, Größe"

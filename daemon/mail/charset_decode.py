@@ -17,7 +17,7 @@ from daemon.mail.charset_codecs import (
     show_label,
     strict_decode,
 )
-from daemon.mail.charset_detect import DETECT_SAMPLE, detect_codec
+from daemon.mail.charset_detect import DETECT_SAMPLE, detect_codec, script_of
 from daemon.mail.charset_opinion import second_opinion
 
 _UTF8_SEQUENCE_RE = re.compile(
@@ -83,6 +83,11 @@ def decode_raw_header_bytes(data: bytes, hint: str | None) -> tuple[str, str | N
     hint_codec = python_codec(hint)
     if hint_codec not in (None, "ascii", "utf-8"):
         text = strict_decode(data, hint_codec)
+        if text is not None and _mixes_scripts(text):
+            # "fьr Mьller": the body's charset does not fit these bytes; judge them alone.
+            alone = _decode_undeclared(data, "raw 8-bit bytes", silent_utf8=True)
+            if not _mixes_scripts(alone[0]):
+                return alone
         if text is not None:
             better = second_opinion(data, hint_codec, text)
             if better is not None:
@@ -90,6 +95,15 @@ def decode_raw_header_bytes(data: bytes, hint: str | None) -> tuple[str, str | N
                                    f"looks wrong for them; decoded as {display_name(better[1])}")
             return text, f"raw 8-bit bytes decoded as {display_name(hint_codec)} (charset of the body)"
     return _decode_undeclared(data, "raw 8-bit bytes", silent_utf8=True)
+
+
+def _mixes_scripts(text: str) -> bool:
+    """A word with both Latin and Cyrillic letters: one of the two is mojibake."""
+    for word in text.split():
+        scripts = {script_of(ch) for ch in word if ch.isalpha()}
+        if "latin" in scripts and "cyrillic" in scripts:
+            return True
+    return False
 
 
 def _decode_undeclared(data: bytes, reason: str, *, silent_utf8: bool) -> tuple[str, str | None]:

@@ -12,6 +12,21 @@ from daemon.mail.mime import content_type_from, first_declared_charset, header_p
 _HINT_SAMPLE = 16384  # bytes of body text looked at to guess the charset of raw 8-bit headers
 
 
+def _payload_start(part: Message) -> bytes:
+    """About the first _HINT_SAMPLE bytes of a part's decoded payload, without decoding the
+    rest (a 40 MB part is not decoded to look at 16 KB). Cut at a line end, so base64 and
+    quoted-printable stay whole."""
+    payload = part._payload
+    if not isinstance(payload, str) or len(payload) <= 2 * _HINT_SAMPLE:
+        return payload_bytes(part)[:_HINT_SAMPLE]
+    start = Message()
+    for name in ("Content-Transfer-Encoding",):
+        if part.get(name):
+            start[name] = part.get(name)
+    start.set_payload(payload[:2 * _HINT_SAMPLE].rsplit("\n", 1)[0])
+    return payload_bytes(start)[:_HINT_SAMPLE]
+
+
 class MailContext:
     """One mail being read: its message, repair notes and the charset hint.
 
@@ -46,14 +61,20 @@ class MailContext:
             if isinstance(payload, list):
                 stack.extend(reversed([sub for sub in payload if isinstance(sub, Message)]))
                 continue
-            if not self.content_type(part).startswith("text/"):
+            if self.content_type(part) not in ("text/plain", "text/html") or self._is_attachment(part):
                 continue
-            data = payload_bytes(part)[:_HINT_SAMPLE]
+            data = _payload_start(part)
             if data.isascii():
                 continue
             codec = detect_codec(data)
             return codec if codec not in ("ascii", "utf-8") else None
         return None
+
+    def _is_attachment(self, part: Message) -> bool:
+        # Not self.params(): with non-ASCII values it asks for the hint being computed.
+        disposition, params = header_params(self.header(part, "content-disposition"), None)
+        named = "name" in header_params(self.header(part, "content-type"), None)[1]
+        return disposition == "attachment" or "filename" in params or named
 
     def header(self, part: Message, name: str) -> str | None:
         """The raw value of a part's header (first occurrence); `name` lower-case."""
