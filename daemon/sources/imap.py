@@ -83,6 +83,7 @@ class MailboxPoller:
         self._thread = threading.Thread(target=self._run, name=f"imap {self.name}", daemon=True)
         self._delimiter = "/"
         self._prefix = ""
+        self._foreign: tuple[str, ...] = ()  # namespace prefixes of other users' and shared folders
         self._uidvalidity = 0
         self._failures = 0  # failed sessions in a row
         self._careful_until = 0  # UIDs up to this are fetched one at a time (MailboxState.careful_until)
@@ -168,10 +169,11 @@ class MailboxPoller:
             self._learn_namespace(client)
             granted_read_only = False
             try:
+                source = box.folder if client.folder_exists(box.folder) else self._server_name(box.folder)
                 try:
-                    selected = client.select_folder(self._server_name(box.folder), readonly=box.read_only)
+                    selected = client.select_folder(source, readonly=box.read_only)
                 except imaplib.IMAP4.readonly:  # the server allows us to read, no more
-                    selected = client.select_folder(self._server_name(box.folder), readonly=True)
+                    selected = client.select_folder(source, readonly=True)
                     granted_read_only = True
                 # Fixed for the session: a server that renumbers a selected folder ends the session.
                 self._uidvalidity = int(selected[b"UIDVALIDITY"])
@@ -474,9 +476,11 @@ class MailboxPoller:
 
     def _learn_namespace(self, client: imapclient.IMAPClient) -> None:
         if client.has_capability("NAMESPACE"):
-            personal = client.namespace().personal
-            if personal:
-                prefix, delimiter = personal[0]
+            spaces = client.namespace()
+            # Other users' and shared folders are named from their own prefix, never from ours.
+            self._foreign = tuple(prefix for prefix, _ in (*(spaces.other or ()), *(spaces.shared or ())) if prefix)
+            if spaces.personal:
+                prefix, delimiter = spaces.personal[0]
                 self._prefix = prefix or ""
                 self._delimiter = delimiter or "/"
                 return
@@ -490,7 +494,9 @@ class MailboxPoller:
             return folder
         parts = [part for part in folder.split("/") if part]
         name = self._delimiter.join(parts)
-        return name if name.startswith(self._prefix) else self._prefix + name
+        if name.startswith(self._prefix) or folder.startswith(self._foreign) or name.startswith(self._foreign):
+            return name
+        return self._prefix + name
 
     def _ensure_folder(self, client: imapclient.IMAPClient, folder: str) -> None:
         name = self._server_name(folder)
