@@ -471,3 +471,14 @@ def test_many_oversized_mails_make_one_alert(tmp_path, imap_account):
         alert = wait_for(lambda: Outgoing.get_or_none())
         time.sleep(0.5)
     assert Outgoing.select().count() == 1 and "5 mail(s) not read" in alert.subject
+
+
+def test_folder_names_follow_the_servers_namespaces():
+    from daemon.config import load_config
+    from daemon.sources.imap import MailboxPoller
+    poller = MailboxPoller(MailboxConfig(host="h", user="u", password="p"), load_config(None, {}), lambda: None)
+    poller._prefix, poller._delimiter, poller._foreign = "INBOX.", ".", ("shared.", "user.")
+    assert poller._server_name("patroldesk/processed") == "INBOX.patroldesk.processed"
+    assert poller._server_name("shared/support") == "shared.support"
+    assert poller._server_name("INBOX") == "INBOX"
+    assert poller._server_name("INBOX.Support") == "INBOX.Support"
