@@ -20,7 +20,7 @@ from bench.mailgen import SUPPORT, corpus
 from daemon import db
 from daemon.config import load_config
 from daemon.models import Inbound, Ticket
-from tests.dovecot import running_dovecot
+from tests.dovecot import running_dovecot, write_daemon_config
 
 APPEND_CHUNK = 500
 
@@ -35,7 +35,8 @@ def run(count: int) -> dict:
                 for start in range(0, count, APPEND_CHUNK):
                     client.multiappend("INBOX", mails[start:start + APPEND_CHUNK])
                 delimiter = client.namespace().personal[0][1]
-            config_path = _write_config(root, account)
+            config_path = str(write_daemon_config(root, account, name="bench", support=SUPPORT,
+                                                  sections="[log]\nlevel = \"WARNING\""))
             config = load_config(config_path, {})
             db.open_database(config)
             db.upgrade()
@@ -96,30 +97,3 @@ def _hwm_kb(pid: int) -> int:
     except OSError:
         pass
     return 0
-
-
-def _write_config(root: Path, account) -> str:
-    path = root / "patroldesk.toml"
-    path.write_text(f"""
-[database]
-url = "sqlite:///{root}/bench.db"
-[paths]
-var = "{root}/var"
-[smtp]
-enabled = false
-[web]
-enabled = false
-[support]
-addresses = ["{SUPPORT}"]
-[log]
-level = "WARNING"
-[[mailbox]]
-name = "bench"
-host = "{account.host}"
-port = {account.port}
-security = "none"
-user = "{account.user}"
-password = "{account.password}"
-""")
-    return str(path)
-

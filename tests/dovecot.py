@@ -464,3 +464,36 @@ def _greeting(host: str, port: int) -> bytes:
             return stream.readline(1024)
     except OSError:
         return b""
+
+
+def write_daemon_config(root: Path, account: Account, *, name: str, support: str, alerts_to: str = "",
+                        sections: str = "", mailbox: str = "", more: str = "") -> Path:
+    """A patroldesk configuration that reads `account`'s INBOX over plain IMAP, with SQLite
+    and var/ under `root`, no SMTP listener and no console. `sections` are more TOML
+    tables, `mailbox` more keys of the mailbox, `more` more [[mailbox]] tables."""
+    alerts = f'"{alerts_to}"' if alerts_to else ""
+    path = root / "patroldesk.toml"
+    path.write_text(f"""
+[database]
+url = "sqlite:///{root}/patroldesk.db"
+[paths]
+var = "{root}/var"
+[smtp]
+enabled = false
+[web]
+enabled = false
+[support]
+addresses = ["{support}"]
+alerts_to = [{alerts}]
+{sections.strip()}
+[[mailbox]]
+name = "{name}"
+host = "{account.host}"
+port = {account.port}
+security = "none"
+user = "{account.user}"
+password = "{account.password}"
+{mailbox.strip()}
+{more.strip()}
+""")
+    return path

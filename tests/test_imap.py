@@ -18,6 +18,7 @@ from daemon.config import MailboxConfig
 from daemon.models import Inbound, MailboxState, Message, Outgoing, Ticket, utcnow
 from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
+from tests.dovecot import write_daemon_config
 
 SUPPORT = "support@example.com"
 
@@ -241,25 +242,7 @@ def test_patroldesk_mailboxes_shows_checkpoint_and_health(tmp_path, imap_account
 
     from daemon.cli import cli
     imap_account.append("INBOX", mails(2))
-    config_file = tmp_path / "patroldesk.toml"
-    config_file.write_text(f"""
-[database]
-url = "sqlite:///{tmp_path}/cli.db"
-[paths]
-var = "{tmp_path}/var"
-[smtp]
-enabled = false
-[web]
-enabled = false
-[support]
-addresses = ["{SUPPORT}"]
-[[mailbox]]
-name = "main"
-host = "{imap_account.host}"
-port = {imap_account.port}
-security = "none"
-user = "{imap_account.user}"
-password = "{imap_account.password}"
+    config_file = write_daemon_config(tmp_path, imap_account, name="main", support=SUPPORT, more=f"""
 [[mailbox]]
 name = "broken"
 host = "127.0.0.1"

@@ -17,6 +17,7 @@ from daemon.models import Inbound, Message, Ticket
 from daemon.sources.imap import CRASH_POINTS
 from tests.conftest import wait_for
 from tests.corpus import simple_mail
+from tests.dovecot import write_daemon_config
 
 SUPPORT = "support@example.com"
 
@@ -35,33 +36,9 @@ def corpus() -> list[bytes]:
 
 
 def write_config(tmp_path, account, alerts_to: str = "") -> str:
-    path = tmp_path / "patroldesk.toml"
-    path.write_text(f"""
-[database]
-url = "sqlite:///{tmp_path}/patroldesk.db"
-[paths]
-var = "{tmp_path}/var"
-[smtp]
-enabled = false
-[web]
-enabled = false
-[support]
-addresses = ["{SUPPORT}"]
-alerts_to = [{f'"{alerts_to}"' if alerts_to else ""}]
-[ingest]
-batch_size = 2
-lease_seconds = 5
-[[mailbox]]
-name = "crash"
-host = "{account.host}"
-port = {account.port}
-security = "none"
-user = "{account.user}"
-password = "{account.password}"
-batch_size = 3
-backoff_max_seconds = 1
-""")
-    return str(path)
+    return str(write_daemon_config(tmp_path, account, name="crash", support=SUPPORT, alerts_to=alerts_to,
+                                   sections="[ingest]\nbatch_size = 2\nlease_seconds = 5",
+                                   mailbox="batch_size = 3\nbackoff_max_seconds = 1"))
 
 
 def daemon(config_path: str, crash_at: str | None = None) -> subprocess.Popen:
