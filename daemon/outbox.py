@@ -195,10 +195,3 @@ def _envelope_from(config: Config) -> str:
 
 def _domain(config: Config) -> str:
     return config.support.addresses[0].rpartition("@")[2] or "localhost"
-
-
-def pending(limit: int = 100) -> list[Outgoing]:
-    return list(Outgoing.select(Outgoing.id, Outgoing.kind, Outgoing.state, Outgoing.subject, Outgoing.recipients,
-                                Outgoing.attempts, Outgoing.last_error, Outgoing.created_at, Outgoing.sent_at)
-                .order_by(Outgoing.id.desc()).limit(limit))
-
