@@ -68,6 +68,7 @@ class SupportConfig:
     name: str = _key("Support")
     addresses: list = _key(["support@localhost"], check=_addresses_ok)
     alerts_to: list = _key([], check=lambda v: _addresses_ok(v) if v else None)
+    message_id_secret: str = _key("", secret=True)  # empty: a random key kept in var/message-id.key
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, format_datetime, getaddresses, make_msgid
 
+from daemon.compose import one_line
 from daemon.config import Config
 from daemon.db import database
 from daemon.models import Outgoing, User, utcnow
@@ -59,7 +60,7 @@ def compose(config: Config, to: list[str], subject: str, body: str) -> EmailMess
     message = EmailMessage(policy=_POLICY)
     message["From"] = formataddr((config.support.name, config.support.addresses[0]))
     message["To"] = ", ".join(to)
-    message["Subject"] = " ".join(subject.split())  # no CR or LF can reach the header
+    message["Subject"] = one_line(subject)  # no CR, LF or other control character reaches the header
     message["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
     message["Message-ID"] = make_msgid(domain=_domain(config))
     message.set_content(body)

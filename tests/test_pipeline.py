@@ -275,3 +275,20 @@ def test_a_worker_whose_lease_was_taken_over_leaves_the_mail_to_the_new_holder(c
     assert Ticket.select().count() == 0  # the first worker's work was rolled back
     assert pipeline.process(second, config).outcome == "created"
     assert Inbound.get_by_id(row.id).outcome == "created" and Message.select().count() == 1
+
+
+def test_a_reply_to_our_signed_message_id_threads_though_the_subject_was_rewritten(config, database):
+    from daemon.compose import new_message_id
+    spool.enqueue(simple_mail(frm="kari@example.no", to="support@localhost", subject="Skriveren",
+                              body="Hei", message_id="first@example.no"), "cli")
+    [first] = pipeline.drain(config)
+    ours = new_message_id(config, first.ticket, "localhost").strip("<>")  # a mail we sent, not stored
+    spool.enqueue(simple_mail(frm="kari@example.no", to="support@localhost", subject="helt nytt emne",
+                              body="Takk!", message_id="second@example.no", in_reply_to=ours), "cli")
+    forged = ours.replace(f"pd.{first.ticket}.", f"pd.{first.ticket + 1}.")
+    spool.enqueue(simple_mail(frm="mallory@example.org", to="support@localhost", subject="hi",
+                              body="x", message_id="third@example.org", in_reply_to=forged), "cli")
+    second, third = pipeline.drain(config)
+    assert (second.outcome, second.ticket) == ("threaded", first.ticket)
+    assert Message.get(Message.message_id == "second@example.no").thread_signal == "in-reply-to"
+    assert third.outcome == "created" and third.ticket != first.ticket

@@ -6,6 +6,7 @@ a stranger opens a new ticket that records the reference it claimed.
 Automatic mail that answers no ticket opens nothing.
 """
 from daemon import db, tickets
+from daemon.compose import ticket_of_message_id
 from daemon.errors import Discard
 from daemon.models import Ticket
 
@@ -16,6 +17,8 @@ MAX_REFERENCES = 50
 def run(ctx) -> None:
     cfg = ctx.config.threading
     ctx.ticket, ctx.signal = _by_headers(ctx.mail, cfg)
+    if ctx.ticket is None:
+        ctx.ticket, ctx.signal = _by_our_signed_ids(ctx.mail, ctx.config)
     if ctx.ticket is None and cfg.subject_tag:
         _by_subject_tag(ctx, cfg.tag_format)
     if ctx.ticket is None and ctx.automatic:
@@ -43,6 +46,23 @@ def _by_headers(mail, cfg) -> tuple[Ticket | None, str | None]:
     for mid, signal in candidates:
         if mid in found:
             return tickets.ticket_for_update(found[mid]), signal
+    return None, None
+
+
+def _by_our_signed_ids(mail, config) -> tuple[Ticket | None, str | None]:
+    """A reply to mail we sent names our Message-ID, which carries its ticket and a
+    signature: it threads even when our copy is not stored and the subject was rewritten."""
+    cfg = config.threading
+    candidates = []
+    if cfg.in_reply_to:
+        candidates += [(mid, "in-reply-to") for mid in mail.in_reply_to[:MAX_REFERENCES]]
+    if cfg.references:
+        candidates += [(mid, "references") for mid in reversed(mail.references[-MAX_REFERENCES:])]
+    for mid, signal in candidates:
+        number = ticket_of_message_id(config, mid) if mid.startswith("pd.") else None
+        ticket = Ticket.by_number(number) if number is not None else None
+        if ticket is not None:
+            return ticket, signal
     return None, None
 
 
