@@ -35,7 +35,7 @@ _OUR_ID = re.compile(r"^pd\.(\d{1,9})\.([0-9a-f]{12})\.([0-9a-f]{20})@", re.IGNO
 
 
 @dataclass(frozen=True)
-class Outgoing:
+class Draft:
     """What an outgoing mail says; `compose` turns it into headers and parts."""
     ticket_number: int
     to: tuple[str, str]  # (display name, address)
@@ -48,7 +48,7 @@ class Outgoing:
     automatic: bool = False  # an auto-reply: Auto-Submitted, never answered by machines
 
 
-def compose(config: Config, mail: Outgoing) -> EmailMessage:
+def compose(config: Config, mail: Draft) -> EmailMessage:
     """The mail, ready for the outbox. Its Message-ID is new and signed."""
     domain = mail.sender[1].rpartition("@")[2] or "localhost"
     international = not all(address.isascii() for _, address in (mail.to, mail.sender))

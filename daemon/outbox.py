@@ -26,10 +26,10 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, format_datetime, getaddresses, make_msgid
 
-from daemon.compose import one_line
+from daemon.compose import Draft, compose, one_line
 from daemon.config import Config
-from daemon.db import database
-from daemon.models import Outgoing, User, utcnow
+from daemon.db import database, insert_fast
+from daemon.models import Message, Outgoing, User, utcnow
 
 log = logging.getLogger("patroldesk.outbox")
 _POLICY = policy.SMTP  # CRLF line ends, as sent
@@ -44,6 +44,20 @@ def queue(config: Config, message: EmailMessage, kind: str, ticket=None) -> Outg
                            subject=str(message["Subject"] or ""), data=message.as_bytes(policy=_POLICY))
 
 
+def queue_ticket_mail(config: Config, ticket, draft: Draft, kind: str, author=None) -> Outgoing:
+    """Compose a mail of a ticket, keep it as an outbound message of the ticket, and queue it:
+    one transaction, so the mail exists exactly when the ticket shows it."""
+    message = compose(config, draft)
+    with database.atomic():
+        insert_fast(Message, ticket=ticket.id, kind="outbound", message_id=message["Message-ID"].strip("<>"),
+                    in_reply_to=draft.in_reply_to or "", refs=" ".join(draft.references),
+                    sender_address=draft.sender[1].lower(), sender_name=draft.sender[0][:200],
+                    to_addrs=json.dumps([list(draft.to)], ensure_ascii=False), subject=str(message["Subject"]),
+                    body_text=draft.text, body_visible=draft.text, body_html=draft.html,
+                    automatic="auto-replied" if draft.automatic else None, author=author)
+        return queue(config, message, kind, ticket=ticket.id)
+
+
 def queue_alert(config: Config, subject: str, body: str) -> Outgoing | None:
     """An operational alert to the admins: [support] alerts_to and admin accounts with an address."""
     to = list(dict.fromkeys([*config.support.alerts_to, *(
@@ -51,12 +65,13 @@ def queue_alert(config: Config, subject: str, body: str) -> Outgoing | None:
     if not to:
         log.warning("alert not sent, nobody to send it to (set [support] alerts_to): %s", subject)
         return None
-    message = compose(config, to, f"[patroldesk] {subject}", body)
+    message = compose_notice(config, to, f"[patroldesk] {subject}", body)
     message["Auto-Submitted"] = "auto-generated"
     return queue(config, message, "alert")
 
 
-def compose(config: Config, to: list[str], subject: str, body: str) -> EmailMessage:
+def compose_notice(config: Config, to: list[str], subject: str, body: str) -> EmailMessage:
+    """A plain mail from support that belongs to no ticket (an alert)."""
     message = EmailMessage(policy=_POLICY)
     message["From"] = formataddr((config.support.name, config.support.addresses[0]))
     message["To"] = ", ".join(to)

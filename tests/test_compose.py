@@ -10,7 +10,7 @@ import email.policy
 
 import pytest
 
-from daemon.compose import Outgoing, compose, message_id_key, tagged_subject, ticket_of_message_id
+from daemon.compose import Draft, compose, message_id_key, tagged_subject, ticket_of_message_id
 from daemon.mail.parse import parse
 from tests.conftest import make_config
 
@@ -22,12 +22,12 @@ def config(tmp_path):
     return make_config(tmp_path, support={"name": "Kundestøtte", "addresses": ["hjelp@example.no"]})
 
 
-def outgoing(**changes) -> Outgoing:
+def draft(**changes) -> Draft:
     values = dict(ticket_number=10042, to=("Åse Øvrebø", "ase@example.no"), sender=("Kundestøtte", "hjelp@example.no"),
                   subject="Skriveren virker ikke", text="Hei Åse,\n\nprøv å slå den av og på.\n",
                   in_reply_to="abc@mail.example.no", references=("root@mail.example.no",))
     values.update(changes)
-    return Outgoing(**values)
+    return Draft(**values)
 
 
 def parsed(message) -> email.message.EmailMessage:
@@ -35,7 +35,7 @@ def parsed(message) -> email.message.EmailMessage:
 
 
 def test_a_reply_continues_the_customers_thread(config):
-    back = parsed(compose(config, outgoing()))
+    back = parsed(compose(config, draft()))
     assert back["In-Reply-To"] == "<abc@mail.example.no>"
     assert back["References"] == "<root@mail.example.no> <abc@mail.example.no>"
     assert back["Subject"] == "Re: Skriveren virker ikke [#10042]"
@@ -48,7 +48,7 @@ def test_a_reply_continues_the_customers_thread(config):
 
 
 def test_the_projects_own_parser_reads_it_back_the_same(config):
-    mail = parse(compose(config, outgoing(subject="Принтер не печатает", to=("Анна Петрова", "anna@example.ru"))
+    mail = parse(compose(config, draft(subject="Принтер не печатает", to=("Анна Петрова", "anna@example.ru"))
                          ).as_bytes())
     assert mail.subject == "Re: Принтер не печатает [#10042]"
     assert (mail.to[0].name, mail.to[0].addr) == ("Анна Петрова", "anna@example.ru")
@@ -57,7 +57,7 @@ def test_the_projects_own_parser_reads_it_back_the_same(config):
 
 
 def test_the_message_id_names_its_ticket_and_cannot_be_forged(config):
-    message_id = compose(config, outgoing())["Message-ID"]
+    message_id = compose(config, draft())["Message-ID"]
     assert ticket_of_message_id(config, message_id) == 10042
     forged = message_id.replace("pd.10042.", "pd.10043.")
     assert ticket_of_message_id(config, forged) is None
@@ -68,7 +68,7 @@ def test_the_message_id_names_its_ticket_and_cannot_be_forged(config):
 
 
 def test_every_message_id_is_new(config):
-    ids = {compose(config, outgoing())["Message-ID"] for _ in range(50)}
+    ids = {compose(config, draft())["Message-ID"] for _ in range(50)}
     assert len(ids) == 50
 
 
@@ -94,7 +94,7 @@ def test_the_tag_goes_in_once_and_re_is_not_doubled(subject, reply, expected):
 
 
 def test_names_and_subjects_cannot_inject_headers(config):
-    evil = outgoing(to=("Eve\r\nBcc: victim@example.org", "eve@example.org"),
+    evil = draft(to=("Eve\r\nBcc: victim@example.org", "eve@example.org"),
                     sender=("Support\nX-Evil: 1", "hjelp@example.no"),
                     subject="Hello\r\nBcc: victim@example.org\r\n\r\nforged body",
                     in_reply_to="abc@x>\r\nBcc: <victim@example.org")
@@ -108,19 +108,19 @@ def test_names_and_subjects_cannot_inject_headers(config):
 
 
 def test_an_automatic_reply_says_so(config):
-    back = parsed(compose(config, outgoing(automatic=True)))
+    back = parsed(compose(config, draft(automatic=True)))
     assert back["Auto-Submitted"] == "auto-replied"
     assert back["X-Auto-Response-Suppress"] == "All"
 
 
 def test_html_goes_with_the_text_as_an_alternative(config):
-    back = parsed(compose(config, outgoing(html="<p>Hei <b>Åse</b></p>")))
+    back = parsed(compose(config, draft(html="<p>Hei <b>Åse</b></p>")))
     assert back.get_content_type() == "multipart/alternative"
     assert back.get_body(("html",)).get_content().strip() == "<p>Hei <b>Åse</b></p>"
     assert back.get_body(("plain",)).get_content().startswith("Hei Åse")
 
 
 def test_an_internationalised_address_is_written_as_utf8(config):
-    raw = compose(config, outgoing(to=("Jørgen", "jørgen@eksempel.no"))).as_bytes()
+    raw = compose(config, draft(to=("Jørgen", "jørgen@eksempel.no"))).as_bytes()
     assert "jørgen@eksempel.no".encode() in raw
     assert parse(raw).to[0].addr == "jørgen@eksempel.no"

@@ -108,3 +108,24 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_a_ticket_mail_is_kept_on_its_ticket_and_sent_once(relayed, relay):
+    from daemon.compose import Draft, ticket_of_message_id
+    from daemon.mail.parse import Address
+    from daemon.models import Message
+    from daemon.tickets import customer_for, open_ticket
+    with database.atomic():
+        customer = customer_for(Address(name="Åse", addr="ase@example.no"))
+        ticket = open_ticket(customer, "Skriveren", "hjelp@example.no", 10001)
+        row = outbox.queue_ticket_mail(relayed, ticket, Draft(
+            ticket_number=ticket.number, to=("Åse", "ase@example.no"), sender=("Støtte", "hjelp@example.no"),
+            subject="Skriveren", text="Vi ser på saken.", in_reply_to="first@example.no"), "reply")
+    stored = Message.get(Message.kind == "outbound")
+    assert stored.ticket_id == ticket.id and stored.message_id == row.message_id.strip("<>")
+    assert stored.subject == "Re: Skriveren [#10001]" and stored.body_text == "Vi ser på saken."
+    assert outbox.send_due(relayed) == 1 and outbox.send_due(relayed) == 0
+    [(_, rcpts, data)] = relay.received
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert rcpts == ["ase@example.no"] and parsed["In-Reply-To"] == "<first@example.no>"
+    assert ticket_of_message_id(relayed, parsed["Message-ID"]) == ticket.number
