@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 from email import policy
 from email.headerregistry import Address
@@ -29,7 +30,7 @@ from daemon.tickets import tagged_number
 
 KEY_FILE = "message-id.key"
 MAX_REFERENCES = 20  # the nearest ones: enough for any client to thread, never a huge header
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_NOT_IN_A_HEADER = {"Cc", "Cs", "Zl", "Zp"}
 _REPLY_PREFIX = re.compile(r"^\s*(re|sv|aw|vs|antw|ответ|отв)\s*(\[\d+\])?\s*:\s*", re.IGNORECASE)
 _OUR_ID = re.compile(r"^pd\.(\d{1,9})\.([0-9a-f]{12})\.([0-9a-f]{20})@", re.IGNORECASE)
 
@@ -87,8 +88,10 @@ def tagged_subject(subject: str, number: int, tag_format: str, reply: bool) -> s
 
 
 def one_line(text: str) -> str:
-    """A header-safe value: no CR, LF or other control character, whitespace collapsed."""
-    return " ".join(_CONTROL.sub(" ", text or "").split())
+    """A header-safe value: control characters (CR and LF among them), line and paragraph
+    separators and lone surrogates become spaces, and runs of spaces one."""
+    spaced = "".join(" " if unicodedata.category(ch) in _NOT_IN_A_HEADER else ch for ch in text or "")
+    return " ".join(spaced.split())
 
 
 def new_message_id(config: Config, ticket_number: int, domain: str) -> str:

@@ -9,6 +9,7 @@ the secret) or from the environment variable PATROLDESK_SECTION_KEY.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,6 +180,16 @@ class Config:
     @property
     def attachments_dir(self) -> Path:
         return self.var_dir / "attachments"
+
+    @property
+    def templates_dir(self) -> Path:
+        """The templates/ folder: configured, beside the code, or installed under share/."""
+        if self.paths.templates:
+            return Path(self.paths.templates)
+        beside_code = Path(__file__).resolve().parent.parent / "templates"
+        if beside_code.is_dir():
+            return beside_code
+        return Path(sys.prefix) / "share" / "patroldesk" / "templates"
 
     @property
     def sent_dir(self) -> Path:

@@ -202,3 +202,16 @@ class AuditEvent(BaseModel):
     detail = TextField(default="")
     created_at = DateTimeField(default=utcnow)
 
+
+class ReplyTemplate(BaseModel):
+    """A team's own reply template; it wins over a built-in file of the same name.
+
+    Written from the console and checked by daemon.replies before it is saved.
+    """
+    name = CharField(max_length=64, unique=True)
+    subject = TextField()
+    text = TextField()
+    html = TextField(null=True)  # None: the mail has a plain-text part only
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = ForeignKeyField(User, null=True, backref="reply_templates", on_delete="SET NULL")

@@ -4,8 +4,6 @@ Until the full console lands, it serves a health page (/) and /healthz.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 from flask import Flask
 
@@ -13,18 +11,8 @@ from daemon.config import Config
 from daemon.db import database
 
 
-def templates_root(config: Config) -> Path:
-    """The templates/ folder: configured, beside the code, or installed under share/."""
-    if config.paths.templates:
-        return Path(config.paths.templates)
-    beside_code = Path(__file__).resolve().parent.parent / "templates"
-    if beside_code.is_dir():
-        return beside_code
-    return Path(sys.prefix) / "share" / "patroldesk" / "templates"
-
-
 def create_app(config: Config) -> Flask:
-    app = Flask(__name__, template_folder=str(templates_root(config) / "console"))
+    app = Flask(__name__, template_folder=str(config.templates_dir / "console"))
     app.config["PATROLDESK"] = config
     from web.health import blueprint as health
     app.register_blueprint(health)
