@@ -18,10 +18,12 @@ from pathlib import Path
 import click
 import peewee
 
-from daemon import db, logs, pipeline, tickets, timefmt, users
+from daemon import db, logs, pipeline, replies, tickets, timefmt, users
 from daemon.config import EMBEDDED, Config, load_config
-from daemon.errors import ConfigError, PatroldeskError
-from daemon.models import ROLES, SPOOL_STATES, STATUSES, Attachment, Inbound, Message, Ticket, User, utcnow
+from daemon.errors import ConfigError, NotFound, PatroldeskError
+from daemon.models import (
+    OUTBOX_STATES, ROLES, SPOOL_STATES, STATUSES, Attachment, Inbound, Message, Outgoing, Ticket, User, utcnow,
+)
 from daemon.sources import spool
 
 
@@ -497,6 +499,184 @@ def spool_list(app: App, state, limit):
     for row in spool.listing(state, limit):
         click.echo(f"{row.id:>6}  {row.received_at:%Y-%m-%d %H:%M}  {row.origin:<5} "
                    f"{row.outcome or '-':<11} {row.reason}")
+
+
+# the outbox and replies ------------------------------------------------------
+
+@cli.group("outbox")
+def outbox_group():
+    """Mail leaving patroldesk: list it, retry what failed.
+
+    `patroldesk run` sends queued mail, over [relay], or into var/sent/ without a relay.
+    """
+
+
+@outbox_group.command("list")
+@click.option("--state", type=click.Choice(OUTBOX_STATES))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per mail.")
+@pass_app
+def outbox_list(app: App, state, limit, as_json):
+    """List outgoing mail, newest first, with the relay's last error where there is one."""
+    app.database()
+    shown = _outbox_listing(state, limit)
+    for item in shown:
+        if as_json:
+            _print_json(item)
+            continue
+        click.echo(_outbox_line(item))
+        if item["last_error"]:
+            click.echo(f"    {item['last_error']}")
+    if not as_json and len(shown) == limit:
+        _echo_more_mail_exists(state, limit)
+
+
+def _outbox_listing(state: str | None, limit: int) -> list[dict]:
+    """The newest outbox rows as plain values; the composed mail (`data`) is not read, as it can be large."""
+    query = (Outgoing.select(Outgoing.id, Outgoing.state, Outgoing.kind, Ticket.number.alias("ticket"),
+                             Outgoing.recipients, Outgoing.subject, Outgoing.attempts, Outgoing.next_attempt_at,
+                             Outgoing.last_error, Outgoing.created_at, Outgoing.sent_at)
+             .join(Ticket, peewee.JOIN.LEFT_OUTER, on=(Outgoing.ticket == Ticket.id))
+             .order_by(Outgoing.id.desc()).limit(limit))
+    if state:
+        query = query.where(Outgoing.state == state)
+    return [_outbox_item(row) for row in query.dicts()]
+
+
+def _outbox_item(row: dict) -> dict:
+    """One mail for people and scripts: the next attempt only while queued, the error only while not sent."""
+    waiting = row["state"] == "queued"
+    return {"id": row["id"], "state": row["state"], "kind": row["kind"], "ticket": row["ticket"],
+            "recipients": json.loads(row["recipients"]), "subject": row["subject"], "attempts": row["attempts"],
+            "next_attempt_at": _utc_iso(row["next_attempt_at"]) if waiting else None,
+            "last_error": row["last_error"] if row["state"] in ("queued", "failed") else "",
+            "created_at": _utc_iso(row["created_at"]), "sent_at": _utc_iso(row["sent_at"])}
+
+
+def _utc_iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat() + "Z"
+
+
+def _outbox_line(item: dict) -> str:
+    ticket = f"#{item['ticket']}" if item["ticket"] else "-"
+    return (f"{item['id']:>6}  {item['state']:<7}  {item['kind']:<15} {ticket:<8} "
+            f"{', '.join(item['recipients'])}  {item['subject']}  ({_outbox_when(item)})")
+
+
+def _outbox_when(item: dict) -> str:
+    """What a reader of the list asks next: when it went, or when it goes and how often it was tried."""
+    said = [f"created {_minute(item['created_at'])}"]
+    if item["sent_at"]:
+        said.append(f"sent {_minute(item['sent_at'])}")
+    if item["next_attempt_at"]:
+        said.append(f"next try {_minute(item['next_attempt_at'])}")
+    if item["attempts"]:
+        said.append(f"{item['attempts']} attempt{'s' if item['attempts'] != 1 else ''}")
+    return ", ".join(said)
+
+
+def _minute(iso: str) -> str:
+    return f"{dt.datetime.fromisoformat(iso.removesuffix('Z')):%Y-%m-%d %H:%M} UTC"
+
+
+def _echo_more_mail_exists(state: str | None, limit: int) -> None:
+    """Say when the list was cut short, as `tickets list` does."""
+    query = Outgoing.select(Outgoing.id)
+    if state:
+        query = query.where(Outgoing.state == state)
+    total = query.count()
+    if total > limit:
+        kind = f"{state} mails" if state else "mails"
+        click.echo(f"showing {limit} of {total} {kind} (newest first); --limit N for more")
+
+
+@outbox_group.command("retry")
+@click.argument("outbox_ids", type=int, nargs=-1, required=True)
+@pass_app
+def outbox_retry(app: App, outbox_ids):
+    """Queue failed (or waiting) mail to be sent at once; its attempts and last error are kept.
+
+    A sent mail, or one being sent, is refused: no mail is sent twice.
+    `patroldesk run` does the sending.
+    """
+    app.database()
+    refused = False
+    for outbox_id in outbox_ids:
+        try:
+            click.echo(_requeue_outgoing(outbox_id))
+        except PatroldeskError as exc:
+            click.echo(str(exc), err=True)
+            refused = True
+    if refused:
+        sys.exit(1)
+
+
+def _requeue_outgoing(outbox_id: int) -> str:
+    """Put one mail back in the queue, due now; what was done, in words.
+
+    The update names the states it may leave, so a sender that claims the mail
+    between the check and the update wins and the mail is not sent twice.
+    """
+    row = (Outgoing.select(Outgoing.id, Outgoing.state, Outgoing.attempts, Outgoing.sent_at)
+           .where(Outgoing.id == outbox_id).get_or_none())
+    if row is None:
+        raise NotFound(f"no outbox mail {outbox_id}")
+    _refuse_requeue(row)
+    requeued = (Outgoing.update(state="queued", next_attempt_at=utcnow())
+                .where((Outgoing.id == outbox_id) & Outgoing.state.in_(("queued", "failed"))).execute())
+    if not requeued:
+        raise PatroldeskError(f"outbox {outbox_id} was taken by the sender meanwhile; see `patroldesk outbox list`")
+    tried = f"{row.attempts} attempt{'s' if row.attempts != 1 else ''} so far"
+    return f"outbox {outbox_id}: {row.state} -> queued, due now ({tried})"
+
+
+def _refuse_requeue(row: Outgoing) -> None:
+    if row.state == "sent":
+        when = f" at {row.sent_at:%Y-%m-%d %H:%M} UTC" if row.sent_at else ""
+        raise PatroldeskError(f"outbox {row.id} was sent{when}; it is not sent twice")
+    if row.state == "sending":
+        raise PatroldeskError(f"outbox {row.id} is being sent right now; it is not sent twice")
+
+
+@cli.command("reply")
+@click.argument("ref")
+@click.option("--template", "name", required=True, metavar="NAME",
+              help="A reply template: the team's own, else templates/mail/NAME.txt.j2.")
+@click.option("--body", help="The agent's text, for templates that use {{ body }}.")
+@click.option("--body-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the agent's text from this UTF-8 file instead.")
+@click.option("--preview", is_flag=True, help="Print the mail as it would go; queue nothing.")
+@pass_app
+def reply(app: App, ref, name, body, body_file, preview):
+    """Mail a ticket's requester from a reply template. REF is the ticket number.
+
+    The mail is queued in the outbox and kept on the ticket; `patroldesk run`
+    sends it, over [relay], or into var/sent/ without a relay. A template that
+    fails to render is refused and nothing is queued.
+    """
+    if body is not None and body_file is not None:
+        raise click.UsageError("give --body or --body-file, not both")
+    text = _read_body_file(body_file) if body_file is not None else body or ""
+    app.database()
+    ticket = tickets.get_ticket(_ticket_number(ref))
+    if preview:
+        _echo_rendered(replies.preview(app.config, name, ticket, body=text))
+        return
+    queued = replies.send_templated(app.config, ticket, name, kind="reply", body=text)
+    click.echo(f"queued outbox {queued.id} to {', '.join(json.loads(queued.recipients))}: {queued.subject}")
+
+
+def _read_body_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PatroldeskError(f"{path}: not UTF-8 text") from None
+
+
+def _echo_rendered(rendered: replies.Rendered) -> None:
+    click.echo(f"Subject: {rendered.subject}\n\n{rendered.text}")
+    if rendered.html is not None:
+        click.echo(f"--- html ---\n{rendered.html}")
 
 
 if __name__ == "__main__":

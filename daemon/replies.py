@@ -22,11 +22,12 @@ from pathlib import Path
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from daemon.compose import one_line
+from daemon import outbox
+from daemon.compose import Draft, one_line
 from daemon.config import Config
 from daemon.db import database
 from daemon.errors import NotFound, PatroldeskError
-from daemon.models import Customer, ReplyTemplate, Ticket, User, utcnow
+from daemon.models import Customer, Message, ReplyTemplate, Ticket, User, utcnow
 
 # What a template can use, for the console's help: top-level names and their attributes.
 CONTEXT_VARIABLES: dict[str, str] = {
@@ -352,3 +353,30 @@ def _failing_line(exc: BaseException, template: Template) -> int | None:
 def _refusal(name: str, part: _Part, line: int | None, reason: str) -> TemplateRefused:
     file_line = None if line is None else part.first_line - 1 + line
     return TemplateRefused(name, reason, line=file_line, part=part.kind)
+
+
+def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: User | None = None,
+                   body: str = "", automatic: bool = False):
+    """Render template `name` for the ticket's requester and queue it, answering the ticket's
+    latest inbound mail: the one way a template becomes mail. Refuses (TemplateRefused)
+    before anything is written when the template does not render."""
+    customer = ticket.requester
+    rendered = render(config, name, template_context(config, ticket, customer, agent=agent, body=body))
+    answered, thread = _thread_of(ticket)
+    sender = ticket.support_address or config.support.addresses[0]
+    draft = Draft(ticket_number=ticket.number, to=(customer.name or "", customer.email),
+                  sender=(config.support.name, sender), subject=rendered.subject, text=rendered.text,
+                  html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic)
+    return outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent)
+
+
+def _thread_of(ticket: Ticket) -> tuple[str | None, tuple[str, ...]]:
+    """The latest inbound Message-ID of the ticket and the thread's ids before it, oldest first."""
+    rows = list(Message.select(Message.message_id, Message.refs, Message.kind).where(
+        (Message.ticket == ticket.id) & Message.message_id.is_null(False)).order_by(Message.id))
+    inbound = [row for row in rows if row.kind == "inbound"]
+    if not inbound:
+        return None, ()
+    latest = inbound[-1]
+    earlier = [*latest.refs.split(), *(row.message_id for row in rows if row is not latest)]
+    return latest.message_id, tuple(dict.fromkeys(mid for mid in earlier if mid != latest.message_id))

@@ -20,7 +20,7 @@ import pytest
 
 from daemon import db, users
 from daemon.config import load_config
-from daemon.models import MailboxState, Ticket, User, utcnow
+from daemon.models import MailboxState, Outgoing, Ticket, User, utcnow
 from tests.conftest import wait_for
 from tests.corpus import simple_mail
 
@@ -165,7 +165,8 @@ def test_a_quarantined_mail_is_listed_and_retried_once_the_cause_is_fixed(workdi
 def test_every_command_has_help(workdir):
     commands = [[], ["init"], ["run"], ["db"], ["db", "upgrade"], ["db", "status"], ["user", "add"],
                 ["user", "password"], ["tickets", "list"], ["tickets", "show"], ["quarantine", "list"],
-                ["quarantine", "retry"], ["quarantine", "show"], ["ingest"], ["spool", "list"], ["mailboxes"]]
+                ["quarantine", "retry"], ["quarantine", "show"], ["ingest"], ["spool", "list"], ["mailboxes"],
+                ["outbox"], ["outbox", "list"], ["outbox", "retry"], ["reply"]]
     for words in commands:
         result = cli(workdir, *words, "--help")
         assert "Usage:" in result.stdout
@@ -403,3 +404,82 @@ def test_ingest_waits_for_the_daemon_when_its_worker_takes_the_mail_first(config
     outcome = _process_now(config, row.id)
     worker.join()
     assert (outcome.outcome, outcome.ticket, outcome.message_id) == ("created", 10001, "race@example.no")
+
+
+def ticket_from_mail(workdir: Path) -> None:
+    """Ticket 10001, opened by a mail from Åse; its acknowledgement may be in the outbox already."""
+    cli(workdir, "init")
+    mail = write_mail(workdir, "a.eml", frm="Åse Ødegård <ase@example.no>", to="support@example.com",
+                      subject="Skriveren skriver ikke", body="Hei, skriveren står.", message_id="a@example.no")
+    cli(workdir, "ingest", str(mail))
+
+
+def outbox_rows(workdir: Path) -> list[dict]:
+    return json_lines(cli(workdir, "outbox", "list", "--json").stdout)
+
+
+def test_reply_preview_prints_the_mail_and_queues_nothing(workdir):
+    ticket_from_mail(workdir)
+    before = outbox_rows(workdir)
+    shown = cli(workdir, "reply", "10001", "--template", "acknowledgement", "--preview").stdout
+    assert shown.startswith("Subject: [#10001] We have your request: Skriveren skriver ikke\n\nHello Åse Ødegård,")
+    assert "\n--- html ---\n" in shown
+    (workdir / "body.txt").write_text("Skriveren er fikset.\n", encoding="utf-8")
+    with_body = cli(workdir, "reply", "#10001", "--template", "reply", "--body-file", "body.txt", "--preview").stdout
+    assert with_body.startswith("Subject: Re: Skriveren skriver ikke [#10001]\n\nSkriveren er fikset.\n")
+    assert outbox_rows(workdir) == before
+
+
+def test_reply_queues_the_mail_to_the_customer(workdir):
+    ticket_from_mail(workdir)
+    result = cli(workdir, "reply", "10001", "--template", "reply", "--body", "Prøv å starte på nytt.")
+    queued = re.fullmatch(r"queued outbox (\d+) to ase@example\.no: Re: Skriveren skriver ikke \[#10001\]\n",
+                          result.stdout)
+    assert queued, result.stdout
+    [row] = [r for r in outbox_rows(workdir) if r["id"] == int(queued[1])]
+    assert (row["state"], row["kind"], row["ticket"], row["recipients"]) == (
+        "queued", "reply", 10001, ["ase@example.no"])
+    assert row["next_attempt_at"] and row["sent_at"] is None and row["last_error"] == ""
+    assert "Prøv å starte på nytt." in cli(workdir, "tickets", "show", "10001").stdout
+
+
+def test_reply_with_an_unknown_template_is_one_line_and_queues_nothing(workdir):
+    ticket_from_mail(workdir)
+    before = outbox_rows(workdir)
+    result = cli(workdir, "reply", "10001", "--template", "no_such_template", "--body", "x", check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("patroldesk: no reply template named 'no_such_template'")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert outbox_rows(workdir) == before
+    both = cli(workdir, "reply", "10001", "--template", "reply", "--body", "x", "--body-file", "f", check=False)
+    assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_outbox_retry_requeues_failed_mail_and_refuses_sent_mail(workdir, workdir_database):
+    ticket_from_mail(workdir)
+    sent_id, failed_id = (int(re.match(r"queued outbox (\d+)", cli(
+        workdir, "reply", "10001", "--template", "reply", "--body", text).stdout)[1]) for text in ("a", "b"))
+    Outgoing.update(state="sent", attempts=1, sent_at=dt.datetime(2024, 5, 2, 9, 30)).where(
+        Outgoing.id == sent_id).execute()
+    Outgoing.update(state="failed", attempts=3, last_error="550 5.1.1 no such user").where(
+        Outgoing.id == failed_id).execute()
+
+    failed_line = cli(workdir, "outbox", "list", "--state", "failed").stdout.splitlines()
+    assert failed_line[0].split()[:3] == [str(failed_id), "failed", "reply"] and "3 attempts" in failed_line[0]
+    assert failed_line[1:] == ["    550 5.1.1 no such user"]
+
+    refused = cli(workdir, "outbox", "retry", str(sent_id), check=False)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr == f"outbox {sent_id} was sent at 2024-05-02 09:30 UTC; it is not sent twice\n"
+    assert Outgoing.get_by_id(sent_id).state == "sent"
+
+    before = utcnow()
+    retried = cli(workdir, "outbox", "retry", str(failed_id))
+    assert retried.stdout == f"outbox {failed_id}: failed -> queued, due now (3 attempts so far)\n"
+    row = Outgoing.get_by_id(failed_id)
+    assert (row.state, row.attempts, row.last_error) == ("queued", 3, "550 5.1.1 no such user")
+    assert before - dt.timedelta(seconds=5) <= row.next_attempt_at <= utcnow()
+
+    mixed = cli(workdir, "outbox", "retry", str(failed_id), "999", check=False)
+    assert mixed.returncode == 1
+    assert mixed.stdout.startswith(f"outbox {failed_id}: queued -> queued") and mixed.stderr == "no outbox mail 999\n"
