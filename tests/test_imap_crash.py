@@ -49,6 +49,17 @@ def daemon(config_path: str, crash_at: str | None = None) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM, as a service manager would; SIGKILL if it has not stopped in 20 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+
+
 def processed(account) -> int:
     with account.client() as client:
         delimiter = client.namespace().personal[0][1]
@@ -69,6 +80,7 @@ def test_a_restart_after_kill_9_neither_loses_nor_doubles_a_mail(tmp_path, imap_
         victim.wait(timeout=30)
     finally:
         victim.kill()
+        victim.wait()
     assert victim.returncode == -signal.SIGKILL, victim.stderr.read().decode()
     assert f"killing the process at '{point}'" in victim.stderr.read().decode()
 
@@ -76,8 +88,7 @@ def test_a_restart_after_kill_9_neither_loses_nor_doubles_a_mail(tmp_path, imap_
     try:
         wait_for(lambda: processed(imap_account) == len(mails), timeout=30)
     finally:
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(timeout=20)
+        _stop(survivor)
     assert imap_account.count("INBOX") == 0
 
     db.open_database(load_config(config_path, {}))
@@ -107,15 +118,18 @@ def test_a_mail_that_kills_the_daemon_three_times_is_skipped(tmp_path, imap_acco
     db.database.close()
     for _ in range(3):
         victim = daemon(config_path, crash_at="fetching-one")
-        victim.wait(timeout=30)
+        try:
+            victim.wait(timeout=30)
+        finally:
+            victim.kill()  # a daemon that did not die where asked must not outlive the test
+            victim.wait()
         assert victim.returncode == -signal.SIGKILL
     survivor = daemon(config_path)
     try:
         db.open_database(load_config(config_path, {}))
         wait_for(lambda: Outgoing.select().count() == 1, timeout=30)
     finally:
-        survivor.send_signal(signal.SIGTERM)
-        survivor.wait(timeout=20)
+        _stop(survivor)
     try:
         assert b"fetching it stopped patroldesk 3 times" in bytes(Outgoing.get().data)
         assert MailboxState.get().last_uid == 1 and Message.select().count() == 0
