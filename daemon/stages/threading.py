@@ -16,9 +16,10 @@ MAX_REFERENCES = 50
 
 def run(ctx) -> None:
     cfg = ctx.config.threading
-    ctx.ticket, ctx.signal = _by_headers(ctx.mail, cfg)
+    candidates = _header_candidates(ctx.mail, cfg)
+    ctx.ticket, ctx.signal = _by_headers(candidates)
     if ctx.ticket is None:
-        ctx.ticket, ctx.signal = _by_our_signed_ids(ctx.mail, ctx.config)
+        ctx.ticket, ctx.signal = _by_our_signed_ids(candidates, ctx.config)
     if ctx.ticket is None and cfg.subject_tag:
         _by_subject_tag(ctx, cfg.tag_format)
     if ctx.ticket is None and ctx.automatic:
@@ -27,12 +28,17 @@ def run(ctx) -> None:
         raise Discard(f"automatic mail ({ctx.automatic}) that answers no ticket{claimed}")
 
 
-def _by_headers(mail, cfg) -> tuple[Ticket | None, str | None]:
+def _header_candidates(mail, cfg) -> list[tuple[str, str]]:
+    """(Message-ID, signal) in the order they count: In-Reply-To, then the nearest References."""
     candidates = []
     if cfg.in_reply_to:
         candidates += [(mid, "in-reply-to") for mid in mail.in_reply_to[:MAX_REFERENCES]]
     if cfg.references:
         candidates += [(mid, "references") for mid in reversed(mail.references[-MAX_REFERENCES:])]
+    return candidates
+
+
+def _by_headers(candidates: list[tuple[str, str]]) -> tuple[Ticket | None, str | None]:
     if not candidates:
         return None, None
     ids = list(dict.fromkeys(mid for mid, _ in candidates))
@@ -49,15 +55,9 @@ def _by_headers(mail, cfg) -> tuple[Ticket | None, str | None]:
     return None, None
 
 
-def _by_our_signed_ids(mail, config) -> tuple[Ticket | None, str | None]:
+def _by_our_signed_ids(candidates: list[tuple[str, str]], config) -> tuple[Ticket | None, str | None]:
     """A reply to mail we sent names our Message-ID, which carries its ticket and a
     signature: it threads even when our copy is not stored and the subject was rewritten."""
-    cfg = config.threading
-    candidates = []
-    if cfg.in_reply_to:
-        candidates += [(mid, "in-reply-to") for mid in mail.in_reply_to[:MAX_REFERENCES]]
-    if cfg.references:
-        candidates += [(mid, "references") for mid in reversed(mail.references[-MAX_REFERENCES:])]
     for mid, signal in candidates:
         number = ticket_of_message_id(config, mid) if mid.startswith("pd.") else None
         ticket = Ticket.by_number(number) if number is not None else None
