@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 import peewee
 
-from daemon import db, logs, pipeline, replies, tickets, timefmt, users
+from daemon import db, logs, outbox, pipeline, replies, tickets, timefmt, users
 from daemon.config import EMBEDDED, Config, load_config
 from daemon.errors import ConfigError, NotFound, PatroldeskError
 from daemon.models import (
@@ -153,6 +153,9 @@ def _print_banner(config: Config, service) -> None:
                   f"'customer@example.org', ['{address}'], 'From: customer@example.org\\r\\nTo: {address}"
                   f"\\r\\nSubject: Printer on fire\\r\\n\\r\\nHelp, please.\\r\\n')\"",
                   f"  then:     {_own_command(config)} tickets list"]
+    if not config.relay.host:
+        lines.append(f"  mail out: no [relay] set, so each mail sent (the acknowledgement of a new ticket, "
+                     f"too) is written to {config.sent_dir}/ as an .eml file")
     for box in config.mailbox:
         lines.append(f"  mailbox:  {box.label} ({box.host}:{box.effective_port} {box.folder}); "
                      f"state: {_own_command(config)} mailboxes")
@@ -316,6 +319,19 @@ def tickets_show(app: App, ref, as_json):
         click.echo(_claimed_ref_note(detail["claimed_ref"]))
     for message, attachments in zip(detail["messages"], _attachments_per_message(ticket)):
         _echo_message(message, attachments)
+    if detail["trail"]:
+        click.echo("\n--- trail")
+        for event in detail["trail"]:
+            click.echo(_trail_line(event))
+
+
+def _trail_line(event: dict) -> str:
+    who = event["actor"] or "system"
+    said = event["detail"]
+    reason = said.get("reason")
+    rest = ", ".join(f"{key} {value}" for key, value in said.items() if key != "reason")
+    text = f"{_minute(event['at'])}  {who}: {event['action']}" + (f" ({rest})" if rest else "")
+    return text + (f": {reason}" if reason else "")
 
 
 def _claimed_ref_note(number: int) -> str:
@@ -345,7 +361,13 @@ def _echo_message(message: dict, attachments: list[Attachment]) -> None:
     how = f", threaded by {message['thread_signal']}" if message["thread_signal"] else ""
     auto = f", automatic ({message['automatic']})" if message["automatic"] else ""
     when = f", {message['date']}" if message["date"] else ""
-    click.echo(f"\n--- {message['kind']} from {_person(message['sender'])}{when}{how}{auto}\n"
+    delivery = message.get("delivery")
+    sent = ""
+    if delivery:
+        sent = f", {delivery['kind']} {delivery['state']} (outbox {delivery['outbox']})"
+        if delivery["error"]:
+            sent += f": {delivery['error']}"
+    click.echo(f"\n--- {message['kind']} from {_person(message['sender'])}{when}{how}{auto}{sent}\n"
                f"Subject: {message['subject']}\n")
     click.echo(message["visible_text"])
     for att in attachments:
@@ -549,7 +571,7 @@ def _outbox_item(row: dict) -> dict:
     return {"id": row["id"], "state": row["state"], "kind": row["kind"], "ticket": row["ticket"],
             "recipients": json.loads(row["recipients"]), "subject": row["subject"], "attempts": row["attempts"],
             "next_attempt_at": _utc_iso(row["next_attempt_at"]) if waiting else None,
-            "last_error": row["last_error"] if row["state"] in ("queued", "failed") else "",
+            "last_error": row["last_error"] if row["state"] in ("queued", "failed", "bounced") else "",
             "created_at": _utc_iso(row["created_at"]), "sent_at": _utc_iso(row["sent_at"])}
 
 
@@ -636,6 +658,25 @@ def _refuse_requeue(row: Outgoing) -> None:
         raise PatroldeskError(f"outbox {row.id} was sent{when}; it is not sent twice")
     if row.state == "sending":
         raise PatroldeskError(f"outbox {row.id} is being sent right now; it is not sent twice")
+    if row.state == "bounced":
+        raise PatroldeskError(f"outbox {row.id} was delivered to the relay and came back as undeliverable "
+                              "(see `patroldesk outbox list --state bounced`); send a new mail instead")
+
+
+@outbox_group.command("send")
+@pass_app
+def outbox_send(app: App):
+    """Send what is due now, in this process, and say how many left (the daemon does this on its own)."""
+    app.database()
+    total = 0
+    while True:
+        sent = outbox.send_due(app.config)
+        if not sent:
+            break
+        total += sent
+    waiting = Outgoing.select().where(Outgoing.state == "queued").count()
+    click.echo(f"sent {total}; {waiting} waiting" + (" (see `patroldesk outbox list --state queued`)"
+                                                    if waiting else ""))
 
 
 @cli.command("reply")

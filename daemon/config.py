@@ -9,6 +9,7 @@ the secret) or from the environment variable PATROLDESK_SECTION_KEY.
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -52,6 +53,14 @@ def _addresses_ok(value: list) -> str | None:
     return f"not an address: {bad[0]!r}" if bad else None
 
 
+def _pattern_ok(value: str) -> str | None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        return f"is not a valid regular expression: {exc}"
+    return None
+
+
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = _key("sqlite:///var/patroldesk.db")
@@ -79,6 +88,17 @@ class SMTPConfig:
     host: str = _key("127.0.0.1")
     port: int = _key(2525, minimum=0, check=_port_ok)
     max_message_bytes: int = _key(26_214_400, minimum=1024)
+    acknowledge: bool = _key(True)  # acknowledge tickets opened by mail handed to the listener
+
+
+@dataclass(frozen=True)
+class AutoreplyConfig:
+    """The limits on mail no person writes: acknowledgements and other automatic replies."""
+    acknowledgement_template: str = _key("acknowledgement")
+    per_sender_per_hour: int = _key(3, minimum=0)
+    per_ticket: int = _key(10, minimum=0)
+    per_ticket_minutes: int = _key(10, minimum=1)
+    never_to: str = _key(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply)\b", check=_pattern_ok)
 
 
 @dataclass(frozen=True)
@@ -91,7 +111,7 @@ class RelayConfig:
     timeout_seconds: int = _key(30, minimum=1)
     retry_base_seconds: int = _key(30, minimum=1)
     retry_max_seconds: int = _key(3600, minimum=1)
-    lease_seconds: int = _key(120, minimum=10)
+    lease_seconds: int = _key(120, minimum=5)  # more than one SMTP transaction: see _build
 
 
 @dataclass(frozen=True)
@@ -149,6 +169,7 @@ class MailboxConfig:
     timeout_seconds: int = _key(30, minimum=1)
     backoff_max_seconds: int = _key(300, minimum=1)
     alert_after_seconds: int = _key(900, minimum=0)
+    acknowledge: bool = _key(True)  # acknowledge tickets opened by mail from this mailbox
 
     @property
     def label(self) -> str:
@@ -166,6 +187,7 @@ class Config:
     support: SupportConfig = field(default_factory=SupportConfig)
     smtp: SMTPConfig = field(default_factory=SMTPConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
+    autoreply: AutoreplyConfig = field(default_factory=AutoreplyConfig)
     web: WebConfig = field(default_factory=WebConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     threading: ThreadingConfig = field(default_factory=ThreadingConfig)
@@ -186,10 +208,7 @@ class Config:
         """The templates/ folder: configured, beside the code, or installed under share/."""
         if self.paths.templates:
             return Path(self.paths.templates)
-        beside_code = Path(__file__).resolve().parent.parent / "templates"
-        if beside_code.is_dir():
-            return beside_code
-        return Path(sys.prefix) / "share" / "patroldesk" / "templates"
+        return _SHIPPED_TEMPLATES
 
     @property
     def sent_dir(self) -> Path:
@@ -202,6 +221,14 @@ class Config:
         return {a.lower() for a in (*self.support.addresses, *boxes)}
 
 
+def _shipped_templates() -> Path:
+    beside_code = Path(__file__).resolve().parent.parent / "templates"
+    if beside_code.is_dir():
+        return beside_code
+    return Path(sys.prefix) / "share" / "patroldesk" / "templates"
+
+
+_SHIPPED_TEMPLATES = _shipped_templates()  # found once: rendering asks for it per mail
 _ARRAYS = {"mailbox": MailboxConfig}  # [[name]] tables: any number of them
 
 
@@ -253,6 +280,11 @@ def _build(data: dict, source: str, environ: Mapping[str, str]) -> Config:
     for label in labels:
         if labels.count(label) > 1:
             raise ConfigError("mailbox.name", source, f"two mailboxes are called {label!r}; name them apart")
+    relay = sections["relay"]
+    if relay.lease_seconds < 2 * relay.timeout_seconds:
+        # A lease shorter than one slow SMTP transaction lets a second sender send the mail again.
+        raise ConfigError("relay.lease_seconds", source, f"must be at least twice relay.timeout_seconds "
+                          f"({relay.timeout_seconds}), not {relay.lease_seconds}")
     return Config(**sections, mailbox=mailboxes, source=source)
 
 

@@ -32,12 +32,15 @@ class NotFound(PatroldeskError):
 class Discard(PatroldeskError):
     """A pipeline stage ends a mail on purpose; the mail is kept and marked.
 
-    `outcome` is what the disposition reports (`duplicate`, `ignored`);
+    `outcome` is what the disposition reports (`duplicate`, `ignored`, `bounced`);
     `ticket` the number of the ticket it belongs to, where there is one.
+    What the stages wrote is rolled back; `record`, when given, is called in
+    the transaction that marks the mail, to write what the decision means
+    (a bounce marks our mail bounced).
     """
 
-    def __init__(self, reason: str, outcome: str = "ignored", ticket: int | None = None):
-        self.reason, self.outcome, self.ticket = reason, outcome, ticket
+    def __init__(self, reason: str, outcome: str = "ignored", ticket: int | None = None, record=None):
+        self.reason, self.outcome, self.ticket, self.record = reason, outcome, ticket, record
         super().__init__(reason)
 
 

@@ -169,7 +169,7 @@ class MailboxState(BaseModel):
     stuck_tries = IntegerField(default=0)
 
 
-OUTBOX_STATES = ("queued", "sending", "sent", "failed")
+OUTBOX_STATES = ("queued", "sending", "sent", "failed", "bounced")
 
 
 class Outgoing(BaseModel):
@@ -189,10 +189,14 @@ class Outgoing(BaseModel):
     last_error = TextField(default="")
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
+    automatic = BooleanField(default=False)  # no person wrote it: the automatic-mail caps count it
+    to_address = CharField(max_length=320, default="")  # the first recipient, lower-cased
+    template = CharField(max_length=64, null=True)  # the reply template that produced it
+    bounced_at = DateTimeField(null=True)  # a delivery failure report came back for it
 
     class Meta:
         table_name = "outbox"
-        indexes = ((("state", "next_attempt_at"), False),)
+        indexes = ((("state", "next_attempt_at"), False), (("to_address", "created_at"), False))
 
 
 class AuditEvent(BaseModel):

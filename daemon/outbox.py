@@ -20,8 +20,10 @@ import os
 import random
 import secrets
 import smtplib
+import signal
 import socket
 import ssl
+import threading
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, format_datetime, getaddresses, make_msgid
@@ -36,26 +38,32 @@ _POLICY = policy.SMTP  # CRLF line ends, as sent
 
 
 def queue(config: Config, message: EmailMessage, kind: str, ticket=None) -> Outgoing:
-    """Add a composed mail to the outbox (call inside the transaction of its cause)."""
+    """Add a mail made with the email package (an alert) to the outbox, inside the
+    transaction of its cause. A ticket's mail goes through `queue_ticket_mail`."""
     recipients = [addr for _, addr in _addresses(message, "To", "Cc", "Bcc")]
     del message["Bcc"]
-    return Outgoing.create(ticket=ticket, kind=kind, mail_from=_envelope_from(config),
-                           recipients=json.dumps(recipients), message_id=message["Message-ID"],
-                           subject=str(message["Subject"] or ""), data=message.as_bytes(policy=_POLICY))
+    return insert_fast(Outgoing, ticket=ticket, kind=kind, mail_from=_envelope_from(config),
+                       recipients=json.dumps(recipients), message_id=message["Message-ID"],
+                       subject=str(message["Subject"] or ""), data=message.as_bytes(policy=message.policy),
+                       to_address=recipients[0].lower() if recipients else "")
 
 
-def queue_ticket_mail(config: Config, ticket, draft: Draft, kind: str, author=None) -> Outgoing:
+def queue_ticket_mail(config: Config, ticket, draft: Draft, kind: str, author=None,
+                      template: str | None = None) -> Outgoing:
     """Compose a mail of a ticket, keep it as an outbound message of the ticket, and queue it:
     one transaction, so the mail exists exactly when the ticket shows it."""
-    message = compose(config, draft)
+    mail = compose(config, draft)
     with database.atomic():
-        insert_fast(Message, ticket=ticket.id, kind="outbound", message_id=message["Message-ID"].strip("<>"),
+        insert_fast(Message, ticket=ticket.id, kind="outbound", message_id=mail.message_id.strip("<>"),
                     in_reply_to=draft.in_reply_to or "", refs=" ".join(draft.references),
                     sender_address=draft.sender[1].lower(), sender_name=draft.sender[0][:200],
-                    to_addrs=json.dumps([list(draft.to)], ensure_ascii=False), subject=str(message["Subject"]),
+                    to_addrs=json.dumps([list(draft.to)], ensure_ascii=False), subject=mail.subject,
                     body_text=draft.text, body_visible=draft.text, body_html=draft.html,
                     automatic="auto-replied" if draft.automatic else None, author=author)
-        return queue(config, message, kind, ticket=ticket.id)
+        return insert_fast(Outgoing, ticket=ticket.id, kind=kind, mail_from=_envelope_from(config),
+                           recipients=json.dumps(list(mail.recipients)), message_id=mail.message_id,
+                           subject=mail.subject, data=mail.data, automatic=draft.automatic,
+                           to_address=mail.recipients[0].lower(), template=template)
 
 
 def queue_alert(config: Config, subject: str, body: str) -> Outgoing | None:
@@ -82,6 +90,22 @@ def compose_notice(config: Config, to: list[str], subject: str, body: str) -> Em
     return message
 
 
+def find_by_message_ids(message_ids: list[str]) -> Outgoing | None:
+    """The outbox row of the first of these Message-IDs (without <>) that we sent, if any."""
+    wanted = [f"<{mid}>" for mid in message_ids[:50]]
+    if not wanted:
+        return None
+    found = {row.message_id: row for row in Outgoing.select().where(Outgoing.message_id.in_(wanted))}
+    return next((found[mid] for mid in wanted if mid in found), None)
+
+
+def mark_bounced(row: Outgoing, reason: str) -> None:
+    """A delivery failure report came back for a mail the relay had accepted."""
+    Outgoing.update(state="bounced", bounced_at=utcnow(), last_error=reason[:2000]).where(
+        Outgoing.id == row.id).execute()
+    log.warning("outbox %d to %s bounced: %s", row.id, row.to_address or row.recipients, reason)
+
+
 class Permanent(Exception):
     """The relay refused the mail for good."""
 
@@ -91,10 +115,45 @@ def send_due(config: Config, limit: int = 50) -> int:
     sent = 0
     try:
         for row in _claim(config, limit):
+            _crash_point("claimed")
             sent += _send_one(config, row)
     finally:
         database.close()
     return sent
+
+
+class Sender:
+    """A thread that drains the outbox whenever woken: at once after the pipeline queued
+    mail (an acknowledgement leaves within a moment), and by the scheduler's safety net
+    for retries that fall due."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            try:
+                while not self._stop.is_set() and send_due(self.config):
+                    pass  # a full batch may have more behind it
+            except Exception:  # noqa: BLE001 - the sender must outlive any bug or outage
+                log.exception("outbox sender error; trying again later")
+                self._stop.wait(2.0)
 
 
 def _claim(config: Config, limit: int) -> list[Outgoing]:
@@ -115,6 +174,9 @@ def _claim(config: Config, limit: int) -> list[Outgoing]:
 
 def _send_one(config: Config, row: Outgoing) -> int:
     recipients = json.loads(row.recipients)
+    if not _renew_lease(config, row):
+        log.warning("outbox %d: the lease ran out and another sender took the mail over; leaving it", row.id)
+        return 0
     try:
         _deliver(config, row, recipients)
     except Permanent as exc:
@@ -133,6 +195,20 @@ def _send_one(config: Config, row: Outgoing) -> int:
     _finish(row, state="sent", sent_at=utcnow(), last_error="")
     log.info("outbox %d sent to %s: %s", row.id, ", ".join(recipients), row.subject)
     return 1
+
+
+def _renew_lease(config: Config, row: Outgoing) -> bool:
+    """A batch is claimed at once, but each mail's lease starts when its own turn comes, so
+    a slow relay cannot let the lease of the batch's last mails run out before they are tried."""
+    return bool(Outgoing.update(lease_until=utcnow() + dt.timedelta(seconds=config.relay.lease_seconds)).where(
+        (Outgoing.id == row.id) & (Outgoing.claim_token == row.claim_token) & (Outgoing.state == "sending")
+    ).execute())
+
+
+def _crash_point(point: str) -> None:
+    """Fault injection for the crash-safety tests: PATROLDESK_CRASH_AT=claimed kills this process there."""
+    if os.environ.get("PATROLDESK_CRASH_AT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _finish(row: Outgoing, **changes) -> None:

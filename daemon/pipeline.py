@@ -26,9 +26,11 @@ from daemon.sources import spool
 STAGES = (
     "loop_guard",
     "dedupe",
+    "bounce",
     "threading",
     "ticket",
     "attachments",
+    "acknowledge",
 )
 _RUN = {name: importlib.import_module(f"daemon.stages.{name}").run for name in STAGES}
 
@@ -41,6 +43,7 @@ class MailContext:
     config: Config
     inbound: Inbound
     mail: ParsedMail
+    raw: bytes = b""
     sender: Address | None = None
     automatic: str | None = None
     ticket: Ticket | None = None
@@ -54,7 +57,7 @@ class MailContext:
 class Disposition:
     """What became of one spooled mail."""
     inbound_id: int
-    outcome: str  # created, threaded, duplicate, ignored, quarantined
+    outcome: str  # created, threaded, duplicate, ignored, bounced, quarantined
     message_id: str | None
     ticket: int | None
     reason: str = ""
@@ -86,6 +89,8 @@ def _process(row: Inbound, config: Config) -> Disposition:
             result = _run_stages(row, config)
     except Discard as stop:
         with database.atomic():
+            if stop.record is not None:
+                stop.record()
             spool.finish(row, "discarded", stop.outcome, reason=stop.reason)
         result = Disposition(row.id, stop.outcome, _message_id_of(row), stop.ticket, stop.reason)
     except _DATABASE_TROUBLE as exc:
@@ -121,7 +126,7 @@ def _run_stages(row: Inbound, config: Config) -> Disposition:
     with database.atomic():
         mail = parse(raw, max_depth=config.ingest.max_mime_depth)
         row.parsed_message_id = mail.message_id
-        ctx = MailContext(config=config, inbound=row, mail=mail)
+        ctx = MailContext(config=config, inbound=row, mail=mail, raw=raw)
         for name in STAGES:
             _RUN[name](ctx)
         spool.finish(row, "done", ctx.outcome, message=ctx.message)

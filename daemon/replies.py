@@ -22,7 +22,7 @@ from pathlib import Path
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from daemon import outbox
+from daemon import db, outbox
 from daemon.compose import Draft, one_line
 from daemon.config import Config
 from daemon.db import database
@@ -188,9 +188,10 @@ def render(config: Config, name: str, context: dict) -> Rendered:
     """
     if not _NAME.fullmatch(name):
         raise NotFound(f"no reply template named {name!r}: names are letters, digits, - and _")
-    stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name)
+    # Hand-written: every new ticket's acknowledgement asks, inside the ingest transaction.
+    stored = db.execute('SELECT "subject", "text", "html" FROM "reply_template" WHERE "name" = ?', (name,)).fetchone()
     if stored is not None:
-        return _render_parts(name, _stored_parts(stored.subject, stored.text, stored.html), context, folder=None)
+        return _render_parts(name, _stored_parts(*stored), context, folder=None)
     folder = mail_templates_folder(config)
     parts = _builtin_parts(name, folder)
     if parts is None:
@@ -269,8 +270,7 @@ def _render_parts(name: str, parts: list[_Part], context: dict, folder: Path | N
 
 
 def _render_part(name: str, part: _Part, context: dict, folder: Path | None) -> str:
-    environment = _environment(str(folder) if folder else None, html=part.kind == "html")
-    template = _compile(environment, name, part, context)
+    template = _compiled(str(folder) if folder else None, name, part, frozenset(context))
     try:
         return template.render(context)
     except SecurityError as exc:
@@ -295,7 +295,15 @@ def _none_as_empty(value):
     return "" if value is None else value
 
 
-def _compile(environment: SandboxedEnvironment, name: str, part: _Part, context: dict) -> Template:
+@lru_cache(maxsize=256)
+def _compiled(folder: str | None, name: str, part: _Part, known: frozenset) -> Template:
+    """A part, checked and compiled once for as long as its text stays the same (every new
+    ticket's acknowledgement renders the same template; compiling it is most of the cost).
+    A refusal is not cached: it raises, and the next use checks again."""
+    return _compile(_environment(folder, html=part.kind == "html"), name, part, known)
+
+
+def _compile(environment: SandboxedEnvironment, name: str, part: _Part, known: frozenset) -> Template:
     """Parse a part and refuse, before it runs, what the sandbox would refuse only on the branch taken."""
     try:
         tree = environment.parse(part.source)
@@ -308,7 +316,7 @@ def _compile(environment: SandboxedEnvironment, name: str, part: _Part, context:
     if internal:
         line, key = internal
         raise _refusal(name, part, line, f"{key!r} belongs to Python's internals, which templates may not reach")
-    unknown = _first_unknown_name(tree, set(context) | set(environment.globals))
+    unknown = _first_unknown_name(tree, set(known) | set(environment.globals))
     if unknown:
         line, variable = unknown
         raise _refusal(name, part, line, f"{variable!r} is undefined")
@@ -367,16 +375,16 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
     draft = Draft(ticket_number=ticket.number, to=(customer.name or "", customer.email),
                   sender=(config.support.name, sender), subject=rendered.subject, text=rendered.text,
                   html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic)
-    return outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent)
+    return outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name)
 
 
 def _thread_of(ticket: Ticket) -> tuple[str | None, tuple[str, ...]]:
     """The latest inbound Message-ID of the ticket and the thread's ids before it, oldest first."""
-    rows = list(Message.select(Message.message_id, Message.refs, Message.kind).where(
-        (Message.ticket == ticket.id) & Message.message_id.is_null(False)).order_by(Message.id))
-    inbound = [row for row in rows if row.kind == "inbound"]
+    rows = db.execute('SELECT "message_id", "refs", "kind" FROM "message" WHERE "ticket_id" = ? '
+                      'AND "message_id" IS NOT NULL ORDER BY "id"', (ticket.id,)).fetchall()
+    inbound = [row for row in rows if row[2] == "inbound"]
     if not inbound:
         return None, ()
-    latest = inbound[-1]
-    earlier = [*latest.refs.split(), *(row.message_id for row in rows if row is not latest)]
-    return latest.message_id, tuple(dict.fromkeys(mid for mid in earlier if mid != latest.message_id))
+    latest_id, latest_refs, _ = inbound[-1]
+    earlier = [*latest_refs.split(), *(row[0] for row in rows if row[0] != latest_id)]
+    return latest_id, tuple(dict.fromkeys(mid for mid in earlier if mid != latest_id))

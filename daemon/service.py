@@ -64,6 +64,8 @@ class Service:
         self.pollers = [MailboxPoller(box, config, self.worker.wake, crash_at) for box in config.mailbox]
         for poller in self.pollers:
             self.worker.after_batch.append(poller.poke)
+        self.sender = outbox.Sender(config)
+        self.worker.after_batch.append(self.sender.wake)  # acknowledgements leave at once
         self.web = None
 
     def start(self) -> None:
@@ -84,10 +86,13 @@ class Service:
             self.scheduler.add_job(poller.poke, "interval", seconds=poller.box.poll_seconds,
                                    id=f"poll {poller.name}", max_instances=1, coalesce=True)
             poller.start()
-        self.scheduler.add_job(outbox.send_due, "interval", args=[self.config], seconds=5,
+        self.sender.start()
+        # The sender's safety net: retries fall due, and mail queued by other processes appears.
+        self.scheduler.add_job(self.sender.wake, "interval", seconds=5,
                                id="send-outbox", max_instances=1, coalesce=True)
         self.scheduler.start()
         self.worker.wake()
+        self.sender.wake()  # what was queued while the daemon was down
         if self.web:
             self.web.start()
             log.info("console on http://%s:%d/", self.config.web.host, self.web.port)
@@ -101,6 +106,7 @@ class Service:
             poller.stop()
         self.scheduler.shutdown(wait=False)
         self.worker.stop()
+        self.sender.stop()
         log.info("stopped")
 
 

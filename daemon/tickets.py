@@ -9,11 +9,14 @@ import json
 import re
 from functools import lru_cache
 
+from peewee import JOIN
+
 from daemon.db import execute, insert_fast, insert_if_absent
 from daemon.errors import NotFound
 from daemon.mail.parse import Address, ParsedMail
+
 from daemon.models import (
-    Attachment, AuditEvent, Customer, Message, Participant, RawMail, Ticket, utcnow,
+    Attachment, AuditEvent, Customer, Message, Outgoing, Participant, RawMail, Ticket, User, utcnow,
 )
 
 # A customer's reply brings these back to work.
@@ -152,17 +155,39 @@ def ticket_summary(ticket: Ticket) -> dict:
 
 
 def ticket_detail(ticket: Ticket) -> dict:
-    """The ticket with its messages, as the CLI and scripts see it."""
+    """The ticket with its messages (outbound ones with how their delivery went) and its
+    trail (what happened to it, automatic mail held back among it), as the CLI and scripts see it."""
     messages = list(ticket.messages.order_by(Message.id))
     attachments = {}
     for att in Attachment.select().where(Attachment.message.in_([m.id for m in messages])):
         attachments.setdefault(att.message_id, []).append(att.filename)
+    deliveries = {row.message_id.strip("<>"): row for row in Outgoing.select(
+        Outgoing.id, Outgoing.message_id, Outgoing.kind, Outgoing.state, Outgoing.last_error, Outgoing.sent_at,
+        Outgoing.bounced_at, Outgoing.attempts, Outgoing.template).where(Outgoing.ticket == ticket.id)}
     detail = ticket_summary(ticket)
-    detail["messages"] = [_message_dict(m, attachments.get(m.id, [])) for m in messages]
+    detail["messages"] = [_message_dict(m, attachments.get(m.id, []), deliveries.get(m.message_id or ""))
+                          for m in messages]
+    detail["trail"] = [
+        {"at": _iso(event.created_at), "action": event.action, "actor": event.actor.username if event.actor else None,
+         "detail": json.loads(event.detail or "{}")}
+        for event in AuditEvent.select(AuditEvent, User).join(User, JOIN.LEFT_OUTER)
+        .where(AuditEvent.ticket == ticket.id).order_by(AuditEvent.id)]
     return detail
 
 
-def _message_dict(message: Message, attachment_names: list[str]) -> dict:
+def _iso(moment) -> str | None:
+    return None if moment is None else moment.isoformat() + "Z"
+
+
+def _delivery_dict(row: Outgoing | None) -> dict | None:
+    if row is None:
+        return None
+    return {"outbox": row.id, "kind": row.kind, "state": row.state, "attempts": row.attempts,
+            "error": row.last_error if row.state in ("queued", "failed", "bounced") else "",
+            "sent_at": _iso(row.sent_at), "bounced_at": _iso(row.bounced_at), "template": row.template}
+
+
+def _message_dict(message: Message, attachment_names: list[str], delivery: Outgoing | None = None) -> dict:
     return {
         "kind": message.kind, "message_id": message.message_id,
         "sender": {"email": message.sender_address, "name": message.sender_name},
@@ -171,4 +196,5 @@ def _message_dict(message: Message, attachment_names: list[str]) -> dict:
         "attachments": attachment_names,
         "date": message.sent_at.isoformat() + "Z" if message.sent_at else None,
         "notes": message.notes.splitlines(),
+        "delivery": _delivery_dict(delivery),
     }

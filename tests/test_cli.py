@@ -106,7 +106,9 @@ def test_ingest_json_reports_each_file(workdir):
     shown = cli(workdir, "tickets", "show", "10001").stdout
     assert "threaded by in-reply-to" in shown and "Fortsatt" in shown
     messages = json.loads(cli(workdir, "tickets", "show", "10001", "--json").stdout)["messages"]
-    assert [m["thread_signal"] for m in messages] == [None, "in-reply-to"]
+    assert [m["thread_signal"] for m in messages if m["kind"] == "inbound"] == [None, "in-reply-to"]
+    # The new ticket was acknowledged once; the reply and the duplicate were not.
+    assert [m["kind"] for m in messages] == ["inbound", "outbound", "inbound"]
 
 
 def test_tickets_list_and_show_print_json_for_scripts(workdir):
@@ -118,7 +120,8 @@ def test_tickets_list_and_show_print_json_for_scripts(workdir):
     assert listed["ticket"] == 10001 and listed["subject"] == "Счёт не пришёл" and listed["status"] == "new"
     assert listed["requester"] == {"email": "petr@example.ru", "name": "Пётр"}
     shown = json.loads(cli(workdir, "tickets", "show", "#10001", "--json").stdout)
-    [message] = shown["messages"]
+    [message, acknowledgement] = shown["messages"]
+    assert (message["kind"], acknowledgement["kind"]) == ("inbound", "outbound")
     assert message["sender"] == {"email": "petr@example.ru", "name": "Пётр"}
     assert message["subject"] == "Счёт не пришёл"
     assert "Добрый день, счёт не пришёл." in message["text"]

@@ -9,8 +9,10 @@ import email
 import email.policy
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from daemon.compose import Draft, compose, message_id_key, tagged_subject, ticket_of_message_id
+from daemon.compose import Draft, compose, message_id_key, one_line, tagged_subject, ticket_of_message_id
 from daemon.mail.parse import parse
 from tests.conftest import make_config
 
@@ -30,8 +32,8 @@ def draft(**changes) -> Draft:
     return Draft(**values)
 
 
-def parsed(message) -> email.message.EmailMessage:
-    return email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+def parsed(mail) -> email.message.EmailMessage:
+    return email.message_from_bytes(mail.data, policy=email.policy.default)
 
 
 def test_a_reply_continues_the_customers_thread(config):
@@ -49,7 +51,7 @@ def test_a_reply_continues_the_customers_thread(config):
 
 def test_the_projects_own_parser_reads_it_back_the_same(config):
     mail = parse(compose(config, draft(subject="Принтер не печатает", to=("Анна Петрова", "anna@example.ru"))
-                         ).as_bytes())
+                         ).data)
     assert mail.subject == "Re: Принтер не печатает [#10042]"
     assert (mail.to[0].name, mail.to[0].addr) == ("Анна Петрова", "anna@example.ru")
     assert mail.in_reply_to == ("abc@mail.example.no",)
@@ -57,7 +59,7 @@ def test_the_projects_own_parser_reads_it_back_the_same(config):
 
 
 def test_the_message_id_names_its_ticket_and_cannot_be_forged(config):
-    message_id = compose(config, draft())["Message-ID"]
+    message_id = compose(config, draft()).message_id
     assert ticket_of_message_id(config, message_id) == 10042
     forged = message_id.replace("pd.10042.", "pd.10043.")
     assert ticket_of_message_id(config, forged) is None
@@ -68,7 +70,7 @@ def test_the_message_id_names_its_ticket_and_cannot_be_forged(config):
 
 
 def test_every_message_id_is_new(config):
-    ids = {compose(config, draft())["Message-ID"] for _ in range(50)}
+    ids = {compose(config, draft()).message_id for _ in range(50)}
     assert len(ids) == 50
 
 
@@ -98,7 +100,7 @@ def test_names_and_subjects_cannot_inject_headers(config):
                     sender=("Support\nX-Evil: 1", "hjelp@example.no"),
                     subject="Hello\r\nBcc: victim@example.org\r\n\r\nforged body",
                     in_reply_to="abc@x>\r\nBcc: <victim@example.org")
-    raw = compose(config, evil).as_bytes()
+    raw = compose(config, evil).data
     back = email.message_from_bytes(raw, policy=email.policy.default)
     assert sorted(back.keys()) == sorted(["From", "To", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
                                           "Content-Type", "Content-Transfer-Encoding", "MIME-Version"])
@@ -121,6 +123,66 @@ def test_html_goes_with_the_text_as_an_alternative(config):
 
 
 def test_an_internationalised_address_is_written_as_utf8(config):
-    raw = compose(config, draft(to=("Jørgen", "jørgen@eksempel.no"))).as_bytes()
+    raw = compose(config, draft(to=("Jørgen", "jørgen@eksempel.no"))).data
     assert "jørgen@eksempel.no".encode() in raw
     assert parse(raw).to[0].addr == "jørgen@eksempel.no"
+
+
+# The wire format is written by hand: whatever the names, subjects and texts, a
+# receiver must read back exactly what was meant, with the stdlib and with our parser.
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=_TEXT, subject=_TEXT, body=_TEXT, html=st.none() | _TEXT)
+def test_whatever_the_words_the_mail_reads_back_as_written(config, name, subject, body, html):
+    mail = compose(config, draft(to=(name, "kunde@example.no"), subject=subject, text=body, html=html))
+    assert all(len(line) <= 998 for line in mail.data.split(b"\r\n"))
+    assert b"\n" not in mail.data.replace(b"\r\n", b"")  # CRLF only, no bare line ends
+    back = email.message_from_bytes(mail.data, policy=email.policy.default)
+    assert not [d for d in back.defects]
+    assert str(back["Subject"]) == mail.subject == tagged_subject(subject, 10042, TAG, reply=True)
+    [to] = back["To"].addresses
+    # The stdlib's parser keeps the space between two encoded words of a display name (RFC 2047
+    # says to drop it; it does so for its own long names too), so it is compared without spaces.
+    assert ("".join(to.display_name.split()), to.addr_spec) == ("".join(one_line(name)[:200].split()),
+                                                                "kunde@example.no")
+    wanted = body.replace("\r\n", "\n").replace("\r", "\n")
+    plain = back.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain == (wanted if wanted.endswith("\n") else wanted + "\n")
+    if html is not None:
+        shown = back.get_body(("html",)).get_content().replace("\r\n", "\n")
+        wanted_html = html.replace("\r\n", "\n").replace("\r", "\n")
+        assert shown == (wanted_html if wanted_html.endswith("\n") else wanted_html + "\n")
+    ours = parse(mail.data)
+    assert ours.subject == mail.subject
+    # (our parser trims quote marks around a name, as clients add them: "'Ola'")
+    assert (ours.to[0].name.strip("\"' "), ours.to[0].addr) == (one_line(name)[:200].strip("\"' "),
+                                                               "kunde@example.no")
+
+
+@pytest.mark.parametrize("name, wire", [
+    ("Doe, John", b'To: "Doe, John" <ase@example.no>'),
+    ('Ola "the fixer" Nordmann', b'To: "Ola \\"the fixer\\" Nordmann" <ase@example.no>'),
+    ("", b"To: ase@example.no"),
+])
+def test_ascii_names_are_quoted_where_they_must_be(config, name, wire):
+    assert wire + b"\r\n" in compose(config, draft(to=(name, "ase@example.no"))).data
+
+
+def test_a_long_subject_is_folded_and_reads_back_whole(config):
+    subject = "Skriveren på tredje etasje skriver ut blanke ark etter oppdateringen " * 4
+    mail = compose(config, draft(subject=subject))
+    head = mail.data.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+    back = email.message_from_bytes(mail.data, policy=email.policy.default)
+    assert back["Subject"] == f"Re: {' '.join(subject.split())} [#10042]"
+
+
+def test_cyrillic_text_goes_as_base64_and_norwegian_as_quoted_printable(config):
+    russian = compose(config, draft(text="Принтер на третьем этаже не печатает. " * 20)).data
+    norwegian = compose(config, draft(text="Skriveren på tredje etasje skriver ikke. " * 20)).data
+    assert b"Content-Transfer-Encoding: base64" in russian
+    assert b"Content-Transfer-Encoding: quoted-printable" in norwegian
+    assert b"Content-Transfer-Encoding: 7bit" in compose(config, draft(text="plain ascii\n")).data

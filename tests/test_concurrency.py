@@ -13,7 +13,7 @@ import sys
 import threading
 
 from daemon import db
-from daemon.models import Inbound, Message, Ticket
+from daemon.models import AuditEvent, Inbound, Message, Outgoing, Ticket
 from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
 
@@ -22,6 +22,28 @@ def write_config(tmp_path, url: str) -> dict:
     path = tmp_path / "patroldesk.toml"
     path.write_text(f'[database]\nurl = "{url}"\n[smtp]\nport = 0\n[web]\nenabled = false\n')
     return dict(os.environ, PATROLDESK_CONFIG=str(path))
+
+
+def inbound_messages() -> int:
+    """The customers' mail stored (each new ticket also carries its outbound acknowledgement)."""
+    return Message.select().where(Message.kind == "inbound").count()
+
+
+def acknowledgements() -> tuple[int, int]:
+    """(acknowledged, held back) tickets, after checking every ticket got exactly one of the two:
+    the acknowledgement is queued in the ticket's own transaction, so a race or a restart may
+    neither lose it nor send it twice."""
+    tickets = sorted(t.id for t in Ticket.select(Ticket.id))
+    acked = [row.ticket_id for row in Outgoing.select(Outgoing.ticket).where(Outgoing.kind == "acknowledgement")]
+    outbound = [row.ticket_id for row in Message.select(Message.ticket).where(Message.kind == "outbound")]
+    held = [row.ticket_id for row in AuditEvent.select(AuditEvent.ticket).where(
+        AuditEvent.action == "automatic mail held back")]
+    assert len(set(acked)) == len(acked), "a ticket was acknowledged twice"
+    assert sorted(outbound) == sorted(acked), "the outbound messages are not the acknowledgements queued"
+    assert len(set(held)) == len(held) and not set(held) & set(acked)
+    assert sorted(acked + held) == tickets
+    assert Outgoing.select().count() == len(acked)  # nothing else went out
+    return len(acked), len(held)
 
 
 def start_ingest(env, files) -> subprocess.Popen:
@@ -48,7 +70,8 @@ def test_two_ingests_of_the_same_mail_at_once_store_each_mail_once(tmp_path, bac
     assert outcomes.count("created") == 60 and outcomes.count("duplicate") == 60
 
     db.open_database(make_config(tmp_path, backend_url))
-    assert Message.select().count() == 60 and Ticket.select().count() == 60
+    assert inbound_messages() == 60 and Ticket.select().count() == 60
+    assert acknowledgements() == (60, 0)  # two tickets per customer: within autoreply.per_sender_per_hour
     db.database.close()
 
 
@@ -82,7 +105,11 @@ def test_smtp_flood_worker_and_ingest_together_lose_nothing_on_sqlite(tmp_path):
         assert ingest.returncode == 0, err
         assert [json.loads(line)["outcome"] for line in out.splitlines()] == ["created"] * 40
         wait_for(lambda: Inbound.select().where(Inbound.state == "done").count() == 200, timeout=60)
-        assert Message.select().count() == 200 and Ticket.select().count() == 200
+        assert inbound_messages() == 200 and Ticket.select().count() == 200
+        # Each file has its own sender; each SMTP sender opens 40 tickets, of which
+        # autoreply.per_sender_per_hour (3) are acknowledged and the rest held back.
+        per_sender = config.autoreply.per_sender_per_hour
+        assert acknowledgements() == (40 + 4 * per_sender, 4 * (40 - per_sender))
         assert not Inbound.select().where(Inbound.state == "quarantined").exists()
 
 
@@ -119,6 +146,7 @@ def test_a_daemon_killed_mid_batch_loses_nothing_and_doubles_nothing_after_resta
     finally:
         second.terminate()
         second.wait(30)
-    assert Message.select().count() == total and Ticket.select().count() == total
+    assert inbound_messages() == total and Ticket.select().count() == total
+    assert acknowledgements() == (total, 0)
     assert not Inbound.select().where(Inbound.state != "done").exists()
     db.database.close()

@@ -56,6 +56,23 @@ def state(name: str) -> MailboxState | None:
     return MailboxState.get_or_none(MailboxState.name == name)
 
 
+def inbound():
+    """The customers' mail stored: each new ticket also carries its acknowledgement, an outbound message."""
+    return Message.select().where(Message.kind == "inbound")
+
+
+def alerts():
+    """The admins' alerts in the outbox (the customers' acknowledgements are there too)."""
+    return Outgoing.select().where(Outgoing.kind == "alert")
+
+
+def assert_each_ticket_acknowledged_once() -> None:
+    tickets = sorted(t.id for t in Ticket.select(Ticket.id))
+    acks = Outgoing.select(Outgoing.ticket).where(Outgoing.kind == "acknowledgement")
+    assert sorted(a.ticket_id for a in acks) == tickets
+    assert sorted(m.ticket_id for m in Message.select(Message.ticket).where(Message.kind == "outbound")) == tickets
+
+
 def test_mails_in_the_inbox_become_tickets_and_move_to_the_processed_folder(tmp_path, backend_url, imap_account):
     first, second = mails(2)
     reply = simple_mail(frm="kunde0@example.no", to=SUPPORT, subject="Sv: Spørsmål 0", body="Takk, nå virker det.",
@@ -71,7 +88,8 @@ def test_mails_in_the_inbox_become_tickets_and_move_to_the_processed_folder(tmp_
         wait_for(lambda: imap_account.count(processed_name(imap_account)) == 5)
         assert imap_account.count("INBOX") == 0
         assert Ticket.select().count() == 4
-        assert Message.select().count() == 5
+        assert inbound().count() == 5
+        assert_each_ticket_acknowledged_once()  # the reply is not acknowledged
         assert Ticket.get(Ticket.subject == "Blåskjerm").requester.email == "åse@eksempel.no"
         assert Message.get(Message.message_id == "r0@example.no").ticket.subject == "Spørsmål 0"
         assert Ticket.get(Ticket.subject == "Принтер не печатает").requester.name == "Анна"
@@ -166,7 +184,8 @@ def test_a_changed_uidvalidity_reads_again_without_duplicates(tmp_path, imap_acc
         wait_for(lambda: Ticket.select().count() == 4)
         wait_for(lambda: Inbound.select().where(Inbound.outcome == "duplicate").count() == 3)
     assert state(imap_account.user).uidvalidity != old
-    assert Message.select().count() == 4
+    assert inbound().count() == 4
+    assert_each_ticket_acknowledged_once()  # the mails read again acknowledge nothing twice
     assert any("UIDVALIDITY changed" in r.getMessage() for r in caplog.records)
 
 
@@ -219,28 +238,38 @@ def test_a_failing_mailbox_alerts_the_admins_once_and_once_more_on_recovery(tmp_
     box = mailbox(imap_account, folder="Later", alert_after_seconds=1)
     config = imap_config(tmp_path, box, support={"addresses": [SUPPORT], "alerts_to": ["ops@example.com"]})
     with running_service(config):
-        wait_for(lambda: Outgoing.select().count() == 1, timeout=15)
+        wait_for(lambda: alerts().count() == 1, timeout=15)
         failures = wait_for(lambda: (s := state(box.name)) and s.alerted_at and s)
         assert "cannot open folder 'Later'" in failures.last_error
         time.sleep(3)  # more failed attempts: no more alerts
         assert Outgoing.select().count() == 1
         imap_account.append("Later", mails(1))  # the folder now exists: the mailbox recovers
         wait_for(lambda: Ticket.select().count() == 1, timeout=15)
-        wait_for(lambda: Outgoing.select().count() == 2)
+        wait_for(lambda: alerts().count() == 2)
         assert state(box.name).alerted_at is None
-    alert, recovery = Outgoing.select().order_by(Outgoing.id)
+    alert, recovery = alerts().order_by(Outgoing.id)
     assert "is failing" in alert.subject and "working again" in recovery.subject
-    assert outbox.send_due(config) == 2 or Outgoing.select().where(Outgoing.state == "sent").count() == 2
+    assert_each_ticket_acknowledged_once()
+    outbox.send_due(config)  # whatever the daemon's sender had not sent yet
     db.open_database(config)
-    sent = sorted((tmp_path / "var" / "sent").glob("*.eml"))
-    assert len(sent) == 2
-    assert b"To: ops@example.com" in sent[0].read_bytes()
+    assert alerts().where(Outgoing.state == "sent").count() == 2
+    sent_dir = tmp_path / "var" / "sent"
+    # The two alerts and the new ticket's acknowledgement, each once, under its outbox id.
+    assert sorted(sent_dir.glob("*.eml")) == sorted(sent_dir / f"{row.id:08d}.eml" for row in Outgoing.select())
+    assert Outgoing.select().count() == 3
+    for row in (alert, recovery):
+        assert b"To: ops@example.com" in (sent_dir / f"{row.id:08d}.eml").read_bytes()
 
 
 def test_patroldesk_mailboxes_shows_checkpoint_and_health(tmp_path, imap_account):
-    from click.testing import CliRunner
+    import subprocess
+    import sys
 
-    from daemon.cli import cli
+    def mailboxes_command(*args: str) -> subprocess.CompletedProcess:
+        # Another process, as an admin's shell would be: the daemon's own database handle stays untouched.
+        return subprocess.run([sys.executable, "-m", "daemon", "--config", str(config_file), "mailboxes", *args],
+                              capture_output=True, text=True, timeout=60)
+
     imap_account.append("INBOX", mails(2))
     config_file = write_daemon_config(tmp_path, imap_account, name="main", support=SUPPORT, more=f"""
 [[mailbox]]
@@ -257,13 +286,13 @@ backoff_max_seconds = 1
     with running_service(config):
         wait_for(lambda: imap_account.count(processed_name(imap_account)) == 2)
         wait_for(lambda: (s := state("broken")) and s.status == "failing")
-        result = CliRunner().invoke(cli, ["--config", str(config_file), "mailboxes"])
-    assert result.exit_code == 0, result.output
-    assert "main  ok (IDLE)" in result.output and "last UID 2" in result.output
-    assert "broken  failing" in result.output and "connection refused" in result.output
-    as_json = CliRunner().invoke(cli, ["--config", str(config_file), "mailboxes", "--json"])
+        result = mailboxes_command()
+        as_json = mailboxes_command("--json")
+    assert result.returncode == 0, result.stderr
+    assert "main  ok (IDLE)" in result.stdout and "last UID 2" in result.stdout
+    assert "broken  failing" in result.stdout and "connection refused" in result.stdout
     import json
-    rows = {row["name"]: row for row in json.loads(as_json.output)}
+    rows = {row["name"]: row for row in json.loads(as_json.stdout)}
     assert rows["main"]["last_uid"] == 2 and rows["main"]["waiting_to_file"] == 0
 
 
@@ -288,15 +317,16 @@ def test_a_mailbox_that_fails_after_login_backs_off_and_alerts_once(tmp_path, do
     config = imap_config(tmp_path, box, support={"addresses": [SUPPORT], "alerts_to": ["ops@example.com"]})
     with caplog.at_level(logging.ERROR, logger="patroldesk.imap"), running_service(config):
         wait_for(lambda: Ticket.select().count() == 2)  # read and processed; only the move is refused
-        wait_for(lambda: Outgoing.select().count() == 1, timeout=15)
+        wait_for(lambda: alerts().count() == 1, timeout=15)
         time.sleep(3)
-        assert Outgoing.select().count() == 1, "one alert, not a storm"
+        assert alerts().count() == 1, "one alert, not a storm"
         assert state(box.name).status == "failing"
     attempts = [int(r.getMessage().rsplit("attempt ", 1)[1].rstrip(")")) for r in caplog.records]
     assert attempts == list(range(1, len(attempts) + 1)), "the backoff must not restart after each login"
     assert len(attempts) <= 6  # 1, 2, 2, 2 ... seconds apart: not a reconnect every second
     assert imap_account.count("INBOX") == 2  # nothing deleted
-    assert Message.select().count() == 2
+    assert inbound().count() == 2
+    assert_each_ticket_acknowledged_once()
 
 
 def test_a_mail_the_server_cannot_deliver_is_skipped_after_three_tries(tmp_path, dovecot, imap_account, caplog):
@@ -312,9 +342,11 @@ def test_a_mail_the_server_cannot_deliver_is_skipped_after_three_tries(tmp_path,
         wait_for(lambda: Ticket.select().count() == 2, timeout=20)
         wait_for(lambda: state(box.name).status == "ok")
         assert state(box.name).last_uid == 3
-        alert = wait_for(lambda: Outgoing.get_or_none())
+        alert = wait_for(lambda: alerts().get_or_none())
     assert "1 mail(s) not read" in alert.subject and b"UID 2:" in bytes(alert.data)
-    assert {m.message_id for m in Message.select()} == {"m0@example.no", "m2@example.no"}
+    assert {m.message_id for m in inbound()} == {"m0@example.no", "m2@example.no"}
+    assert alerts().count() == 1
+    assert_each_ticket_acknowledged_once()
     assert any("could not be fetched 3 times" in r.getMessage() for r in caplog.records)
     for file in maildir.glob("*/*"):  # Dovecot may have renamed it from new/ to cur/
         if file.is_file() and not file.stat().st_mode & 0o777:
@@ -385,11 +417,13 @@ def test_a_mail_over_the_size_limit_is_left_in_place_and_the_admins_told(tmp_pat
     config = imap_config(tmp_path, box, support={"addresses": [SUPPORT], "alerts_to": ["ops@example.com"]})
     with running_service(config):
         wait_for(lambda: imap_account.count(processed_name(imap_account)) == 2)
-        alert = wait_for(lambda: Outgoing.get_or_none())
+        alert = wait_for(lambda: alerts().get_or_none())
         assert state(box.name).last_uid == 3
     assert "over max_message_bytes" in bytes(alert.data).decode()
     assert imap_account.fetch_all("INBOX") == [big]
-    assert Message.select().count() == 2
+    assert inbound().count() == 2
+    assert alerts().count() == 1
+    assert_each_ticket_acknowledged_once()
 
 
 def test_read_only_mail_waits_for_no_filing_and_a_silent_daemon_shows_as_stale(tmp_path, imap_account):
@@ -433,13 +467,15 @@ def test_an_unreadable_mail_without_a_size_in_its_file_name_is_skipped(tmp_path,
         with running_service(config):
             wait_for(lambda: Ticket.select().count() == 2, timeout=30)
             wait_for(lambda: state(box.name).status == "ok")
-            alert = wait_for(lambda: Outgoing.get_or_none())
+            alert = wait_for(lambda: alerts().get_or_none())
     finally:
         for file in maildir.glob("*/*"):
             if file.is_file() and not file.stat().st_mode & 0o777:
                 file.chmod(0o600)
     assert "1 mail(s) not read" in alert.subject
-    assert {m.message_id for m in Message.select()} == {"m0@example.no", "later0@example.no"}
+    assert {m.message_id for m in inbound()} == {"m0@example.no", "later0@example.no"}
+    assert alerts().count() == 1
+    assert_each_ticket_acknowledged_once()
     assert imap_account.count("INBOX") == 1 and state(box.name).stuck_uid is None
 
 
@@ -451,9 +487,11 @@ def test_many_oversized_mails_make_one_alert(tmp_path, imap_account):
     config = imap_config(tmp_path, box, support={"addresses": [SUPPORT], "alerts_to": ["ops@example.com"]})
     with running_service(config):
         wait_for(lambda: Ticket.select().count() == 1)
-        alert = wait_for(lambda: Outgoing.get_or_none())
+        alert = wait_for(lambda: alerts().get_or_none())
         time.sleep(0.5)
-    assert Outgoing.select().count() == 1 and "5 mail(s) not read" in alert.subject
+    assert alerts().count() == 1 and "5 mail(s) not read" in alert.subject
+    assert_each_ticket_acknowledged_once()
+    assert Outgoing.select().count() == 2  # the alert and the one ticket's acknowledgement
 
 
 def test_folder_names_follow_the_servers_namespaces():

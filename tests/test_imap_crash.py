@@ -13,7 +13,7 @@ import pytest
 
 from daemon import db
 from daemon.config import load_config
-from daemon.models import Inbound, Message, Ticket
+from daemon.models import Inbound, Message, Outgoing, Ticket
 from daemon.sources.imap import CRASH_POINTS
 from tests.conftest import wait_for
 from tests.corpus import simple_mail
@@ -93,10 +93,22 @@ def test_a_restart_after_kill_9_neither_loses_nor_doubles_a_mail(tmp_path, imap_
 
     db.open_database(load_config(config_path, {}))
     try:
-        assert Message.select().count() == len(mails)
+        inbound = Message.select().where(Message.kind == "inbound")
+        assert inbound.count() == len(mails)
         assert Ticket.select().count() == 5
-        assert sorted(m.message_id for m in Message.select()) == sorted(
+        assert sorted(m.message_id for m in inbound) == sorted(
             [f"c{i}@example.ru" for i in range(5)] + ["c0-reply@example.ru", "c3-reply@example.ru"])
+        # Each ticket was acknowledged exactly once, in the transaction that opened it: a kill
+        # before the commit lost both, the restart made both, and no reply was acknowledged.
+        tickets = sorted(t.id for t in Ticket.select(Ticket.id))
+        acks = Outgoing.select().where(Outgoing.kind == "acknowledgement")
+        assert sorted(a.ticket_id for a in acks) == tickets
+        assert sorted(a.to_address for a in acks) == [f"olga{i}@example.ru" for i in range(5)]
+        assert Outgoing.select().count() == 5
+        outbound = Message.select().where(Message.kind == "outbound")
+        assert sorted(m.ticket_id for m in outbound) == tickets
+        assert sorted(m.message_id for m in outbound) == sorted(a.message_id.strip("<>") for a in acks)
+        assert Message.select().count() == len(mails) + 5
         # Whatever was spooled twice (fetched again after the kill) was recognised, not stored twice.
         extra = Inbound.select().where(Inbound.outcome == "duplicate").count()
         assert Inbound.select().count() == len(mails) + extra

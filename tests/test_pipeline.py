@@ -8,7 +8,7 @@ import pytest
 from peewee import OperationalError
 
 from daemon import db, pipeline
-from daemon.models import Inbound, Message, Ticket, utcnow
+from daemon.models import Inbound, Message, Outgoing, Ticket, utcnow
 from daemon.sources import spool
 from tests.conftest import make_config
 from tests.corpus import CORPUS, simple_mail
@@ -272,9 +272,15 @@ def test_a_worker_whose_lease_was_taken_over_leaves_the_mail_to_the_new_holder(c
     [second] = spool.claim(10, lease_seconds=60, now=utcnow() + dt.timedelta(seconds=61))
     with pytest.raises(spool.LeaseLost):
         pipeline.process(first, config)
-    assert Ticket.select().count() == 0  # the first worker's work was rolled back
+    # The first worker's work was rolled back, its acknowledgement of the ticket with it.
+    assert Ticket.select().count() == 0 and Message.select().count() == 0 and Outgoing.select().count() == 0
     assert pipeline.process(second, config).outcome == "created"
-    assert Inbound.get_by_id(row.id).outcome == "created" and Message.select().count() == 1
+    inbound = Message.select().where(Message.kind == "inbound")
+    assert Inbound.get_by_id(row.id).outcome == "created" and inbound.count() == 1
+    [ticket] = Ticket.select()
+    [acknowledgement] = Outgoing.select()  # the new holder's, sent once
+    assert (acknowledgement.kind, acknowledgement.ticket_id) == ("acknowledgement", ticket.id)
+    assert Message.select().where(Message.kind == "outbound").count() == 1
 
 
 def test_a_reply_to_our_signed_message_id_threads_though_the_subject_was_rewritten(config, database):

@@ -280,3 +280,21 @@ def test_the_migration_builds_the_table_the_model_describes(tmp_path, backend_ur
     unique = [i.columns for i in handle.get_indexes("reply_template") if i.unique]
     assert ["name"] in unique
     handle.close()
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("Hei {{ customer.nmae }}", "'daemon.replies.TemplateCustomer object' has no attribute 'nmae'"),
+    ("Hei {{ order }}", "'order' is undefined"),
+    ("Hei {{ customer.name }", "unexpected '}'"),
+    ("Hei {{ ''.__class__.__mro__ }}", "'__class__' belongs to Python's internals, which templates may not reach"),
+    ("Hei {{ customer['__cla' ~ 'ss__'] }}", "not allowed in a template ("),
+])
+def test_sending_with_a_broken_stored_template_is_refused_and_queues_nothing(config, database, text, reason):
+    ticket = a_ticket(config)
+    # Stored past check(), as a template saved by an older version or edited in the database could be.
+    ReplyTemplate.create(name="broken", subject="Sak {{ ticket.reference }}", text=text)
+    before = row_counts()
+    with pytest.raises(TemplateRefused) as refused:
+        replies.send_templated(config, ticket, "broken", "reply", body="x")
+    assert str(refused.value).startswith("template 'broken' line 1: ") and reason in str(refused.value)
+    assert row_counts() == before

@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from daemon import db
-from daemon.models import Inbound, Message, RawMail, Ticket
+from daemon.models import Inbound, Message, Outgoing, RawMail, Ticket
 from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
 
@@ -40,6 +40,17 @@ def deliver(service, raw: bytes, **kwargs) -> Inbound:
     return Inbound.select().order_by(Inbound.id.desc()).get()
 
 
+def inbound():
+    """The customers' mail stored: a new ticket also carries its acknowledgement, an outbound message."""
+    return Message.select().where(Message.kind == "inbound")
+
+
+def acknowledged() -> list[tuple[int, str]]:
+    """(ticket number, recipient) of each acknowledgement queued, in order."""
+    return [(row.ticket.number, row.to_address) for row in
+            Outgoing.select().where(Outgoing.kind == "acknowledgement").order_by(Outgoing.id)]
+
+
 def test_a_new_mail_creates_a_ticket(service):
     row = deliver(service, simple_mail(frm="Анна Петрова <anna@example.org>", to=SUPPORT,
                                        subject="Принтер не печатает", body="Здравствуйте! Принтер молчит.",
@@ -51,7 +62,7 @@ def test_a_new_mail_creates_a_ticket(service):
     assert ticket.requester.name == "Анна Петрова"
     assert ticket.support_address == SUPPORT
     assert ticket.number == 10001
-    assert "Принтер молчит" in ticket.messages.get().body_text
+    assert "Принтер молчит" in ticket.messages.where(Message.kind == "inbound").get().body_text
 
 
 def test_a_reply_by_in_reply_to_joins_the_ticket(service):
@@ -105,7 +116,9 @@ def test_the_same_tag_from_a_stranger_opens_a_new_ticket(service):
     new = row.message.ticket
     assert new.number != 10001
     assert new.claimed_ref == 10001
-    assert Ticket.by_number(10001).messages.count() == 1
+    assert Ticket.by_number(10001).messages.where(Message.kind == "inbound").count() == 1
+    # Each ticket is acknowledged to its own requester: the stranger learns nothing of #10001.
+    assert acknowledged() == [(10001, "anna@example.org"), (new.number, "mallory@evil.example")]
 
 
 def test_a_duplicate_delivery_is_stored_once(service):
@@ -114,7 +127,8 @@ def test_a_duplicate_delivery_is_stored_once(service):
     deliver(service, raw)
     row = deliver(service, raw)
     assert row.outcome == "duplicate"
-    assert Message.select().count() == 1
+    assert inbound().count() == 1
+    assert acknowledged() == [(10001, "anna@example.org")]  # acknowledged once, not per delivery
     assert RawMail.select().count() == 1
     assert Inbound.select().count() == 2
 
@@ -125,7 +139,8 @@ def test_a_copy_through_another_route_is_a_duplicate(service):
     deliver(service, raw)
     row = deliver(service, b"Received: from relay2.example.org by mx\r\n" + raw)
     assert row.outcome == "duplicate"
-    assert Message.select().count() == 1
+    assert inbound().count() == 1
+    assert acknowledged() == [(10001, "anna@example.org")]
 
 
 def test_a_mail_without_message_id_delivered_twice_is_stored_once(service):
@@ -135,6 +150,7 @@ def test_a_mail_without_message_id_delivered_twice_is_stored_once(service):
     row = deliver(service, raw)
     assert row.outcome == "duplicate"
     assert Ticket.select().count() == 1
+    assert acknowledged() == [(10001, "anna@example.org")]
 
 
 def test_an_auto_reply_opens_nothing(service):
