@@ -722,3 +722,7 @@ def _echo_rendered(rendered: replies.Rendered) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# The patrol log's commands (close, patrol ...) live in their own module; importing it registers them.
+from daemon import patrol_cli  # noqa: E402,F401

@@ -101,6 +101,25 @@ class AutoreplyConfig:
     never_to: str = _key(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply)\b", check=_pattern_ok)
 
 
+# Notes that say nothing a reviewer can learn from, in the languages the team writes.
+DEFAULT_PLACEHOLDERS = [
+    "done", "fixed", "solved", "resolved", "ok", "okay", "n/a", "na", "none", "nothing", "see above",
+    "as above", "same", "same as above", "see ticket", "see mail", "works", "works now", "closed", "-", "?",
+    "готово", "сделано", "исправлено", "решено", "выполнено", "ок", "нет", "см. выше", "см выше",
+    "смотри выше", "то же", "работает",
+    "ferdig", "fikset", "løst", "utført", "ingen", "se over", "se ovenfor", "samme", "virker",
+    "virker nå", "lukket",
+]
+
+
+@dataclass(frozen=True)
+class PatrolConfig:
+    """What a closing note must hold (the SBO note, the patrol report)."""
+    validate: bool = _key(True)
+    min_length: int = _key(20, minimum=0)
+    placeholders: list = _key(DEFAULT_PLACEHOLDERS)
+
+
 @dataclass(frozen=True)
 class RelayConfig:
     host: str = _key("")  # empty: no relay, write each mail to var/sent/ as an .eml file
@@ -188,6 +207,7 @@ class Config:
     smtp: SMTPConfig = field(default_factory=SMTPConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
     autoreply: AutoreplyConfig = field(default_factory=AutoreplyConfig)
+    patrol: PatrolConfig = field(default_factory=PatrolConfig)
     web: WebConfig = field(default_factory=WebConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     threading: ThreadingConfig = field(default_factory=ThreadingConfig)

@@ -219,3 +219,45 @@ class ReplyTemplate(BaseModel):
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     updated_by = ForeignKeyField(User, null=True, backref="reply_templates", on_delete="SET NULL")
+
+
+# What came of a ticket; the review queue shows the ones that did not end well first.
+OUTCOME_KINDS = ("resolved", "workaround", "not-resolved", "escalated", "duplicate", "no-response")
+VERDICTS = ("sound", "needs-follow-up", "exemplary")
+
+
+class PatrolReport(BaseModel):
+    """An SBO note: what the customer faced, what the agent did, what came of it.
+
+    Append-only and hash-chained (see daemon/patrol.py); a correction is a new
+    report naming the one it corrects.
+    """
+    seq = IntegerField(unique=True)
+    ticket = ForeignKeyField(Ticket, backref="reports", on_delete="RESTRICT")
+    corrects = ForeignKeyField("self", null=True, backref="corrections", on_delete="RESTRICT")
+    kind = CharField(max_length=20)  # interim, closing
+    situation = TextField()
+    behaviour = TextField()
+    outcome = TextField()
+    outcome_kind = CharField(max_length=30, index=True)
+    cause = TextField(default="")
+    tags = TextField(default="[]")  # JSON list
+    facts = TextField(default="{}")  # JSON: the ticket's own facts when the note was written
+    customer_hears = TextField(default="")  # what the solved notice told the customer
+    author = ForeignKeyField(User, null=True, backref="reports", on_delete="RESTRICT")
+    created_at = DateTimeField(default=utcnow, index=True)
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64, unique=True)
+
+
+class PatrolReview(BaseModel):
+    """A reviewer's reading of a report: verdict, analysis, decision. Append-only, hash-chained."""
+    seq = IntegerField(unique=True)
+    report = ForeignKeyField(PatrolReport, backref="reviews", on_delete="RESTRICT")
+    verdict = CharField(max_length=30)
+    analysis = TextField()
+    decision = TextField()
+    reviewer = ForeignKeyField(User, null=True, backref="reviews", on_delete="RESTRICT")
+    created_at = DateTimeField(default=utcnow)
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64, unique=True)

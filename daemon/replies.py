@@ -49,7 +49,8 @@ CONTEXT_VARIABLES: dict[str, str] = {
     "support.address": "the address the customer wrote to (support.addresses in the configuration)",
     "support.name": "the team's name (support.name in the configuration)",
     "now": "the time of rendering, an aware UTC datetime: {{ now.strftime('%Y-%m-%d') }}",
-    "body": "the text the agent wrote, for the reply template; empty in other mail",
+    "body": "the text the agent wrote (the reply template), or the outcome the customer is told "
+            "(the solved notice); empty in other mail",
 }
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
