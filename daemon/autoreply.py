@@ -17,6 +17,8 @@ import logging
 import re
 from functools import lru_cache
 
+from peewee import DatabaseError, InterfaceError
+
 from daemon import db, replies, tickets
 from daemon.config import Config
 from daemon.errors import NotFound
@@ -42,6 +44,10 @@ def held_back(config: Config, ticket: Ticket, address: str, automatic_cause: str
         return f"{address} is one of our own support addresses"
     if _never_to(cfg.never_to).search(address):
         return f"{address} matches autoreply.never_to ({cfg.never_to})"
+    if not db.is_sqlite():
+        # Two workers answering one sender at once must not both see room under the cap
+        # (SQLite's writer lock already makes them take turns).
+        db.database.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (address,))
     now = utcnow()
     if cfg.per_ticket_minutes and _count(_ON_TICKET, ticket.id, now - dt.timedelta(minutes=cfg.per_ticket_minutes)) \
             >= cfg.per_ticket:
@@ -69,6 +75,11 @@ def send_automatic(config: Config, ticket: Ticket, template: str, kind: str,
         except (replies.TemplateRefused, NotFound) as exc:
             reason = f"the template {template!r} cannot be used: {exc}"
             log.error("ticket #%d: %s %s", ticket.number, kind, reason)
+        except (DatabaseError, InterfaceError):
+            raise  # the database's trouble is the pipeline's to handle (it hands the mail back)
+        except Exception as exc:  # noqa: BLE001 - the customer's own mail must never suffer for our reply
+            reason = f"it could not be written: {type(exc).__name__}: {exc}"
+            log.exception("ticket #%d: %s to %s could not be written", ticket.number, kind, address)
     tickets.audit(ticket, "automatic mail held back", {"kind": kind, "to": address, "reason": reason})
     log.info("ticket #%d: %s to %s held back: %s", ticket.number, kind, address, reason)
     return None

@@ -92,7 +92,7 @@ def _wire(mail: Draft, subject: str, message_id: str, thread: list[str]) -> byte
         "Date: " + format_datetime(dt.datetime.now(dt.timezone.utc)),
         "Message-ID: " + message_id,
     ]
-    if mail.in_reply_to:
+    if _clean_id(mail.in_reply_to or ""):
         lines.append(f"In-Reply-To: <{_clean_id(mail.in_reply_to)}>")
     if thread:
         lines.append("References: " + _CRLF_SPACE.join(f"<{mid}>" for mid in thread))
@@ -121,17 +121,18 @@ def _mailbox(name: str, address: str, header: str) -> str:
     name, address = one_line(name)[:200], _addr_spec(address)
     if not name:
         return address
-    if name.isascii():
+    if name.isascii() and "=?" not in name:  # a literal encoded word would be decoded by the reader
         return formataddr((name, address))
     return f"{Header(name, 'utf-8', header_name=header).encode(linesep=_CRLF)} <{address}>"
 
 
 def _unstructured(text: str, header: str) -> str:
     """A one-line value, folded at 78 and RFC 2047-encoded where it is not ASCII."""
-    if text.isascii() and len(text) + len(header) + 2 <= 78:
+    literal_encoded_word = "=?" in text  # written as is, a reader would decode it: encode it instead
+    if text.isascii() and len(text) + len(header) + 2 <= 78 and not literal_encoded_word:
         return text
     # ASCII folds at its spaces; a word too long for any line (or any non-ASCII) goes into encoded words.
-    plain = text.isascii() and all(len(word) <= 900 for word in text.split())
+    plain = text.isascii() and all(len(word) <= 900 for word in text.split()) and not literal_encoded_word
     return Header(text, "us-ascii" if plain else "utf-8", header_name=header).encode(linesep=_CRLF)
 
 
@@ -166,7 +167,7 @@ def _wire_international(mail: Draft, subject: str, message_id: str, thread: list
     message["Subject"] = subject
     message["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
     message["Message-ID"] = message_id
-    if mail.in_reply_to:
+    if _clean_id(mail.in_reply_to or ""):
         message["In-Reply-To"] = f"<{_clean_id(mail.in_reply_to)}>"
     if thread:
         message["References"] = " ".join(f"<{mid}>" for mid in thread)
@@ -261,4 +262,8 @@ def _address(name: str, address: str) -> Address:
 
 
 def _clean_id(message_id: str) -> str:
-    return one_line(message_id).strip("<> ").replace(" ", "")
+    """A Message-ID fit for a header, without <>; '' for one that is not ASCII (a customer's
+    client can write 8-bit ids, but no 7-bit header can carry them: the subject tag still threads)."""
+    cleaned = one_line(message_id).strip("<> ").replace(" ", "")
+    local, at, domain = cleaned.rpartition("@")
+    return cleaned if cleaned.isascii() and local and at and domain else ""

@@ -24,6 +24,7 @@ import signal
 import socket
 import ssl
 import threading
+import time
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, format_datetime, getaddresses, make_msgid
@@ -177,22 +178,45 @@ def _send_one(config: Config, row: Outgoing) -> int:
     if not _renew_lease(config, row):
         log.warning("outbox %d: the lease ran out and another sender took the mail over; leaving it", row.id)
         return 0
+    # The transaction must end before the lease does, or a second sender could send the mail too.
+    deadline = time.monotonic() + config.relay.lease_seconds - _LEASE_MARGIN_SECONDS
+    accepted = False
+
+    def record_acceptance() -> None:  # the first thing done once the relay has taken the mail
+        nonlocal accepted
+        accepted = True
+        _finish(row, state="sent", sent_at=utcnow(), last_error="")
+
     try:
-        _deliver(config, row, recipients)
+        _deliver(config, row, recipients, deadline, record_acceptance)
     except Permanent as exc:
         _finish(row, state="failed", last_error=str(exc)[:2000], attempts=row.attempts + 1)
         log.error("outbox %d to %s failed for good: %s", row.id, ", ".join(recipients), exc)
         return 0
     except (smtplib.SMTPException, OSError) as exc:
+        if accepted:  # only the goodbye failed
+            log.info("outbox %d sent to %s (the relay's goodbye failed: %s)", row.id, ", ".join(recipients),
+                     _describe(exc))
+            return 1
         attempts = row.attempts + 1
         delay = min(config.relay.retry_max_seconds, config.relay.retry_base_seconds * 2 ** min(attempts - 1, 20))
         delay *= random.uniform(0.8, 1.0)
-        _finish(row, state="queued", last_error=_describe(exc)[:2000], attempts=attempts,
+        problem = _describe(exc)
+        if time.monotonic() >= deadline - 0.05 and "lease" not in problem:
+            problem = f"the relay did not finish within the mail's lease (relay.lease_seconds): {problem}"
+        _finish(row, state="queued", last_error=problem[:2000], attempts=attempts,
                 next_attempt_at=utcnow() + dt.timedelta(seconds=delay))
-        log.warning("outbox %d to %s: %s; retrying in %.0f s", row.id, ", ".join(recipients), _describe(exc), delay)
+        log.warning("outbox %d to %s: %s; retrying in %.0f s", row.id, ", ".join(recipients), problem, delay)
         return 0
-    # Accepted: record it before anything else can fail.
-    _finish(row, state="sent", sent_at=utcnow(), last_error="")
+    except Exception as exc:  # noqa: BLE001 - one mail's surprise must not stop the others behind it
+        if accepted:
+            return 1
+        log.exception("outbox %d to %s: unexpected error; marked failed", row.id, ", ".join(recipients))
+        _finish(row, state="failed", last_error=f"internal error: {type(exc).__name__}: {exc}"[:2000],
+                attempts=row.attempts + 1)
+        return 0
+    if not accepted:  # written to var/sent/
+        record_acceptance()
     log.info("outbox %d sent to %s: %s", row.id, ", ".join(recipients), row.subject)
     return 1
 
@@ -216,34 +240,99 @@ def _finish(row: Outgoing, **changes) -> None:
     Outgoing.update(**changes).where((Outgoing.id == row.id) & (Outgoing.claim_token == row.claim_token)).execute()
 
 
-def _deliver(config: Config, row: Outgoing, recipients: list[str]) -> None:
+_LEASE_MARGIN_SECONDS = 2
+
+
+def _deliver(config: Config, row: Outgoing, recipients: list[str], deadline: float, accepted) -> None:
+    """One SMTP transaction, each step's timeout cut to what is left before `deadline`;
+    `accepted()` is called the moment the relay has taken the mail, before the goodbye."""
     relay = config.relay
     if not relay.host:
         _write_eml(config, row)
         return
+
+    def budget() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("the relay took longer than the mail's lease (relay.lease_seconds)")
+        return min(relay.timeout_seconds, left)
+
     context = ssl.create_default_context()
     if relay.security == "ssl":
-        connection = smtplib.SMTP_SSL(relay.host, relay.port, timeout=relay.timeout_seconds, context=context)
+        connection = smtplib.SMTP_SSL(relay.host, relay.port, timeout=budget(), context=context)
     else:
-        connection = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout_seconds)
-    with connection:
+        connection = smtplib.SMTP(relay.host, relay.port, timeout=budget())
+    try:
+        def step():
+            connection.sock.settimeout(budget())
+
+        step()
+        connection.ehlo_or_helo_if_needed()
         if relay.security == "starttls":
+            step()
             connection.starttls(context=context)
+            connection.ehlo()
         if relay.user:
+            step()
             connection.login(relay.user, relay.password)
-        try:
-            refused = connection.sendmail(row.mail_from, recipients, bytes(row.data))
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            if all(code >= 500 for code in codes):
-                raise Permanent(_refusals(exc.recipients)) from None
-            raise
-        except smtplib.SMTPResponseException as exc:
-            if exc.smtp_code >= 500:
-                raise Permanent(f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
-            raise
+        refused = _transaction(connection, row, recipients, step)
+        accepted()
         if refused:  # accepted for some: those are sent; say who was refused
             log.warning("outbox %d: refused by the relay for %s", row.id, _refusals(refused))
+    finally:
+        try:
+            connection.sock and connection.sock.settimeout(min(relay.timeout_seconds, 5))
+            connection.quit()
+        except (smtplib.SMTPException, OSError):
+            connection.close()
+
+
+def _transaction(connection: smtplib.SMTP, row: Outgoing, recipients: list[str], step) -> dict:
+    """MAIL, RCPT, DATA, as smtplib's sendmail does, with a timeout check before each."""
+    international = not all(a.isascii() for a in (row.mail_from, *recipients))
+    options = []
+    if international:
+        if not connection.has_extn("smtputf8"):
+            raise Permanent("the relay does not offer SMTPUTF8, which an internationalised address needs")
+        options = ["SMTPUTF8", "BODY=8BITMIME"]
+    step()
+    code, text = connection.mail(row.mail_from, options)
+    if code != 250:
+        _reset(connection)
+        _raise_for(code, text)
+    refused = {}
+    for recipient in recipients:
+        step()
+        code, text = connection.rcpt(recipient)
+        if code not in (250, 251):
+            refused[recipient] = (code, text)
+    if len(refused) == len(recipients):
+        _reset(connection)
+        if all(code >= 500 for code, _ in refused.values()):
+            raise Permanent(_refusals(refused))
+        raise smtplib.SMTPRecipientsRefused(refused)
+    step()
+    try:
+        code, text = connection.data(bytes(row.data))
+    except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
+        code, text = exc.smtp_code, exc.smtp_error
+    if code != 250:
+        _reset(connection)
+        _raise_for(code, text)
+    return refused
+
+
+def _raise_for(code: int, text) -> None:
+    if code >= 500:
+        raise Permanent(f"{code} {_text(text)}")
+    raise smtplib.SMTPResponseException(code, text)
+
+
+def _reset(connection: smtplib.SMTP) -> None:
+    try:
+        connection.rset()
+    except (smtplib.SMTPException, OSError):
+        pass
 
 
 def _write_eml(config: Config, row: Outgoing) -> None:

@@ -4,6 +4,7 @@ same port (a relay that is down for a while), and can answer every mail it gets,
 auto-responder would."""
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import smtplib
@@ -27,7 +28,9 @@ class Relay:
     delivered to `answer_to` (host, port) from a thread, as an auto-responder would.
     """
 
-    def __init__(self):
+    def __init__(self, smtputf8: bool = True, delay: float = 0.0):
+        self.smtputf8 = smtputf8
+        self.delay = delay  # seconds before answering MAIL, RCPT and DATA: a slow relay
         self.port = free_port()
         self.received: list[tuple[str, list[str], bytes]] = []
         self.reply: str | None = None
@@ -38,7 +41,7 @@ class Relay:
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8)
         self._controller.start()
 
     def stop(self) -> None:
@@ -46,7 +49,18 @@ class Relay:
             self._controller.stop()
             self._controller = None
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        await asyncio.sleep(self.delay)
+        envelope.mail_from, envelope.mail_options = address, list(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        await asyncio.sleep(self.delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.delay)
         if self.reply:
             return self.reply
         data = envelope.original_content
@@ -69,3 +83,54 @@ class Relay:
     def mails(self) -> list[email.message.EmailMessage]:
         with self._lock:
             return [email.message_from_bytes(data, policy=email.policy.default) for _, _, data in self.received]
+
+
+class RudeGoodbyeRelay:
+    """A minimal SMTP server that accepts every mail and answers QUIT with 250, not 221."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.received: list[bytes] = []
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._server.close()
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        self._server.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                continue
+            with connection, connection.makefile("rb") as reader:
+                self._session(connection, reader)
+
+    def _session(self, connection, reader) -> None:
+        connection.sendall(b"220 rude.example ESMTP\r\n")
+        while True:
+            line = reader.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                connection.sendall(b"250 rude.example\r\n")
+            elif verb == b"DATA":
+                connection.sendall(b"354 go on\r\n")
+                data = b""
+                while (chunk := reader.readline()) not in (b".\r\n", b""):
+                    data += chunk
+                self.received.append(data)
+                connection.sendall(b"250 queued\r\n")
+            elif verb == b"QUIT":
+                connection.sendall(b"250 bye then\r\n")  # RFC 5321 says 221
+                return
+            else:
+                connection.sendall(b"250 OK\r\n")

@@ -381,3 +381,82 @@ def test_a_lease_shorter_than_two_timeouts_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"relay.lease_seconds: must be at least twice relay.timeout_seconds"):
         load_config(path, {})
 
+
+
+# What a review found: each case once broke sending or lost a customer's mail.
+
+def test_a_customers_8bit_message_id_still_opens_a_ticket_and_is_acknowledged(tmp_path, relay, database):
+    config = relayed_config(tmp_path, relay)
+    raw = (f"From: kari@example.org\r\nTo: {SUPPORT}\r\nSubject: Sak\r\nMessage-ID: <\xc3\xbc1@example.org>\r\n"
+           "References: <\xff@x> <old@example.org>\r\n\r\nHei\r\n").encode("latin-1")
+    from daemon import pipeline
+    from daemon.sources import spool
+    spool.enqueue(raw, "test")
+    [result] = pipeline.drain(config)
+    assert result.outcome == "created"
+    assert outbox.send_due(config) == 1
+    [ack] = relay.mails()
+    assert ack["In-Reply-To"] is None and ack["References"] == "<old@example.org>"
+    assert ack["Subject"].startswith("Re: [#10001]")
+
+
+def test_an_internationalised_recipient_needs_smtputf8_and_holds_up_no_other_mail(tmp_path, database):
+    plain = Relay(smtputf8=False)
+    plain.start()
+    try:
+        config = relayed_config(tmp_path, plain)
+        for address in ("kåre@eksempel.no", "bob@example.org"):
+            ticket = _ticket_from(address)
+            with database.atomic():
+                replies.send_templated(config, ticket, "acknowledgement", "acknowledgement", automatic=True)
+        assert outbox.send_due(config) == 1
+        failed, sent = Outgoing.select().order_by(Outgoing.id)
+        assert (failed.state, sent.state) == ("failed", "sent")
+        assert "does not offer SMTPUTF8" in failed.last_error
+        assert [rcpts for _, rcpts, _ in plain.received] == [["bob@example.org"]]
+    finally:
+        plain.stop()
+    utf8 = Relay(smtputf8=True)
+    utf8.start()
+    try:
+        config = relayed_config(tmp_path, utf8)
+        Outgoing.update(state="queued", next_attempt_at=utcnow()).where(Outgoing.state == "failed").execute()
+        assert outbox.send_due(config) == 1
+        [(_, rcpts, data)] = utf8.received
+        assert rcpts == ["kåre@eksempel.no"] and "kåre@eksempel.no".encode() in data
+    finally:
+        utf8.stop()
+
+
+def test_a_relay_that_says_goodbye_wrongly_still_gets_each_mail_once(tmp_path, database):
+    from tests.relay import RudeGoodbyeRelay
+    rude = RudeGoodbyeRelay()
+    rude.start()
+    try:
+        config = relayed_config(tmp_path, rude)
+        with database.atomic():
+            replies.send_templated(config, _ticket_from("kari@example.org"), "acknowledgement", "acknowledgement",
+                                   automatic=True)
+        assert outbox.send_due(config) == 1
+        Outgoing.update(next_attempt_at=utcnow()).execute()
+        assert outbox.send_due(config) == 0
+        assert len(rude.received) == 1 and Outgoing.get().state == "sent"
+    finally:
+        rude.stop()
+
+
+def test_a_relay_slower_than_the_lease_is_abandoned_before_the_lease_runs_out(tmp_path, database):
+    slow = Relay(delay=1.5)  # MAIL, RCPT and DATA each take 1.5 s: 4.5 s, against a 5 s lease less its margin
+    slow.start()
+    try:
+        config = relayed_config(tmp_path, slow)
+        with database.atomic():
+            replies.send_templated(config, _ticket_from("kari@example.org"), "acknowledgement", "acknowledgement",
+                                   automatic=True)
+        started = time.monotonic()
+        assert outbox.send_due(config) == 0
+        assert time.monotonic() - started < config.relay.lease_seconds
+        row = Outgoing.get()
+        assert row.state == "queued" and "lease" in row.last_error and not slow.received
+    finally:
+        slow.stop()

@@ -155,3 +155,34 @@ def test_the_report_reader_on_its_own():
     delayed = dsn.read_report(report("<x@y>", action="delayed"))
     assert delayed.structured and not delayed.failed
     assert dsn.read_report(b"From: a@b\r\nSubject: hi\r\n\r\nplain text\r\n").message_ids == []
+
+
+def test_a_report_whose_status_part_is_base64_is_read(config, sent):
+    raw = report(sent.message_id).decode()
+    status_start = raw.index("Content-Type: message/delivery-status\r\n\r\n") + len(
+        "Content-Type: message/delivery-status\r\n\r\n")
+    status_end = raw.index("\r\n--B", status_start)
+    encoded = base64.encodebytes(raw[status_start:status_end].encode()).decode().replace("\n", "\r\n")
+    raw = (raw[:status_start - 2] + "Content-Transfer-Encoding: base64\r\n\r\n" + encoded + raw[status_end:])
+    row = ingest(config, raw.encode())
+    assert row.outcome == "bounced" and "User unknown" in Outgoing.get_by_id(sent.id).last_error
+
+
+def test_a_read_receipt_naming_our_mail_is_not_a_bounce(config, sent):
+    raw = (f"From: kari@example.org\r\nTo: {SUPPORT}\r\nSubject: Read: Sak\r\nMessage-ID: <mdn@example.org>\r\n"
+           'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=disposition-notification; boundary="B"'
+           "\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nYour message was displayed.\r\n"
+           "--B\r\nContent-Type: message/disposition-notification\r\n\r\n"
+           f"Final-Recipient: rfc822; kari@example.org\r\nOriginal-Message-ID: {sent.message_id}\r\n"
+           "Disposition: manual-action/MDN-sent-manually; displayed\r\n\r\n"
+           f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {sent.message_id}\r\n\r\n--B--\r\n").encode()
+    ingest(config, raw, mail_from="")
+    assert Outgoing.get_by_id(sent.id).state == "queued" and not events("mail bounced")
+
+
+def test_an_auto_reply_quoting_our_headers_is_not_a_bounce(config, sent):
+    raw = (f"From: kari@example.org\r\nTo: {SUPPORT}\r\nSubject: Out of office\r\nMessage-ID: <ooo@example.org>\r\n"
+           f"Auto-Submitted: auto-replied\r\n\r\nI am away.\r\n\r\n> Message-ID: {sent.message_id}\r\n> Hei Kari\r\n"
+           ).encode()
+    ingest(config, raw, mail_from="")
+    assert Outgoing.get_by_id(sent.id).state == "queued" and not events("mail bounced")

@@ -11,7 +11,9 @@ bounce finds the outbound mail it is about.
 """
 from __future__ import annotations
 
+import base64
 import email
+import quopri
 import re
 from dataclasses import dataclass, field
 from email import policy
@@ -21,7 +23,8 @@ _MAX_PARTS = 200
 # Parts the parser gives sub-messages that are not MIME parts of the report itself.
 _LEAVES = ("message/rfc822", "message/global", "message/delivery-status", "message/global-delivery-status")
 _MAX_TEXT = 1_000_000  # the returned mail can be large; its headers are at its start
-_MESSAGE_ID_LINE = re.compile(rb"(?im)^[ \t>]*message-id:[ \t]*(?:\r?\n[ \t]+)?<([^<>\s]{1,900})>")
+# At the start of a line: a returned header, never one quoted in a reply ("> Message-ID: ...").
+_MESSAGE_ID_LINE = re.compile(rb"(?im)^[ \t]*message-id:[ \t]*(?:\r?\n[ \t]+)?<([^<>\s]{1,900})>")
 
 
 @dataclass
@@ -89,9 +92,11 @@ def _parts(top: Message):
 def _recipients(part: Message) -> list[Recipient]:
     """The per-recipient blocks of a delivery-status part (the first block is per-message)."""
     blocks = part.get_payload()
-    if not isinstance(blocks, list):  # an encoded or unusual part: read its text as blocks
-        text = _decoded(part)
-        blocks = [email.message_from_string(chunk) for chunk in re.split(r"\r?\n\s*\r?\n", text) if chunk.strip()]
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding in ("base64", "quoted-printable"):  # the parser split the encoded text, not the fields
+        blocks = _blocks(_decoded_text(part, encoding))
+    elif not isinstance(blocks, list):  # an unusual part: read its text as blocks
+        blocks = _blocks(_decoded(part))
     found = []
     for block in blocks:
         if not isinstance(block, Message):
@@ -104,6 +109,23 @@ def _recipients(part: Message) -> list[Recipient]:
                                status=" ".join(str(block.get("Status") or "").split())[:20],
                                diagnostic=_diagnostic(str(block.get("Diagnostic-Code") or ""))))
     return found
+
+
+def _blocks(text: str) -> list[Message]:
+    return [email.message_from_string(chunk.strip("\r\n")) for chunk in re.split(r"\r?\n[ \t]*\r?\n", text)
+            if chunk.strip()]
+
+
+def _decoded_text(part: Message, encoding: str) -> str:
+    """The text of an encoded delivery-status part (the parser cut its encoded text into 'blocks')."""
+    payload = part.get_payload()
+    body = "\n\n".join(block.as_string() for block in payload) if isinstance(payload, list) else str(payload)
+    try:
+        data = base64.b64decode("".join(body.split())) if encoding == "base64" \
+            else quopri.decodestring(body.encode("ascii", "replace"))
+    except (ValueError, TypeError):
+        return ""
+    return data.decode("utf-8", "replace")
 
 
 def _returned_bytes(part: Message) -> bytes:
