@@ -724,5 +724,5 @@ if __name__ == "__main__":
     main()
 
 
-# The patrol log's commands (close, patrol ...) live in their own module; importing it registers them.
-from daemon import patrol_cli  # noqa: E402,F401
+# The patrol log's and the policies' commands live in their own modules; importing them registers them.
+from daemon import patrol_cli, policy_cli  # noqa: E402,F401

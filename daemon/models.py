@@ -29,6 +29,7 @@ class Customer(BaseModel):
     email = CharField(max_length=320, unique=True)  # lower-cased address (not casefolded: ß is not ss)
     name = CharField(max_length=200, default="")
     created_at = DateTimeField(default=utcnow)
+    attributes = TextField(default="{}")  # JSON: what policies may ask about (monthly_spend, plan...)
 
 
 ROLES = ("agent", "reviewer", "admin")
@@ -58,6 +59,8 @@ class Ticket(BaseModel):
     claimed_ref = IntegerField(null=True)  # a tag a stranger put in the subject
     created_at = DateTimeField(default=utcnow, index=True)
     updated_at = DateTimeField(default=utcnow)
+    escalated = BooleanField(default=False)
+    group_name = CharField(max_length=100, default="")  # the group it is assigned to ('' : none)
 
     @classmethod
     def by_number(cls, number: int) -> "Ticket | None":
@@ -261,3 +264,28 @@ class PatrolReview(BaseModel):
     created_at = DateTimeField(default=utcnow)
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64, unique=True)
+
+
+class Policy(BaseModel):
+    """A rule that was tacit knowledge: when `condition` holds for a ticket, do `action`.
+
+    The condition is daemon.policies' small expression language, never Python.
+    """
+    name = CharField(max_length=100, unique=True)
+    condition = TextField()
+    action = CharField(max_length=200)  # priority:high, group:NAME, escalate, notify-reviewers
+    enabled = BooleanField(default=True)
+    description = TextField(default="")
+    from_review = ForeignKeyField(PatrolReview, null=True, backref="policies", on_delete="SET NULL")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class PolicyFiring(BaseModel):
+    """A policy acted on a ticket (once per policy and ticket)."""
+    policy = ForeignKeyField(Policy, backref="firings", on_delete="CASCADE")
+    ticket = ForeignKeyField(Ticket, backref="firings", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("policy", "ticket"), True),)

@@ -30,6 +30,7 @@ STAGES = (
     "threading",
     "ticket",
     "attachments",
+    "policies",
     "acknowledge",
 )
 _RUN = {name: importlib.import_module(f"daemon.stages.{name}").run for name in STAGES}

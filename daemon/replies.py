@@ -27,7 +27,7 @@ from daemon.compose import Draft, one_line
 from daemon.config import Config
 from daemon.db import database
 from daemon.errors import NotFound, PatroldeskError
-from daemon.models import Customer, Message, ReplyTemplate, Ticket, User, utcnow
+from daemon.models import Customer, ReplyTemplate, Ticket, User, utcnow
 
 # What a template can use, for the console's help: top-level names and their attributes.
 CONTEXT_VARIABLES: dict[str, str] = {

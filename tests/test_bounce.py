@@ -13,7 +13,6 @@ import json
 import pytest
 
 from daemon import pipeline, replies, tickets
-from daemon.db import database
 from daemon.mail import dsn
 from daemon.mail.parse import Address
 from daemon.models import AuditEvent, Inbound, Outgoing, Ticket
