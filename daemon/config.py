@@ -53,6 +53,17 @@ def _addresses_ok(value: list) -> str | None:
     return f"not an address: {bad[0]!r}" if bad else None
 
 
+def _crontab_ok(value: str) -> str | None:
+    if not value.strip():
+        return None
+    from apscheduler.triggers.cron import CronTrigger
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        return f"is not a crontab schedule (minute hour day month weekday): {exc}"
+    return None
+
+
 def _pattern_ok(value: str) -> str | None:
     try:
         re.compile(value)
@@ -118,6 +129,9 @@ class PatrolConfig:
     validate: bool = _key(True)
     min_length: int = _key(20, minimum=0)
     placeholders: list = _key(DEFAULT_PLACEHOLDERS)
+    digest_schedule: str = _key("0 7 * * mon", check=lambda v: _crontab_ok(v))  # empty: no digest
+    digest_days: int = _key(7, minimum=1)
+    digest_to: list = _key([], check=lambda v: _addresses_ok(v) if v else None)
 
 
 @dataclass(frozen=True)

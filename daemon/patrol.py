@@ -132,9 +132,10 @@ def _normal(text: str) -> str:
 # Writing reports ------------------------------------------------------------
 
 def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status: str = "solved",
-          notify: bool = True) -> PatrolReport:
+          notify: bool = True, written_at: dt.datetime | None = None) -> PatrolReport:
     """Solve (or close) a ticket with its closing SBO note: one transaction writes the report,
     the new status, the trail and, when `notify`, the solved notice to the customer.
+    `written_at` dates the report (history brought over from another system; default now).
 
     Raises NoteRefused for a weak note, PatroldeskError for a ticket already solved or closed,
     TemplateRefused when the solved notice does not render; nothing is written then.
@@ -148,7 +149,8 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
             raise PatroldeskError(f"ticket #{current.number} is already {current.status}; "
                                   "a customer's reply opens it again, and it is closed with a new note")
         customer_hears = _customer_text(note) if notify else ""
-        report = _append_report(current, note, "closing", agent, customer_hears=customer_hears)
+        report = _append_report(current, note, "closing", agent, customer_hears=customer_hears,
+                                written_at=written_at)
         Ticket.update(status=status, updated_at=utcnow()).where(Ticket.id == current.id).execute()
         tickets.audit(current, status, {"report": report.id, "outcome_kind": note.outcome_kind}, actor=agent)
         if notify:
@@ -157,11 +159,12 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
     return report
 
 
-def add_interim(config: Config, ticket: Ticket, note: Note, agent: User | None) -> PatrolReport:
+def add_interim(config: Config, ticket: Ticket, note: Note, agent: User | None,
+                written_at: dt.datetime | None = None) -> PatrolReport:
     """An SBO note on a ticket that stays open (before handing it over, say)."""
     _refuse_weak(config, note)
     with database.atomic():
-        report = _append_report(Ticket.get_by_id(ticket.id), note, "interim", agent)
+        report = _append_report(Ticket.get_by_id(ticket.id), note, "interim", agent, written_at=written_at)
         tickets.audit(ticket, "interim report", {"report": report.id}, actor=agent)
     return report
 
@@ -181,7 +184,8 @@ def correct(config: Config, report: PatrolReport, note: Note, agent: User | None
     return corrected
 
 
-def review(report: PatrolReport, verdict: str, analysis: str, decision: str, reviewer: User) -> PatrolReview:
+def review(report: PatrolReport, verdict: str, analysis: str, decision: str, reviewer: User,
+           written_at: dt.datetime | None = None) -> PatrolReview:
     """A reviewer's verdict, analysis and decision on a report, signed and dated; appended, never changed."""
     problems = {}
     if verdict not in VERDICTS:
@@ -197,7 +201,8 @@ def review(report: PatrolReport, verdict: str, analysis: str, decision: str, rev
     with database.atomic():
         seq, prev = _chain_head("patrol_review")
         row = PatrolReview(seq=seq, report=report.id, verdict=verdict, analysis=analysis.strip(),
-                           decision=decision.strip(), reviewer=reviewer.id, created_at=utcnow(), prev_hash=prev)
+                           decision=decision.strip(), reviewer=reviewer.id, created_at=written_at or utcnow(),
+                           prev_hash=prev)
         row.hash = _hash_review(row)
         row.save(force_insert=True)
     return row
@@ -210,7 +215,7 @@ def _refuse_weak(config: Config, note: Note) -> None:
 
 
 def _append_report(ticket: Ticket, note: Note, kind: str, agent: User | None, corrects: PatrolReport | None = None,
-                   customer_hears: str = "") -> PatrolReport:
+                   customer_hears: str = "", written_at: dt.datetime | None = None) -> PatrolReport:
     seq, prev = _chain_head("patrol_report")
     row = PatrolReport(
         seq=seq, ticket=ticket.id, corrects=corrects.id if corrects else None, kind=kind,
@@ -218,7 +223,7 @@ def _append_report(ticket: Ticket, note: Note, kind: str, agent: User | None, co
         outcome_kind=note.outcome_kind, cause=(note.cause or "").strip(),
         tags=json.dumps(sorted({t.strip() for t in note.tags}), ensure_ascii=False),
         facts=json.dumps(ticket_facts(ticket), ensure_ascii=False, sort_keys=True), customer_hears=customer_hears,
-        author=agent.id if agent else None, created_at=utcnow(), prev_hash=prev)
+        author=agent.id if agent else None, created_at=written_at or utcnow(), prev_hash=prev)
     row.hash = _hash_report(row)
     row.save(force_insert=True)
     return row

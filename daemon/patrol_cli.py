@@ -5,6 +5,7 @@ Registered on the `patroldesk` group by daemon.cli; every rule lives in daemon.p
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import sys
@@ -280,3 +281,30 @@ def patrol_export(app: App, fmt, **filters):
                          else row[key] for key in _CSV_COLUMNS])
     click.echo(out.getvalue(), nl=False)
 
+
+
+@patrol_group.command("digest")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this day (UTC). Default: digest_days ago.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this day (UTC), exclusive. Default: today.")
+@click.option("--send", is_flag=True, help="Queue it to the reviewers instead of printing it.")
+@click.option("--json", "as_json", is_flag=True, help="Print its figures as JSON.")
+@pass_app
+def patrol_digest(app: App, since, until, send, as_json):
+    """The reviewers' digest of a period: printed, or with --send queued to them."""
+    from daemon import digest
+    from daemon.models import utcnow
+    app.database()
+    until = until or utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    since = since or until - dt.timedelta(days=app.config.patrol.digest_days)
+    if since >= until:
+        raise PatroldeskError("--since must be before --until")
+    if send:
+        row = digest.send(app.config, since, until)
+        click.echo(f"queued outbox {row.id}: {row.subject}" if row else "not queued (see the log line above)")
+        return
+    built = digest.build(since, until)
+    if as_json:
+        _print_json(digest.as_dict(built))
+        return
+    rendered = digest.render(app.config, built)
+    click.echo(f"Subject: {rendered.subject}\n\n{rendered.text}", nl=False)

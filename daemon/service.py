@@ -90,6 +90,13 @@ class Service:
         # The sender's safety net: retries fall due, and mail queued by other processes appears.
         self.scheduler.add_job(self.sender.wake, "interval", seconds=5,
                                id="send-outbox", max_instances=1, coalesce=True)
+        if self.config.patrol.digest_schedule.strip():
+            from apscheduler.triggers.cron import CronTrigger
+
+            from daemon import digest
+            self.scheduler.add_job(digest.send_scheduled, CronTrigger.from_crontab(
+                self.config.patrol.digest_schedule, timezone="UTC"), args=[self.config], id="patrol-digest",
+                max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
         self.scheduler.start()
         self.worker.wake()
         self.sender.wake()  # what was queued while the daemon was down
