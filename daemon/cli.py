@@ -64,6 +64,7 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
+        click.echo("patroldesk: aborted (no input)", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -668,15 +669,22 @@ def _refuse_requeue(row: Outgoing) -> None:
 def outbox_send(app: App):
     """Send what is due now, in this process, and say how many left (the daemon does this on its own)."""
     app.database()
+    failed_before = Outgoing.select().where(Outgoing.state == "failed").count()
     total = 0
     while True:
         sent = outbox.send_due(app.config)
         if not sent:
             break
         total += sent
+    failed = Outgoing.select().where(Outgoing.state == "failed").count() - failed_before
     waiting = Outgoing.select().where(Outgoing.state == "queued").count()
-    click.echo(f"sent {total}; {waiting} waiting" + (" (see `patroldesk outbox list --state queued`)"
-                                                    if waiting else ""))
+    said = [f"sent {total}"]
+    if failed:
+        said.append(f"{failed} failed for good (see `patroldesk outbox list --state failed`)")
+    said.append(f"{waiting} waiting" + (" (see `patroldesk outbox list --state queued`)" if waiting else ""))
+    click.echo("; ".join(said))
+    if failed:
+        sys.exit(1)
 
 
 @cli.command("reply")
@@ -687,8 +695,9 @@ def outbox_send(app: App):
 @click.option("--body-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Read the agent's text from this UTF-8 file instead.")
 @click.option("--preview", is_flag=True, help="Print the mail as it would go; queue nothing.")
+@click.option("--as", "username", metavar="USER", help="The agent who answers (their name signs the mail).")
 @pass_app
-def reply(app: App, ref, name, body, body_file, preview):
+def reply(app: App, ref, name, body, body_file, preview, username):
     """Mail a ticket's requester from a reply template. REF is the ticket number.
 
     The mail is queued in the outbox and kept on the ticket; `patroldesk run`
@@ -700,10 +709,16 @@ def reply(app: App, ref, name, body, body_file, preview):
     text = _read_body_file(body_file) if body_file is not None else body or ""
     app.database()
     ticket = tickets.get_ticket(_ticket_number(ref))
+    agent = None
+    if username:
+        agent = User.get_or_none((User.username == username) & User.active)
+        if agent is None:
+            raise PatroldeskError(f"no active account {username!r} (see `patroldesk user add`)")
     if preview:
-        _echo_rendered(replies.preview(app.config, name, ticket, body=text))
+        rendered = replies.preview(app.config, name, ticket, agent=agent, body=text)
+        _echo_rendered(rendered, replies.preview_headers(app.config, ticket, rendered))
         return
-    queued = replies.send_templated(app.config, ticket, name, kind="reply", body=text)
+    queued = replies.send_templated(app.config, ticket, name, kind="reply", agent=agent, body=text)
     click.echo(f"queued outbox {queued.id} to {', '.join(json.loads(queued.recipients))}: {queued.subject}")
 
 
@@ -714,15 +729,18 @@ def _read_body_file(path: Path) -> str:
         raise PatroldeskError(f"{path}: not UTF-8 text") from None
 
 
-def _echo_rendered(rendered: replies.Rendered) -> None:
-    click.echo(f"Subject: {rendered.subject}\n\n{rendered.text}")
+def _echo_rendered(rendered: replies.Rendered, headers: list[tuple[str, str]] = ()) -> None:
+    for name, value in headers:
+        click.echo(f"{name}: {value}")
+    if not headers:
+        click.echo(f"Subject: {rendered.subject}")
+    click.echo(f"\n{rendered.text}")
     if rendered.html is not None:
         click.echo(f"--- html ---\n{rendered.html}")
 
 
-if __name__ == "__main__":
-    main()
-
-
 # The patrol log's and the policies' commands live in their own modules; importing them registers them.
 from daemon import patrol_cli, policy_cli  # noqa: E402,F401
+
+if __name__ == "__main__":
+    main()

@@ -23,7 +23,6 @@ import smtplib
 import signal
 import socket
 import ssl
-import threading
 import time
 from email import policy
 from email.message import EmailMessage
@@ -33,6 +32,7 @@ from daemon.compose import Draft, compose, one_line
 from daemon.config import Config
 from daemon.db import database, insert_fast
 from daemon.models import Message, Outgoing, User, utcnow
+from daemon.wakeable import WakeableThread
 
 log = logging.getLogger("patroldesk.outbox")
 _POLICY = policy.SMTP  # CRLF line ends, as sent
@@ -59,7 +59,7 @@ def queue_ticket_mail(config: Config, ticket, draft: Draft, kind: str, author=No
                     in_reply_to=draft.in_reply_to or "", refs=" ".join(draft.references),
                     sender_address=draft.sender[1].lower(), sender_name=draft.sender[0][:200],
                     to_addrs=json.dumps([list(draft.to)], ensure_ascii=False), subject=mail.subject,
-                    body_text=draft.text, body_visible=draft.text, body_html=draft.html,
+                    body_text=draft.text, body_visible=draft.text, body_html=draft.html, sent_at=utcnow(),
                     automatic="auto-replied" if draft.automatic else None, author=author)
         return insert_fast(Outgoing, ticket=ticket.id, kind=kind, mail_from=_envelope_from(config),
                            recipients=json.dumps(list(mail.recipients)), message_id=mail.message_id,
@@ -123,38 +123,24 @@ def send_due(config: Config, limit: int = 50) -> int:
     return sent
 
 
-class Sender:
+class Sender(WakeableThread):
     """A thread that drains the outbox whenever woken: at once after the pipeline queued
     mail (an acknowledgement leaves within a moment), and by the scheduler's safety net
     for retries that fall due."""
 
+    thread_name = "outbox"
+
     def __init__(self, config: Config):
+        super().__init__()
         self.config = config
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait()
-            self._wake.clear()
-            try:
-                while not self._stop.is_set() and send_due(self.config):
-                    pass  # a full batch may have more behind it
-            except Exception:  # noqa: BLE001 - the sender must outlive any bug or outage
-                log.exception("outbox sender error; trying again later")
-                self._stop.wait(2.0)
+    def _round(self) -> None:
+        try:
+            while not self._stop.is_set() and send_due(self.config):
+                pass  # a full batch may have more behind it
+        except Exception:  # noqa: BLE001 - the sender must outlive any bug or outage
+            log.exception("outbox sender error; trying again later")
+            self._stop.wait(2.0)
 
 
 def _claim(config: Config, limit: int) -> list[Outgoing]:
@@ -185,7 +171,7 @@ def _send_one(config: Config, row: Outgoing) -> int:
     def record_acceptance() -> None:  # the first thing done once the relay has taken the mail
         nonlocal accepted
         accepted = True
-        _finish(row, state="sent", sent_at=utcnow(), last_error="")
+        _finish(row, state="sent", sent_at=utcnow(), last_error="", attempts=row.attempts + 1)
 
     try:
         _deliver(config, row, recipients, deadline, record_acceptance)
@@ -356,6 +342,8 @@ def _text(value) -> str:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return _refusals(exc.recipients)
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{exc.smtp_code} {_text(exc.smtp_error)}"
     if isinstance(exc, ConnectionRefusedError):

@@ -249,9 +249,9 @@ def _customer_text(note: Note) -> str:
 def ticket_facts(ticket: Ticket) -> dict:
     """The ticket as it stands, attached to its note so no one retypes it."""
     customer = Customer.get_by_id(ticket.requester_id)
-    messages = list(Message.select(Message.kind, Message.message_id, Message.created_at, Message.author)
+    messages = list(Message.select(Message.kind, Message.message_id, Message.created_at, Message.automatic)
                     .where(Message.ticket == ticket.id).order_by(Message.id))
-    answered = [m.created_at for m in messages if m.kind == "outbound" and m.author_id is not None]
+    answered = [m.created_at for m in messages if m.kind == "outbound" and not m.automatic]
     return {
         "ticket": ticket.number, "subject": ticket.subject, "status": ticket.status, "priority": ticket.priority,
         "customer": {"email": customer.email, "name": customer.name},

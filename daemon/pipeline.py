@@ -22,6 +22,7 @@ from daemon.errors import Discard, Quarantine
 from daemon.mail.parse import Address, ParsedMail, parse
 from daemon.models import Inbound, Message, Ticket
 from daemon.sources import spool
+from daemon.wakeable import WakeableThread
 
 STAGES = (
     "loop_guard",
@@ -284,46 +285,32 @@ def _release_quietly(rows: list[Inbound]) -> bool:
         return False
 
 
-class Worker:
+class Worker(WakeableThread):
     """A thread that drains the spool whenever an edge wakes it."""
 
+    thread_name = "pipeline"
+
     def __init__(self, config: Config):
+        super().__init__()
         self.config = config
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._unreleased: list[Inbound] = []  # rows a database outage kept us from handing back
         self._checked_dead_claims = False
         self.after_batch: list = []  # callables told when a batch is finished (the IMAP pollers file it)
-        self._thread = threading.Thread(target=self._loop, name="pipeline", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait()
-            self._wake.clear()
-            try:
-                self._drain_until_stopped()
-            except _DATABASE_TROUBLE as exc:
-                self._unreleased += getattr(exc, "unreleased", [])
-                log.error("database trouble while processing mail: %s; retrying", " ".join(str(exc).split()))
-                self._stop.wait(2.0)
-                self._wake.set()
-            except Exception:  # the worker must outlive any bug
-                log.exception("pipeline worker error; retrying")
-                self._stop.wait(2.0)
-                self._wake.set()
-            finally:
-                database.close()
+    def _round(self) -> None:
+        try:
+            self._drain_until_stopped()
+        except _DATABASE_TROUBLE as exc:
+            self._unreleased += getattr(exc, "unreleased", [])
+            log.error("database trouble while processing mail: %s; retrying", " ".join(str(exc).split()))
+            self._stop.wait(2.0)
+            self._wake.set()
+        except Exception:  # the worker must outlive any bug
+            log.exception("pipeline worker error; retrying")
+            self._stop.wait(2.0)
+            self._wake.set()
+        finally:
+            database.close()
 
     def _drain_until_stopped(self) -> None:
         cfg = self.config.ingest

@@ -22,8 +22,8 @@ from pathlib import Path
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from daemon import db, outbox
-from daemon.compose import Draft, one_line
+from daemon import db, outbox, tickets
+from daemon.compose import Draft, one_line, tagged_subject
 from daemon.config import Config
 from daemon.db import database
 from daemon.errors import NotFound, PatroldeskError
@@ -205,6 +205,20 @@ def preview(config: Config, name: str, ticket: Ticket, agent: User | None = None
     return render(config, name, template_context(config, ticket, ticket.requester, agent=agent, body=body))
 
 
+def preview_headers(config: Config, ticket: Ticket, rendered: Rendered) -> list[tuple[str, str]]:
+    """The headers the mail would go with (From, To, Subject as tagged, the threading ones)."""
+    answered, thread = _thread_of(ticket)
+    customer = ticket.requester
+    subject = tagged_subject(rendered.subject, ticket.number, config.threading.tag_format, reply=answered is not None)
+    headers = [("From", f"{config.support.name} <{ticket.support_address or config.support.addresses[0]}>"),
+               ("To", f"{customer.name} <{customer.email}>" if customer.name else customer.email),
+               ("Subject", subject)]
+    if answered:
+        headers.append(("In-Reply-To", f"<{answered}>"))
+        headers.append(("References", " ".join(f"<{mid}>" for mid in (*thread, answered)[-20:])))
+    return headers
+
+
 def check(config: Config, name: str, subject: str, text: str, html: str | None = None) -> None:
     """Refuse a team's template before it is saved: a bad name, an empty part, or any fault rendering finds."""
     _refuse_bad_name(name)
@@ -376,7 +390,14 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
     draft = Draft(ticket_number=ticket.number, to=(customer.name or "", customer.email),
                   sender=(config.support.name, sender), subject=rendered.subject, text=rendered.text,
                   html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic)
-    return outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name)
+    with database.atomic():
+        queued = outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name)
+        if kind == "reply" and not automatic:  # a person answered: a new ticket is now being worked on
+            opened = Ticket.update(status="open", updated_at=utcnow()).where(
+                (Ticket.id == ticket.id) & (Ticket.status == "new")).execute()
+            tickets.audit(ticket, "replied", {"outbox": queued.id, "template": name,
+                                              **({"status": "new -> open"} if opened else {})}, actor=agent)
+    return queued
 
 
 def _thread_of(ticket: Ticket) -> tuple[str | None, tuple[str, ...]]:

@@ -460,3 +460,33 @@ def test_a_relay_slower_than_the_lease_is_abandoned_before_the_lease_runs_out(tm
         assert row.state == "queued" and "lease" in row.last_error and not slow.received
     finally:
         slow.stop()
+
+
+def test_outbox_send_says_when_mail_failed_for_good_and_exits_1(tmp_path, relay, database):
+    config = relayed_config(tmp_path, relay)
+    config_file = _write_config(tmp_path, config)
+    with database.atomic():
+        replies.send_templated(config, _ticket_from("kari@example.org"), "acknowledgement", "acknowledgement",
+                               automatic=True)
+    database.close()
+    relay.reply = "550 5.1.1 no such user"
+    result = _patroldesk(config_file, "outbox", "send")
+    assert result.returncode == 1
+    assert result.stdout == ("sent 0; 1 failed for good (see `patroldesk outbox list --state failed`); "
+                             "0 waiting\n")
+
+
+def test_an_agents_reply_opens_a_new_ticket_and_says_so_on_the_trail(tmp_path, database):
+    config = make_config(tmp_path, support={"addresses": [SUPPORT]})
+    ticket = _ticket_from("kari@example.org")
+    with database.atomic():
+        replies.send_templated(config, ticket, "acknowledgement", "acknowledgement", automatic=True)
+    assert Ticket.get_by_id(ticket.id).status == "new"  # an automatic mail is not an answer
+    queued = replies.send_templated(config, ticket, "reply", "reply", body="Prøv å starte på nytt.")
+    assert Ticket.get_by_id(ticket.id).status == "open"
+    [replied] = trail(ticket, "replied")
+    assert replied == {"outbox": queued.id, "template": "reply", "status": "new -> open"}
+    outbound = Message.select().where(Message.kind == "outbound").order_by(Message.id)
+    assert all(m.sent_at is not None for m in outbound)
+    assert outbox.send_due(config) == 2
+    assert [row.attempts for row in Outgoing.select()] == [1, 1]

@@ -425,11 +425,18 @@ def test_reply_preview_prints_the_mail_and_queues_nothing(workdir):
     ticket_from_mail(workdir)
     before = outbox_rows(workdir)
     shown = cli(workdir, "reply", "10001", "--template", "acknowledgement", "--preview").stdout
-    assert shown.startswith("Subject: [#10001] We have your request: Skriveren skriver ikke\n\nHello Åse Ødegård,")
+    head, _, text = shown.partition("\n\n")
+    lines = head.splitlines()
+    assert lines[:4] == ["From: Support <support@example.com>", "To: Åse Ødegård <ase@example.no>",
+                         "Subject: Re: [#10001] We have your request: Skriveren skriver ikke",
+                         "In-Reply-To: <a@example.no>"]
+    assert lines[4].startswith("References: ") and lines[4].endswith(" <a@example.no>")  # after the acknowledgement
+    assert text.startswith("Hello Åse Ødegård,")
     assert "\n--- html ---\n" in shown
     (workdir / "body.txt").write_text("Skriveren er fikset.\n", encoding="utf-8")
     with_body = cli(workdir, "reply", "#10001", "--template", "reply", "--body-file", "body.txt", "--preview").stdout
-    assert with_body.startswith("Subject: Re: Skriveren skriver ikke [#10001]\n\nSkriveren er fikset.\n")
+    assert "\nSubject: Re: Skriveren skriver ikke [#10001]\nIn-Reply-To: <a@example.no>\n" in with_body
+    assert "\n\nSkriveren er fikset.\n" in with_body
     assert outbox_rows(workdir) == before
 
 

@@ -88,3 +88,30 @@ def test_a_schedule_that_is_not_a_crontab_line_is_refused(tmp_path):
     path.write_text('[patrol]\ndigest_schedule = "every monday"\n')
     with pytest.raises(ConfigError, match=r"patrol.digest_schedule: is not a crontab schedule"):
         load_config(path, {})
+
+
+def test_the_daemon_schedules_the_digest_as_configured_and_the_job_sends_it(seeded):
+    config, _ = seeded
+    import dataclasses
+
+    from tests.conftest import running_service
+    config = dataclasses.replace(config, patrol=dataclasses.replace(config.patrol, digest_schedule="30 6 * * tue"),
+                                 smtp=dataclasses.replace(config.smtp, enabled=False))
+    with running_service(config) as service:
+        job = service.scheduler.get_job("patrol-digest")
+        run_at = job.next_run_time
+        assert (run_at.weekday(), run_at.hour, run_at.minute, run_at.utcoffset()) == (1, 6, 30, dt.timedelta(0))
+    digest.send_scheduled(config)  # what the job runs: the last seven days up to today
+    db.open_database(config)
+    assert Outgoing.select().where(Outgoing.kind == "digest").count() == 1
+
+
+def test_no_schedule_no_digest_job(seeded):
+    config, _ = seeded
+    import dataclasses
+
+    from tests.conftest import running_service
+    config = dataclasses.replace(config, patrol=dataclasses.replace(config.patrol, digest_schedule=""),
+                                 smtp=dataclasses.replace(config.smtp, enabled=False))
+    with running_service(config) as service:
+        assert service.scheduler.get_job("patrol-digest") is None

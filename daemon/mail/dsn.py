@@ -53,7 +53,8 @@ class Report:
         failed = [r for r in self.recipients if r.action == "failed"] or self.recipients
         parts = []
         for r in failed[:5]:
-            words = " ".join(x for x in (r.status, r.diagnostic) if x)
+            status = r.status if r.status and r.status not in r.diagnostic else ""
+            words = " ".join(x for x in (status, r.diagnostic) if x)
             parts.append(f"{r.address}: {words}" if words else r.address)
         return "; ".join(parts)[:2000] or "delivery failed"
 
