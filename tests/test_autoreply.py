@@ -490,3 +490,19 @@ def test_an_agents_reply_opens_a_new_ticket_and_says_so_on_the_trail(tmp_path, d
     assert all(m.sent_at is not None for m in outbound)
     assert outbox.send_due(config) == 2
     assert [row.attempts for row in Outgoing.select()] == [1, 1]
+
+
+def test_a_mail_whose_lease_is_half_gone_is_renewed_or_left_to_the_sender_that_took_it(tmp_path, relay, database):
+    config = relayed_config(tmp_path, relay)  # lease 5 s
+    for address in ("kari@example.org", "ola@example.org"):
+        with database.atomic():
+            replies.send_templated(config, _ticket_from(address), "acknowledgement", "acknowledgement",
+                                   automatic=True)
+    first, second = outbox._claim(config, 10)
+    soon = utcnow() + dt.timedelta(seconds=1)
+    first.lease_until = second.lease_until = soon  # as if the batch before them had been slow
+    Outgoing.update(claim_token="someone-else").where(Outgoing.id == second.id).execute()
+    assert outbox._send_one(config, first) == 1  # renewed, then sent
+    assert outbox._send_one(config, second) == 0  # taken over meanwhile: left alone
+    assert [rcpts for _, rcpts, _ in relay.received] == [["kari@example.org"]]
+    assert Outgoing.get_by_id(second.id).state == "sending"
