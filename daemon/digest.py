@@ -94,12 +94,18 @@ def build(since: dt.datetime, until: dt.datetime) -> Digest:
 
 
 def _current_reports(since: dt.datetime, until: dt.datetime) -> list[PatrolReport]:
-    """Reports written in the period, each problem once: a corrected report counts as its latest revision."""
-    rows = list(PatrolReport.select().where((PatrolReport.created_at >= since) & (PatrolReport.created_at < until))
-                .order_by(PatrolReport.seq))
-    corrected = {r.corrects_id for r in PatrolReport.select(PatrolReport.corrects).where(
-        PatrolReport.corrects.is_null(False))}
-    return [r for r in rows if r.id not in corrected]
+    """The reports first written in the period, each as its latest revision: a correction made
+    later changes what a report says, never which period it belongs to."""
+    originals = list(PatrolReport.select().where(
+        (PatrolReport.created_at >= since) & (PatrolReport.created_at < until) & PatrolReport.corrects.is_null())
+        .order_by(PatrolReport.seq))
+    newer = {r.corrects_id: r for r in PatrolReport.select().where(PatrolReport.corrects.is_null(False))}
+    current = []
+    for report in originals:
+        while report.id in newer:
+            report = newer[report.id]
+        current.append(report)
+    return current
 
 
 def _counts(reports: list[PatrolReport]) -> dict[str, int]:

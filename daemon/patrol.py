@@ -10,14 +10,18 @@ the note by the system, never retyped.
 
 Every note is a report in an append-only log: a correction is a new report
 that names the one it corrects, and reviews are appended beside it. Each
-row carries the hash of the row before it and a hash over its own content,
-so `verify` finds a report edited, inserted or removed behind the
-application's back, and names the first row where the chain breaks.
+row carries the hash of the row before it and an HMAC over its own content,
+keyed with the installation's secret ([support] message_id_secret, or
+var/message-id.key), so `verify` finds a report edited, inserted or removed
+behind the application's back by someone without that key, and names the
+first row where the chain breaks. What a chain cannot show is the removal
+of its newest rows; `verify` prints the counts, to compare with a digest.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass, field
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 from peewee import JOIN
 
 from daemon import db, replies, tickets
+from daemon.compose import message_id_key
 from daemon.config import Config
 from daemon.db import database
 from daemon.errors import NotFound, PatroldeskError
@@ -144,12 +149,13 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
         raise PatroldeskError(f"a ticket is closed as solved or closed, not {status!r}")
     _refuse_weak(config, note)
     with database.atomic():
+        _lock_chain("patrol_report")  # before the status is read: two closes of one ticket take turns
         current = Ticket.get_by_id(ticket.id)
         if current.status in ("solved", "closed"):
             raise PatroldeskError(f"ticket #{current.number} is already {current.status}; "
                                   "a customer's reply opens it again, and it is closed with a new note")
         customer_hears = _customer_text(note) if notify else ""
-        report = _append_report(current, note, "closing", agent, customer_hears=customer_hears,
+        report = _append_report(config, current, note, "closing", agent, customer_hears=customer_hears,
                                 written_at=written_at)
         Ticket.update(status=status, updated_at=utcnow()).where(Ticket.id == current.id).execute()
         tickets.audit(current, status, {"report": report.id, "outcome_kind": note.outcome_kind}, actor=agent)
@@ -164,7 +170,7 @@ def add_interim(config: Config, ticket: Ticket, note: Note, agent: User | None,
     """An SBO note on a ticket that stays open (before handing it over, say)."""
     _refuse_weak(config, note)
     with database.atomic():
-        report = _append_report(Ticket.get_by_id(ticket.id), note, "interim", agent, written_at=written_at)
+        report = _append_report(config, Ticket.get_by_id(ticket.id), note, "interim", agent, written_at=written_at)
         tickets.audit(ticket, "interim report", {"report": report.id}, actor=agent)
     return report
 
@@ -178,13 +184,13 @@ def correct(config: Config, report: PatrolReport, note: Note, agent: User | None
             raise PatroldeskError(f"report {report.id} was corrected already by report {latest.id}; "
                                   f"correct that one")
         ticket = Ticket.get_by_id(report.ticket_id)
-        corrected = _append_report(ticket, note, report.kind, agent, corrects=report,
+        corrected = _append_report(config, ticket, note, report.kind, agent, corrects=report,
                                    customer_hears=report.customer_hears)
         tickets.audit(ticket, "report corrected", {"report": corrected.id, "corrects": report.id}, actor=agent)
     return corrected
 
 
-def review(report: PatrolReport, verdict: str, analysis: str, decision: str, reviewer: User,
+def review(config: Config, report: PatrolReport, verdict: str, analysis: str, decision: str, reviewer: User,
            written_at: dt.datetime | None = None) -> PatrolReview:
     """A reviewer's verdict, analysis and decision on a report, signed and dated; appended, never changed."""
     problems = {}
@@ -203,7 +209,7 @@ def review(report: PatrolReport, verdict: str, analysis: str, decision: str, rev
         row = PatrolReview(seq=seq, report=report.id, verdict=verdict, analysis=analysis.strip(),
                            decision=decision.strip(), reviewer=reviewer.id, created_at=written_at or utcnow(),
                            prev_hash=prev)
-        row.hash = _hash_review(row)
+        row.hash = _hash_review(config, row)
         row.save(force_insert=True)
     return row
 
@@ -214,7 +220,8 @@ def _refuse_weak(config: Config, note: Note) -> None:
         raise NoteRefused(problems)
 
 
-def _append_report(ticket: Ticket, note: Note, kind: str, agent: User | None, corrects: PatrolReport | None = None,
+def _append_report(config: Config, ticket: Ticket, note: Note, kind: str, agent: User | None,
+                   corrects: PatrolReport | None = None,
                    customer_hears: str = "", written_at: dt.datetime | None = None) -> PatrolReport:
     seq, prev = _chain_head("patrol_report")
     row = PatrolReport(
@@ -224,15 +231,20 @@ def _append_report(ticket: Ticket, note: Note, kind: str, agent: User | None, co
         tags=json.dumps(sorted({t.strip() for t in note.tags}), ensure_ascii=False),
         facts=json.dumps(ticket_facts(ticket), ensure_ascii=False, sort_keys=True), customer_hears=customer_hears,
         author=agent.id if agent else None, created_at=written_at or utcnow(), prev_hash=prev)
-    row.hash = _hash_report(row)
+    row.hash = _hash_report(config, row)
     row.save(force_insert=True)
     return row
 
 
+def _lock_chain(table: str) -> None:
+    """Take this chain's turn for the rest of the transaction (SQLite's writer lock already does)."""
+    if not db.is_sqlite():
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCKS[table],))
+
+
 def _chain_head(table: str) -> tuple[int, str]:
     """The next position in a chain and the hash it continues from; call inside the writing transaction."""
-    if not db.is_sqlite():  # SQLite's writer lock already serialises writers
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCKS[table],))
+    _lock_chain(table)
     last = database.execute_sql(f'SELECT "seq", "hash" FROM "{table}" ORDER BY "seq" DESC LIMIT 1').fetchone()
     return (1, GENESIS) if last is None else (last[0] + 1, last[1])
 
@@ -270,13 +282,15 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 # The chain ----------------------------------------------------------------
 
-def _hash(content: dict) -> str:
-    return hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True,
-                                     separators=(",", ":")).encode("utf-8")).hexdigest()
+def _hash(config: Config, content: dict) -> str:
+    """An HMAC, keyed with the installation's secret (kept outside the database): someone who
+    can write to the database but not read that key cannot recompute a chain they altered."""
+    text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hmac.new(message_id_key(config), b"patrol-log\0" + text, hashlib.sha256).hexdigest()
 
 
-def _hash_report(row: PatrolReport) -> str:
-    return _hash({
+def _hash_report(config: Config, row: PatrolReport) -> str:
+    return _hash(config, {
         "seq": row.seq, "ticket": row.ticket_id, "corrects": row.corrects_id, "kind": row.kind,
         "situation": row.situation, "behaviour": row.behaviour, "outcome": row.outcome,
         "outcome_kind": row.outcome_kind, "cause": row.cause, "tags": row.tags, "facts": row.facts,
@@ -284,8 +298,8 @@ def _hash_report(row: PatrolReport) -> str:
         "prev": row.prev_hash})
 
 
-def _hash_review(row: PatrolReview) -> str:
-    return _hash({
+def _hash_review(config: Config, row: PatrolReview) -> str:
+    return _hash(config, {
         "seq": row.seq, "report": row.report_id, "verdict": row.verdict, "analysis": row.analysis,
         "decision": row.decision, "reviewer": row.reviewer_id, "created_at": _stamp(row.created_at),
         "prev": row.prev_hash})
@@ -298,7 +312,7 @@ def _stamp(moment) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def verify() -> Verification:
+def verify(config: Config) -> Verification:
     """Walk both chains from their start; every row must follow its predecessor and hash to itself."""
     result = Verification()
     for table, model, hasher in (("patrol_report", PatrolReport, _hash_report),
@@ -312,7 +326,7 @@ def verify() -> Verification:
                 problem = f"entry {expected_seq} is missing (the next one is {row.seq})"
             elif row.prev_hash != prev:
                 problem = "it does not continue from the entry before it (one was changed, removed or inserted)"
-            elif hasher(row) != row.hash:
+            elif hasher(config, row) != row.hash:
                 problem = "its content does not match its hash (it was changed after it was written)"
             if problem:
                 result.breaks.append(ChainBreak(table, row.seq, row.id, problem))

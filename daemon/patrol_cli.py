@@ -155,7 +155,7 @@ def patrol_review(app: App, report_id, username, verdict, analysis, decision):
     """Review report REPORT_ID: verdict, analysis and decision, signed and dated."""
     app.database()
     try:
-        review = patrol.review(patrol.get_report(report_id), verdict, analysis, decision, _user(username))
+        review = patrol.review(app.config, patrol.get_report(report_id), verdict, analysis, decision, _user(username))
     except patrol.NoteRefused as exc:
         _refused(exc)
     click.echo(f"review {review.id} of report {report_id}: {verdict}")
@@ -247,7 +247,7 @@ def patrol_show(app: App, report_id, as_json):
 def patrol_verify(app: App):
     """Prove that no report or review was changed, inserted or removed behind patroldesk's back."""
     app.database()
-    result = patrol.verify()
+    result = patrol.verify(app.config)
     if result.ok:
         click.echo(f"the patrol log verifies: {result.reports} reports and {result.reviews} reviews, "
                    "each chained to the one before")
@@ -285,7 +285,8 @@ def patrol_export(app: App, fmt, **filters):
 
 @patrol_group.command("digest")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this day (UTC). Default: digest_days ago.")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this day (UTC), exclusive. Default: today.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]),
+              help="Up to this day (UTC), exclusive. Default: today, so the last whole days.")
 @click.option("--send", is_flag=True, help="Queue it to the reviewers instead of printing it.")
 @click.option("--json", "as_json", is_flag=True, help="Print its figures as JSON.")
 @pass_app
@@ -294,7 +295,7 @@ def patrol_digest(app: App, since, until, send, as_json):
     from daemon import digest
     from daemon.models import utcnow
     app.database()
-    until = until or utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    until = until or utcnow().replace(hour=0, minute=0, second=0, microsecond=0)  # whole days, as the schedule
     since = since or until - dt.timedelta(days=app.config.patrol.digest_days)
     if since >= until:
         raise PatroldeskError("--since must be before --until")

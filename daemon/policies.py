@@ -54,9 +54,16 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 ACTIONS = ("priority:<low|normal|high|urgent>", "group:<name>", "escalate", "notify-reviewers")
 _TICKET_FIELDS = {name.split(".", 1)[1] for name in VARIABLES if name.startswith("ticket.")}
 _CUSTOMER_FIELDS = {"email", "domain", "tickets"}
+def _contains(haystack, needle) -> bool:
+    """`x in [..]` is membership; `'word' in ticket.subject` looks in the text (never for empty text)."""
+    if isinstance(haystack, str):
+        return isinstance(needle, str) and needle != "" and needle.casefold() in haystack.casefold()
+    return haystack is not None and needle in haystack
+
+
 _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
             ast.Gt: operator.gt, ast.GtE: operator.ge,
-            ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+            ast.In: lambda a, b: _contains(b, a), ast.NotIn: lambda a, b: not _contains(b, a)}
 _CONSTANTS = {"true": True, "false": False, "none": None}
 
 
@@ -79,35 +86,50 @@ def compile_condition(text: str) -> ast.expr:
     source = " ".join(text.split())
     if not source:
         raise PolicyRefused("the condition is empty")
+    if len(source) > MAX_CONDITION_LENGTH:
+        raise PolicyRefused(f"the condition is {len(source)} characters long; at most {MAX_CONDITION_LENGTH}")
     try:
         tree = ast.parse(source, mode="eval").body
     except SyntaxError as exc:
         column = exc.offset or 1
         raise PolicyRefused(f"condition, column {column}: cannot read it ({exc.msg})\n  {source}\n  "
                             f"{' ' * (column - 1)}^") from None
+    except (RecursionError, MemoryError):
+        raise PolicyRefused(f"the condition nests too deeply (at most {MAX_DEPTH} levels)") from None
     _check(tree, source)
     return tree
 
 
-def _check(node: ast.AST, source: str) -> None:
+MAX_CONDITION_LENGTH = 2000
+MAX_DEPTH = 30  # of and/or/not/comparisons inside each other: rules people write need a handful
+
+
+def _check(node: ast.AST, source: str, depth: int = 0) -> None:
     def refuse(at: ast.AST, why: str):
         column = getattr(at, "col_offset", 0) + 1
         raise PolicyRefused(f"condition, column {column}: {why}\n  {source}\n  {' ' * (column - 1)}^")
 
+    if depth > MAX_DEPTH:
+        refuse(node, f"nested more than {MAX_DEPTH} levels deep")
+    depth += 1
+
     if isinstance(node, ast.BoolOp):
         for value in node.values:
-            _check(value, source)
+            _check(value, source, depth)
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        _check(node.operand, source)
+        _check(node.operand, source, depth)
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
-            and isinstance(node.operand.value, (int, float)):
+            and isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool):
         pass
     elif isinstance(node, ast.Compare):
-        for op in node.ops:
+        for op, right in zip(node.ops, node.comparators):
             if type(op) not in _COMPARE:
                 refuse(node, "only == != < <= > >= in and not in compare")
+            if isinstance(op, (ast.In, ast.NotIn)) and not isinstance(right, (ast.List, ast.Tuple, ast.Attribute)):
+                refuse(right, "in and not in look in a list ['a', 'b'] or in the text of a "
+                              "customer.<name> or ticket.<name>")
         for part in (node.left, *node.comparators):
-            _check(part, source)
+            _check(part, source, depth)
     elif isinstance(node, ast.Attribute):
         if not isinstance(node.value, ast.Name) or node.value.id not in ("customer", "ticket"):
             refuse(node, "only customer.<name> and ticket.<name> can be read")
@@ -125,7 +147,7 @@ def _check(node: ast.AST, source: str) -> None:
         for element in node.elts:
             if not isinstance(element, ast.Constant):
                 refuse(element, "a list holds numbers and quoted text only")
-            _check(element, source)
+            _check(element, source, depth)
     else:
         refuse(node, f"{type(node).__name__.lower()} is not part of the condition language "
                      "(comparisons joined by and, or, not)")
@@ -259,8 +281,8 @@ def run_policies(config: Config, ticket: Ticket, dry_run: bool = False) -> list[
             continue
         try:
             holds = evaluate(compile_condition(condition), facts)
-        except PolicyRefused as exc:  # saved before a rule changed, say: skip it, loudly
-            log.error("policy %r cannot run: %s", name, exc)
+        except (PolicyRefused, RecursionError, MemoryError) as exc:  # saved before a rule changed: skip it, loudly
+            log.error("policy %r cannot run: %s", name, exc or type(exc).__name__)
             continue
         if not holds:
             continue

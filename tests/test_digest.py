@@ -44,9 +44,9 @@ def seeded(tmp_path, backend_url):
                     behaviour="Sjekket loggen, nullstilte passordet og ba kunden prøve igjen.",
                     outcome=f"Utfall {n}: kunden kom inn igjen, eller ikke, se utfallstypen.", outcome_kind=kind)
         written[n] = patrol.close(config, ticket, note, agent, notify=False, written_at=day)
-    patrol.review(written[4], "needs-follow-up", "The login service was down.", "Ask ops for alerts.", reviewer,
+    patrol.review(config, written[4], "needs-follow-up", "The login service was down.", "Ask ops for alerts.", reviewer,
                   written_at=MONDAY + dt.timedelta(days=3))
-    patrol.review(written[3], "sound", "Fine.", "Nothing.", reviewer, written_at=MONDAY + dt.timedelta(days=3))
+    patrol.review(config, written[3], "sound", "Fine.", "Nothing.", reviewer, written_at=MONDAY + dt.timedelta(days=3))
     policy = policies.save_policy("vip", "customer.domain == 'example.no'", "priority:high")
     PolicyFiring.create(policy=policy, ticket=written[5].ticket_id, created_at=MONDAY + dt.timedelta(days=2))
     PolicyFiring.create(policy=policy, ticket=written[6].ticket_id, created_at=MONDAY + dt.timedelta(days=4))
@@ -115,3 +115,18 @@ def test_no_schedule_no_digest_job(seeded):
                                  smtp=dataclasses.replace(config.smtp, enabled=False))
     with running_service(config) as service:
         assert service.scheduler.get_job("patrol-digest") is None
+
+
+def test_a_corrected_report_stays_in_the_period_it_was_first_written_in(seeded):
+    config, written = seeded
+    agent = written[4].author
+    corrected = patrol.correct(config, written[4], Note(
+        situation="Kunde 4 kunne ikke logge inn i nettbanken etter oppdateringen.",
+        behaviour="Sjekket loggen, nullstilte passordet og ba kunden prøve igjen.",
+        outcome="Innloggingen virker igjen etter at tjenesten ble startet på nytt.", outcome_kind="resolved"), agent)
+    week = digest.build(MONDAY, MONDAY + dt.timedelta(days=7))
+    assert [(g.outcome_kind, g.count) for g in week.groups] == [
+        ("not-resolved", 1), ("escalated", 1), ("workaround", 1), ("resolved", 2)]
+    assert corrected.id in [r.id for g in week.groups for r in g.reports] and week.total == 5
+    today = dt.datetime.combine(dt.date.today(), dt.time())
+    assert digest.build(today, today + dt.timedelta(days=1)).total == 0

@@ -137,7 +137,7 @@ def test_a_valid_close_writes_one_report_with_the_tickets_facts_and_tells_the_cu
     assert GOOD.outcome in body
     assert GOOD.cause not in body and GOOD.behaviour not in body  # the cause stays internal
     assert [e.action for e in AuditEvent.select().where(AuditEvent.ticket == ticket.id)][-1] == "solved"
-    assert patrol.verify().ok
+    assert patrol.verify(config).ok
 
 
 def test_the_customer_is_told_what_was_done_only_when_the_agent_ticks_it(setup):
@@ -168,7 +168,7 @@ def test_a_solved_ticket_is_not_closed_twice_and_a_customer_reply_needs_a_second
     closing = list(PatrolReport.select().where(PatrolReport.ticket == ticket.id).order_by(PatrolReport.seq))
     assert [r.kind for r in closing] == ["closing", "closing"] and closing[-1].id == second.id
     assert json.loads(second.facts)["messages"]["inbound"] == 2
-    assert patrol.verify().ok
+    assert patrol.verify(config).ok
 
 
 def test_an_interim_note_leaves_the_ticket_open_and_the_closing_note_is_last(setup):
@@ -187,13 +187,13 @@ def test_an_interim_note_leaves_the_ticket_open_and_the_closing_note_is_last(set
 def test_stored_reports_and_reviews_cannot_be_updated_or_deleted(setup):
     config, agent, reviewer = setup
     report = patrol.close(config, open_ticket(config), GOOD, agent)
-    patrol.review(report, "sound", "The driver was the cause.", "Pin the driver version.", reviewer)
+    patrol.review(config, report, "sound", "The driver was the cause.", "Pin the driver version.", reviewer)
     for sql in ('UPDATE "patrol_report" SET "outcome" = \'changed\'', 'DELETE FROM "patrol_report"',
                 'UPDATE "patrol_review" SET "verdict" = \'exemplary\'', 'DELETE FROM "patrol_review"'):
         with pytest.raises(Exception, match="append-only"):
             with database.atomic():
                 database.execute_sql(sql)
-    assert patrol.verify().ok
+    assert patrol.verify(config).ok
 
 
 def _drop_guards() -> None:
@@ -211,12 +211,12 @@ def test_tampering_through_raw_sql_is_found_and_named(setup):
     first = patrol.close(config, open_ticket(config), GOOD, agent)
     patrol.correct(config, first, note(outcome="Printing works again; the generic driver lacked the tray setting."),
                    agent)
-    patrol.review(first, "sound", "Clear.", "Nothing to change.", reviewer)
-    assert patrol.verify().ok
+    patrol.review(config, first, "sound", "Clear.", "Nothing to change.", reviewer)
+    assert patrol.verify(config).ok
     _drop_guards()
     database.execute_sql('UPDATE "patrol_report" SET "outcome" = ? WHERE "id" = ?'.replace("?", database.param),
                          ("We did nothing wrong.", first.id))
-    result = patrol.verify()
+    result = patrol.verify(config)
     assert not result.ok
     [found] = result.breaks
     assert (found.table, found.row_id, found.seq) == ("patrol_report", first.id, 1)
@@ -231,17 +231,17 @@ def test_a_removed_report_is_found(setup):
     patrol.close(config, ticket, GOOD, agent)
     _drop_guards()
     database.execute_sql('DELETE FROM "patrol_report" WHERE "seq" = 2')
-    [found] = patrol.verify().breaks
+    [found] = patrol.verify(config).breaks
     assert found.seq == 3 and "entry 2 is missing" in found.reason
 
 
 def test_a_review_changed_behind_the_applications_back_is_found(setup):
     config, agent, reviewer = setup
     report = patrol.close(config, open_ticket(config), GOOD, agent)
-    review = patrol.review(report, "needs-follow-up", "The driver should be pinned.", "Pin it in the image.", reviewer)
+    review = patrol.review(config, report, "needs-follow-up", "The driver should be pinned.", "Pin it in the image.", reviewer)
     _drop_guards()
     database.execute_sql('UPDATE "patrol_review" SET "verdict" = \'exemplary\'')
-    [found] = patrol.verify().breaks
+    [found] = patrol.verify(config).breaks
     assert (found.table, found.row_id) == ("patrol_review", review.id)
 
 
@@ -263,17 +263,17 @@ def test_reviews_are_signed_by_reviewers_only_and_all_are_kept(setup):
     config, agent, reviewer = setup
     report = patrol.close(config, open_ticket(config), GOOD, agent)
     with pytest.raises(NoteRefused) as refused:
-        patrol.review(report, "sound", "fine", "none", agent)
+        patrol.review(config, report, "sound", "fine", "none", agent)
     assert refused.value.problems == {"reviewer": "only a reviewer or an admin reviews reports"}
     with pytest.raises(NoteRefused) as refused:
-        patrol.review(report, "great", "", "", reviewer)
+        patrol.review(config, report, "great", "", "", reviewer)
     assert set(refused.value.problems) == {"verdict", "analysis", "decision"}
-    patrol.review(report, "needs-follow-up", "The driver went missing.", "Ask IT to pin drivers.", reviewer)
-    patrol.review(report, "exemplary", "On reflection, quick and thorough.", "Use it in training.", reviewer)
+    patrol.review(config, report, "needs-follow-up", "The driver went missing.", "Ask IT to pin drivers.", reviewer)
+    patrol.review(config, report, "exemplary", "On reflection, quick and thorough.", "Use it in training.", reviewer)
     shown = patrol.report_dict(report)
     assert [(r["verdict"], r["reviewer"]) for r in shown["reviews"]] == [("needs-follow-up", "olga"),
                                                                           ("exemplary", "olga")]
-    assert PatrolReview.select().count() == 2 and patrol.verify().reviews == 2
+    assert PatrolReview.select().count() == 2 and patrol.verify(config).reviews == 2
 
 
 def test_the_log_lists_what_did_not_end_well_first_and_filters(setup):
@@ -290,7 +290,7 @@ def test_the_log_lists_what_did_not_end_well_first_and_filters(setup):
     assert [r.id for r in patrol.list_reports(outcome_kind="escalated")] == [ids["escalated"]]
     assert [r.id for r in patrol.list_reports(tag="tag0")] == [ids["resolved"]]
     assert len(patrol.list_reports(agent="kari")) == 5 and patrol.list_reports(agent="olga") == []
-    patrol.review(PatrolReport.get_by_id(ids["not-resolved"]), "sound", "Out of scope.", "None.", reviewer)
+    patrol.review(config, PatrolReport.get_by_id(ids["not-resolved"]), "sound", "Out of scope.", "None.", reviewer)
     assert [r.id for r in patrol.list_reports(reviewed=True)] == [ids["not-resolved"]]
     assert len(patrol.list_reports(reviewed=False)) == 4
     assert len(patrol.list_reports(cause="KB5031")) == 5
@@ -366,3 +366,20 @@ def test_verify_fails_naming_the_entry_from_the_command_line(workdir):
     assert result.returncode == 1
     assert result.stderr.strip() == ("patroldesk: the chain breaks at report 1 (entry 1 of patrol_report): "
                                      "its content does not match its hash (it was changed after it was written)")
+
+
+def test_a_chain_rewritten_without_the_key_does_not_verify(setup):
+    config, agent, _ = setup
+    report = patrol.close(config, open_ticket(config), GOOD, agent)
+    _drop_guards()
+    # Someone with the database but not the key recomputes the hash as a plain SHA-256.
+    import hashlib
+    changed = PatrolReport.get_by_id(report.id)
+    changed.outcome = "We did nothing wrong."
+    content = json.dumps({"forged": changed.outcome}).encode()
+    database.execute_sql('UPDATE "patrol_report" SET "outcome" = ?, "hash" = ? WHERE "id" = ?'.replace(
+        "?", database.param), (changed.outcome, hashlib.sha256(content).hexdigest(), report.id))
+    [found] = patrol.verify(config).breaks
+    assert found.row_id == report.id
+    other_key = make_config(config.var_dir.parent / "elsewhere", support={"addresses": [SUPPORT]})
+    assert not patrol.verify(other_key).ok  # another installation's key proves nothing here

@@ -174,3 +174,22 @@ def test_policy_commands(tmp_path):
                              "  (fired 0 times)")
     run("policy", "disable", "big")
     assert "big (disabled)" in run("policy", "list").stdout
+
+
+@pytest.mark.parametrize("condition, words", [
+    ("not " * 400 + "true", "nested more than 30 levels deep"),
+    ("true and (" * 40 + "true" + ")" * 40, "nested more than 30 levels deep"),
+    ("not " * 2000 + "true", "characters long; at most 2000"),
+    ("-True < 1", "is not part of the condition language"),
+    ("ticket.group in 'abc'", "in and not in look in a list"),
+])
+def test_conditions_that_could_exhaust_or_surprise_are_refused(config, condition, words):
+    with pytest.raises(PolicyRefused, match=words):
+        policies.compile_condition(condition)
+
+
+def test_in_looks_for_words_in_text_never_for_nothing(config):
+    mail_in(config, "ola@example.no", 1, first=True)
+    facts = policies.facts_for(Ticket.get())
+    assert policies.evaluate(policies.compile_condition("'FAKTURA' in ticket.subject"), facts)
+    assert not policies.evaluate(policies.compile_condition("ticket.group in ticket.subject"), facts)  # '' finds nothing
