@@ -62,6 +62,7 @@ class Digest:
     unreviewed: int
     follow_ups: list[dict]
     policies: list[dict]
+    log_head: dict  # the patrol log's length and newest hash when the digest was made: an anchor outside it
 
     @property
     def period(self) -> str:
@@ -90,7 +91,19 @@ def build(since: dt.datetime, until: dt.datetime) -> Digest:
     return Digest(since=since, until=until, groups=groups, total=len(current),
                   previous_total=sum(previous_counts.values()),
                   unreviewed=sum(1 for r in current if r.id not in reviewed),
-                  follow_ups=_open_follow_ups(), policies=_policies_fired(since, until))
+                  follow_ups=_open_follow_ups(), policies=_policies_fired(since, until), log_head=log_head())
+
+
+def log_head() -> dict:
+    """How long the patrol log is and how its newest entry hashes. Kept in every digest mail, it is
+    what `patrol verify` must still show later: a chain alone cannot reveal that its newest entries
+    were removed."""
+    head = {}
+    for name, model in (("reports", PatrolReport), ("reviews", PatrolReview)):
+        last = model.select(model.seq, model.hash).order_by(model.seq.desc()).first()
+        head[name] = last.seq if last else 0
+        head[f"{name}_head"] = last.hash[:16] if last else ""
+    return head
 
 
 def _current_reports(since: dt.datetime, until: dt.datetime) -> list[PatrolReport]:
@@ -203,4 +216,5 @@ def as_dict(digest: Digest) -> dict:
         "previous_total": digest.previous_total, "unreviewed": digest.unreviewed,
         "groups": [{"outcome_kind": g.outcome_kind, "count": g.count, "previous": g.previous,
                     "reports": [r.__dict__ for r in g.reports]} for g in digest.groups],
-        "follow_ups": digest.follow_ups, "policies": digest.policies}, ensure_ascii=False))
+        "follow_ups": digest.follow_ups, "policies": digest.policies, "log_head": digest.log_head},
+        ensure_ascii=False))

@@ -85,6 +85,8 @@ class Verification:
     reports: int = 0
     reviews: int = 0
     breaks: list[ChainBreak] = field(default_factory=list)
+    reports_head: str = ""  # the newest entries' hashes (first 16 hex digits), as the digest quotes them
+    reviews_head: str = ""
 
     @property
     def ok(self) -> bool:
@@ -333,9 +335,9 @@ def verify(config: Config) -> Verification:
                 break
             expected_seq, prev = row.seq + 1, row.hash
         if table == "patrol_report":
-            result.reports = count
+            result.reports, result.reports_head = count, prev[:16] if count else ""
         else:
-            result.reviews = count
+            result.reviews, result.reviews_head = count, prev[:16] if count else ""
     return result
 
 

@@ -249,8 +249,8 @@ def patrol_verify(app: App):
     app.database()
     result = patrol.verify(app.config)
     if result.ok:
-        click.echo(f"the patrol log verifies: {result.reports} reports and {result.reviews} reviews, "
-                   "each chained to the one before")
+        click.echo(f"the patrol log verifies: {result.reports} reports (newest {result.reports_head or '-'}) and "
+                   f"{result.reviews} reviews (newest {result.reviews_head or '-'}), each chained to the one before")
         return
     for found in result.breaks:
         click.echo(f"patroldesk: the chain breaks at {found}", err=True)

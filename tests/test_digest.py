@@ -130,3 +130,14 @@ def test_a_corrected_report_stays_in_the_period_it_was_first_written_in(seeded):
     assert corrected.id in [r.id for g in week.groups for r in g.reports] and week.total == 5
     today = dt.datetime.combine(dt.date.today(), dt.time())
     assert digest.build(today, today + dt.timedelta(days=1)).total == 0
+
+
+def test_the_digest_quotes_the_logs_head_that_verify_shows(seeded):
+    config, written = seeded
+    built = digest.build(MONDAY, MONDAY + dt.timedelta(days=7))
+    checked = patrol.verify(config)
+    assert built.log_head == {"reports": 8, "reports_head": checked.reports_head,
+                              "reviews": 2, "reviews_head": checked.reviews_head}
+    assert len(checked.reports_head) == 16
+    text = digest.render(config, built).text
+    assert f"8 reports (newest {checked.reports_head}), 2 reviews (newest {checked.reviews_head})" in text
