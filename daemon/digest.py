@@ -183,18 +183,21 @@ def send(config: Config, since: dt.datetime, until: dt.datetime) -> Outgoing | N
         return None
     digest = build(since, until)
     rendered = render(config, digest)
-    marker = f"patrol digest {digest.period}"
+    # One digest per period: its Message-ID names the period, and a mail is its Message-ID.
+    domain = config.support.addresses[0].rpartition("@")[2] or "localhost"
+    message_id = f"<patrol-digest.{since:%Y%m%d%H%M}.{until:%Y%m%d%H%M}@{domain}>"
     with database.atomic():
-        if Outgoing.select().where((Outgoing.kind == "digest") & (Outgoing.template == marker)).exists():
-            log.info("the %s was queued before; not again", marker)
+        if Outgoing.select().where(Outgoing.message_id == message_id).exists():
+            log.info("the patrol digest %s was queued before; not again", digest.period)
             return None
         message = outbox.compose_notice(config, to, rendered.subject, rendered.text)
         if rendered.html is not None:
             message.add_alternative(rendered.html, subtype="html")
+        message.replace_header("Message-ID", message_id)
         message["Auto-Submitted"] = "auto-generated"
         row = outbox.queue(config, message, "digest")
-        Outgoing.update(template=marker).where(Outgoing.id == row.id).execute()
-    log.info("queued the %s to %s", marker, ", ".join(to))
+        Outgoing.update(template=TEMPLATE).where(Outgoing.id == row.id).execute()
+    log.info("queued the patrol digest %s to %s", digest.period, ", ".join(to))
     return row
 
 

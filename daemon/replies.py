@@ -390,13 +390,14 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
     draft = Draft(ticket_number=ticket.number, to=(customer.name or "", customer.email),
                   sender=(config.support.name, sender), subject=rendered.subject, text=rendered.text,
                   html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic)
-    with database.atomic():
+    if kind != "reply" or automatic:  # queue_ticket_mail is one transaction of its own
+        return outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name)
+    with database.atomic():  # a person answered: the mail, and a new ticket now being worked on
         queued = outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name)
-        if kind == "reply" and not automatic:  # a person answered: a new ticket is now being worked on
-            opened = Ticket.update(status="open", updated_at=utcnow()).where(
-                (Ticket.id == ticket.id) & (Ticket.status == "new")).execute()
-            tickets.audit(ticket, "replied", {"outbox": queued.id, "template": name,
-                                              **({"status": "new -> open"} if opened else {})}, actor=agent)
+        opened = Ticket.update(status="open", updated_at=utcnow()).where(
+            (Ticket.id == ticket.id) & (Ticket.status == "new")).execute()
+        tickets.audit(ticket, "replied", {"outbox": queued.id, "template": name,
+                                          **({"status": "new -> open"} if opened else {})}, actor=agent)
     return queued
 
 
