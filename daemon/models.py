@@ -6,10 +6,11 @@ numbered migrations in daemon/migrations; change both together.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from peewee import (
-    AutoField, BigIntegerField, BlobField, BooleanField, CharField, DateTimeField, ForeignKeyField,
-    IntegerField, Model, TextField,
+    AutoField, BigIntegerField, BlobField, BooleanField, CharField, DateTimeField, DeferredForeignKey, FloatField,
+    ForeignKeyField, IntegerField, Model, TextField,
 )
 
 from daemon.db import database
@@ -195,6 +196,9 @@ class Outgoing(BaseModel):
     automatic = BooleanField(default=False)  # no person wrote it: the automatic-mail caps count it
     to_address = CharField(max_length=320, default="")  # the first recipient, lower-cased
     template = CharField(max_length=64, null=True)  # the reply template that produced it
+    template_revision = IntegerField(null=True)  # ... as it stood then
+    article = DeferredForeignKey("Article", null=True, on_delete="SET NULL", backref="mail")  # a template's article
+    article_revision = IntegerField(null=True)
     bounced_at = DateTimeField(null=True)  # a delivery failure report came back for it
 
     class Meta:
@@ -222,6 +226,10 @@ class ReplyTemplate(BaseModel):
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     updated_by = ForeignKeyField(User, null=True, backref="reply_templates", on_delete="SET NULL")
+    revision = IntegerField(default=1)  # counts saves; sent mail records the one it used
+    article = DeferredForeignKey("Article", null=True, on_delete="SET NULL", backref="templates")
+    article_revision = IntegerField(null=True)  # the article's revision the text was taken from
+    needs_review = BooleanField(default=False)  # the article changed since
 
 
 # What came of a ticket; the review queue shows the ones that did not end well first.
@@ -289,3 +297,112 @@ class PolicyFiring(BaseModel):
 
     class Meta:
         indexes = ((("policy", "ticket"), True),)
+
+
+# Knowledge (KCS): articles, their revisions, flags, links to tickets, searches ------------------
+
+# draft: work in progress; not_validated: complete, unchecked; validated: checked by a reviewer;
+# published: visible to customers; archived: retired, kept.
+ARTICLE_STATES = ("draft", "not_validated", "validated", "published", "archived")
+FLAG_KINDS = ("inaccurate", "outdated", "duplicate", "wrong", "incomplete", "reopened")
+LINK_KINDS = ("created", "reused", "reply")
+
+
+class Article(BaseModel):
+    """A knowledge article in KCS structure; every change is also an ArticleRevision."""
+    title = TextField()
+    issue = TextField(default="")  # the problem in the customer's words
+    environment = TextField(default="")  # products, versions, context
+    resolution = TextField(default="")  # the steps
+    cause = TextField(default="")
+    keywords = TextField(default="[]")  # JSON list: the words people search with
+    language = CharField(max_length=8, default="")
+    state = CharField(max_length=20, default="draft", index=True)
+    revision = IntegerField(default=1)  # the number of the current revision
+    source_ticket = ForeignKeyField(Ticket, null=True, backref="drafted_articles", on_delete="SET NULL")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="articles")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    validated_at = DateTimeField(null=True)
+    validated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="validated_articles")
+    published_at = DateTimeField(null=True)
+    reuse_count = IntegerField(default=0)
+    last_used_at = DateTimeField(null=True)
+    reopen_count = IntegerField(default=0)  # tickets that came back after being closed with it
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return json.loads(self.keywords or "[]")
+
+
+class ArticleRevision(BaseModel):
+    """An article as it stood after one change: who made it, when, and why."""
+    article = ForeignKeyField(Article, backref="revisions", on_delete="CASCADE")
+    number = IntegerField()
+    title = TextField()
+    issue = TextField(default="")
+    environment = TextField(default="")
+    resolution = TextField(default="")
+    cause = TextField(default="")
+    keywords = TextField(default="[]")
+    state = CharField(max_length=20)
+    author = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="SET NULL")  # the ticket that prompted it
+    note = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("article", "number"), True),)
+
+
+class ArticleFlag(BaseModel):
+    """Something wrong with an article, raised by anyone (or the system), cleared by a reviewer."""
+    article = ForeignKeyField(Article, backref="flags", on_delete="CASCADE")
+    kind = CharField(max_length=20)
+    detail = TextField(default="")
+    duplicate_of = ForeignKeyField(Article, null=True, on_delete="SET NULL", backref="duplicates")
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="SET NULL")
+    raised_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="raised_flags")  # None: the system
+    raised_at = DateTimeField(default=utcnow)
+    cleared_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="cleared_flags")
+    cleared_at = DateTimeField(null=True, index=True)
+    clear_note = TextField(default="")
+
+
+class ArticleLink(BaseModel):
+    """A ticket solved with (or having produced) an article: the reuse KCS counts."""
+    article = ForeignKeyField(Article, backref="links", on_delete="CASCADE")
+    ticket = ForeignKeyField(Ticket, backref="article_links", on_delete="CASCADE")
+    kind = CharField(max_length=20)  # created, reused, reply
+    report = ForeignKeyField(PatrolReport, null=True, on_delete="SET NULL")  # the closing report
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow, index=True)
+    reopened_at = DateTimeField(null=True)  # the ticket came back after it was closed with this article
+
+    class Meta:
+        indexes = ((("article", "ticket"), True),)
+
+
+class ArticleSuggestion(BaseModel):
+    """The best matching validated or published articles, found when the ticket was opened."""
+    ticket = ForeignKeyField(Ticket, backref="suggestions", on_delete="CASCADE")
+    article = ForeignKeyField(Article, on_delete="CASCADE")
+    rank = IntegerField()
+    score = FloatField()
+
+    class Meta:
+        indexes = ((("ticket", "article"), True),)
+
+
+class SearchLog(BaseModel):
+    """One search of the knowledge base by a person: the words, who, for which ticket, what came of it."""
+    words = TextField()
+    normalized = TextField(index=True)  # the distinct terms: "принтера" and "принтер" are one search
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="SET NULL")
+    origin = CharField(max_length=20, default="cli")  # cli, console
+    results = IntegerField()
+    result_ids = TextField(default="[]")  # JSON: the articles shown, best first
+    used_article = ForeignKeyField(Article, null=True, on_delete="SET NULL")
+    used_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
