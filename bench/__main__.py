@@ -3,11 +3,13 @@
 For each N (default 1,000 and 5,000): the in-process spool and pipeline
 figures, then the end-to-end figures with a real Dovecot mailbox, with the
 default acknowledgement limits and with every new ticket acknowledged.
+Then, once: knowledge search latency over 20,000 articles, and the pipeline
+with article suggestions off and on over the same base.
 """
 import json
 import sys
 
-from bench import ingest, pipeline_ingest
+from bench import ingest, knowledge, pipeline_ingest
 
 
 def main(argv: list[str]) -> None:
@@ -16,6 +18,8 @@ def main(argv: list[str]) -> None:
         print(json.dumps(pipeline_ingest.run(count)), flush=True)
         print(json.dumps(ingest.run(count)), flush=True)
         print(json.dumps(ingest.run(count, every_ticket_acknowledged=True)), flush=True)
+    print(json.dumps(knowledge.search_latency()), flush=True)
+    print(json.dumps(knowledge.ingest_with_suggestions()), flush=True)
 
 
 main(sys.argv[1:])

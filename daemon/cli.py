@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 import peewee
 
-from daemon import db, logs, outbox, pipeline, replies, tickets, timefmt, users
+from daemon import db, kb_replies, logs, outbox, pipeline, replies, tickets, timefmt, users
 from daemon.config import EMBEDDED, Config, load_config
 from daemon.errors import ConfigError, NotFound, PatroldeskError
 from daemon.models import (
@@ -320,6 +320,12 @@ def tickets_show(app: App, ref, as_json):
         click.echo(_claimed_ref_note(detail["claimed_ref"]))
     for message, attachments in zip(detail["messages"], _attachments_per_message(ticket)):
         _echo_message(message, attachments)
+    if detail["suggestions"]:
+        click.echo("\n--- articles that may answer it (kb show ID)")
+        for row in detail["suggestions"]:
+            click.echo(f"  {row['article']:>5}  {row['state']:<10} {row['title']}")
+    if detail["articles"]:
+        click.echo("--- linked articles: " + ", ".join(f"{a['article']} ({a['kind']})" for a in detail["articles"]))
     if detail["trail"]:
         click.echo("\n--- trail")
         for event in detail["trail"]:
@@ -696,8 +702,11 @@ def outbox_send(app: App):
               help="Read the agent's text from this UTF-8 file instead.")
 @click.option("--preview", is_flag=True, help="Print the mail as it would go; queue nothing.")
 @click.option("--as", "username", metavar="USER", help="The agent who answers (their name signs the mail).")
+@click.option("--flag", "flag_text", metavar="KIND[:DETAIL]",
+              help="With a template made from an article: flag the article in the same step "
+                   "(wrong, incomplete, outdated, ...), e.g. 'incomplete:no step for macOS'.")
 @pass_app
-def reply(app: App, ref, name, body, body_file, preview, username):
+def reply(app: App, ref, name, body, body_file, preview, username, flag_text):
     """Mail a ticket's requester from a reply template. REF is the ticket number.
 
     The mail is queued in the outbox and kept on the ticket; `patroldesk run`
@@ -718,8 +727,12 @@ def reply(app: App, ref, name, body, body_file, preview, username):
         rendered = replies.preview(app.config, name, ticket, agent=agent, body=text)
         _echo_rendered(rendered, replies.preview_headers(app.config, ticket, rendered))
         return
-    queued = replies.send_templated(app.config, ticket, name, kind="reply", agent=agent, body=text)
+    from daemon.kb_cli import parse_flag
+    queued = kb_replies.reply(app.config, ticket, name, agent, body=text, flag=parse_flag(flag_text))
     click.echo(f"queued outbox {queued.id} to {', '.join(json.loads(queued.recipients))}: {queued.subject}")
+    if queued.article_id:
+        click.echo(f"ticket #{ticket.number} linked to article {queued.article_id}"
+                   + (f"; flagged {flag_text.partition(':')[0]}" if flag_text else ""))
 
 
 def _read_body_file(path: Path) -> str:
@@ -740,7 +753,7 @@ def _echo_rendered(rendered: replies.Rendered, headers: list[tuple[str, str]] = 
 
 
 # The patrol log's and the policies' commands live in their own modules; importing them registers them.
-from daemon import patrol_cli, policy_cli  # noqa: E402,F401
+from daemon import kb_cli, patrol_cli, policy_cli  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

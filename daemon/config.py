@@ -134,6 +134,31 @@ class PatrolConfig:
     digest_to: list = _key([], check=lambda v: _addresses_ok(v) if v else None)
 
 
+def _url_has_id(value: str) -> str | None:
+    return None if not value or "{id}" in value else "must contain {id}, where the article's number goes"
+
+
+_CAPTURE_KINDS = ("resolved", "workaround", "not-resolved", "escalated", "duplicate", "no-response")
+
+
+def _kinds_ok(value: list) -> str | None:
+    bad = [kind for kind in value if kind not in _CAPTURE_KINDS]
+    return f"not an outcome kind: {bad[0]!r} (the kinds are {', '.join(_CAPTURE_KINDS)})" if bad else None
+
+
+@dataclass(frozen=True)
+class KnowledgeConfig:
+    """Knowledge articles: capture on close, reuse before create, suggestions, reply templates."""
+    capture: bool = _key(True)  # closing a ticket links it to a matching article or drafts one
+    capture_kinds: list = _key(["resolved", "workaround", "not-resolved", "escalated"], check=_kinds_ok)
+    match_percent: int = _key(15, minimum=1, check=lambda v: None if v <= 100 else "must be at most 100")
+    article_template: str = _key("draft")  # templates/articles/NAME.j2
+    suggest: bool = _key(True)  # store the best matching articles on each new ticket
+    suggestions: int = _key(3, minimum=1, check=lambda v: None if v <= 20 else "must be at most 20")
+    public_url: str = _key("", check=_url_has_id)  # where customers read a published article
+    reopen_flag_after: int = _key(2, minimum=1)  # reopened tickets that flag the article they were closed with
+
+
 @dataclass(frozen=True)
 class RelayConfig:
     host: str = _key("")  # empty: no relay, write each mail to var/sent/ as an .eml file
@@ -222,6 +247,7 @@ class Config:
     relay: RelayConfig = field(default_factory=RelayConfig)
     autoreply: AutoreplyConfig = field(default_factory=AutoreplyConfig)
     patrol: PatrolConfig = field(default_factory=PatrolConfig)
+    knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     web: WebConfig = field(default_factory=WebConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     threading: ThreadingConfig = field(default_factory=ThreadingConfig)

@@ -50,9 +50,10 @@ def queue(config: Config, message: EmailMessage, kind: str, ticket=None) -> Outg
 
 
 def queue_ticket_mail(config: Config, ticket, draft: Draft, kind: str, author=None,
-                      template: str | None = None) -> Outgoing:
+                      template: str | None = None, **provenance) -> Outgoing:
     """Compose a mail of a ticket, keep it as an outbound message of the ticket, and queue it:
-    one transaction, so the mail exists exactly when the ticket shows it."""
+    one transaction, so the mail exists exactly when the ticket shows it. `provenance` names
+    what produced it: template_revision, article, article_revision."""
     mail = compose(config, draft)
     with database.atomic():
         insert_fast(Message, ticket=ticket.id, kind="outbound", message_id=mail.message_id.strip("<>"),
@@ -64,7 +65,7 @@ def queue_ticket_mail(config: Config, ticket, draft: Draft, kind: str, author=No
         return insert_fast(Outgoing, ticket=ticket.id, kind=kind, mail_from=_envelope_from(config),
                            recipients=json.dumps(list(mail.recipients)), message_id=mail.message_id,
                            subject=mail.subject, data=mail.data, automatic=draft.automatic,
-                           to_address=mail.recipients[0].lower(), template=template)
+                           to_address=mail.recipients[0].lower(), template=template, **provenance)
 
 
 def queue_alert(config: Config, subject: str, body: str) -> Outgoing | None:

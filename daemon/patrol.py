@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN
 
-from daemon import db, replies, tickets
+from daemon import capture, db, knowledge, replies, tickets
 from daemon.compose import message_id_key
 from daemon.config import Config
 from daemon.db import database
 from daemon.errors import NotFound, PatroldeskError
 from daemon.models import (
-    OUTCOME_KINDS, VERDICTS, Customer, Message, PatrolReport, PatrolReview, Ticket, User, utcnow,
+    OUTCOME_KINDS, VERDICTS, ArticleLink, Customer, Message, PatrolReport, PatrolReview, Ticket, User, utcnow,
 )
 
 GENESIS = "0" * 64  # the hash before the first row of a chain
@@ -139,9 +139,13 @@ def _normal(text: str) -> str:
 # Writing reports ------------------------------------------------------------
 
 def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status: str = "solved",
-          notify: bool = True, written_at: dt.datetime | None = None) -> PatrolReport:
+          notify: bool = True, written_at: dt.datetime | None = None, article=None,
+          article_flag=None) -> PatrolReport:
     """Solve (or close) a ticket with its closing SBO note: one transaction writes the report,
-    the new status, the trail and, when `notify`, the solved notice to the customer.
+    the new status, the trail, the knowledge captured (daemon.capture: the ticket linked to
+    `article`, flagged with `article_flag`, to a matching article, or to a new draft;
+    `report.capture` says which) and,
+    when `notify`, the solved notice to the customer (naming the article when it is published).
     `written_at` dates the report (history brought over from another system; default now).
 
     Raises NoteRefused for a weak note, PatroldeskError for a ticket already solved or closed,
@@ -150,6 +154,12 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
     if status not in ("solved", "closed"):
         raise PatroldeskError(f"a ticket is closed as solved or closed, not {status!r}")
     _refuse_weak(config, note)
+    if article_flag is not None:
+        if article is None:
+            raise PatroldeskError("a flag is raised on the article the ticket is closed with: name the article")
+        problems = knowledge.check_flag(article, article_flag.kind, agent, article_flag.detail)
+        if problems:
+            raise knowledge.ArticleRefused(problems)
     with database.atomic():
         _lock_chain("patrol_report")  # before the status is read: two closes of one ticket take turns
         current = Ticket.get_by_id(ticket.id)
@@ -161,10 +171,18 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
                                 written_at=written_at)
         Ticket.update(status=status, updated_at=utcnow()).where(Ticket.id == current.id).execute()
         tickets.audit(current, status, {"report": report.id, "outcome_kind": note.outcome_kind}, actor=agent)
+        report.capture = capture.on_close(config, current, report, agent, article=article, flag=article_flag)
         if notify:
             current.status = status
-            replies.send_templated(config, current, "solved", "notice", agent=agent, body=customer_hears)
+            replies.send_templated(config, current, "solved", "notice", agent=agent, body=customer_hears,
+                                   article=_told_article(config, report.capture.article))
     return report
+
+
+def _told_article(config: Config, article):
+    """The article a solved notice may name: a published one, with a public address."""
+    url = knowledge.public_url(config, article) if article is not None else ""
+    return replies.TemplateArticle(title=article.title, url=url) if url else None
 
 
 def add_interim(config: Config, ticket: Ticket, note: Note, agent: User | None,
@@ -274,7 +292,8 @@ def ticket_facts(ticket: Ticket) -> dict:
         "messages": {"inbound": sum(m.kind == "inbound" for m in messages),
                      "outbound": sum(m.kind == "outbound" for m in messages)},
         "message_ids": [m.message_id for m in messages if m.message_id][:200],
-        "articles": [],
+        "articles": [link.article_id for link in ArticleLink.select(ArticleLink.article)
+                     .where(ArticleLink.ticket == ticket.id).order_by(ArticleLink.id)],
     }
 
 

@@ -89,8 +89,12 @@ def _refused(exc: patrol.NoteRefused) -> None:
 @click.option("--status", type=click.Choice(("solved", "closed")), default="solved", show_default=True)
 @click.option("--tell-behaviour", is_flag=True, help="Tell the customer what was done, not only the outcome.")
 @click.option("--no-notice", is_flag=True, help="Send the customer no solved notice.")
+@click.option("--article", "article_id", type=int, metavar="ID",
+              help="The knowledge article that solved it (a reuse); else the knowledge base is searched.")
+@click.option("--flag", "flag_text", metavar="KIND[:DETAIL]",
+              help="Flag that article in the same step, e.g. 'outdated:step 3 names the old menu'.")
 @pass_app
-def close_command(app: App, ref, status, tell_behaviour, no_notice, username, **values):
+def close_command(app: App, ref, status, tell_behaviour, no_notice, username, article_id, flag_text, **values):
     """Solve or close ticket REF with its SBO note (the patrol report).
 
     The note's situation, behaviour and outcome must each say something; a
@@ -98,15 +102,29 @@ def close_command(app: App, ref, status, tell_behaviour, no_notice, username, **
     The customer gets the solved notice with the outcome (and what was done,
     with --tell-behaviour); the cause stays internal.
     """
+    from daemon import knowledge
+    from daemon.kb_cli import echo_capture, parse_flag
     app.database()
     ticket = tickets.get_ticket(_ticket_number(ref))
     note = _note(values, tell_behaviour)
+    article = knowledge.get_article(article_id) if article_id else None
     try:
-        report = patrol.close(app.config, ticket, note, _user(username), status=status, notify=not no_notice)
+        report = patrol.close(app.config, ticket, note, _user(username), status=status, notify=not no_notice,
+                              article=article, article_flag=parse_flag(flag_text))
     except patrol.NoteRefused as exc:
         _refused(exc)
+    except knowledge.ArticleRefused as exc:
+        _refused_flag(exc)
     told = "; the customer is told the outcome" if not no_notice else ""
     click.echo(f"ticket #{ticket.number} {status}; patrol report {report.id}{told}")
+    echo_capture(report.capture, ticket.number, note=report)
+
+
+def _refused_flag(exc) -> None:
+    click.echo("patroldesk: the flag is refused; nothing was written:", err=True)
+    for key, why in exc.problems.items():
+        click.echo(f"  {key}: {why}", err=True)
+    sys.exit(1)
 
 
 @cli.group("patrol")

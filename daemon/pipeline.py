@@ -31,6 +31,7 @@ STAGES = (
     "threading",
     "ticket",
     "attachments",
+    "suggest",
     "policies",
     "acknowledge",
 )

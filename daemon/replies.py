@@ -239,7 +239,7 @@ def save_template(config: Config, name: str, subject: str, text: str, html: str 
         if stored is None:
             return ReplyTemplate.create(name=name, subject=subject, text=text, html=html, updated_by=user)
         stored.subject, stored.text, stored.html = subject, text, html
-        stored.updated_at, stored.updated_by = utcnow(), user
+        stored.updated_at, stored.updated_by, stored.revision = utcnow(), user, stored.revision + 1
         stored.save()
         return stored
 
@@ -379,21 +379,25 @@ def _refusal(name: str, part: _Part, line: int | None, reason: str) -> TemplateR
 
 
 def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: User | None = None,
-                   body: str = "", automatic: bool = False):
+                   body: str = "", automatic: bool = False, article=None, provenance: dict | None = None):
     """Render template `name` for the ticket's requester and queue it, answering the ticket's
     latest inbound mail: the one way a template becomes mail. Refuses (TemplateRefused)
-    before anything is written when the template does not render."""
+    before anything is written when the template does not render. `article` is what the
+    template's `article` shows; `provenance` (template_revision, article, article_revision)
+    is recorded on the outbox row."""
     customer = ticket.requester
-    rendered = render(config, name, template_context(config, ticket, customer, agent=agent, body=body))
+    rendered = render(config, name, template_context(config, ticket, customer, agent=agent, body=body,
+                                                     article=article))
     answered, thread = _thread_of(ticket)
     sender = ticket.support_address or config.support.addresses[0]
     draft = Draft(ticket_number=ticket.number, to=(customer.name or "", customer.email),
                   sender=(config.support.name, sender), subject=rendered.subject, text=rendered.text,
                   html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic)
+    provenance = provenance or {}
     if kind != "reply" or automatic:  # queue_ticket_mail is one transaction of its own
-        return outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name)
+        return outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
     with database.atomic():  # a person answered: the mail, and a new ticket now being worked on
-        queued = outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name)
+        queued = outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
         opened = Ticket.update(status="open", updated_at=utcnow()).where(
             (Ticket.id == ticket.id) & (Ticket.status == "new")).execute()
         tickets.audit(ticket, "replied", {"outbox": queued.id, "template": name,

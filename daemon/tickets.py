@@ -16,7 +16,7 @@ from daemon.errors import NotFound
 from daemon.mail.parse import Address, ParsedMail
 
 from daemon.models import (
-    Attachment, AuditEvent, Customer, Message, Outgoing, Participant, RawMail, Ticket, User, utcnow,
+    Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Customer, Message, Outgoing, Participant, RawMail, Ticket, User, utcnow,
 )
 
 # A customer's reply brings these back to work.
@@ -167,6 +167,12 @@ def ticket_detail(ticket: Ticket) -> dict:
     detail = ticket_summary(ticket)
     detail["messages"] = [_message_dict(m, attachments.get(m.id, []), deliveries.get(m.message_id or ""))
                           for m in messages]
+    detail["suggestions"] = [
+        {"article": row.article_id, "title": row.article.title, "state": row.article.state, "rank": row.rank}
+        for row in ArticleSuggestion.select(ArticleSuggestion, Article).join(Article)
+        .where(ArticleSuggestion.ticket == ticket.id).order_by(ArticleSuggestion.rank)]
+    detail["articles"] = [{"article": row.article_id, "kind": row.kind} for row in ArticleLink.select()
+                          .where(ArticleLink.ticket == ticket.id).order_by(ArticleLink.id)]
     detail["trail"] = [
         {"at": _iso(event.created_at), "action": event.action, "actor": event.actor.username if event.actor else None,
          "detail": json.loads(event.detail or "{}")}

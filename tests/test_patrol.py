@@ -136,7 +136,9 @@ def test_a_valid_close_writes_one_report_with_the_tickets_facts_and_tells_the_cu
     body = email.message_from_string(text, policy=email.policy.default).get_body(("plain",)).get_content()
     assert GOOD.outcome in body
     assert GOOD.cause not in body and GOOD.behaviour not in body  # the cause stays internal
-    assert [e.action for e in AuditEvent.select().where(AuditEvent.ticket == ticket.id)][-1] == "solved"
+    # the close, then the knowledge it captured (a new problem: a draft article)
+    assert [e.action for e in AuditEvent.select().where(AuditEvent.ticket == ticket.id)][-2:] == [
+        "solved", "article linked"]
     assert patrol.verify(config).ok
 
 
@@ -343,7 +345,9 @@ def test_close_reads_the_note_from_a_file_and_the_log_verifies(workdir, suffix):
         path.write_text("\n".join(f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in fields.items()),
                         encoding="utf-8")
     result = run_cli(workdir, "close", "#10001", "--as", "admin", "--file", str(path))
-    assert result.stdout == "ticket #10001 solved; patrol report 1; the customer is told the outcome\n"
+    first_line, *capture_lines = result.stdout.splitlines()
+    assert first_line == "ticket #10001 solved; patrol report 1; the customer is told the outcome"
+    assert capture_lines[0].startswith("draft article 1 written from ticket #10001")
     assert run_cli(workdir, "patrol", "verify").stdout.startswith("the patrol log verifies: 1 reports")
     [listed] = [json.loads(line) for line in run_cli(workdir, "patrol", "list", "--json").stdout.splitlines()]
     assert (listed["ticket"], listed["outcome_kind"], listed["tags"]) == (10001, "workaround", ["printer"])

@@ -1,7 +1,13 @@
-"""Open a ticket for a new mail, or append the mail to the ticket it answers."""
+"""Open a ticket for a new mail, or append the mail to the ticket it answers.
+
+A customer's reply to a solved or closed ticket opens it again, and counts
+against the articles it was closed with.
+"""
 import json
 
-from daemon import tickets
+from daemon import knowledge, tickets
+
+_DONE = ("solved", "closed")
 
 
 def run(ctx) -> None:
@@ -12,8 +18,11 @@ def run(ctx) -> None:
         ctx.outcome = "created"
     else:
         ctx.outcome = "threaded"
+    was = ctx.ticket.status
     ctx.message = tickets.record_inbound(ctx.ticket, ctx.mail, ctx.sender, ctx.inbound.raw,
                                          ctx.signal, ctx.automatic)
+    if was in _DONE and ctx.ticket.status not in _DONE:
+        knowledge.ticket_reopened(ctx.config, ctx.ticket)
 
 
 def _support_address(ctx) -> str:

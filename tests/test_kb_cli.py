@@ -1,0 +1,80 @@
+"""`patroldesk kb ...`, `close` and `reply` with articles, run as processes the way agents run them."""
+from __future__ import annotations
+
+import json
+
+from tests.test_cli import cli, json_lines, workdir, write_mail  # noqa: F401 - the workdir fixture
+
+NOTE = """situation = "Åse Ødegård got only blank pages from the hall printer after changing the toner."
+behaviour = "Had her open the cover and pull the orange sealing strip off the new toner cartridge."
+outcome = "The printer prints text again; the seal had kept the toner from the drum."
+outcome_kind = "resolved"
+cause = "Sealing strip left on a new toner cartridge"
+tags = ["printer", "toner"]
+"""
+
+
+def open_ticket(workdir, name: str, sender: str, subject: str, body: str) -> int:
+    path = write_mail(workdir, name, frm=sender, to="support@example.com", subject=subject, body=body)
+    (result,) = json_lines(cli(workdir, "ingest", "--json", str(path)).stdout)
+    return result["ticket"]
+
+
+def test_an_agent_closes_drafts_searches_validates_and_replies_from_the_article(workdir):
+    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
+    cli(workdir, "user", "add", "kari", "--role", "agent", "--password-stdin", input="korrekt-hest-batteri\n")
+    cli(workdir, "user", "add", "olga", "--role", "reviewer", "--password-stdin", input="korrekt-hest-batteri\n")
+    (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
+    first = open_ticket(workdir, "a.eml", "Åse Ødegård <ase@example.no>", "Printer gives blank pages",
+                        "Hi,\nafter the toner change the hall printer only gives blank pages.\n"
+                        "Call me on +47 912 34 567.\n\nRegards,\nÅse Ødegård")
+    searched = cli(workdir, "kb", "search", "blank pages printer", "--ticket", str(first), "--as", "kari")
+    assert "no article found" in searched.stdout
+
+    closed = cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml").stdout
+    assert f"ticket #{first} solved" in closed and "draft article 1 written" in closed
+    assert "phone '+47 912 34 567'" in closed and "name 'Åse Ødegård'" in closed
+    assert "your searches, offered as keywords: blank pages printer" in closed
+
+    shown = json.loads(cli(workdir, "kb", "show", "1", "--json").stdout)
+    assert shown["state"] == "draft" and "Åse" not in shown["issue"] and "912" not in shown["issue"]
+    assert shown["keywords"][0] == "blank pages printer" and shown["tickets"] == [{"ticket": first,
+                                                                                   "kind": "created"}]
+    refused = cli(workdir, "kb", "validate", "1", "--as", "kari", check=False)
+    assert refused.returncode == 1 and "only a reviewer" in refused.stderr
+    assert "validated" in cli(workdir, "kb", "validate", "1", "--as", "olga").stdout
+
+    second = open_ticket(workdir, "b.eml", "per@example.no", "Printers print empty sheets",
+                         "The printers give us empty pages since we put in new toner cartridges.")
+    third = open_ticket(workdir, "c.eml", "kim@example.no", "Blank pages from the printer",
+                        "Blank pages again from our printer.")
+    assert "articles that may answer it" in cli(workdir, "tickets", "show", str(third)).stdout
+    hits = json.loads(cli(workdir, "kb", "search", "printers blank", "--json").stdout)
+    assert [h["article"] for h in hits] == [1]
+    assert "reply template kb-1" in cli(workdir, "kb", "template", "1", "--as", "olga").stdout
+    replied = cli(workdir, "reply", str(second), "--template", "kb-1", "--as", "kari",
+                  "--flag", "incomplete:no picture of the strip").stdout
+    assert f"ticket #{second} linked to article 1; flagged incomplete" in replied
+    flags = json.loads(cli(workdir, "kb", "flags", "--json").stdout)["flags"]
+    assert [(f["article"], f["kind"], f["detail"]) for f in flags] == [(1, "incomplete", "no picture of the strip")]
+    report = json.loads(cli(workdir, "kb", "report", "--json").stdout)
+    assert report["articles"][0]["reuse_count"] == 1 and report["articles"][0]["open_flags"] == 1
+    assert report["agents"]["kari"]["closed"] == 1 and report["agents"]["kari"]["link_rate"] == 1.0
+
+
+def test_kb_gaps_lists_a_search_repeated_without_finding_anything(workdir):
+    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
+    for words in ("квантовый компьютер", "квантового компьютера"):
+        cli(workdir, "kb", "search", words)
+    gaps = json.loads(cli(workdir, "kb", "gaps", "--json").stdout)
+    assert [(g["words"], g["searches"], g["found_nothing"]) for g in gaps] == [("квантового компьютера", 2, 2)]
+    assert "квантового компьютера" in cli(workdir, "kb", "gaps").stdout
+
+
+def test_kb_commands_name_what_is_wrong(workdir):
+    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
+    missing = cli(workdir, "kb", "show", "42", check=False)
+    assert missing.returncode == 1 and "no article 42" in missing.stderr
+    ticket = open_ticket(workdir, "c.eml", "x@example.org", "Help", "Something is wrong.")
+    no_note = cli(workdir, "kb", "draft", str(ticket), "--as", "admin", check=False)
+    assert no_note.returncode == 1 and "has no SBO note yet" in no_note.stderr
