@@ -17,6 +17,7 @@ taken out of everything copied, and the agent is shown what went.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -25,12 +26,13 @@ from pathlib import Path
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from peewee import InterfaceError, OperationalError
 
 from daemon import knowledge, search, tickets, words
 from daemon.config import Config
 from daemon.db import database
 from daemon.errors import PatroldeskError
-from daemon.knowledge import ArticleRefused, ArticleText
+from daemon.knowledge import ArticleText
 from daemon.models import Article, ArticleLink, Message, PatrolReport, SearchLog, Ticket, User
 from daemon.redact import Removed, redact
 from daemon.replies import TemplateRefused
@@ -41,6 +43,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s")
 _QUERY_TERMS = 30  # the ticket's most telling words that look for candidates
 _CANDIDATES = 8
 _KEYWORDS = 10
+log = logging.getLogger("patroldesk.knowledge")
 _COMPARED_WORDS = 40  # each side's most telling words; a rambling mail's asides do not dilute the match
 
 
@@ -74,15 +77,26 @@ def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User |
             if flag is not None and article is not None:
                 knowledge.raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
             return found
-    except (TemplateRefused, ArticleRefused) as exc:
-        tickets.audit(ticket, "knowledge capture failed", {"reason": str(exc)}, actor=agent)
-        return Capture("failed", reason=str(exc))
+    except (InterfaceError, OperationalError):
+        raise  # the database itself failed: the close cannot be written either
+    except Exception as exc:  # noqa: BLE001 - a fault of the knowledge base must not keep a ticket open
+        log.exception("ticket #%s: knowledge capture failed", ticket.number)
+        reason = str(exc) if isinstance(exc, PatroldeskError) else f"{type(exc).__name__}: {exc}"
+        tickets.audit(ticket, "knowledge capture failed", {"reason": reason}, actor=agent)
+        return Capture("failed", reason=reason)
 
 
 def _capture(config, ticket, report, agent, article) -> Capture:
     if article is not None:
         knowledge.link(article, ticket, "reused", agent, report=report)
         return Capture("linked", article)
+    earlier = [link for link in knowledge.articles_of_ticket(ticket)
+               if Article.get_by_id(link.article_id).state in knowledge.LIVE_STATES]
+    if earlier:  # a reply from an article, `kb link`, or an earlier close: the ticket was solved with it
+        for link in earlier:
+            knowledge.link(Article.get_by_id(link.article_id), ticket, link.kind, agent, report=report)
+        return Capture("linked", Article.get_by_id(earlier[-1].article_id),
+                       reason="the ticket was already linked to it")
     cfg = config.knowledge
     if not cfg.capture:
         return Capture("skipped", reason="[knowledge] capture is off")
@@ -119,7 +133,8 @@ def ticket_words(ticket: Ticket) -> TicketWords:
     first = (Message.select(Message.body_visible, Message.body_text, Message.sender_name)
              .where((Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null())
              .order_by(Message.id).first())
-    senders = {m.sender_name for m in Message.select(Message.sender_name).where(Message.ticket == ticket.id)}
+    senders = {m.sender_name for m in Message.select(Message.sender_name).where(
+        (Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null())}
     requester = ticket.requester
     names = tuple(n for n in dict.fromkeys((requester.name, *sorted(senders))) if n and n.strip())
     text = (first.body_visible or first.body_text) if first else ""
@@ -176,7 +191,7 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
     removed: list[Removed] = []
 
     def clean(text: str) -> str:
-        result = redact(text or "", names=names, tag_format=config.threading.tag_format)
+        result = redact(_shortened(text or ""), names=names, tag_format=config.threading.tag_format)
         removed.extend(r for r in result.removed if r not in removed)
         return result.text if text and text.strip() else ""
 
@@ -195,6 +210,18 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
     article = knowledge.create_article(text, agent, ticket=ticket, note=f"drafted from ticket #{ticket.number}")
     knowledge.link(article, ticket, "created", agent, report=report)
     return Capture("drafted", article, best_miss, removed=tuple(removed), searched=tuple(searched))
+
+
+_COPIED_CHARS = 4000  # of any one text copied into a draft: a pasted log stays on the ticket
+
+
+def _shortened(text: str) -> str:
+    """At most _COPIED_CHARS of a text, cut at a paragraph (or line) end, with the cut marked."""
+    if len(text) <= _COPIED_CHARS:
+        return text
+    head = text[:_COPIED_CHARS]
+    cut = max(head.rfind("\n\n"), head.rfind("\n"))
+    return (head[:cut] if cut > _COPIED_CHARS // 2 else head).rstrip() + "\n[…]"
 
 
 def _agent_names(agent: User | None) -> tuple[str, ...]:

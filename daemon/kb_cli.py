@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import json
 import sys
-import tomllib
 from pathlib import Path
 
 import click
 
 from daemon import capture, kb_figures, kb_replies, knowledge, tickets
 from daemon.cli import App, _print_json, _ticket_number, cli, pass_app
-from daemon.errors import PatroldeskError
 from daemon.knowledge import ArticleText
 from daemon.models import ARTICLE_STATES, FLAG_KINDS, Article
-from daemon.patrol_cli import _user
+from daemon.patrol_cli import _user, read_table_file
 
 
 @cli.group("kb")
@@ -32,9 +30,9 @@ def _refused(exc: knowledge.ArticleRefused) -> None:
     sys.exit(1)
 
 
-def _article_line(article: Article, score: float | None = None) -> str:
+def _article_line(article: Article, score: float | None = None, flags: int | None = None) -> str:
     shown = f"  ({score:.2f})" if score is not None else ""
-    flags = len(knowledge.open_flags(article))
+    flags = len(knowledge.open_flags(article)) if flags is None else flags
     flagged = f"  [{flags} flag{'s' * (flags != 1)}]" if flags else ""
     return f"{article.id:>6}  {article.state:<13} {article.title}{flagged}{shown}"
 
@@ -61,8 +59,9 @@ def kb_search(app: App, text, ref, username, states, limit, as_json):
         return
     if not result.found:
         click.echo("no article found (the search is kept: `kb gaps` lists what keeps finding nothing)")
+    flags = knowledge.open_flag_counts([found.article.id for found in result.found])
     for found in result.found:
-        click.echo(_article_line(found.article, found.score))
+        click.echo(_article_line(found.article, found.score, flags.get(found.article.id, 0)))
 
 
 @kb_group.command("show")
@@ -209,18 +208,7 @@ def kb_edit(app: App, article_id, username, article_file, ref, note, keywords, *
 
 
 def _read_file(path: Path) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except UnicodeDecodeError:
-        raise PatroldeskError(f"{path}: not UTF-8 text") from None
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PatroldeskError(f"{path}: {exc}") from None
-    allowed = {*_FIELDS, "keywords"}
-    unknown = sorted(set(data) - allowed) if isinstance(data, dict) else ["(not a table)"]
-    if unknown:
-        raise PatroldeskError(f"{path}: unknown key {unknown[0]!r} (the keys are {', '.join(sorted(allowed))})")
-    return data
+    return read_table_file(path, {*_FIELDS, "keywords"}, "an article")
 
 
 def _transition_command(action: str, help_text: str):

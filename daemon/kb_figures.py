@@ -15,6 +15,8 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from peewee import Case, fn
+
 from daemon import search, words
 from daemon.knowledge import LIVE_STATES, TRANSITIONS, plain
 from daemon.models import (
@@ -62,18 +64,22 @@ class Gap:
 
 def gaps(since: dt.datetime | None = None, min_searches: int = 2, limit: int = 20) -> list[Gap]:
     """The searches that keep finding nothing useful, most frequent first (one search = one set of stems)."""
-    query = SearchLog.select().where(SearchLog.used_article.is_null())
+    found_nothing = fn.SUM(Case(None, [(SearchLog.results == 0, 1)], 0))
+    query = (SearchLog.select(SearchLog.normalized, fn.COUNT(SearchLog.id).alias("searches"),
+                              found_nothing.alias("found_nothing"),
+                              fn.COUNT(SearchLog.ticket.distinct()).alias("tickets"),
+                              fn.MAX(SearchLog.id).alias("last_id"))
+             .where(SearchLog.used_article.is_null())
+             .group_by(SearchLog.normalized).having(fn.COUNT(SearchLog.id) >= min_searches)
+             .order_by(fn.COUNT(SearchLog.id).desc(), found_nothing.desc(), SearchLog.normalized).limit(limit))
     if since:
         query = query.where(SearchLog.created_at >= since)
-    grouped: dict[str, list[SearchLog]] = defaultdict(list)
-    for row in query.order_by(SearchLog.id):
-        grouped[row.normalized or row.words.lower()].append(row)
-    found = [Gap(words=rows[-1].words, searches=len(rows), found_nothing=sum(r.results == 0 for r in rows),
-                 nothing_used=sum(r.results > 0 for r in rows),
-                 tickets=len({r.ticket_id for r in rows if r.ticket_id}), last_at=rows[-1].created_at)
-             for rows in grouped.values() if len(rows) >= min_searches]
-    found.sort(key=lambda g: (-g.searches, -g.found_nothing, g.words))
-    return found[:limit]
+    rows = list(query.dicts())
+    last = {row.id: row for row in SearchLog.select(SearchLog.id, SearchLog.words, SearchLog.created_at)
+            .where(SearchLog.id.in_([r["last_id"] for r in rows]))}
+    return [Gap(words=last[r["last_id"]].words, searches=r["searches"], found_nothing=int(r["found_nothing"]),
+                nothing_used=r["searches"] - int(r["found_nothing"]), tickets=r["tickets"],
+                last_at=last[r["last_id"]].created_at) for r in rows]
 
 
 def article_health(limit: int = 50, now: dt.datetime | None = None) -> list[dict]:

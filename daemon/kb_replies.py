@@ -40,16 +40,29 @@ class Flag:
 def template_from_article(config: Config, article: Article, user: User, name: str | None = None) -> ReplyTemplate:
     """Make (or remake) the reply template of a validated or published article."""
     article = knowledge.get_article(article.id)
+    if user.role not in knowledge.REVIEWER_ROLES:
+        raise NotAllowed(f"only a reviewer or an admin makes reply templates ({user.username} is {user.role})")
     if article.state not in CHECKED_STATES:
         raise NotAllowed(f"article {article.id} is {article.state}; a reply template is made from a validated "
                          f"or published article (kb validate {article.id})")
     name = name or f"kb-{article.id}"
+    _refuse_taken_name(config, name, article)
     subject, text = template_source(article)
     with database.atomic():
         saved = replies.save_template(config, name, subject, text, user=user)
         saved.article, saved.article_revision, saved.needs_review = article.id, article.revision, False
         saved.save()
     return saved
+
+
+def _refuse_taken_name(config: Config, name: str, article: Article) -> None:
+    """An article's template may replace only its own earlier version, never a built-in or another template."""
+    stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name)
+    if stored is not None and stored.article_id != article.id:
+        raise NotAllowed(f"the reply template {name!r} exists and was not made from article {article.id}; "
+                         f"choose another name")
+    if stored is None and (replies.mail_templates_folder(config) / f"{name}.txt.j2").is_file():
+        raise NotAllowed(f"{name!r} is a built-in template; choose another name")
 
 
 def template_source(article: Article) -> tuple[str, str]:
@@ -81,8 +94,13 @@ def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: s
     article = Article.get_or_none(Article.id == stored.article_id) if stored and stored.article_id else None
     if flag is not None and article is None:
         raise NotFound(f"template {name!r} was not made from an article, so there is no article to flag")
-    provenance = {"template_revision": stored.revision} if stored else {}
+    provenance = {}
     shown = None
+    if stored and stored.article_id and article is None:
+        raise NotFound(f"template {name!r} was made from an article that no longer exists; a reviewer retires it")
+    if article is not None and article.state not in CHECKED_STATES:
+        raise NotAllowed(f"template {name!r} was made from article {article.id}, which is now {article.state}; "
+                         f"a reviewer looks at it again (kb flags)")
     if article is not None:
         provenance.update(article=article.id, article_revision=stored.article_revision)
         shown = replies.TemplateArticle(title=article.title, url=knowledge.public_url(config, article))

@@ -22,7 +22,9 @@ import json
 import re
 from dataclasses import dataclass, fields
 
-from daemon import search, tickets, words
+from peewee import fn
+
+from daemon import db, search, tickets, words
 from daemon.config import Config
 from daemon.db import database
 from daemon.errors import NotFound, PatroldeskError
@@ -132,6 +134,14 @@ def open_flags(article: Article) -> list[ArticleFlag]:
                 .order_by(ArticleFlag.id))
 
 
+def open_flag_counts(article_ids: list[int]) -> dict[int, int]:
+    """How many open flags each of these articles has (those without any are left out)."""
+    rows = (ArticleFlag.select(ArticleFlag.article, fn.COUNT(ArticleFlag.id)).where(
+        ArticleFlag.article.in_(article_ids) & ArticleFlag.cleared_at.is_null()).group_by(ArticleFlag.article)
+        .tuples())
+    return dict(rows)
+
+
 def flag_queue() -> list[ArticleFlag]:
     """Every open flag, oldest first: the reviewers' queue."""
     return list(ArticleFlag.select(ArticleFlag, Article).join(Article, on=(ArticleFlag.article == Article.id))
@@ -189,6 +199,7 @@ def edit_article(article: Article, text: ArticleText, author: User, ticket: Tick
     if text == ArticleText.of(article):
         raise ArticleRefused({"article": "nothing changed"})
     with database.atomic():
+        article = _for_update(article.id)
         for key, value in _columns(text).items():
             setattr(article, key, value)
         article.language = language_of(text)
@@ -196,9 +207,10 @@ def edit_article(article: Article, text: ArticleText, author: User, ticket: Tick
             article.state = "not_validated"  # a candidate's change is checked again
         article.revision += 1
         article.updated_at = utcnow()
-        article.save()
+        article.save(only=_CONTENT_COLUMNS)
         _record_revision(article, author, ticket, note)
         search.index(article)
+        _offer_if_checked(article)
         _templates_need_review(article)
     return article
 
@@ -217,6 +229,9 @@ def transition(article: Article, action: str, user: User, note: str = "") -> Art
     if target in CHECKED_STATES and action != "unpublish":
         _refuse_unchecked(article)
     with database.atomic():
+        article = _for_update(article.id)
+        if article.state not in sources:
+            raise NotAllowed(f"article {article.id} became {article.state} meanwhile")
         now = utcnow()
         article.state = target
         if target == "validated" and action == "validate":
@@ -225,9 +240,33 @@ def transition(article: Article, action: str, user: User, note: str = "") -> Art
             article.published_at = now
         article.revision += 1
         article.updated_at = now
-        article.save()
+        article.save(only=_STATE_COLUMNS)
         _record_revision(article, user, None, f"{action}{': ' + note if note else ''}")
+        _offer_if_checked(article)
+        if target not in CHECKED_STATES:
+            _templates_need_review(article)  # a template must not go on sending what was withdrawn
     return article
+
+
+def _offer_if_checked(article: Article) -> None:
+    """Only validated and published articles are suggested on new tickets."""
+    if article.state in CHECKED_STATES:
+        search.index_for_suggestions(article)
+    else:
+        search.unindex_for_suggestions(article.id)
+
+
+# What each kind of change writes: never the counters, which reuse and reopens move meanwhile.
+_CONTENT_COLUMNS = [Article.title, Article.issue, Article.environment, Article.resolution, Article.cause,
+                    Article.keywords, Article.language, Article.state, Article.revision, Article.updated_at]
+_STATE_COLUMNS = [Article.state, Article.revision, Article.updated_at, Article.validated_at, Article.validated_by,
+                  Article.published_at]
+
+
+def _for_update(article_id: int) -> Article:
+    """The article as it stands, locked for the rest of the transaction (SQLite's writer lock already is)."""
+    query = Article.select().where(Article.id == article_id)
+    return (query if db.is_sqlite() else query.for_update()).get()
 
 
 def _refuse_unchecked(article: Article) -> None:
@@ -301,6 +340,8 @@ def check_flag(article: Article, kind: str, user: User | None, detail: str = "",
     problems = {}
     if kind not in FLAG_KINDS:
         problems["kind"] = f"one of {', '.join(FLAG_KINDS)}, not {kind!r}"
+    if kind == "reopened" and user is not None:
+        problems["kind"] = "reopened is raised by the system, when tickets come back; say what is wrong instead"
     if kind == "duplicate" and duplicate_of is None:
         problems["duplicate_of"] = "name the article this one duplicates"
     if duplicate_of is not None and duplicate_of.id == article.id:

@@ -154,6 +154,10 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
     if status not in ("solved", "closed"):
         raise PatroldeskError(f"a ticket is closed as solved or closed, not {status!r}")
     _refuse_weak(config, note)
+    article = knowledge.get_article(article.id) if article is not None else None
+    if article is not None and article.state not in knowledge.LIVE_STATES:
+        raise knowledge.NotAllowed(f"article {article.id} is {article.state}; close with a live article, "
+                                   "or let the knowledge base be searched")
     if article_flag is not None:
         if article is None:
             raise PatroldeskError("a flag is raised on the article the ticket is closed with: name the article")

@@ -54,6 +54,11 @@ _NOTE_KEYS = {"situation", "behaviour", "outcome", "outcome_kind", "cause", "tag
 
 
 def _read_note_file(path: Path) -> dict:
+    return read_table_file(path, _NOTE_KEYS, "the note")
+
+
+def read_table_file(path: Path, keys: set[str], what: str) -> dict:
+    """A TOML (or, by its suffix, JSON) file of `keys`; anything else is refused naming the file and key."""
     try:
         text = path.read_text(encoding="utf-8")
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
@@ -62,10 +67,10 @@ def _read_note_file(path: Path) -> dict:
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise PatroldeskError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
-        raise PatroldeskError(f"{path}: the note must be a table of keys ({', '.join(sorted(_NOTE_KEYS))})")
-    unknown = sorted(set(data) - _NOTE_KEYS)
+        raise PatroldeskError(f"{path}: {what} must be a table of keys ({', '.join(sorted(keys))})")
+    unknown = sorted(set(data) - keys)
     if unknown:
-        raise PatroldeskError(f"{path}: unknown key {unknown[0]!r} (the keys are {', '.join(sorted(_NOTE_KEYS))})")
+        raise PatroldeskError(f"{path}: unknown key {unknown[0]!r} (the keys are {', '.join(sorted(keys))})")
     return data
 
 

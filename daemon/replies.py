@@ -12,6 +12,7 @@ inside one) can add a header to the mail.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import traceback
@@ -80,6 +81,7 @@ class Rendered:
     subject: str
     text: str
     html: str | None
+    revision: int | None = None  # of a team's stored template (None: a built-in file)
 
 
 # The context's objects: plain values only, so a template sees no model, query or database handle.
@@ -190,9 +192,11 @@ def render(config: Config, name: str, context: dict) -> Rendered:
     if not _NAME.fullmatch(name):
         raise NotFound(f"no reply template named {name!r}: names are letters, digits, - and _")
     # Hand-written: every new ticket's acknowledgement asks, inside the ingest transaction.
-    stored = db.execute('SELECT "subject", "text", "html" FROM "reply_template" WHERE "name" = ?', (name,)).fetchone()
+    stored = db.execute('SELECT "subject", "text", "html", "revision" FROM "reply_template" WHERE "name" = ?',
+                        (name,)).fetchone()
     if stored is not None:
-        return _render_parts(name, _stored_parts(*stored), context, folder=None)
+        rendered = _render_parts(name, _stored_parts(*stored[:3]), context, folder=None)
+        return dataclasses.replace(rendered, revision=stored[3])
     folder = mail_templates_folder(config)
     parts = _builtin_parts(name, folder)
     if parts is None:
@@ -393,7 +397,7 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
     draft = Draft(ticket_number=ticket.number, to=(customer.name or "", customer.email),
                   sender=(config.support.name, sender), subject=rendered.subject, text=rendered.text,
                   html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic)
-    provenance = provenance or {}
+    provenance = {"template_revision": rendered.revision, **(provenance or {})}
     if kind != "reply" or automatic:  # queue_ticket_mail is one transaction of its own
         return outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
     with database.atomic():  # a person answered: the mail, and a new ticket now being worked on

@@ -82,8 +82,11 @@ def content_words(text: str) -> list[Word]:
     return [word for word in words(text) if _is_content(word.surface)]
 
 
+_LONGEST_WORD = 60  # longer runs of letters are encoded data or a pasted hash, not words anyone searches
+
+
 def _is_content(token: str) -> bool:
-    if token in STOPWORDS:
+    if token in STOPWORDS or len(token) > _LONGEST_WORD:
         return False
     if token.isdigit():
         return len(token) >= 3  # 404, 550, 2019; not "2 pages"
@@ -147,7 +150,14 @@ def normal_query(text: str) -> str:
 def term_counts(text: str) -> Counter:
     """How often each content word occurs, a word counted once by its shortest term (a Latin word
     has an English and a Norwegian stem; counting both would make every shared word count twice)."""
-    return Counter(word_key(word) for word in content_words(text))
+    keys = map(_content_key, _WORD.findall(text.lower()))
+    return Counter(key for key in keys if key)
+
+
+@lru_cache(maxsize=65536)
+def _content_key(token: str) -> str | None:
+    """The word_key of a token, or None for a stopword (term_counts runs for every new ticket)."""
+    return min(_terms(token), key=lambda term: (len(term), term)) if _is_content(token) else None
 
 
 def word_key(word: Word) -> str:

@@ -78,3 +78,20 @@ def test_kb_commands_name_what_is_wrong(workdir):
     ticket = open_ticket(workdir, "c.eml", "x@example.org", "Help", "Something is wrong.")
     no_note = cli(workdir, "kb", "draft", str(ticket), "--as", "admin", check=False)
     assert no_note.returncode == 1 and "has no SBO note yet" in no_note.stderr
+
+
+def test_kb_edit_takes_a_file_and_keeps_a_comparable_revision(workdir):
+    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
+    (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
+    ticket = open_ticket(workdir, "d.eml", "ase@example.no", "Printer gives blank pages",
+                         "After the toner change the printer only gives blank pages.")
+    cli(workdir, "close", str(ticket), "--as", "admin", "--file", "note.toml")
+    (workdir / "article.toml").write_text('resolution = "Pull the orange strip out of the new toner."\n'
+                                          'keywords = ["blank pages", "toner seal"]\n', encoding="utf-8")
+    edited = cli(workdir, "kb", "edit", "1", "--as", "admin", "--file", "article.toml", "--note", "shorter steps")
+    assert "article 1 is at revision 2 (draft)" in edited.stdout
+    diff = cli(workdir, "kb", "show", "1", "--diff", "1", "2").stdout
+    assert "+Pull the orange strip out of the new toner." in diff and "+toner seal" in diff
+    (workdir / "bad.toml").write_text('solution = "x"\n', encoding="utf-8")
+    bad = cli(workdir, "kb", "edit", "1", "--as", "admin", "--file", "bad.toml", check=False)
+    assert bad.returncode == 1 and "unknown key 'solution'" in bad.stderr

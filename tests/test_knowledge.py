@@ -543,3 +543,107 @@ def test_forcing_a_draft_takes_back_the_reuse_the_close_recorded(setup):
     assert Article.get_by_id(report.capture.article.id).reuse_count == 0
     assert [(link.article_id, link.kind) for link in knowledge.articles_of_ticket(second)] == [
         (forced.article.id, "created")]
+
+
+# What a review of the first version found -----------------------------------------------
+
+def test_a_long_first_mail_still_drafts_its_article_with_the_cut_marked(setup):
+    config, agent, _ = setup
+    log_lines = "\n".join(f"2026-11-30 10:{n % 60:02d} spooler error 0x{n:08x} on queue HALL" for n in range(900))
+    ticket = mail_in(config, "n@example.org", "Spooler crashes",
+                     f"The spooler crashes every hour. Here is the log:\n\n{log_lines}")
+    report = patrol.close(config, ticket, Note(
+        situation="The print spooler crashed every hour on the hall print server.",
+        behaviour="Removed the corrupt job files from the spool folder and restarted the spooler service.",
+        outcome="No crash since; a corrupt job had been retried every hour.", outcome_kind="resolved"), agent)
+    assert report.capture.action == "drafted"
+    drafted = Article.get()
+    assert drafted.issue.startswith("The spooler crashes every hour.") and drafted.issue.endswith("[…]")
+    assert len(drafted.issue) <= 4100
+
+
+def test_the_support_teams_own_name_is_not_taken_out_of_articles(setup, tmp_path):
+    config, agent, _ = setup
+    named = make_config(tmp_path, config.database.url, support={"addresses": [SUPPORT], "name": "Printer Help"})
+    ticket = mail_in(named, "o@example.org", "Printer offline", "The printer in the hall shows offline.")
+    report = patrol.close(named, ticket, Note(
+        situation="The hall printer showed offline for everyone on the floor.",
+        behaviour="Switched the printer's network port back to DHCP and re-added it.",
+        outcome="The printer is online again after the address change.", outcome_kind="resolved"), agent)
+    drafted = Article.get_by_id(report.capture.article.id)
+    assert "[name]" not in drafted.resolution and "printer" in drafted.resolution.lower()
+
+
+def test_closing_a_ticket_answered_from_an_article_links_that_article_and_drafts_nothing(setup):
+    config, agent, reviewer = setup
+    item = knowledge.transition(article(agent, "VPN fails from home", resolution="Renew the certificate."),
+                                "validate", reviewer)
+    template = kb_replies.template_from_article(config, item, reviewer)
+    ticket = mail_in(config, "p@example.org", "Cannot reach the office", "Remote access to the office is broken.")
+    kb_replies.reply(config, ticket, template.name, agent)
+    report = patrol.close(config, ticket, Note(
+        situation="Remote access did not work for the customer at home.",
+        behaviour="Sent the certificate renewal steps; the customer followed them.",
+        outcome="Remote access works again after the renewal.", outcome_kind="resolved"), agent)
+    assert (report.capture.action, report.capture.article.id) == ("linked", item.id)
+    assert Article.select().count() == 1
+    assert ArticleLink.get(ArticleLink.ticket == ticket.id).report_id == report.id
+    mail_in(config, "p@example.org", f"Re: Cannot reach the office [#{ticket.number}]", "Broken again.")
+    assert Article.get_by_id(item.id).reopen_count == 1
+
+
+def test_only_reviewers_make_templates_and_never_over_another_template(setup):
+    config, agent, reviewer = setup
+    item = knowledge.transition(article(agent, "VPN fails", resolution="Renew it."), "validate", reviewer)
+    other = knowledge.transition(article(agent, "Calendar missing", resolution="Accept it."), "validate", reviewer)
+    with pytest.raises(NotAllowed, match="only a reviewer"):
+        kb_replies.template_from_article(config, item, agent)
+    with pytest.raises(NotAllowed, match="built-in"):
+        kb_replies.template_from_article(config, item, reviewer, name="acknowledgement")
+    kb_replies.template_from_article(config, other, reviewer)
+    with pytest.raises(NotAllowed, match="was not made from article"):
+        kb_replies.template_from_article(config, item, reviewer, name=f"kb-{other.id}")
+
+
+def test_a_withdrawn_article_stops_its_template_and_marks_it_for_review(setup):
+    config, agent, reviewer = setup
+    item = knowledge.transition(article(agent, "VPN fails", resolution="Renew it."), "validate", reviewer)
+    template = kb_replies.template_from_article(config, item, reviewer)
+    knowledge.transition(item, "archive", reviewer)
+    assert [t.name for t in kb_replies.stale_templates()] == [template.name]
+    ticket = mail_in(config, "q@example.org", "VPN", "The VPN fails.")
+    with pytest.raises(NotAllowed, match="now archived"):
+        kb_replies.reply(config, ticket, template.name, agent)
+    assert not Outgoing.select().where(Outgoing.kind == "reply").exists()
+    with pytest.raises(NotAllowed, match="archived"):
+        patrol.close(config, ticket, Note(situation="The VPN failed for the customer at home.",
+                                          behaviour="Renewed the certificate as the old article said.",
+                                          outcome="The VPN works again after the renewal.",
+                                          outcome_kind="resolved"), agent, article=item)
+
+
+def test_every_mail_from_a_stored_template_records_the_templates_revision(setup):
+    config, agent, _ = setup
+    from daemon import replies
+    replies.save_template(config, "acknowledgement", "Mottatt {{ ticket.reference }}", "Vi har fått saken.")
+    replies.save_template(config, "acknowledgement", "Mottatt! {{ ticket.reference }}", "Vi har fått saken din.")
+    mail_in(config, "r@example.org", "Hjelp", "Noe er galt.")
+    ack = Outgoing.get(Outgoing.kind == "acknowledgement")
+    assert (ack.template, ack.template_revision) == ("acknowledgement", 2)
+
+
+def test_people_cannot_raise_the_systems_reopened_flag(setup):
+    _, agent, _ = setup
+    with pytest.raises(ArticleRefused) as refused:
+        knowledge.raise_flag(article(agent, "VPN fails"), "reopened", agent, "I say so")
+    assert "system" in refused.value.problems["kind"]
+
+
+def test_a_lifecycle_change_keeps_the_reuse_counted_meanwhile(setup):
+    config, agent, reviewer = setup
+    item = article(agent, "VPN fails", resolution="Renew it.")
+    stale = Article.get_by_id(item.id)
+    knowledge.link(item, mail_in(config, "s@example.org", "VPN", "VPN fails."), "reused", agent)
+    knowledge.transition(stale, "validate", reviewer)
+    knowledge.edit_article(stale, ArticleText.of(stale).replace(resolution="Renew it, then restart."), reviewer)
+    assert Article.get_by_id(item.id).reuse_count == 1

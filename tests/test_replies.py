@@ -116,7 +116,7 @@ def test_a_team_template_wins_over_the_builtin_of_the_same_name(config, database
                           "Hei {{ customer.name }}, vi har fått saken din.")
     rendered = replies.render(config, "acknowledgement", context_for(config, a_ticket(config)))
     assert rendered == replies.Rendered(subject="Takk! [#10001]", text=f"Hei {NORWEGIAN_NAME}, vi har fått saken din.",
-                                        html=None)
+                                        html=None, revision=1)  # the stored template's revision
 
 
 def test_a_configured_templates_folder_is_used_and_its_lines_count_from_the_top(tmp_path, database):

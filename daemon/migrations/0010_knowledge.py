@@ -1,8 +1,8 @@
 """Knowledge (KCS): articles with revisions, flags, links to tickets, suggestions, searches.
 
 The full-text index is FTS5 on SQLite (a virtual table with a Unicode
-tokenizer that folds diacritics, and its vocabulary for document
-frequencies) and a tsvector with a GIN index on PostgreSQL. Reply templates
+tokenizer that folds diacritics) and a tsvector with a GIN index on
+PostgreSQL; both keep each term's document frequency in term_frequency. Reply templates
 learn the article (and its revision) they were made from; sent mail, the
 template revision and article revision that produced it.
 """
@@ -113,13 +113,21 @@ def up(migrator, db):
 
     db.create_tables([Article, ArticleRevision, ArticleFlag, ArticleLink, ArticleSuggestion, SearchLog])
     db.execute_sql('CREATE INDEX "article_link_ticket" ON "article_link" ("ticket_id")')
+    # How many articles hold each index term (idf for capture, keywords and suggestions).
+    db.execute_sql('CREATE TABLE "term_frequency" ("term" TEXT PRIMARY KEY, "docs" INTEGER NOT NULL)')
+    # A checked article's most telling words and their weights, read heaviest first per word.
+    db.execute_sql('CREATE TABLE "article_term" ("term" TEXT NOT NULL, "weight" REAL NOT NULL, '
+                   '"article_id" INTEGER NOT NULL REFERENCES "article" ("id") ON DELETE CASCADE)')
+    db.execute_sql('CREATE INDEX "article_term_by_weight" ON "article_term" '
+                   '("term", "weight" DESC, "article_id")')  # covering: a suggestion reads no table row
+    db.execute_sql('CREATE INDEX "article_term_article" ON "article_term" ("article_id")')
     if isinstance(db, SqliteDatabase):
         db.execute_sql('CREATE VIRTUAL TABLE "article_fts" USING fts5('
                        '"title", "body", "keywords", tokenize = \'unicode61 remove_diacritics 2\')')
-        db.execute_sql('CREATE VIRTUAL TABLE "article_fts_vocab" USING fts5vocab("article_fts", \'row\')')
     else:
         db.execute_sql('CREATE TABLE "article_search" ("article_id" INTEGER PRIMARY KEY '
-                       'REFERENCES "article" ("id") ON DELETE CASCADE, "document" tsvector NOT NULL)')
+                       'REFERENCES "article" ("id") ON DELETE CASCADE, "terms" TEXT NOT NULL, '
+                       '"document" tsvector NOT NULL)')
         db.execute_sql('CREATE INDEX "article_search_document" ON "article_search" USING GIN ("document")')
     migrator.migrate(
         migrator.add_column("reply_template", "revision", IntegerField(default=1)),

@@ -1,38 +1,24 @@
 """Store the best matching checked articles on a new ticket, for the agent who opens it.
 
-Inside the ingest transaction, so it costs one full-text query per new
-ticket; BM25 weighs the words itself, so the query is just the subject's
-words and the body's most frequent ones. Only validated and published
+Inside the ingest transaction, so it reads only the precomputed weights of
+checked articles' telling words (daemon.search.suggest): bounded work per
+new ticket, whatever the size of the base. Only validated and published
 articles are offered: a draft has not been checked by anyone yet.
 """
-from collections import Counter
-
-from daemon import db, search, words
-from daemon.knowledge import CHECKED_STATES
+from daemon import db, search
 from daemon.models import ArticleSuggestion
 
-_BODY_CHARS = 4000  # the start of the mail says what it is about; a long log pasted below adds little
-_BODY_WORDS = 16
+_BODY_CHARS = 2000  # the start of the mail says what it is about; a long log pasted below adds little
 
 
 def run(ctx) -> None:
     cfg = ctx.config.knowledge
-    if ctx.outcome != "created" or ctx.automatic or not cfg.suggest or not _any_checked():
+    if ctx.outcome != "created" or ctx.automatic or not cfg.suggest or not _any_indexed():
         return
-    for rank, hit in enumerate(search.match(_groups(ctx.mail.subject, ctx.mail.visible_text),
-                                            CHECKED_STATES, cfg.suggestions, every=False), start=1):
+    hits = search.suggest(ctx.mail.subject, ctx.mail.visible_text[:_BODY_CHARS], cfg.suggestions)
+    for rank, hit in enumerate(hits, start=1):
         db.insert_fast(ArticleSuggestion, ticket=ctx.ticket.id, article=hit.article_id, rank=rank, score=hit.score)
 
 
-def _any_checked() -> bool:
-    marks = ", ".join("?" * len(CHECKED_STATES))
-    return db.execute(f'SELECT 1 FROM "article" WHERE "state" IN ({marks}) LIMIT 1', CHECKED_STATES).fetchone() \
-        is not None
-
-
-def _groups(subject: str, body: str) -> list[tuple[str, ...]]:
-    chosen = dict.fromkeys(words.query_groups(subject))
-    frequent = Counter(w.terms for w in words.content_words(body[:_BODY_CHARS]))
-    for group, _ in frequent.most_common(_BODY_WORDS):
-        chosen.setdefault(group)
-    return list(chosen)
+def _any_indexed() -> bool:
+    return db.execute('SELECT 1 FROM "article_term" LIMIT 1').fetchone() is not None
