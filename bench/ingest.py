@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bench.mailgen import SUPPORT, corpus
 from daemon import db
+from bench import knowledge
 from daemon.config import load_config
 from daemon.models import Inbound, Outgoing, Ticket
 from tests.dovecot import running_dovecot, write_daemon_config
@@ -28,9 +29,11 @@ from tests.dovecot import running_dovecot, write_daemon_config
 APPEND_CHUNK = 500
 
 
-def run(count: int, every_ticket_acknowledged: bool = False) -> dict:
+def run(count: int, every_ticket_acknowledged: bool = False, checked_articles: int = 0) -> dict:
     """`every_ticket_acknowledged` lifts the per-sender cap (the corpus has senders who open many
-    tickets, most of whose acknowledgements the cap holds back) to measure the cost of one for each."""
+    tickets, most of whose acknowledgements the cap holds back) to measure the cost of one for each.
+    `checked_articles` validated articles are in the knowledge base first, so every new ticket
+    gets its suggestions."""
     mails = corpus(count)
     with tempfile.TemporaryDirectory(prefix="patroldesk-bench-") as tmp:
         root = Path(tmp)
@@ -47,9 +50,12 @@ def run(count: int, every_ticket_acknowledged: bool = False) -> dict:
             config = load_config(config_path, {})
             db.open_database(config)
             db.upgrade()
+            if checked_articles:
+                knowledge.build_base(checked_articles, "validated")
             db.database.close()
             result = _measure(count, config, config_path, account, delimiter)
             result["every_ticket_acknowledged"] = every_ticket_acknowledged
+            result["checked_articles"] = checked_articles
             return result
 
 

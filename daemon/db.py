@@ -28,7 +28,7 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     # WAL + NORMAL survives a process crash; edges ask for FULL before they acknowledge.
     "synchronous": "normal",
-    "cache_size": -32000,
+    "cache_size": -64000,
 }
 log = logging.getLogger("patroldesk.db")
 

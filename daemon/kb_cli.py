@@ -156,8 +156,8 @@ def echo_capture(result: capture.Capture, number: int, note=None) -> None:
         click.echo(f"  read it: patroldesk kb show {article.id}; improve it: patroldesk kb edit {article.id} ...")
     elif result.action in ("reused", "linked"):
         how = f" (alike {result.score:.0%})" if result.action == "reused" else ""
-        click.echo(f"ticket #{number} {'matches' if result.reason else 'linked to'} article {article.id}{how}: "
-                   f"{article.title}")
+        verb = "matches" if result.action == "reused" and result.reason else "linked to"
+        click.echo(f"ticket #{number} {verb} article {article.id}{how}: {article.title}")
         if result.reason:
             click.echo(f"  {result.reason}")
         click.echo(f"  improve it with what this ticket taught: patroldesk kb edit {article.id} --as USER ...")
@@ -321,6 +321,15 @@ def kb_template(app: App, article_id, username, name):
     saved = kb_replies.template_from_article(app.config, knowledge.get_article(article_id), _user(username), name)
     click.echo(f"reply template {saved.name} made from article {article_id} (revision {saved.article_revision}); "
                f"send it: patroldesk reply REF --template {saved.name} --as USER")
+
+
+@kb_group.command("reindex")
+@pass_app
+def kb_reindex(app: App):
+    """Rebuild the search index and the suggestion weights from the articles (after a big import, or
+    now and then as the base grows: words that were rare become common)."""
+    app.database()
+    click.echo(f"{knowledge.reindex_all()} articles indexed")
 
 
 @kb_group.command("gaps")

@@ -248,6 +248,24 @@ def transition(article: Article, action: str, user: User, note: str = "") -> Art
     return article
 
 
+def reindex_all(batch: int = 500) -> int:
+    """Build the search index, the document frequencies and the suggestion weights anew, from the
+    articles themselves; weights are computed against the base as it is now, not as it was when
+    each article was checked. Returns how many articles were indexed."""
+    ids = [row.id for row in Article.select(Article.id).order_by(Article.id)]
+    with database.atomic():
+        search.clear()
+    for start in range(0, len(ids), batch):
+        with database.atomic():
+            for article in Article.select().where(Article.id.in_(ids[start:start + batch])):
+                search.index(article)
+    for start in range(0, len(ids), batch):
+        with database.atomic():
+            for article in Article.select().where(Article.id.in_(ids[start:start + batch])):
+                _offer_if_checked(article)
+    return len(ids)
+
+
 def _offer_if_checked(article: Article) -> None:
     """Only validated and published articles are suggested on new tickets."""
     if article.state in CHECKED_STATES:

@@ -25,8 +25,8 @@ from daemon import db, words
 # bm25() weights of the FTS5 columns, in their order: title, body, keywords.
 _SQLITE_WEIGHTS = (10.0, 1.0, 5.0)
 _TELLING_WORDS = 24  # per article, in article_term
-_ROWS_PER_WORD = 50  # read per word of a mail: the articles where that word weighs most
-_MAIL_WORDS = 16
+_ROWS_PER_WORD = 30  # read per word of a mail: the articles where that word weighs most
+_MAIL_WORDS = 10
 _FREQUENCY_CHUNK = 64  # document_frequencies asks in chunks of one size, so its SQL is built once
 
 
@@ -63,6 +63,13 @@ def unindex(article_id: int) -> None:
         db.execute('DELETE FROM "article_search" WHERE "article_id" = ?', (article_id,))
     if row is not None:
         _count(sorted(set(" ".join(row).split())), -1)
+
+
+def clear() -> None:
+    """Empty the index, the document frequencies and the suggestion weights (to build them anew)."""
+    db.execute('DELETE FROM "article_fts"' if db.is_sqlite() else 'DELETE FROM "article_search"')
+    db.execute('DELETE FROM "term_frequency"')
+    db.execute('DELETE FROM "article_term"')
 
 
 def _count(terms: list[str], change: int) -> None:

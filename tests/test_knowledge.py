@@ -647,3 +647,20 @@ def test_a_lifecycle_change_keeps_the_reuse_counted_meanwhile(setup):
     knowledge.transition(stale, "validate", reviewer)
     knowledge.edit_article(stale, ArticleText.of(stale).replace(resolution="Renew it, then restart."), reviewer)
     assert Article.get_by_id(item.id).reuse_count == 1
+
+
+def test_reindexing_rebuilds_search_frequencies_and_suggestions_as_they_were(setup):
+    config, agent, reviewer = setup
+    checked = knowledge.transition(article(agent, "Printer prints blank pages", resolution="Pull the seal."),
+                                   "validate", reviewer)
+    article(agent, "Printer offline in the hall", resolution="Re-add it.")
+    before = (search.document_frequencies(["printer", "blank", "seal"]),
+              db.execute('SELECT count(*) FROM "article_term"').fetchone()[0])
+    db.execute('DELETE FROM "article_term"')
+    db.execute('DELETE FROM "term_frequency"')
+    assert knowledge.reindex_all() == 2
+    assert (search.document_frequencies(["printer", "blank", "seal"]),
+            db.execute('SELECT count(*) FROM "article_term"').fetchone()[0]) == before
+    assert [h.article_id for h in search.suggest("blank pages", "", 3)] == [checked.id]
+    assert {f.article.title for f in kb_figures.search_articles("printer").found} == {
+        "Printer prints blank pages", "Printer offline in the hall"}
