@@ -30,11 +30,10 @@ def _refused(exc: knowledge.ArticleRefused) -> None:
     sys.exit(1)
 
 
-def _article_line(article: Article, score: float | None = None, flags: int | None = None) -> str:
-    shown = f"  ({score:.2f})" if score is not None else ""
+def _article_line(article: Article, flags: int | None = None) -> str:
     flags = len(knowledge.open_flags(article)) if flags is None else flags
     flagged = f"  [{flags} flag{'s' * (flags != 1)}]" if flags else ""
-    return f"{article.id:>6}  {article.state:<13} {article.title}{flagged}{shown}"
+    return f"{article.id:>6}  {article.state:<13} {article.title}{flagged}"
 
 
 @kb_group.command("search")
@@ -61,7 +60,7 @@ def kb_search(app: App, text, ref, username, states, limit, as_json):
         click.echo("no article found (the search is kept: `kb gaps` lists what keeps finding nothing)")
     flags = knowledge.open_flag_counts([found.article.id for found in result.found])
     for found in result.found:
-        click.echo(_article_line(found.article, found.score, flags.get(found.article.id, 0)))
+        click.echo(_article_line(found.article, flags.get(found.article.id, 0)))  # best first; scores in --json
 
 
 @kb_group.command("show")
@@ -124,7 +123,7 @@ def _echo_article(app: App, article: Article, text: ArticleText, revision: int |
 
 
 def _indent(text: str) -> str:
-    return "\n".join(f"  {line}" for line in text.splitlines())
+    return "\n".join(f"  {line}" if line.strip() else "" for line in text.splitlines())
 
 
 @kb_group.command("draft")
