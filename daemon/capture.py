@@ -90,13 +90,14 @@ def _capture(config, ticket, report, agent, article) -> Capture:
     if article is not None:
         knowledge.link(article, ticket, "reused", agent, report=report)
         return Capture("linked", article)
-    earlier = [link for link in knowledge.articles_of_ticket(ticket)
-               if Article.get_by_id(link.article_id).state in knowledge.LIVE_STATES]
+    links = knowledge.articles_of_ticket(ticket)
+    linked = {a.id: a for a in Article.select().where(Article.id.in_([link.article_id for link in links])
+                                                      & Article.state.in_(knowledge.LIVE_STATES))}
+    earlier = [link for link in links if link.article_id in linked]
     if earlier:  # a reply from an article, `kb link`, or an earlier close: the ticket was solved with it
         for link in earlier:
-            knowledge.link(Article.get_by_id(link.article_id), ticket, link.kind, agent, report=report)
-        return Capture("linked", Article.get_by_id(earlier[-1].article_id),
-                       reason="the ticket was already linked to it")
+            knowledge.link(linked[link.article_id], ticket, link.kind, agent, report=report)
+        return Capture("linked", linked[earlier[-1].article_id], reason="the ticket was already linked to it")
     cfg = config.knowledge
     if not cfg.capture:
         return Capture("skipped", reason="[knowledge] capture is off")

@@ -30,8 +30,7 @@ def _refused(exc: knowledge.ArticleRefused) -> None:
     sys.exit(1)
 
 
-def _article_line(article: Article, flags: int | None = None) -> str:
-    flags = len(knowledge.open_flags(article)) if flags is None else flags
+def _article_line(article: Article, flags: int) -> str:
     flagged = f"  [{flags} flag{'s' * (flags != 1)}]" if flags else ""
     return f"{article.id:>6}  {article.state:<13} {article.title}{flagged}"
 

@@ -144,7 +144,7 @@ def query_groups(text: str) -> list[tuple[str, ...]]:
 
 def normal_query(text: str) -> str:
     """What makes two searches the same search: their distinct terms, sorted ("принтера" == "принтер")."""
-    return " ".join(sorted({min(group) for group in query_groups(text)}))
+    return " ".join(sorted({_shortest(group) for group in query_groups(text)}))
 
 
 def term_counts(text: str) -> Counter:
@@ -157,12 +157,16 @@ def term_counts(text: str) -> Counter:
 @lru_cache(maxsize=65536)
 def _content_key(token: str) -> str | None:
     """The word_key of a token, or None for a stopword (term_counts runs for every new ticket)."""
-    return min(_terms(token), key=lambda term: (len(term), term)) if _is_content(token) else None
+    return _shortest(_terms(token)) if _is_content(token) else None
 
 
 def word_key(word: Word) -> str:
     """The one term that stands for a word: its shortest stem (printer, printed, prints: print)."""
-    return min(word.terms, key=lambda term: (len(term), term))
+    return _shortest(word.terms)
+
+
+def _shortest(terms: tuple[str, ...]) -> str:
+    return min(terms, key=lambda term: (len(term), term))
 
 
 def _top(vector: dict[str, float], top: int | None) -> dict[str, float]:

@@ -520,7 +520,7 @@ def test_the_report_gives_link_rate_reuse_vs_create_and_sbo_completeness(setup):
     assert health["last_used_at"] is not None
 
 
-def test_search_index_survives_both_backends_document_frequencies(setup):
+def test_document_frequencies_count_the_articles_holding_each_term(setup):
     _, agent, _ = setup
     article(agent, "Printer blank pages", issue="blank blank")
     article(agent, "Printer offline")
