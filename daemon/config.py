@@ -177,6 +177,22 @@ class WebConfig:
     enabled: bool = _key(True)
     host: str = _key("127.0.0.1")
     port: int = _key(5000, minimum=0, check=_port_ok)
+    behind_proxy: bool = _key(False)  # trust one proxy's X-Forwarded-For/-Proto (TLS ends there)
+    failed_sign_ins: int = _key(5, minimum=1)  # in a row, before the account name is locked
+    lockout_minutes: int = _key(15, minimum=1)
+    page_size: int = _key(50, minimum=5)
+
+
+@dataclass(frozen=True)
+class SLAConfig:
+    """How soon a person must first answer a ticket, by priority."""
+    urgent_minutes: int = _key(60, minimum=1)
+    high_minutes: int = _key(240, minimum=1)
+    normal_minutes: int = _key(480, minimum=1)
+    low_minutes: int = _key(1440, minimum=1)
+
+    def minutes(self, priority: str) -> int:
+        return getattr(self, f"{priority}_minutes", self.normal_minutes)
 
 
 @dataclass(frozen=True)
@@ -249,6 +265,7 @@ class Config:
     patrol: PatrolConfig = field(default_factory=PatrolConfig)
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    sla: SLAConfig = field(default_factory=SLAConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     threading: ThreadingConfig = field(default_factory=ThreadingConfig)
     log: LogConfig = field(default_factory=LogConfig)

@@ -44,6 +44,15 @@ class User(BaseModel):
     password_hash = CharField(max_length=255)
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
+    session_version = IntegerField(default=0)  # bumped at sign-out and password change: old cookies die
+
+
+class SignInFailure(BaseModel):
+    """Failed sign-ins in a row for one account name (known or not): the lock-out's memory."""
+    username = CharField(max_length=100, unique=True)
+    failures = IntegerField(default=0)
+    last_at = DateTimeField(default=utcnow)
+    locked_until = DateTimeField(null=True)
 
 
 STATUSES = ("new", "open", "pending", "solved", "closed")
@@ -62,6 +71,8 @@ class Ticket(BaseModel):
     updated_at = DateTimeField(default=utcnow)
     escalated = BooleanField(default=False)
     group_name = CharField(max_length=100, default="")  # the group it is assigned to ('' : none)
+    first_response_at = DateTimeField(null=True)  # a person's first reply was queued
+    respond_by = DateTimeField(null=True)  # the SLA: first response due ([sla], by priority)
 
     @classmethod
     def by_number(cls, number: int) -> "Ticket | None":

@@ -304,7 +304,7 @@ def _describe(action: str) -> str:
 def _act(config: Config, ticket: Ticket, action: str, facts: dict) -> str:
     kind, _, argument = action.partition(":")
     if kind == "priority":
-        Ticket.update(priority=argument).where(Ticket.id == ticket.id).execute()
+        tickets.set_priority(config, ticket, argument)
     elif kind == "group":
         Ticket.update(group_name=argument).where(Ticket.id == ticket.id).execute()
     elif kind == "escalate":

@@ -404,6 +404,8 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
         queued = outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
         opened = Ticket.update(status="open", updated_at=utcnow()).where(
             (Ticket.id == ticket.id) & (Ticket.status == "new")).execute()
+        Ticket.update(first_response_at=utcnow()).where(
+            (Ticket.id == ticket.id) & Ticket.first_response_at.is_null()).execute()
         tickets.audit(ticket, "replied", {"outbox": queued.id, "template": name,
                                           **({"status": "new -> open"} if opened else {})}, actor=agent)
     return queued

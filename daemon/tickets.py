@@ -5,14 +5,16 @@ functions; the rules live here.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from functools import lru_cache
 
 from peewee import JOIN
 
+from daemon.config import Config
 from daemon.db import execute, insert_fast, insert_if_absent
-from daemon.errors import NotFound
+from daemon.errors import NotFound, PatroldeskError
 from daemon.mail.parse import Address, ParsedMail
 
 from daemon.models import (
@@ -36,10 +38,12 @@ def customer_for(address: Address) -> Customer:
 
 
 def open_ticket(requester: Customer, subject: str, support_address: str,
-                first_number: int, claimed_ref: int | None = None) -> Ticket:
-    """A new ticket; its public number follows from its row id."""
-    ticket = insert_fast(Ticket, requester=requester, subject=subject[:2000],
-                         support_address=support_address, claimed_ref=claimed_ref)
+                first_number: int, claimed_ref: int | None = None, sla_minutes: int | None = None) -> Ticket:
+    """A new ticket; its public number follows from its row id, its first answer is due in `sla_minutes`."""
+    now = utcnow()
+    due = now + dt.timedelta(minutes=sla_minutes) if sla_minutes else None
+    ticket = insert_fast(Ticket, requester=requester, subject=subject[:2000], created_at=now, updated_at=now,
+                         support_address=support_address, claimed_ref=claimed_ref, respond_by=due)
     ticket.number = first_number - 1 + ticket.id
     execute('UPDATE "ticket" SET "number" = ? WHERE "id" = ?', (ticket.number, ticket.id))
     detail = {"requester": requester.email}
@@ -47,6 +51,42 @@ def open_ticket(requester: Customer, subject: str, support_address: str,
         detail["claimed_ref"] = claimed_ref
     audit(ticket, "opened", detail)
     return ticket
+
+
+def respond_by(config: Config, opened: dt.datetime, priority: str) -> dt.datetime:
+    """When a person's first answer is due ([sla], by priority)."""
+    return opened + dt.timedelta(minutes=config.sla.minutes(priority))
+
+
+def set_priority(config: Config, ticket: Ticket, priority: str, actor=None) -> None:
+    """A new priority, and the SLA deadline that follows from it."""
+    created = Ticket.get_by_id(ticket.id).created_at
+    Ticket.update(priority=priority, respond_by=respond_by(config, created, priority)).where(
+        Ticket.id == ticket.id).execute()
+    if actor is not None:
+        audit(ticket, "priority", {"priority": priority}, actor=actor)
+
+
+def add_note(ticket: Ticket, author: User, text: str) -> Message:
+    """An internal note: on the ticket's thread for the team, never mailed to anyone."""
+    text = text.strip()
+    if not text:
+        raise PatroldeskError("a note needs some text")
+    name = author.name or author.username
+    message = Message.create(ticket=ticket.id, kind="note", sender_address=author.email, sender_name=name,
+                             body_text=text, body_visible=text, author=author.id)
+    Ticket.update(updated_at=utcnow()).where(Ticket.id == ticket.id).execute()
+    audit(ticket, "note", {"message": message.id}, actor=author)
+    return message
+
+
+def assign(ticket: Ticket, assignee: User | None, actor: User) -> None:
+    """Give the ticket to an agent (None: to nobody); only active people take tickets."""
+    if assignee is not None and not assignee.active:
+        raise PatroldeskError(f"{assignee.username} is deactivated and takes no tickets")
+    Ticket.update(assignee=assignee.id if assignee else None, updated_at=utcnow()).where(
+        Ticket.id == ticket.id).execute()
+    audit(ticket, "assigned", {"to": assignee.username if assignee else None}, actor=actor)
 
 
 def record_inbound(ticket: Ticket, mail: ParsedMail, sender: Address, raw: RawMail | None,
