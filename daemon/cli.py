@@ -12,13 +12,12 @@ import shlex
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 import click
 import peewee
 
-from daemon import db, kb_replies, logs, outbox, pipeline, replies, tickets, timefmt, users
+from daemon import accounts, db, kb_replies, logs, outbox, replies, requeue, tickets, timefmt, users
 from daemon.config import EMBEDDED, Config, load_config
 from daemon.errors import ConfigError, NotFound, PatroldeskError
 from daemon.models import (
@@ -144,8 +143,8 @@ def _print_banner(config: Config, service) -> None:
     address = config.support.addresses[0]
     lines = ["", "patroldesk is running.  Ctrl-C stops it."]
     if service.web:
-        lines.append(f"  console:  http://{config.web.host}:{service.web.port}/  "
-                     "(health page; sign-in arrives with the console; user 'admin')")
+        lines.append(f"  console:  http://{config.web.host}:{service.web.port}/  (sign in as 'admin' with the "
+                     f"password `init` printed; forgot it? {_own_command(config)} user password admin)")
     if service.smtp:
         port = service.smtp.port
         lines += [f"  mail in:  {config.smtp.protocol.upper()} {config.smtp.host}:{port} for {address}",
@@ -263,7 +262,8 @@ def user_password(app: App, username, password_stdin):
     else:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
     users.set_password(user, password)
-    click.echo(f"password of {username!r} changed")
+    accounts.revoke_sessions(user)  # a password reset because of a leak must end the thief's session too
+    click.echo(f"password of {username!r} changed; its console sessions are signed out")
 
 
 # tickets -----------------------------------------------------------------------
@@ -429,28 +429,9 @@ def ingest(app: App, files, as_json):
 def _ingest_file(config: Config, path: Path) -> dict:
     raw = path.read_bytes()
     row = spool.enqueue(raw, "cli", {"file": path.name})
-    outcome = _process_now(config, row.id)
+    outcome = requeue.process_now(config, row.id)
     return {"file": str(path), "outcome": outcome.outcome, "ticket": outcome.ticket,
             "message_id": outcome.message_id, "reason": outcome.reason}
-
-
-def _process_now(config: Config, spool_id: int) -> pipeline.Disposition:
-    """Process a queued row here, or, if a running daemon took it first, wait for its result."""
-    deadline = time.monotonic() + 2 * config.ingest.lease_seconds
-    while time.monotonic() < deadline:
-        claimed = spool.claim_one(spool_id, config.ingest.lease_seconds)
-        if claimed is not None:  # free (again, if a daemon handed it back): process it here
-            try:
-                return pipeline.process(claimed, config)
-            except spool.LeaseLost:
-                continue  # someone else finishes it; wait for their result
-        row = Inbound.get_by_id(spool_id)
-        if row.state not in ("queued", "processing"):
-            message = row.message if row.message_id else None
-            return pipeline.Disposition(row.id, row.outcome, message and message.message_id,
-                                        message and message.ticket.number, row.reason)
-        time.sleep(0.05)
-    raise PatroldeskError(f"spool {spool_id} is still being processed elsewhere; see `patroldesk spool list`")
 
 
 @cli.group("quarantine")
@@ -504,7 +485,7 @@ def quarantine_retry(app: App, spool_ids):
             click.echo(f"{spool_id}: not in quarantine or ignored", err=True)
             failed = True
             continue
-        outcome = _process_now(app.config, spool_id)
+        outcome = requeue.process_now(app.config, spool_id)
         failed |= outcome.outcome == "quarantined"
         click.echo(f"{spool_id}: {outcome.outcome}" + (f" #{outcome.ticket}" if outcome.ticket else "")
                    + (f" ({outcome.reason})" if outcome.reason else ""))

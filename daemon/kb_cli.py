@@ -5,7 +5,6 @@ daemon.knowledge, daemon.capture, daemon.kb_replies and daemon.kb_figures.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 

@@ -29,7 +29,7 @@ from daemon.config import Config
 from daemon.db import database
 from daemon.errors import NotFound, PatroldeskError
 from daemon.models import (
-    ARTICLE_STATES, FLAG_KINDS, Article, ArticleFlag, ArticleLink, ArticleRevision, ReplyTemplate, SearchLog, Ticket, User,
+    FLAG_KINDS, Article, ArticleFlag, ArticleLink, ArticleRevision, ReplyTemplate, SearchLog, Ticket, User,
     utcnow,
 )
 

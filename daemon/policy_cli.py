@@ -8,7 +8,7 @@ import json
 
 import click
 
-from daemon import policies, tickets
+from daemon import policies, policy_state, tickets
 from daemon.cli import App, _print_json, _ticket_number, cli, pass_app
 from daemon.errors import PatroldeskError
 from daemon.models import Policy, User
@@ -81,8 +81,7 @@ def policy_add(app: App, name, condition, action, description, from_review, user
 def policy_disable(app: App, name):
     """Stop a policy from acting; its firings stay on the tickets' trails."""
     app.database()
-    policy = policies.get_policy(name)
-    Policy.update(enabled=False).where(Policy.id == policy.id).execute()
+    policy_state.set_enabled(name, False)
     click.echo(f"policy {name} disabled")
 
 

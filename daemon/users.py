@@ -39,6 +39,10 @@ def set_password(user: User, password: str) -> None:
     User.update(password_hash=_hasher.hash(password)).where(User.id == user.id).execute()
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def check_password(user: User, password: str) -> bool:
     try:
         return _hasher.verify(user.password_hash, password)

@@ -274,9 +274,10 @@ def test_user_password_sets_a_new_password_from_stdin(workdir, workdir_database)
     cli(workdir, "init")
     cli(workdir, "user", "add", "kari", "--password-stdin", input="first password\n")
     changed = cli(workdir, "user", "password", "kari", "--password-stdin", input="second password\n")
-    assert changed.stdout == "password of 'kari' changed\n"
+    assert changed.stdout == "password of 'kari' changed; its console sessions are signed out\n"
     kari = User.get(User.username == "kari")
     assert users.check_password(kari, "second password") and not users.check_password(kari, "first password")
+    assert kari.session_version == 1  # every console cookie issued before is dead
 
     short = cli(workdir, "user", "password", "kari", "--password-stdin", input="short\n", check=False)
     assert short.returncode == 1 and "at least 10 characters" in short.stderr
@@ -391,7 +392,7 @@ def test_an_absurd_ticket_reference_is_refused_cleanly(workdir):
 
 def test_ingest_waits_for_the_daemon_when_its_worker_takes_the_mail_first(config, database):
     from daemon import pipeline
-    from daemon.cli import _process_now
+    from daemon.requeue import process_now
     from daemon.sources import spool
     row = spool.enqueue(simple_mail(frm="kari@example.no", to="support@localhost", subject="Sak", body="x",
                                     message_id="race@example.no"), "cli")
@@ -404,7 +405,7 @@ def test_ingest_waits_for_the_daemon_when_its_worker_takes_the_mail_first(config
 
     worker = threading.Thread(target=daemon_worker)
     worker.start()
-    outcome = _process_now(config, row.id)
+    outcome = process_now(config, row.id)
     worker.join()
     assert (outcome.outcome, outcome.ticket, outcome.message_id) == ("created", 10001, "race@example.no")
 
