@@ -68,7 +68,7 @@ def test_healthz_is_degraded_when_a_mailbox_is_not_seen_for_long(config, databas
 def test_the_page_lists_the_mailboxes_and_no_smtp_when_it_is_off(config, database):
     mailbox_row("main", seen_ago=12)
     mailbox_row("backup", status="failing", failing_since=utcnow(), last_error="login as 'b' refused")
-    response = get(config, "/")
+    response = get(config, "/health")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "SMTP" not in page and "2525" not in page
@@ -80,14 +80,14 @@ def test_the_page_lists_the_mailboxes_and_no_smtp_when_it_is_off(config, databas
 
 def test_the_page_says_where_smtp_listens_when_it_is_on(tmp_path, database):
     config = make_config(tmp_path, smtp={"enabled": True, "protocol": "lmtp", "host": "127.0.0.2", "port": 2424})
-    page = " ".join(get(config, "/").get_data(as_text=True).split())
+    page = " ".join(get(config, "/health").get_data(as_text=True).split())
     assert "accepted by LMTP on 127.0.0.2:2424." in page
     assert "IMAP" not in page
 
 
 def test_the_page_says_when_no_mail_can_come_in(tmp_path, database):
     config = make_config(tmp_path, smtp={"enabled": False})
-    page = get(config, "/").get_data(as_text=True)
+    page = get(config, "/health").get_data(as_text=True)
     assert "No way in for mail is configured" in page and "SMTP on" not in page
 
 

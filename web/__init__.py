@@ -1,9 +1,11 @@
 """The console: a Flask application factory and one blueprint per area.
 
-Until the full console lands, it serves a health page (/) and /healthz.
+Every page but sign-in, /healthz and /metrics needs a signed-in user of the
+right role (web.access); every form that changes anything carries a CSRF
+token (Flask-WTF); every response carries the security headers of
+web.security. The pages call the same domain functions as the CLI.
 """
 from __future__ import annotations
-
 
 from flask import Flask
 
@@ -14,8 +16,14 @@ from daemon.db import database
 def create_app(config: Config) -> Flask:
     app = Flask(__name__, template_folder=str(config.templates_dir / "console"))
     app.config["PATROLDESK"] = config
-    from web.health import blueprint as health
-    app.register_blueprint(health)
+    from web import access, security
+    security.init_app(app, config)
+    access.init_app(app)
+    from web import admin, auth, health, knowledge, metrics, patrol, reports, spool, tickets
+    for module in (health, metrics, auth, tickets, patrol, knowledge, reports, admin, spool):
+        app.register_blueprint(module.blueprint)
+    from web import filters
+    filters.init_app(app)
 
     @app.teardown_appcontext
     def _close_connection(exc):

@@ -1,4 +1,4 @@
-"""Health: is the database answering, how is the spool doing, and is mail coming in.
+"""Health (/health, /healthz): is the database answering, how is the spool doing, and is mail coming in.
 
 The page is unauthenticated, so it shows counts and states only, never mail.
 """
@@ -7,10 +7,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template
 from peewee import fn
 
-from daemon import timefmt
 from daemon.config import Config
-from daemon.models import Inbound, Ticket, utcnow
+from daemon.models import Inbound, Ticket
 from daemon.sources.imap import mailbox_states
+from web.access import PUBLIC, requires
 
 blueprint = Blueprint("health", __name__)
 
@@ -61,19 +61,15 @@ def _safe_figures(config: Config) -> tuple[dict, int]:
     return figures, 503 if figures["status"] == "down" else 200
 
 
-@blueprint.app_template_filter("ago")
-def ago(iso: str | None) -> str:
-    """'12 s ago' for a stored UTC timestamp; 'never' for none."""
-    return timefmt.ago(iso, utcnow())
-
-
 @blueprint.route("/healthz")
+@requires(PUBLIC)
 def healthz():
     figures, status = _safe_figures(current_app.config["PATROLDESK"])
     return jsonify(figures), status
 
 
-@blueprint.route("/")
+@blueprint.route("/health")
+@requires(PUBLIC)
 def index():
     config = current_app.config["PATROLDESK"]
     figures, status = _safe_figures(config)

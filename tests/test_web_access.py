@@ -1,0 +1,186 @@
+"""Every route of the console checks who asks: anonymous, too low a role, no CSRF token.
+
+The routes are read from the app itself, so a route added later is checked
+too; a route that forgets to name its role is closed to everyone.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Blueprint
+
+from daemon.models import AuditEvent, SignInFailure, User
+from tests.webtools import PASSWORD, make_console, post, token
+from web import create_app
+from web.access import PUBLIC, RANKS
+
+LOWER = {"reviewer": "agent", "admin": "reviewer"}
+
+
+@pytest.fixture
+def console(config, database):
+    return make_console(config)
+
+
+def routes(app):
+    """(rule, methods, required role) for every route but static files, with 1 for each id."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", "1", rule.rule)
+        role = getattr(app.view_functions[rule.endpoint], "required_role", None)
+        found.append((path, rule.methods - {"HEAD", "OPTIONS"}, role))
+    return found
+
+
+def test_every_route_names_its_role(console):
+    missing = [path for path, _, role in routes(console.app) if role is None]
+    assert not missing
+    assert {path for path, _, role in routes(console.app) if role == PUBLIC} == {
+        "/sign-in", "/healthz", "/health", "/metrics"}
+
+
+def test_anonymous_users_are_sent_to_sign_in_from_every_other_route(console):
+    client = console.client()
+    checked = 0
+    for path, methods, role in routes(console.app):
+        if role == PUBLIC:
+            continue
+        for method in methods:
+            response = client.open(path, method=method, data={"csrf_token": token(client)})
+            assert response.status_code == 302, (method, path, response.status_code)
+            assert response.headers["Location"].startswith("/sign-in"), path
+            checked += 1
+    assert checked > 30
+
+
+def test_a_user_of_too_low_a_role_is_refused_everywhere(console):
+    clients = {role: console.client(role) for role in ("agent", "reviewer")}
+    checked = 0
+    for path, methods, role in routes(console.app):
+        if role not in LOWER:
+            continue
+        client = clients[LOWER[role]]
+        for method in methods:
+            response = client.open(path, method=method, data={"csrf_token": token(client, "/password")})
+            assert response.status_code == 403, (method, path, response.status_code)
+            checked += 1
+    assert checked > 10
+
+
+def test_every_state_changing_post_without_a_csrf_token_is_refused(console):
+    client = console.client("admin")
+    before = (AuditEvent.select().count(), User.select().count())
+    checked = 0
+    for path, methods, role in routes(console.app):
+        if "POST" not in methods:
+            continue
+        response = client.post(path, data={"text": "x", "username": "admin", "password": PASSWORD})
+        assert response.status_code == 400, (path, response.status_code)
+        assert "Form expired" in response.get_data(as_text=True) or path == "/sign-in"
+        checked += 1
+    assert checked > 10
+    assert (AuditEvent.select().count(), User.select().count()) == before
+
+
+def test_a_route_without_a_role_is_closed(config, database):
+    app = create_app(config)
+    extra = Blueprint("extra", __name__)
+    extra.add_url_rule("/forgotten", "forgotten", lambda: "secret")
+    app.register_blueprint(extra)
+    assert app.test_client().get("/forgotten").status_code == 403
+
+
+def test_security_headers_on_every_page(console):
+    response = console.client("agent").get("/tickets")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+# Signing in --------------------------------------------------------------
+
+def test_the_session_cookie_is_httponly_samesite_and_rotated_at_sign_in(console):
+    client = console.app.test_client()
+    client.get("/sign-in")
+    before = client.get_cookie("patroldesk_session").value
+    response = client.post("/sign-in", data={"username": "agent", "password": PASSWORD,
+                                             "csrf_token": token(client)})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert client.get_cookie("patroldesk_session").value != before
+
+
+def test_the_cookie_is_secure_over_tls(console):
+    client = console.app.test_client()
+    response = client.get("/sign-in", base_url="https://desk.example")
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_signing_out_revokes_the_session_cookie(console):
+    client = console.client("agent")
+    stolen = client.get_cookie("patroldesk_session").value
+    post(client, "/sign-out", {})
+    thief = console.app.test_client()
+    thief.set_cookie("patroldesk_session", stolen)
+    assert thief.get("/tickets").status_code == 302
+
+
+def test_a_password_change_signs_out_other_sessions_but_not_this_one(console):
+    here, elsewhere = console.client("agent"), console.client("agent")
+    refused = post(here, "/password", {"current": "wrong one", "new": "a new long password",
+                                       "again": "a new long password"})
+    assert refused.status_code == 400 and "not your current password" in refused.get_data(as_text=True)
+    assert post(here, "/password", {"current": PASSWORD, "new": "a new long password",
+                                    "again": "a new long password"}).status_code == 302
+    assert here.get("/tickets").status_code == 200
+    assert elsewhere.get("/tickets").status_code == 302
+    fresh = console.app.test_client()
+    assert fresh.post("/sign-in", data={"username": "agent", "password": "a new long password",
+                                        "csrf_token": token(fresh)}).status_code == 302
+
+
+def test_repeated_failures_lock_the_name_even_for_the_right_password(console):
+    client = console.app.test_client()
+    for _ in range(console.app.config["PATROLDESK"].web.failed_sign_ins - 1):
+        response = client.post("/sign-in", data={"username": "agent", "password": "nope nope nope",
+                                                 "csrf_token": token(client)})
+        assert response.status_code == 401 and "Wrong username or password" in response.get_data(as_text=True)
+    client.post("/sign-in", data={"username": "agent", "password": "nope", "csrf_token": token(client)})
+    locked = client.post("/sign-in", data={"username": "agent", "password": PASSWORD, "csrf_token": token(client)})
+    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.get_data(as_text=True)
+    assert SignInFailure.get(SignInFailure.username == "agent").locked_until is not None
+
+
+def test_unknown_names_are_locked_alike_and_not_revealed(console):
+    client = console.app.test_client()
+    response = client.post("/sign-in", data={"username": "nobody", "password": "whatever",
+                                             "csrf_token": token(client)})
+    assert response.status_code == 401 and "Wrong username or password" in response.get_data(as_text=True)
+    assert SignInFailure.get(SignInFailure.username == "nobody").failures == 1
+
+
+def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(console):
+    client = console.app.test_client()
+    asked = client.get("/tickets/10001")
+    assert asked.headers["Location"].startswith("/sign-in?next=")
+    ok = client.post("/sign-in?next=/tickets/10001", data={"username": "agent", "password": PASSWORD,
+                                                            "csrf_token": token(client)})
+    assert ok.headers["Location"] == "/tickets/10001"
+    other = console.app.test_client()
+    away = other.post("/sign-in?next=//evil.example/", data={"username": "agent", "password": PASSWORD,
+                                                              "csrf_token": token(other)})
+    assert away.headers["Location"] == "/tickets"
+
+
+def test_a_deactivated_users_session_stops_working(console):
+    client = console.client("agent")
+    User.update(active=False).where(User.username == "agent").execute()
+    assert client.get("/tickets").status_code == 302
+
+
+def test_roles_are_ranked():
+    assert RANKS["agent"] < RANKS["reviewer"] < RANKS["admin"]

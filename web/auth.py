@@ -1,0 +1,135 @@
+"""Signing in and out, and changing one's own password.
+
+After `[web] failed_sign_ins` failures in a row for one account name, known
+or not, the name is locked for `lockout_minutes`: the page says so without
+saying whether the account exists, and a correct password does not open
+it early. Each sign-in starts a new session (nothing of the anonymous one is
+kept); signing out and changing the password revoke every session the user had.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from daemon import accounts, users
+from daemon.db import database
+from daemon.errors import PatroldeskError
+from daemon.models import SignInFailure, User, utcnow
+from web.access import PUBLIC, SignedIn, me, requires
+
+blueprint = Blueprint("auth", __name__)
+_UNKNOWN_HASH_USER = None  # a User-shaped stand-in so an unknown name costs one hash check too
+
+
+class SignInForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=100)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    new = PasswordField("New password", validators=[DataRequired(), Length(min=users.MIN_PASSWORD_LENGTH,
+                                                                           max=1000)])
+    again = PasswordField("New password again", validators=[DataRequired(), EqualTo("new", "the two differ")])
+
+
+@blueprint.route("/sign-in", methods=["GET", "POST"])
+@requires(PUBLIC)
+def sign_in():
+    form = SignInForm()
+    if not form.validate_on_submit():
+        return render_template("auth/sign_in.html", form=form), 400 if request.method == "POST" else 200
+    name = form.username.data.strip()
+    user, locked = _check(name, form.password.data)
+    if locked:
+        form.password.errors = [f"Too many failed sign-ins for this name: try again after {locked:%H:%M} UTC."]
+        return render_template("auth/sign_in.html", form=form), 429
+    if user is None:
+        form.password.errors = ["Wrong username or password."]
+        return render_template("auth/sign_in.html", form=form), 401
+    session.clear()  # a new session: nothing of the anonymous one is carried over
+    login_user(SignedIn(user))
+    session["nonce"] = secrets.token_hex(8)
+    return redirect(_next_page())
+
+
+def _check(name: str, password: str) -> tuple[User | None, dt.datetime | None]:
+    """The user when the password is right and the name not locked; else (None, lock end or None)."""
+    key = name.casefold()[:100]
+    config = current_app.config["PATROLDESK"].web
+    now = utcnow()
+    failure = SignInFailure.get_or_none(SignInFailure.username == key)
+    if failure and failure.locked_until and failure.locked_until > now:
+        return None, failure.locked_until
+    user = User.get_or_none((User.username == name) & User.active)
+    if user is not None and users.check_password(user, password):
+        SignInFailure.delete().where(SignInFailure.username == key).execute()
+        return user, None
+    if user is None:
+        users.check_password(_stand_in(), password)  # the same time spent, known name or not
+    with database.atomic():
+        failure = SignInFailure.get_or_none(SignInFailure.username == key) or SignInFailure(username=key)
+        failure.failures += 1
+        failure.last_at = now
+        if failure.failures >= config.failed_sign_ins:
+            failure.locked_until = now + dt.timedelta(minutes=config.lockout_minutes)
+            failure.failures = 0
+        failure.save()
+    return None, None
+
+
+def _stand_in() -> User:
+    global _UNKNOWN_HASH_USER
+    if _UNKNOWN_HASH_USER is None:
+        _UNKNOWN_HASH_USER = User(password_hash=users.hash_password(secrets.token_hex(16)))
+    return _UNKNOWN_HASH_USER
+
+
+def _next_page() -> str:
+    """Back to the page that asked for sign-in, but only within the console."""
+    target = request.args.get("next", "")
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("tickets.queue")
+
+
+@blueprint.route("/sign-out", methods=["POST"])
+@requires("agent")
+def sign_out():
+    _revoke_sessions(me())
+    logout_user()
+    session.clear()
+    flash("Signed out.")
+    return redirect(url_for("auth.sign_in"))
+
+
+@blueprint.route("/password", methods=["GET", "POST"])
+@requires("agent")
+def password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not users.check_password(me(), form.current.data):
+            form.current.errors = ["That is not your current password."]
+        else:
+            try:
+                users.set_password(me(), form.new.data)
+            except PatroldeskError as exc:
+                form.new.errors = [str(exc)]
+            else:
+                user = _revoke_sessions(me())
+                session.clear()
+                login_user(SignedIn(user))  # this browser stays signed in, with a new session
+                flash("Password changed; your other sessions are signed out.")
+                return redirect(url_for("tickets.queue"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form), status
+
+
+def _revoke_sessions(user: User) -> User:
+    return accounts.revoke_sessions(user)
