@@ -1,0 +1,236 @@
+"""The agents' pages: queue, ticket, reply, note, assign, close with the SBO form, attachments, HTML mail.
+
+Each test drives the real app through Flask's test client on a real database,
+with tickets opened by real mail through the pipeline.
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+
+import pytest
+
+from daemon import db, pipeline
+from daemon.models import Message, Outgoing, PatrolReport, Ticket, User
+from daemon.sources import spool
+from tests import corpus
+from tests.conftest import make_config
+from tests.corpus import simple_mail
+from tests.webtools import make_console, post
+
+SUPPORT = "support@example.org"
+NOTE = {"situation": "Åse could not print from the third-floor printer after the update.",
+        "behaviour": "Checked the queue, restarted the spooler, reinstalled the vendor's driver.",
+        "outcome": "Printing works again: the update had replaced the driver with a generic one.",
+        "outcome_kind": "resolved", "cause": "The update replaces vendor drivers", "tags": "printer, windows",
+        "notify": "1", "status": "solved"}
+
+
+@pytest.fixture
+def setup(tmp_path, backend_url):
+    config = make_config(tmp_path, backend_url, support={"addresses": [SUPPORT]})
+    handle = db.open_database(config)
+    db.upgrade()
+    yield config, make_console(config)
+    handle.close()
+
+
+def mail_in(config, subject="Skriveren virker ikke", body="Hei, skriveren skriver ikke ut.", frm="Åse <ase@example.no>",
+            message_id=None, raw: bytes | None = None) -> Ticket:
+    spool.enqueue(raw or simple_mail(frm=frm, to=SUPPORT, subject=subject, body=body, message_id=message_id), "test")
+    pipeline.drain(config)
+    return Ticket.select().order_by(Ticket.id.desc()).get()
+
+
+def page_text(response) -> str:
+    return " ".join(response.get_data(as_text=True).split())
+
+
+def test_the_queue_lists_filters_and_searches(setup):
+    config, console = setup
+    printer = mail_in(config, subject="Принтер не печатает", body="Принтер на третьем этаже молчит.")
+    vpn = mail_in(config, subject="VPN drops every hour", body="The tunnel to Oslo drops.", frm="bo@example.com")
+    client = console.client("agent")
+    page = page_text(client.get("/tickets"))
+    assert f"#{printer.number}" not in page  # numbers are links, the page shows them bare
+    assert "Принтер не печатает" in page and "VPN drops every hour" in page
+    found = page_text(client.get("/tickets?q=принтер"))
+    assert "Принтер не печатает" in found and "VPN drops" not in found
+    assert "VPN drops" in page_text(client.get("/tickets?q=tunn*"))  # a prefix finds the word
+    assert "VPN drops" not in page_text(client.get("/tickets?q=tunn"))  # words are whole by default
+    assert "VPN drops" in page_text(client.get("/tickets?q=OSLO+drops"))
+    assert "VPN drops" in page_text(client.get(f"/tickets?q=%23{vpn.number}"))
+    assert "Принтер" in page_text(client.get("/tickets?q=ase@example.no"))
+    assert "No tickets match" in page_text(client.get("/tickets?q=квант"))
+    post(client, f"/tickets/{vpn.number}/assign", {"assignee": "agent"})
+    mine = page_text(client.get("/tickets?assignee=me"))
+    assert "VPN drops" in mine and "Принтер" not in mine
+    assert "Принтер" in page_text(client.get("/tickets?assignee=none"))
+    post(client, f"/tickets/{printer.number}/priority", {"priority": "urgent"})
+    urgent = page_text(client.get("/tickets?priority=urgent"))
+    assert "Принтер" in urgent and "VPN" not in urgent
+
+
+def test_the_queue_sorts_by_sla_and_pages(setup):
+    config, console = setup
+    config = config.__class__(**{**config.__dict__, "web": config.web.__class__(**{**config.web.__dict__,
+                                                                                   "page_size": 5})})
+    console.app.config["PATROLDESK"] = config
+    opened = [mail_in(config, subject=f"Ticket {n}") for n in range(7)]
+    client = console.client("agent")
+    post(client, f"/tickets/{opened[6].number}/priority", {"priority": "urgent"})
+    first = client.get("/tickets?sort=sla").get_data(as_text=True)
+    subjects = re.findall(r">(Ticket \d)</a>", first)
+    assert subjects[0] == "Ticket 6"  # urgent: its first answer is due soonest
+    assert len(subjects) == 5 and 'rel="next"' in first
+    second = re.findall(r">(Ticket \d)</a>", client.get("/tickets?sort=sla&page=2").get_data(as_text=True))
+    assert len(second) == 2 and not set(second) & set(subjects)
+    assert re.findall(r">(Ticket \d)</a>", client.get("/tickets?sort=newest").get_data(as_text=True))[0] == "Ticket 6"
+    assert client.get("/tickets?sort=sideways").status_code == 400
+
+
+def test_the_ticket_page_shows_the_thread_with_quotes_folded(setup):
+    config, console = setup
+    ticket = mail_in(config, body="Still broken.\n\nOn Monday Bo wrote:\n> the printer is dead\n> help")
+    page = console.client("agent").get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert "Still broken." in page
+    folded = page.split("<summary>Quoted history and signature</summary>", 1)
+    assert len(folded) == 2 and "&gt; the printer is dead" in folded[1]
+    assert "Åse" in page and "ase@example.no" in page
+
+
+def test_a_templated_reply_is_previewed_then_queued(setup):
+    config, console = setup
+    ticket = mail_in(config)
+    client = console.client("agent")
+    preview = post(client, f"/tickets/{ticket.number}/reply", {"template": "reply", "body": "Prøv å starte på nytt.",
+                                                              "action": "preview"})
+    assert preview.status_code == 200
+    shown = preview.get_data(as_text=True)
+    assert 'id="preview"' in shown and "Prøv å starte på nytt." in shown
+    assert not Outgoing.select().where(Outgoing.kind == "reply").exists()  # a preview sends nothing
+    sent = post(client, f"/tickets/{ticket.number}/reply", {"template": "reply", "body": "Prøv å starte på nytt.",
+                                                           "action": "send"})
+    assert sent.status_code == 302
+    row = Outgoing.get(Outgoing.kind == "reply")
+    sent_mail = email.message_from_bytes(bytes(row.data), policy=email.policy.default)
+    assert row.template == "reply" and "Prøv å starte på nytt." in sent_mail.get_body(("plain",)).get_content()
+    assert sent_mail["To"].addresses[0].addr_spec == "ase@example.no"
+    fresh = Ticket.get_by_id(ticket.id)
+    assert fresh.status == "open" and fresh.first_response_at is not None
+
+
+def test_an_unknown_template_is_refused_beside_the_field_with_the_words_kept(setup):
+    config, console = setup
+    ticket = mail_in(config)
+    response = post(console.client("agent"), f"/tickets/{ticket.number}/reply",
+                    {"template": "nonexistent", "body": "Mine ord", "action": "send"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="template-error"' in page and "Mine ord" in page
+    assert not Outgoing.select().where(Outgoing.kind == "reply").exists()
+
+
+def test_closing_without_sbo_shows_each_fields_message_and_keeps_the_text(setup):
+    config, console = setup
+    ticket = mail_in(config)
+    response = post(console.client("agent"), f"/tickets/{ticket.number}/close",
+                    {"situation": "", "behaviour": "Restarted the spooler twice.", "outcome": "", "outcome_kind": "",
+                     "tags": "printer", "notify": "1"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    for name, message in (("situation", "missing: write what the customer faced"),
+                          ("outcome", "missing: write what came of it"), ("outcome_kind", "one of resolved")):
+        found = re.search(rf'<span class="error" id="{name}-error">([^<]*)</span>', page)
+        assert found and message in found.group(1), name
+    assert "Restarted the spooler twice." in page and 'value="printer"' in page
+    assert Ticket.get_by_id(ticket.id).status == "new" and not PatrolReport.select().exists()
+
+
+def test_closing_with_sbo_writes_the_report_and_drafts_an_article(setup):
+    config, console = setup
+    ticket = mail_in(config)
+    client = console.client("agent")
+    response = post(client, f"/tickets/{ticket.number}/close", NOTE)
+    assert response.status_code == 302
+    report = PatrolReport.get()
+    assert report.author_id == console.people["agent"].id and report.outcome_kind == "resolved"
+    assert Ticket.get_by_id(ticket.id).status == "solved"
+    page = page_text(client.get(f"/tickets/{ticket.number}"))
+    assert "Closed with patrol report" in page and "draft article" in page
+    assert Outgoing.select().where(Outgoing.kind == "notice").count() == 1
+
+
+def test_a_note_stays_inside_and_an_empty_one_is_refused(setup):
+    config, console = setup
+    ticket = mail_in(config)
+    client = console.client("agent")
+    assert post(client, f"/tickets/{ticket.number}/notes", {"text": "  "}).status_code == 400
+    assert post(client, f"/tickets/{ticket.number}/notes", {"text": "Kunden ringte: haster."}).status_code == 302
+    note = Message.get(Message.kind == "note")
+    assert note.author_id == console.people["agent"].id
+    assert "Kunden ringte: haster." in client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert not Outgoing.select().where(Outgoing.kind == "reply").exists()
+
+
+def test_assigning_to_a_deactivated_agent_is_refused(setup):
+    config, console = setup
+    ticket = mail_in(config)
+    User.update(active=False).where(User.username == "agent2").execute()
+    response = post(console.client("agent"), f"/tickets/{ticket.number}/assign", {"assignee": "agent2"})
+    assert response.status_code == 302
+    assert Ticket.get_by_id(ticket.id).assignee_id is None
+
+
+def attached_mail(name: str, data: bytes, content_type: str = "application/pdf") -> bytes:
+    text = corpus.leaf("text/plain; charset=utf-8", b"See attached.")
+    part = corpus.leaf(f'{content_type}; name="{name}"', corpus.b64(data), "base64",
+                       ("Content-Disposition", f'attachment; filename="{name}"'))
+    return corpus.mail([("From", "bo@example.com"), ("To", SUPPORT), ("Subject", f"With {name}"),
+                        ("MIME-Version", "1.0")], corpus.multipart("mixed", "b1", text, part))
+
+
+def test_attachments_download_as_attachments_and_only_through_their_ticket(setup):
+    config, console = setup
+    first = mail_in(config, raw=attached_mail("page.html", b"<script>alert(1)</script>", "text/html"))
+    second = mail_in(config, raw=attached_mail("report.pdf", b"%PDF-1.4 secret"))
+    att_first = Message.get(Message.ticket == first.id).attachments.get()
+    att_second = Message.get(Message.ticket == second.id).attachments.get()
+    client = console.client("agent")
+    response = client.get(f"/tickets/{first.number}/attachments/{att_first.id}")
+    assert response.status_code == 200 and response.data == b"<script>alert(1)</script>"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.mimetype == "text/html" and response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    # Another ticket's attachment is not reachable through this ticket's address.
+    assert client.get(f"/tickets/{first.number}/attachments/{att_second.id}").status_code == 404
+    assert console.client().get(f"/tickets/{second.number}/attachments/{att_second.id}").status_code == 302
+
+
+def test_html_mail_is_sanitised_and_framed_with_remote_images_blocked(setup):
+    config, console = setup
+    html = ('<p onclick="alert(1)">Hello <a href="javascript:alert(2)">x</a><img src="https://tracker.example/p.gif">'
+            '<script>alert(3)</script><b style="color:red;behavior:url(x.htc)">bold</b></p>')
+    raw = corpus.mail([("From", "bo@example.com"), ("To", SUPPORT), ("Subject", "HTML"), ("MIME-Version", "1.0")],
+                      corpus.leaf("text/html; charset=utf-8", html.encode()))
+    ticket = mail_in(config, raw=raw)
+    message = Message.get(Message.ticket == ticket.id)
+    client = console.client("agent")
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert f'/messages/{message.id}/html"' in page and 'sandbox="allow-popups' in page
+    frame = client.get(f"/tickets/{ticket.number}/messages/{message.id}/html")
+    body = frame.get_data(as_text=True)
+    assert "<script" not in body and "onclick" not in body and "javascript:" not in body and "behavior" not in body
+    assert "color:red" in body.replace(" ", "") and "https://tracker.example/p.gif" in body
+    policy = frame.headers["Content-Security-Policy"]
+    assert "img-src data:;" in policy and "script-src" not in policy and "sandbox" in policy
+    assert "https:" in client.get(f"/tickets/{ticket.number}/messages/{message.id}/html?images=1") \
+        .headers["Content-Security-Policy"]
+    other = mail_in(config)
+    assert client.get(f"/tickets/{other.number}/messages/{message.id}/html").status_code == 404
+
+
+def test_unknown_ticket_is_404(setup):
+    _, console = setup
+    assert console.client("agent").get("/tickets/999999").status_code == 404

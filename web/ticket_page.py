@@ -1,0 +1,96 @@
+"""What the ticket page shows, gathered in a fixed number of queries whatever the thread's length."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from peewee import JOIN
+
+from daemon.config import Config
+from daemon.models import (
+    Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Message, Outgoing, PatrolReport, Policy,
+    PolicyFiring, Ticket, User, utcnow,
+)
+
+
+@dataclass
+class ShownMessage:
+    row: Message
+    attachments: list = field(default_factory=list)
+    delivery: Outgoing | None = None
+
+    @property
+    def quoted(self) -> str:
+        """The full text when it holds more than what the sender newly wrote (quoted history, signature)."""
+        full, visible = self.row.body_text.strip(), self.row.body_visible.strip()
+        return full if full and full != visible else ""
+
+
+@dataclass
+class TicketView:
+    ticket: Ticket
+    messages: list
+    suggestions: list
+    links: list
+    trail: list
+    firings: list
+    reports: list
+    sla: str  # overdue, soon, ok, answered
+
+
+def view(config: Config, ticket: Ticket) -> TicketView:
+    messages = [ShownMessage(m) for m in Message.select(Message, User).join(User, JOIN.LEFT_OUTER)
+                .where(Message.ticket == ticket.id).order_by(Message.id)]
+    by_id = {m.row.id: m for m in messages}
+    for att in Attachment.select().where(Attachment.message.in_(list(by_id))).order_by(Attachment.id):
+        if not att.inline or not att.content_id:
+            by_id[att.message_id].attachments.append(att)
+    deliveries = {row.message_id.strip("<>"): row for row in Outgoing.select().where(Outgoing.ticket == ticket.id)}
+    for message in messages:
+        message.delivery = deliveries.get(message.row.message_id or "")
+    return TicketView(
+        ticket=ticket, messages=messages,
+        suggestions=list(ArticleSuggestion.select(ArticleSuggestion, Article).join(Article)
+                         .where(ArticleSuggestion.ticket == ticket.id).order_by(ArticleSuggestion.rank)),
+        links=list(ArticleLink.select(ArticleLink, Article).join(Article)
+                   .where(ArticleLink.ticket == ticket.id).order_by(ArticleLink.id)),
+        trail=[(event, json.loads(event.detail or "{}")) for event in
+               AuditEvent.select(AuditEvent, User).join(User, JOIN.LEFT_OUTER)
+               .where(AuditEvent.ticket == ticket.id).order_by(AuditEvent.id)],
+        firings=list(PolicyFiring.select(PolicyFiring, Policy).join(Policy)
+                     .where(PolicyFiring.ticket == ticket.id).order_by(PolicyFiring.id)),
+        reports=list(PatrolReport.select(PatrolReport, User).join(User, JOIN.LEFT_OUTER)
+                     .where(PatrolReport.ticket == ticket.id).order_by(PatrolReport.seq)),
+        sla=sla_state(ticket, utcnow()),
+    )
+
+
+def sla_state(ticket, now: dt.datetime) -> str:
+    """'answered' once a person replied; else overdue, soon (within the hour) or ok."""
+    if ticket.first_response_at is not None:
+        return "answered"
+    if ticket.respond_by is None or ticket.status not in ("new", "open", "pending"):
+        return ""
+    if ticket.respond_by < now:
+        return "overdue"
+    return "soon" if ticket.respond_by - now < dt.timedelta(hours=1) else "ok"
+
+
+def closed_message(report: PatrolReport) -> str:
+    """What the agent is told after closing: the report, and what knowledge capture did."""
+    captured = getattr(report, "capture", None)
+    text = f"Closed with patrol report {report.id}."
+    if captured is None:
+        return text
+    if captured.action == "reused" and captured.article is not None:
+        return text + f" It matched article {captured.article.id} ({captured.article.title}), linked as a reuse: " \
+                      "improve that article if your note adds to it."
+    if captured.action == "linked" and captured.article is not None:
+        return text + f" Linked to article {captured.article.id}."
+    if captured.action == "drafted" and captured.article is not None:
+        removed = f"; {len(captured.removed)} personal detail(s) removed" if captured.removed else ""
+        return text + f" A draft article {captured.article.id} was written from your note{removed}."
+    if captured.action == "failed":
+        return text + " Capturing it for the knowledge base failed; the ticket's trail says why."
+    return text

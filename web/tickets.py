@@ -1,0 +1,244 @@
+"""Agents: the queue, a ticket's page, replies, notes, assignment, closing with the SBO form.
+
+Every action is one domain call (daemon.tickets, daemon.kb_replies,
+daemon.patrol); a refusal comes back as a message beside the field it is
+about, with everything typed kept.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+
+from daemon import kb_replies, patrol, replies, tickets
+from daemon import queue as ticket_queue
+from daemon.errors import PatroldeskError
+from daemon.knowledge import ArticleRefused, get_article
+from daemon.models import FLAG_KINDS, OUTCOME_KINDS, Attachment, Message, ReplyTemplate, Ticket, User
+from daemon.stages.attachments import blob_path
+from web import mailview, ticket_page
+from web.access import me, requires
+
+blueprint = Blueprint("tickets", __name__)
+NOT_FOR_REPLIES = ("acknowledgement", "solved", "patrol_digest")  # built-in mail nobody sends by hand
+
+
+def _config():
+    return current_app.config["PATROLDESK"]
+
+
+def _ticket(number: int) -> Ticket:
+    ticket = Ticket.by_number(number)
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+# The queue ----------------------------------------------------------------
+
+@blueprint.route("/")
+@requires("agent")
+def queue_page():
+    return redirect(url_for("tickets.queue"))
+
+
+@blueprint.route("/tickets")
+@requires("agent")
+def queue():
+    args = request.args
+    filters = ticket_queue.Filters(status=args.get("status", "active"), assignee=args.get("assignee", "").strip(),
+                            priority=args.get("priority", ""), escalated=args.get("escalated") == "1",
+                            text=args.get("q", "")[:200], sort=args.get("sort", "sla"))
+    errors = ticket_queue.problems(filters)
+    number = args.get("page", "1")
+    number = int(number) if number.isdigit() and 0 < int(number) < 100_000 else 1
+    rows, more = ([], False) if errors else ticket_queue.page(filters, number, _config().web.page_size, me().id)
+    kept = {key: value for key, value in args.items() if key != "page" and value}
+    agents = [name for (name,) in User.select(User.username).where(User.active).order_by(User.username).tuples()]
+    return render_template("tickets/queue.html", rows=rows, more=more, page=number, filters=filters, errors=errors,
+                           args=kept, sorts=ticket_queue.SORTS, agents=agents, statuses=("active", "all", *ticket_queue.STATUSES),
+                           now=tickets.utcnow()), 400 if errors else 200
+
+
+# One ticket ---------------------------------------------------------------
+
+@blueprint.route("/tickets/<int:number>")
+@requires("agent")
+def ticket(number: int):
+    return _render(_ticket(number))
+
+
+def _render(ticket: Ticket, status: int = 200, **forms):
+    """The ticket page; `forms` carries a refused form's values and errors back into it."""
+    config = _config()
+    page = ticket_page.view(config, ticket)
+    return render_template("tickets/ticket.html", t=page, ticket=ticket, templates=_reply_templates(),
+                           outcome_kinds=OUTCOME_KINDS, flag_kinds=[k for k in FLAG_KINDS if k != "reopened"],
+                           agents=list(User.select().where(User.active).order_by(User.username)),
+                           reply=forms.get("reply", {}), close=forms.get("close", {}),
+                           note=forms.get("note", {})), status
+
+
+def _reply_templates() -> list[str]:
+    stored = [name for (name,) in ReplyTemplate.select(ReplyTemplate.name).order_by(ReplyTemplate.name).tuples()
+              if name not in NOT_FOR_REPLIES]
+    return ["reply", *[name for name in stored if name != "reply"]]
+
+
+@blueprint.route("/tickets/<int:number>/reply", methods=["POST"])
+@requires("agent")
+def reply(number: int):
+    ticket = _ticket(number)
+    form = request.form
+    values = {"template": form.get("template", "reply"), "body": form.get("body", "")}
+    errors = {}
+    if values["template"] not in _reply_templates():
+        errors["template"] = "pick one of the listed templates"
+    elif form.get("action") == "send":
+        try:
+            queued = kb_replies.reply(_config(), ticket, values["template"], me(), body=values["body"])
+        except replies.TemplateRefused as exc:
+            errors["template"] = str(exc)
+        except PatroldeskError as exc:
+            errors["template"] = str(exc)
+        else:
+            flash(f"Reply queued to {ticket.requester.email} (outbox {queued.id}).")
+            return redirect(url_for("tickets.ticket", number=number) + "#thread")
+    else:
+        try:
+            values["preview"] = replies.preview(_config(), values["template"], ticket, me(), values["body"])
+        except PatroldeskError as exc:
+            errors["template"] = str(exc)
+    return _render(ticket, 400 if errors else 200, reply={"values": values, "errors": errors})
+
+
+@blueprint.route("/tickets/<int:number>/notes", methods=["POST"])
+@requires("agent")
+def add_note(number: int):
+    ticket = _ticket(number)
+    text = request.form.get("text", "")
+    try:
+        tickets.add_note(ticket, me(), text)
+    except PatroldeskError as exc:
+        return _render(ticket, 400, note={"values": {"text": text}, "errors": {"text": str(exc)}})
+    flash("Note added.")
+    return redirect(url_for("tickets.ticket", number=number) + "#thread")
+
+
+@blueprint.route("/tickets/<int:number>/assign", methods=["POST"])
+@requires("agent")
+def assign(number: int):
+    ticket = _ticket(number)
+    name = request.form.get("assignee", "").strip()
+    assignee = User.get_or_none(User.username == name) if name else None
+    if name and assignee is None:
+        flash(f"No user {name!r}.", "error")
+    else:
+        try:
+            tickets.assign(ticket, assignee, me())
+            flash(f"Assigned to {assignee.username}." if assignee else "Unassigned.")
+        except PatroldeskError as exc:
+            flash(str(exc), "error")
+    return redirect(url_for("tickets.ticket", number=number))
+
+
+@blueprint.route("/tickets/<int:number>/priority", methods=["POST"])
+@requires("agent")
+def priority(number: int):
+    ticket = _ticket(number)
+    value = request.form.get("priority", "")
+    if value not in ("low", "normal", "high", "urgent"):
+        flash("The priority is low, normal, high or urgent.", "error")
+    else:
+        tickets.set_priority(_config(), ticket, value, actor=me())
+        flash(f"Priority {value}; the first answer is now due by the {value} SLA.")
+    return redirect(url_for("tickets.ticket", number=number))
+
+
+# Closing with the SBO note -----------------------------------------------
+
+@blueprint.route("/tickets/<int:number>/close", methods=["POST"])
+@requires("agent")
+def close(number: int):
+    ticket = _ticket(number)
+    values = {key: request.form.get(key, "") for key in (
+        "situation", "behaviour", "outcome", "outcome_kind", "cause", "tags", "status", "article",
+        "flag_kind", "flag_detail")}
+    values["tell_behaviour"] = request.form.get("tell_behaviour") == "1"
+    values["notify"] = request.form.get("notify") == "1"
+    errors: dict[str, str] = {}
+    article = _named_article(values["article"], errors)
+    flag = kb_replies.Flag(kind=values["flag_kind"], detail=values["flag_detail"]) if values["flag_kind"] else None
+    if not errors:
+        try:
+            report = patrol.close(_config(), ticket, _note(values), me(), status=values["status"] or "solved",
+                                  notify=values["notify"], article=article, article_flag=flag)
+        except patrol.NoteRefused as exc:
+            errors.update(exc.problems)
+        except ArticleRefused as exc:
+            errors.update({f"flag_{key}" if key in ("kind", "detail") else key: why
+                           for key, why in exc.problems.items()})
+        except PatroldeskError as exc:
+            errors["form"] = str(exc)
+    if errors:
+        return _render(ticket, 400, close={"values": values, "errors": errors})
+    flash(ticket_page.closed_message(report))
+    return redirect(url_for("tickets.ticket", number=number))
+
+
+def _note(values: dict) -> patrol.Note:
+    tags = tuple(tag.strip() for tag in values["tags"].split(",") if tag.strip())
+    return patrol.Note(situation=values["situation"], behaviour=values["behaviour"], outcome=values["outcome"],
+                       outcome_kind=values["outcome_kind"], cause=values["cause"], tags=tags,
+                       tell_behaviour=values["tell_behaviour"])
+
+
+def _named_article(text: str, errors: dict):
+    """The article the agent names to close with (a number, '#12', or nothing)."""
+    text = text.strip().lstrip("#")
+    if not text:
+        return None
+    if not text.isdigit():
+        errors["article"] = "an article's number, or nothing"
+        return None
+    try:
+        return get_article(int(text))
+    except PatroldeskError as exc:
+        errors["article"] = str(exc)
+        return None
+
+
+# Attachments and HTML bodies ---------------------------------------------
+
+@blueprint.route("/tickets/<int:number>/attachments/<int:attachment_id>")
+@requires("agent")
+def attachment(number: int, attachment_id: int):
+    """An attachment of this ticket's mail, always as a download with its stored type."""
+    ticket = _ticket(number)
+    att = (Attachment.select(Attachment).join(Message)
+           .where((Attachment.id == attachment_id) & (Message.ticket == ticket.id)).first())
+    if att is None:
+        abort(404)  # another ticket's attachment is not found through this one
+    if not att.stored:
+        return render_template("error.html", title="Not stored", message=(
+            f"{att.filename} was larger than the limit, so it stays only in the raw mail.")), 404
+    response = send_file(blob_path(_config().attachments_dir, att.sha256), mimetype=att.content_type or
+                         "application/octet-stream", as_attachment=True, download_name=att.filename,
+                         max_age=0, etag=False, conditional=False)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@blueprint.route("/tickets/<int:number>/messages/<int:message_id>/html")
+@requires("agent")
+def message_html(number: int, message_id: int):
+    """A message's HTML, sanitised, as the document of a sandboxed frame on the ticket page."""
+    ticket = _ticket(number)
+    message = Message.get_or_none((Message.id == message_id) & (Message.ticket == ticket.id))
+    if message is None or not message.body_html:
+        abort(404)
+    clean = mailview.sanitize(message.body_html)
+    page = mailview.document(clean, list(Attachment.select().where(Attachment.message == message.id)),
+                             _config().attachments_dir)
+    response = current_app.response_class(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = mailview.policy(images=request.args.get("images") == "1")
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
