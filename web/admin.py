@@ -1,0 +1,345 @@
+"""Admins: the mailboxes' status, users, reply templates, policies.
+
+Each page calls the domain function the CLI calls (daemon.accounts and
+daemon.users for people, daemon.replies and daemon.kb_replies for templates,
+daemon.policies for rules); a refusal comes back as a message beside the
+field it is about, with everything typed kept. A new password is shown once,
+in the answer to the form that made it, and never put in the session cookie.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from peewee import JOIN, fn
+
+from daemon import accounts, kb_replies, policies, policy_state, replies, tickets, users
+from daemon.errors import NotFound, PatroldeskError
+from daemon.models import ROLES, Article, Inbound, Outgoing, Policy, PolicyFiring, ReplyTemplate, User
+from daemon.sources.imap import mailbox_states
+from web.access import me, requires
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+ROLE_CHOICES = [(role, role) for role in ROLES]
+
+
+def _config():
+    return current_app.config["PATROLDESK"]
+
+
+def _form(*names: str) -> dict:
+    """The submitted fields, as typed (a missing one is empty)."""
+    return {name: request.form.get(name, "") for name in names}
+
+
+def _not_found(exc: PatroldeskError):
+    return render_template("error.html", title="Not found", message=str(exc)), 404
+
+
+# The overview ------------------------------------------------------------------
+
+@blueprint.route("/")
+@requires("admin")
+def index():
+    outbox = dict(Outgoing.select(Outgoing.state, fn.COUNT(Outgoing.id)).group_by(Outgoing.state).tuples())
+    failures = (Outgoing.select(Outgoing.id, Outgoing.state, Outgoing.subject, Outgoing.last_error,
+                                Outgoing.attempts, Outgoing.created_at)
+                .where(Outgoing.state.in_(("failed", "bounced"))).order_by(Outgoing.id.desc()).limit(5))
+    return render_template(
+        "admin/index.html", mailboxes=mailbox_states(_config()), outbox=outbox, failures=list(failures),
+        quarantined=Inbound.select().where(Inbound.state == "quarantined").count(),
+        stale=len(kb_replies.stale_templates()))
+
+
+# Users -------------------------------------------------------------------------
+
+@blueprint.route("/users")
+@requires("admin")
+def users_list():
+    return render_template("admin/users.html", people=list(User.select().order_by(User.username)))
+
+
+@blueprint.route("/users/new", methods=["GET", "POST"])
+@requires("admin")
+def user_new():
+    if request.method == "GET":
+        return render_template("admin/user_new.html", values={"role": "agent"}, errors={})
+    values = _form("username", "role", "name", "email")
+    typed = request.form.get("password", "")
+    password = typed or users.new_password()
+    try:
+        user = accounts.create_account(values["username"].strip(), values["role"], password,
+                                       name=values["name"].strip(), email=values["email"].strip(), actor=me())
+    except accounts.AccountRefused as exc:
+        return render_template("admin/user_new.html", values=values, errors={exc.field: str(exc)}), 400
+    return render_template("admin/password_shown.html", person=user, password=None if typed else password,
+                           created=True)
+
+
+@blueprint.route("/users/<int:user_id>")
+@requires("admin")
+def user_page(user_id: int):
+    return _user_page(user_id, {})
+
+
+def _user_page(user_id: int, errors: dict, status: int = 200):
+    try:
+        person = accounts.get_user(user_id)
+    except NotFound as exc:
+        return _not_found(exc)
+    return render_template("admin/user.html", person=person, roles=ROLE_CHOICES, errors=errors,
+                           values={"role": request.form.get("role", person.role)}), status
+
+
+@blueprint.route("/users/<int:user_id>/role", methods=["POST"])
+@requires("admin")
+def user_role(user_id: int):
+    try:
+        person = accounts.set_role(accounts.get_user(user_id), request.form.get("role", ""), me())
+    except NotFound as exc:
+        return _not_found(exc)
+    except PatroldeskError as exc:
+        return _user_page(user_id, {"role": str(exc)}, 400)
+    flash(f"{person.username} is now {person.role}; their sessions are signed out.")
+    return redirect(url_for("admin.user_page", user_id=user_id))
+
+
+@blueprint.route("/users/<int:user_id>/active", methods=["POST"])
+@requires("admin")
+def user_active(user_id: int):
+    try:
+        person = accounts.set_active(accounts.get_user(user_id), request.form.get("active") == "1", me())
+    except NotFound as exc:
+        return _not_found(exc)
+    except PatroldeskError as exc:
+        return _user_page(user_id, {"active": str(exc)}, 400)
+    flash(f"{person.username} can sign in again." if person.active
+          else f"{person.username} is deactivated and signed out.")
+    return redirect(url_for("admin.user_page", user_id=user_id))
+
+
+@blueprint.route("/users/<int:user_id>/password", methods=["POST"])
+@requires("admin")
+def user_password(user_id: int):
+    try:
+        person = accounts.get_user(user_id)
+        password = accounts.reset_password(person, me())
+    except NotFound as exc:
+        return _not_found(exc)
+    except PatroldeskError as exc:
+        return _user_page(user_id, {"password": str(exc)}, 400)
+    return render_template("admin/password_shown.html", person=person, password=password, created=False)
+
+
+# Reply templates ---------------------------------------------------------------
+
+TEMPLATE_FIELDS = ("name", "subject", "text", "html")
+
+
+def _builtin_names() -> list[str]:
+    """The built-in templates: the files of the mail templates folder, without .txt.j2 / .html.j2."""
+    folder = replies.mail_templates_folder(_config())
+    if not folder.is_dir():
+        return []
+    names = {path.name.rsplit(".", 2)[0] for path in folder.iterdir() if path.name.endswith((".txt.j2", ".html.j2"))}
+    return sorted(names)
+
+
+@blueprint.route("/templates")
+@requires("admin")
+def templates_list():
+    stored = list(ReplyTemplate.select(ReplyTemplate, User.username)
+                  .join(User, JOIN.LEFT_OUTER, on=(ReplyTemplate.updated_by == User.id)).order_by(ReplyTemplate.name))
+    return render_template("admin/templates.html", stored=stored, builtins=_builtin_names(),
+                           stale=kb_replies.stale_templates(), stored_names={t.name for t in stored})
+
+
+@blueprint.route("/templates/new", methods=["GET", "POST"])
+@requires("admin")
+def template_new():
+    if request.method == "GET":
+        return _template_form({}, {}, editing=False)
+    values = _form(*TEMPLATE_FIELDS)
+    values["name"] = values["name"].strip()
+    if ReplyTemplate.get_or_none(ReplyTemplate.name == values["name"]) is not None:
+        return _template_form(values, {"name": "a team template of that name exists: edit it instead"}, 400,
+                              editing=False)
+    return _save_template(values, editing=False)
+
+
+@blueprint.route("/templates/<name>", methods=["GET", "POST"])
+@requires("admin")
+def template_edit(name: str):
+    stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name)
+    builtin = _builtin_source(name)
+    if stored is None and builtin is None:
+        return _not_found(NotFound(f"no reply template named {name!r}"))
+    if request.method == "POST":
+        return _save_template(dict(_form(*TEMPLATE_FIELDS), name=name), editing=True)
+    if stored is not None:
+        values = {"name": name, "subject": stored.subject, "text": stored.text, "html": stored.html or ""}
+    else:
+        values = dict(builtin, name=name)
+    return _template_form(values, {})
+
+
+def _builtin_source(name: str) -> dict | None:
+    """The subject, text and HTML of the built-in `name` as written (a start for the team's own
+    version of it), or None when there is no such file. A file that cannot be read starts empty;
+    the preview says what is wrong with it."""
+    if name not in _builtin_names():
+        return None
+    try:
+        parts = replies._builtin_parts(name, replies.mail_templates_folder(_config())) or []
+    except (PatroldeskError, OSError, UnicodeDecodeError):
+        parts = []
+    return {"subject": "", "text": "", "html": "", **{part.kind: part.source for part in parts}}
+
+
+def _save_template(values: dict, editing: bool):
+    """Check and store the typed template; a refusal goes beside the part it is about."""
+    try:
+        saved = replies.save_template(_config(), values["name"], values["subject"], values["text"],
+                                      values["html"], user=me())
+    except replies.TemplateRefused as exc:
+        where = f"line {exc.line}: " if exc.line is not None else ""
+        return _template_form(values, {exc.part or "name": where + exc.reason}, 400, editing=editing)
+    flash(f"Template {saved.name} saved (revision {saved.revision}).")
+    return redirect(url_for("admin.template_edit", name=saved.name))
+
+
+def _template_form(values: dict, errors: dict, status: int = 200, editing: bool = True):
+    """The edit page: the fields, and a preview of the template as stored now, on the sample ticket."""
+    name = values.get("name", "")
+    stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name) if editing else None
+    preview, preview_error = None, None
+    if editing:
+        try:
+            preview = replies.render(_config(), name, replies.sample_context(_config()))
+        except PatroldeskError as exc:
+            preview_error = str(exc)
+    article = Article.get_or_none(Article.id == stored.article_id) if stored and stored.article_id else None
+    return render_template("admin/template_edit.html", editing=editing, stored=stored, values=values,
+                           errors=errors, preview=preview, preview_error=preview_error, article=article,
+                           builtin=name in _builtin_names(), variables=replies.CONTEXT_VARIABLES), status
+
+
+@blueprint.route("/templates/<name>/reviewed", methods=["POST"])
+@requires("admin")
+def template_reviewed(name: str):
+    stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name)
+    if stored is None:
+        return _not_found(NotFound(f"no team template named {name!r}"))
+    try:
+        kb_replies.mark_reviewed(stored, me())
+    except PatroldeskError as exc:
+        flash(str(exc), "error")
+    except Article.DoesNotExist:
+        flash(f"Template {name} was made from an article that no longer exists: edit or remake it.", "error")
+    else:
+        flash(f"Template {name} marked reviewed.")
+    if request.form.get("back") == "list":
+        return redirect(url_for("admin.templates_list"))
+    return redirect(url_for("admin.template_edit", name=name))
+
+
+# Policies ----------------------------------------------------------------------
+
+POLICY_FIELDS = ("name", "condition", "action", "description")
+
+
+@blueprint.route("/policies")
+@requires("admin")
+def policies_list():
+    fired = dict(PolicyFiring.select(PolicyFiring.policy, fn.COUNT(PolicyFiring.id))
+                 .group_by(PolicyFiring.policy).tuples())
+    return render_template("admin/policies.html", rules=list(Policy.select().order_by(Policy.id)), fired=fired)
+
+
+@blueprint.route("/policies/new", methods=["GET", "POST"])
+@requires("admin")
+def policy_new():
+    if request.method == "GET":
+        return _policy_form(None, {}, {})
+    values = _form(*POLICY_FIELDS)
+    if Policy.get_or_none(Policy.name == values["name"].strip()) is not None:
+        return _policy_form(None, values, {"name": "a policy of that name exists: edit it instead"}, 400)
+    return _save_policy(None, values)
+
+
+@blueprint.route("/policies/<int:policy_id>", methods=["GET", "POST"])
+@requires("admin")
+def policy_edit(policy_id: int):
+    try:
+        rule = policy_state.get_policy_by_id(policy_id)
+    except NotFound as exc:
+        return _not_found(exc)
+    if request.method == "POST":
+        return _save_policy(rule, dict(_form(*POLICY_FIELDS), name=rule.name))
+    values = {"name": rule.name, "condition": rule.condition, "action": rule.action,
+              "description": rule.description}
+    return _policy_form(rule, values, {})
+
+
+def _save_policy(rule: Policy | None, values: dict):
+    """Store the typed policy; each part's refusal goes beside it (all of them at once)."""
+    errors = {}
+    for field, check in (("condition", policies.compile_condition), ("action", policies.check_action)):
+        try:
+            check(values[field])
+        except policies.PolicyRefused as exc:
+            errors[field] = str(exc)
+    if not errors:
+        try:
+            saved = policies.save_policy(values["name"], values["condition"], values["action"],
+                                         values["description"].strip(), user=me())
+        except policies.PolicyRefused as exc:
+            errors["name"] = str(exc)
+    if errors:
+        return _policy_form(rule, values, errors, 400)
+    flash(f"Policy {saved.name} saved and enabled.")
+    return redirect(url_for("admin.policies_list"))
+
+
+def _policy_form(rule: Policy | None, values: dict, errors: dict, status: int = 200):
+    return render_template("admin/policy_edit.html", rule=rule, values=values, errors=errors,
+                           variables=policies.VARIABLES, actions=policies.ACTIONS), status
+
+
+@blueprint.route("/policies/<int:policy_id>/enabled", methods=["POST"])
+@requires("admin")
+def policy_enabled(policy_id: int):
+    try:
+        rule = policy_state.set_enabled(policy_state.get_policy_by_id(policy_id).name,
+                                        request.form.get("enabled") == "1")
+    except NotFound as exc:
+        return _not_found(exc)
+    flash(f"Policy {rule.name} {'enabled' if rule.enabled else 'disabled'}.")
+    return redirect(url_for("admin.policies_list"))
+
+
+@blueprint.route("/policies/try")
+@requires("admin")
+def policy_try():
+    """Which policies would act on a ticket now (a dry run: nothing changes)."""
+    ref = request.args.get("ticket", "").strip()
+    result, error = None, None
+    if ref:
+        try:
+            ticket = tickets.get_ticket(_ticket_number(ref))
+            would = {firing.policy: firing.changed
+                     for firing in policies.run_policies(_config(), ticket, dry_run=True)}
+            result = {"ticket": ticket, "would": would,
+                      "facts": json.dumps(policies.facts_for(ticket), ensure_ascii=False, sort_keys=True, indent=1),
+                      "enabled": list(Policy.select().where(Policy.enabled).order_by(Policy.id))}
+        except PatroldeskError as exc:
+            error = str(exc)
+    return render_template("admin/policy_try.html", values={"ticket": ref}, errors={"ticket": error},
+                           result=result), 400 if error else 200
+
+
+def _ticket_number(ref: str) -> int:
+    digits = ref.lstrip("#")
+    if not digits.isdigit() or len(digits) > 9:
+        raise PatroldeskError(f"not a ticket number: {ref!r} (a number like 10001)")
+    return int(digits)
