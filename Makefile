@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_DSN ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test bench install install-test services dovecot postgres clean
+.PHONY: run test bench install install-test services system-packages dovecot postgres clean
 
 run: install
 	$(BIN)/patroldesk init
@@ -32,9 +32,18 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 # The real servers the suite talks to. PostgreSQL runs on CI machines already;
-# start the local cluster if it is installed but stopped. Dovecot is installed
-# from Debian's packages when missing; the tests start their own instances.
-services: dovecot postgres
+# start the local cluster if it is installed but stopped. Dovecot (the tests
+# start their own instances) and Chromium (the console's browser tests) are
+# installed from Debian's packages when missing, with one apt-get update.
+services: system-packages postgres
+
+system-packages:
+	@missing=""; \
+	if ! command -v dovecot >/dev/null && ! test -x /usr/sbin/dovecot; then missing="$$missing dovecot-imapd"; fi; \
+	if ! command -v chromium >/dev/null; then missing="$$missing chromium"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing from Debian's packages (the tests use the real programs)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 dovecot:
 	@if ! command -v dovecot >/dev/null && ! test -x /usr/sbin/dovecot; then \

@@ -1,0 +1,24 @@
+"""The console for a production WSGI server, apart from the daemon.
+
+    gunicorn --workers 4 --bind 127.0.0.1:8000 'web.wsgi:app'
+    waitress-serve --listen 127.0.0.1:8000 --threads 8 web.wsgi:app
+
+Like the CLI, it reads the configuration from $PATROLDESK_CONFIG (else the
+embedded defaults) once at import, and refuses a database whose schema is not
+current. Every worker shares the database and the installation's secret, so
+sessions, lock-outs and /metrics are the same whichever worker answers.
+Run the daemon with `[web] enabled = false` beside it.
+"""
+from __future__ import annotations
+
+import os
+
+from daemon import db, logs
+from daemon.config import load_config
+from web import create_app
+
+config = load_config(os.environ.get("PATROLDESK_CONFIG") or None, os.environ)
+logs.configure(config.log.level)
+db.open_database(config)
+db.require_current_schema()
+app = create_app(config)
