@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from daemon import knowledge, replies
 from daemon.config import Config
 from daemon.db import database
-from daemon.errors import NotFound
+from daemon.errors import NotFound, PatroldeskError
 from daemon.knowledge import CHECKED_STATES, NotAllowed
 from daemon.models import Article, ReplyTemplate, Ticket, User, utcnow
 
@@ -87,9 +87,21 @@ def _literal(text: str) -> str:
     return text.replace("{", "{{ '{' }}")
 
 
+# Mail the system sends on its own: an agent answering with one would confuse the customer.
+NOT_FOR_REPLIES = ("acknowledgement", "solved", "patrol_digest")
+
+
+def reply_templates() -> list[str]:
+    """The templates a person may answer with: the built-in reply, then the team's own."""
+    stored = [name for (name,) in ReplyTemplate.select(ReplyTemplate.name).order_by(ReplyTemplate.name).tuples()]
+    return ["reply", *[name for name in stored if name not in NOT_FOR_REPLIES and name != "reply"]]
+
+
 def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: str = "", flag: Flag | None = None):
     """Send reply template `name` to the ticket's requester; a template made from an article also links
     the ticket to it (and raises `flag` on it). One transaction: nothing of it happens without the rest."""
+    if name in NOT_FOR_REPLIES:
+        raise PatroldeskError(f"{name!r} is mail the system sends on its own; answer with 'reply' or a team template")
     stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name)
     article = Article.get_or_none(Article.id == stored.article_id) if stored and stored.article_id else None
     if flag is not None and article is None:

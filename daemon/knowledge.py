@@ -22,7 +22,7 @@ import json
 import re
 from dataclasses import dataclass, fields
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from daemon import db, search, tickets, words
 from daemon.config import Config
@@ -101,8 +101,10 @@ def public_url(config: Config, article: Article) -> str:
 
 
 def revisions(article: Article) -> list[ArticleRevision]:
-    return list(ArticleRevision.select().where(ArticleRevision.article == article.id)
-                .order_by(ArticleRevision.number))
+    """Every revision, oldest first, with its author read in the same query."""
+    return list(ArticleRevision.select(ArticleRevision, User).join(User, JOIN.LEFT_OUTER, on=(
+        ArticleRevision.author == User.id)).where(ArticleRevision.article == article.id)
+        .order_by(ArticleRevision.number))
 
 
 def get_revision(article: Article, number: int) -> ArticleRevision:
@@ -144,7 +146,9 @@ def open_flag_counts(article_ids: list[int]) -> dict[int, int]:
 
 def flag_queue() -> list[ArticleFlag]:
     """Every open flag, oldest first: the reviewers' queue."""
-    return list(ArticleFlag.select(ArticleFlag, Article).join(Article, on=(ArticleFlag.article == Article.id))
+    return list(ArticleFlag.select(ArticleFlag, Article, User)
+                .join(Article, on=(ArticleFlag.article == Article.id))
+                .join(User, JOIN.LEFT_OUTER, on=(ArticleFlag.raised_by == User.id), src=ArticleFlag)
                 .where(ArticleFlag.cleared_at.is_null()).order_by(ArticleFlag.id))
 
 

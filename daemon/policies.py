@@ -50,7 +50,7 @@ VARIABLES: dict[str, str] = {
     "ticket.contact_count": "how many mails the customer has sent on this ticket, this one included",
     "ticket.age_hours": "hours since the ticket was opened",
 }
-PRIORITIES = ("low", "normal", "high", "urgent")
+PRIORITIES = tickets.PRIORITIES
 ACTIONS = ("priority:<low|normal|high|urgent>", "group:<name>", "escalate", "notify-reviewers")
 _TICKET_FIELDS = {name.split(".", 1)[1] for name in VARIABLES if name.startswith("ticket.")}
 _CUSTOMER_FIELDS = {"email", "domain", "tickets"}

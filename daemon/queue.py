@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from daemon import db, ticket_search
 from daemon.models import STATUSES  # noqa: F401 (the queue page lists them)
+from daemon.tickets import PRIORITIES
 
 ACTIVE = ("new", "open", "pending")
 # Literal, as in migration 0011's partial indexes: with bound parameters no planner could use them.
@@ -50,6 +51,21 @@ class Row:
     respond_by: dt.datetime | None
     first_response_at: dt.datetime | None
 
+    def sla(self, now: dt.datetime) -> str:
+        return sla_state(self.status, self.respond_by, self.first_response_at, now)
+
+
+def sla_state(status: str, respond_by, first_response_at, now: dt.datetime) -> str:
+    """Where a ticket stands against its first-answer deadline: 'answered' once a person replied;
+    overdue, soon (within the hour) or ok while it is open work; '' for a ticket done without one."""
+    if first_response_at is not None:
+        return "answered"
+    if respond_by is None or status not in ACTIVE:
+        return ""
+    if respond_by < now:
+        return "overdue"
+    return "soon" if respond_by - now < dt.timedelta(hours=1) else "ok"
+
 
 def problems(filters: Filters) -> dict[str, str]:
     """What is wrong with filters typed into the address bar, field by field."""
@@ -58,8 +74,8 @@ def problems(filters: Filters) -> dict[str, str]:
         found["status"] = f"one of active, all, {', '.join(STATUSES)}"
     if filters.sort not in SORTS:
         found["sort"] = f"one of {', '.join(SORTS)}"
-    if filters.priority and filters.priority not in ("low", "normal", "high", "urgent"):
-        found["priority"] = "one of low, normal, high, urgent"
+    if filters.priority and filters.priority not in PRIORITIES:
+        found["priority"] = f"one of {', '.join(PRIORITIES)}"
     return found
 
 

@@ -58,8 +58,13 @@ def respond_by(config: Config, opened: dt.datetime, priority: str) -> dt.datetim
     return opened + dt.timedelta(minutes=config.sla.minutes(priority))
 
 
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
 def set_priority(config: Config, ticket: Ticket, priority: str, actor=None) -> None:
     """A new priority, and the SLA deadline that follows from it."""
+    if priority not in PRIORITIES:
+        raise PatroldeskError(f"the priority is one of {', '.join(PRIORITIES)}, not {priority!r}")
     created = Ticket.get_by_id(ticket.id).created_at
     Ticket.update(priority=priority, respond_by=respond_by(config, created, priority)).where(
         Ticket.id == ticket.id).execute()

@@ -45,6 +45,7 @@ class Watch:
     def __init__(self, page):
         self.dialogs: list[str] = []
         self.refused_scripts: list[str] = []
+        self.refused_styles: list[str] = []  # an inline style on a console page: markup escaped its template
         self.errors: list[str] = []
         page.on("dialog", self._dialog)
         page.on("console", self._console)
@@ -56,9 +57,12 @@ class Watch:
 
     def _console(self, message) -> None:
         text = message.text
-        if "Content Security Policy" in text and ("script" in text.lower() and "Refused to execute" in text
-                                                   or "Refused to run" in text):
+        if "Content Security Policy" not in text:
+            return
+        if "Refused to execute" in text or "Refused to run" in text:
             self.refused_scripts.append(text)
+        elif "Refused to apply inline style" in text:
+            self.refused_styles.append(text)
 
 
 def sign_in(page, base: str, username: str, password: str) -> None:

@@ -5,12 +5,20 @@ too; a route that forgets to name its role is closed to everyone.
 """
 from __future__ import annotations
 
+import http.cookiejar
 import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Blueprint
 
+from daemon import db
 from daemon.models import AuditEvent, SignInFailure, User
+from tests.browser import served
+from tests.conftest import make_config
 from tests.webtools import PASSWORD, make_console, post, token
 from web import create_app
 from web.access import PUBLIC, RANKS
@@ -103,15 +111,26 @@ def test_security_headers_on_every_page(console):
 
 # Signing in --------------------------------------------------------------
 
-def test_the_session_cookie_is_httponly_samesite_and_rotated_at_sign_in(console):
+def session_of(app, client) -> dict:
+    serializer = app.session_interface.get_signing_serializer(app)
+    return serializer.loads(client.get_cookie("patroldesk_session").value)
+
+
+def test_the_session_cookie_is_httponly_samesite_and_started_anew_at_sign_in(console):
     client = console.app.test_client()
-    client.get("/sign-in")
-    before = client.get_cookie("patroldesk_session").value
+    form_token = token(client)
+    with client.session_transaction() as anonymous:
+        anonymous["planted"] = "by whoever handed this browser its cookie"
+    before = session_of(console.app, client)
+    assert before["planted"] and before["csrf_token"]
     response = client.post("/sign-in", data={"username": "agent", "password": PASSWORD,
-                                             "csrf_token": token(client)})
+                                             "csrf_token": form_token})
+    assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-    assert client.get_cookie("patroldesk_session").value != before
+    after = session_of(console.app, client)
+    assert "planted" not in after and after.get("csrf_token") != before["csrf_token"]
+    assert after["_user_id"] == f"{console.people['agent'].id}:0"
 
 
 def test_the_cookie_is_secure_over_tls(console):
@@ -170,10 +189,13 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(console):
     ok = client.post("/sign-in?next=/tickets/10001", data={"username": "agent", "password": PASSWORD,
                                                             "csrf_token": token(client)})
     assert ok.headers["Location"] == "/tickets/10001"
-    other = console.app.test_client()
-    away = other.post("/sign-in?next=//evil.example/", data={"username": "agent", "password": PASSWORD,
-                                                              "csrf_token": token(other)})
-    assert away.headers["Location"] == "/tickets"
+    for target in ("//evil.example/", "/%09/evil.example", "/%5Cevil.example", "%5C%5Cevil.example",
+                   "https:evil.example", "https://evil.example/", "/%0d%0aSet-Cookie:x=1", "javascript:alert(1)",
+                   "/\\evil.example"):
+        other = console.app.test_client()
+        away = other.post(f"/sign-in?next={target}", data={"username": "agent", "password": PASSWORD,
+                                                           "csrf_token": token(other)})
+        assert away.status_code == 302 and away.headers["Location"] == "/tickets", target
 
 
 def test_a_deactivated_users_session_stops_working(console):
@@ -184,3 +206,39 @@ def test_a_deactivated_users_session_stops_working(console):
 
 def test_roles_are_ranked():
     assert RANKS["agent"] < RANKS["reviewer"] < RANKS["admin"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_burst_of_parallel_guesses_gets_no_more_checks_than_the_limit(tmp_path, backend, request):
+    """Twenty guesses at once, each from its own browser: only `failed_sign_ins` reach the password check."""
+    url = f"sqlite:///{tmp_path}/desk.db" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    config = make_config(tmp_path, url)
+    handle = db.open_database(config)
+    db.upgrade()
+    try:
+        console = make_console(config)
+        with served(console.app) as base:
+            clients = [_browser(base) for _ in range(20)]
+            with ThreadPoolExecutor(max_workers=20) as pool:
+                answers = list(pool.map(lambda guess: guess(), clients))
+        limit = config.web.failed_sign_ins
+        assert answers.count(401) <= limit and answers.count(401) + answers.count(429) == 20, answers
+        assert SignInFailure.get(SignInFailure.username == "agent").locked_until is not None
+    finally:
+        handle.close()
+
+
+def _browser(base: str):
+    """A guesser with its own cookies and CSRF token, ready to post one wrong password."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/sign-in").read().decode()
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": "agent", "password": "wrong guess", "csrf_token": csrf}).encode()
+
+    def guess() -> int:
+        try:
+            return opener.open(f"{base}/sign-in", data=form).status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+    return guess

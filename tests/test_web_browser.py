@@ -157,7 +157,7 @@ def test_from_mail_to_reviewed_report_and_validated_article(browser, desk, relay
     assert all(width > 100 for width in widths), widths
     shot(page, tmp_path, "10-dashboard")
     for seen in (watch, reviewer_watch):
-        assert not seen.dialogs and not seen.errors and not seen.refused_scripts
+        assert not seen.dialogs and not seen.errors and not seen.refused_scripts and not seen.refused_styles
     context.close()
     assert all((tmp_path / f"{name}.png").stat().st_size > 5000 for name in (
         "01-queue", "02-ticket", "05-closed", "07-reviewed", "09-validated", "10-dashboard"))

@@ -117,6 +117,7 @@ def test_nothing_a_hostile_mail_carries_runs_on_any_page(browser, hostile, tmp_p
                 assert page.evaluate("document.querySelectorAll('script:not([src])').length") == 0, name
             assert not watch.dialogs, watch.dialogs
             assert not watch.refused_scripts, watch.refused_scripts
+            assert not watch.refused_styles, watch.refused_styles
             assert not watch.errors, watch.errors
             context.close()
 

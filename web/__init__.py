@@ -16,6 +16,8 @@ from daemon.db import database
 def create_app(config: Config) -> Flask:
     app = Flask(__name__, template_folder=str(config.templates_dir / "console"))
     app.config["PATROLDESK"] = config
+    from web.params import IdConverter
+    app.url_map.converters["int"] = IdConverter
     from web import access, security
     security.init_app(app, config)
     access.init_app(app)

@@ -17,6 +17,7 @@ from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 
 from daemon.models import User
+from web.params import number
 
 RANKS = {"agent": 1, "reviewer": 2, "admin": 3}
 PUBLIC = "public"  # sign-in, health and metrics: no session needed
@@ -47,7 +48,7 @@ class SignedIn(UserMixin):
 @login_manager.user_loader
 def _load(session_id: str):
     user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    if number(user_id) is None or number("1" + version) is None:  # a version may be 0
         return None
     user = User.get_or_none((User.id == int(user_id)) & (User.session_version == int(version)) & User.active)
     return SignedIn(user) if user else None

@@ -18,6 +18,7 @@ from daemon.errors import NotFound, PatroldeskError
 from daemon.models import ROLES, Article, Inbound, Outgoing, Policy, PolicyFiring, ReplyTemplate, User
 from daemon.sources.imap import mailbox_states
 from web.access import me, requires
+from web.params import number
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 ROLE_CHOICES = [(role, role) for role in ROLES]
@@ -339,7 +340,7 @@ def policy_try():
 
 
 def _ticket_number(ref: str) -> int:
-    digits = ref.lstrip("#")
-    if not digits.isdigit() or len(digits) > 9:
+    found = number(ref.strip().lstrip("#"))
+    if found is None:
         raise PatroldeskError(f"not a ticket number: {ref!r} (a number like 10001)")
-    return int(digits)
+    return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import login_user, logout_user
@@ -17,10 +18,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from daemon import accounts, users
-from daemon.db import database
+from daemon import accounts, lockout, users
 from daemon.errors import PatroldeskError
-from daemon.models import SignInFailure, User, utcnow
+from daemon.models import User, utcnow
 from web.access import PUBLIC, SignedIn, me, requires
 
 blueprint = Blueprint("auth", __name__)
@@ -48,7 +48,7 @@ def sign_in():
     name = form.username.data.strip()
     user, locked = _check(name, form.password.data)
     if locked:
-        form.password.errors = [f"Too many failed sign-ins for this name: try again after {locked:%H:%M} UTC."]
+        form.password.errors = [f"Too many failed sign-ins for this name: try again after {locked:%H:%M:%S} UTC."]
         return render_template("auth/sign_in.html", form=form), 429
     if user is None:
         form.password.errors = ["Wrong username or password."]
@@ -63,24 +63,17 @@ def _check(name: str, password: str) -> tuple[User | None, dt.datetime | None]:
     """The user when the password is right and the name not locked; else (None, lock end or None)."""
     key = name.casefold()[:100]
     config = current_app.config["PATROLDESK"].web
-    now = utcnow()
-    failure = SignInFailure.get_or_none(SignInFailure.username == key)
-    if failure and failure.locked_until and failure.locked_until > now:
-        return None, failure.locked_until
+    limit, minutes, now = config.failed_sign_ins, config.lockout_minutes, utcnow()
+    locked = lockout.reserve(key, now, limit, minutes)
+    if locked is not None:
+        return None, locked
     user = User.get_or_none((User.username == name) & User.active)
     if user is not None and users.check_password(user, password):
-        SignInFailure.delete().where(SignInFailure.username == key).execute()
+        lockout.succeeded(key)
         return user, None
     if user is None:
         users.check_password(_stand_in(), password)  # the same time spent, known name or not
-    with database.atomic():
-        failure = SignInFailure.get_or_none(SignInFailure.username == key) or SignInFailure(username=key)
-        failure.failures += 1
-        failure.last_at = now
-        if failure.failures >= config.failed_sign_ins:
-            failure.locked_until = now + dt.timedelta(minutes=config.lockout_minutes)
-            failure.failures = 0
-        failure.save()
+    lockout.failed(key, now, limit, minutes)
     return None, None
 
 
@@ -92,9 +85,13 @@ def _stand_in() -> User:
 
 
 def _next_page() -> str:
-    """Back to the page that asked for sign-in, but only within the console."""
+    """Back to the page that asked for sign-in, but only a path within the console: nothing a browser
+    could read as another host (//host, /\\host, a tab or newline it drops, a scheme)."""
     target = request.args.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    parts = urlsplit(target.replace("\\", "/"))
+    plain = target.isprintable() and not any(c.isspace() for c in target)
+    if plain and not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
+            and not parts.path.startswith("//"):
         return target
     return url_for("tickets.queue")
 

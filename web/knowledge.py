@@ -18,6 +18,7 @@ from daemon import kb_figures, kb_replies, knowledge, tickets
 from daemon.errors import NotFound, PatroldeskError
 from daemon.knowledge import ArticleRefused, ArticleText
 from daemon.models import ARTICLE_STATES, FLAG_KINDS, Article, ArticleFlag, ArticleLink, ReplyTemplate, Ticket, User
+from web import params
 from web.access import me, requires
 from web.patrol import page_number
 
@@ -72,11 +73,11 @@ def _ticket_of(text: str, errors: dict, key: str = "ticket") -> Ticket | None:
     number = text.strip().lstrip("#")
     if not number:
         return None
-    if not number.isdigit():
+    if params.number(number) is None:
         errors[key] = f"a ticket number, not {text.strip()!r}"
         return None
     try:
-        return tickets.get_ticket(int(number))
+        return tickets.get_ticket(params.number(number))
     except NotFound as exc:
         errors[key] = str(exc)
         return None
@@ -174,7 +175,7 @@ def _duplicate_of(text: str, errors: dict) -> Article | None:
     number = text.strip()
     if not number:
         return None
-    found = _article_or_none(int(number)) if number.isdigit() else None
+    found = _article_or_none(params.number(number)) if params.number(number) else None
     if found is None:
         errors["duplicate_of"] = f"no article {number!r}: give the number of the article this one repeats"
     return found
@@ -308,7 +309,7 @@ def diff(article_id: int):
     if found is None:
         return _missing(article_id)
     old, new = request.args.get("old", str(max(1, found.revision - 1))), request.args.get("new", str(found.revision))
-    if not (old.isdigit() and new.isdigit()):
+    if params.number(old) is None or params.number(new) is None:
         return render_template("error.html", title="Compare revisions",
                                message=f"Revisions are numbered 1 to {found.revision}; "
                                        f"compare two of them, not {old!r} and {new!r}."), 400
@@ -345,7 +346,7 @@ def _field_diff(name: str, left: list[str], right: list[str]) -> FieldDiff:
 @blueprint.route("/review")
 @requires("reviewer")
 def review_queue():
-    waiting = list(Article.select().where(Article.state.in_(WAITING_STATES))
-                   .order_by(Article.updated_at, Article.id))
+    waiting = list(Article.select(Article, User).join(User, JOIN.LEFT_OUTER, on=(Article.created_by == User.id))
+                   .where(Article.state.in_(WAITING_STATES)).order_by(Article.updated_at, Article.id))
     return render_template("knowledge/review.html", waiting=waiting, flags=knowledge.flag_queue(),
                            stale=kb_replies.stale_templates())

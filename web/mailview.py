@@ -33,7 +33,8 @@ _STYLE = {
     "padding-left", "padding-right", "padding-top", "padding-bottom", "border", "border-collapse", "width",
     "max-width", "height", "line-height", "vertical-align", "white-space", "list-style-type",
 }
-_REMOTE_IMAGE = re.compile(r'<img\b[^>]*\bsrc="(?:https?:)?//', re.IGNORECASE)
+_SCHEMES = ("http", "https", "mailto", "cid")
+_LOADS = re.compile(r"url\s*\(|expression\s*\(|@import|\\", re.IGNORECASE)
 _CID = re.compile(r'src="cid:([^"]+)"', re.IGNORECASE)
 _INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 MAX_INLINE_BYTES = 512 * 1024
@@ -44,13 +45,24 @@ _FRAME = ('<!doctype html><html><head><meta charset="utf-8"><base target="_blank
 
 
 def sanitize(html: str) -> str:
-    return nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto", "cid"},
-                     filter_style_properties=_STYLE, link_rel="noopener noreferrer nofollow",
-                     strip_comments=True)
+    return nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=set(_SCHEMES),
+                     attribute_filter=_absolute_only, filter_style_properties=_STYLE,
+                     link_rel="noopener noreferrer nofollow", strip_comments=True)
 
 
-def remote_images(clean: str) -> int:
-    return len(_REMOTE_IMAGE.findall(clean))
+def _absolute_only(element: str, attribute: str, value: str) -> str | None:
+    """Links and images that name their scheme, and styles that load nothing.
+
+    A relative address in a customer's mail would point into the console itself
+    (a link to a console page, signed in, is a lure); a style's url() or
+    expression() has no business in a mail shown to an agent.
+    """
+    if attribute in ("href", "src"):
+        scheme = value.strip().split(":", 1)[0].lower() if ":" in value else ""
+        return value if scheme in _SCHEMES else None
+    if attribute == "style" and _LOADS.search(value):
+        return None
+    return value
 
 
 def document(clean: str, attachments: list[Attachment], blobs: Path) -> str:

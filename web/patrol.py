@@ -17,6 +17,7 @@ from daemon.db import database
 from daemon.errors import NotFound
 from daemon.models import OUTCOME_KINDS, VERDICTS, Customer, PatrolReport, PatrolReview, Ticket, User
 from web.access import me, requires
+from web.params import number
 
 blueprint = Blueprint("patrol", __name__, url_prefix="/patrol")
 
@@ -44,8 +45,7 @@ def log():
 
 def page_number() -> int:
     """The ?page= asked for; anything but a positive number is the first page."""
-    text = request.args.get("page", "1")
-    return int(text) if text.isdigit() and int(text) > 0 else 1
+    return number(request.args.get("page"), largest=100_000) or 1
 
 
 def _filters(values: dict) -> tuple[dict, dict]:

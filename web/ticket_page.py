@@ -1,12 +1,12 @@
 """What the ticket page shows, gathered in a fixed number of queries whatever the thread's length."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 
 from peewee import JOIN
 
+from daemon import queue
 from daemon.config import Config
 from daemon.models import (
     Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Message, Outgoing, PatrolReport, Policy,
@@ -62,19 +62,8 @@ def view(config: Config, ticket: Ticket) -> TicketView:
                      .where(PolicyFiring.ticket == ticket.id).order_by(PolicyFiring.id)),
         reports=list(PatrolReport.select(PatrolReport, User).join(User, JOIN.LEFT_OUTER)
                      .where(PatrolReport.ticket == ticket.id).order_by(PatrolReport.seq)),
-        sla=sla_state(ticket, utcnow()),
+        sla=queue.sla_state(ticket.status, ticket.respond_by, ticket.first_response_at, utcnow()),
     )
-
-
-def sla_state(ticket, now: dt.datetime) -> str:
-    """'answered' once a person replied; else overdue, soon (within the hour) or ok."""
-    if ticket.first_response_at is not None:
-        return "answered"
-    if ticket.respond_by is None or ticket.status not in ("new", "open", "pending"):
-        return ""
-    if ticket.respond_by < now:
-        return "overdue"
-    return "soon" if ticket.respond_by - now < dt.timedelta(hours=1) else "ok"
 
 
 def closed_message(report: PatrolReport) -> str:

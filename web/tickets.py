@@ -12,13 +12,12 @@ from daemon import kb_replies, patrol, replies, tickets
 from daemon import queue as ticket_queue
 from daemon.errors import PatroldeskError
 from daemon.knowledge import ArticleRefused, get_article
-from daemon.models import FLAG_KINDS, OUTCOME_KINDS, Attachment, Message, ReplyTemplate, Ticket, User
+from daemon.models import FLAG_KINDS, OUTCOME_KINDS, Attachment, Message, Ticket, User
 from daemon.stages.attachments import blob_path
-from web import mailview, ticket_page
+from web import mailview, params, ticket_page
 from web.access import me, requires
 
 blueprint = Blueprint("tickets", __name__)
-NOT_FOR_REPLIES = ("acknowledgement", "solved", "patrol_digest")  # built-in mail nobody sends by hand
 
 
 def _config():
@@ -48,10 +47,9 @@ def queue():
                             priority=args.get("priority", ""), escalated=args.get("escalated") == "1",
                             text=args.get("q", "")[:200], sort=args.get("sort", "sla"))
     errors = ticket_queue.problems(filters)
-    number = args.get("page", "1")
-    number = int(number) if number.isdigit() and 0 < int(number) < 100_000 else 1
+    number = params.number(args.get("page"), largest=100_000) or 1
     rows, more = ([], False) if errors else ticket_queue.page(filters, number, _config().web.page_size, me().id)
-    kept = {key: value for key, value in args.items() if key != "page" and value}
+    kept = {key: args[key] for key in ("q", "status", "assignee", "priority", "escalated", "sort") if args.get(key)}
     agents = [name for (name,) in User.select(User.username).where(User.active).order_by(User.username).tuples()]
     return render_template("tickets/queue.html", rows=rows, more=more, page=number, filters=filters, errors=errors,
                            args=kept, sorts=ticket_queue.SORTS, agents=agents, statuses=("active", "all", *ticket_queue.STATUSES),
@@ -70,17 +68,11 @@ def _render(ticket: Ticket, status: int = 200, **forms):
     """The ticket page; `forms` carries a refused form's values and errors back into it."""
     config = _config()
     page = ticket_page.view(config, ticket)
-    return render_template("tickets/ticket.html", t=page, ticket=ticket, templates=_reply_templates(),
+    return render_template("tickets/ticket.html", t=page, ticket=ticket, templates=kb_replies.reply_templates(),
                            outcome_kinds=OUTCOME_KINDS, flag_kinds=[k for k in FLAG_KINDS if k != "reopened"],
                            agents=list(User.select().where(User.active).order_by(User.username)),
                            reply=forms.get("reply", {}), close=forms.get("close", {}),
                            note=forms.get("note", {})), status
-
-
-def _reply_templates() -> list[str]:
-    stored = [name for (name,) in ReplyTemplate.select(ReplyTemplate.name).order_by(ReplyTemplate.name).tuples()
-              if name not in NOT_FOR_REPLIES]
-    return ["reply", *[name for name in stored if name != "reply"]]
 
 
 @blueprint.route("/tickets/<int:number>/reply", methods=["POST"])
@@ -90,7 +82,7 @@ def reply(number: int):
     form = request.form
     values = {"template": form.get("template", "reply"), "body": form.get("body", "")}
     errors = {}
-    if values["template"] not in _reply_templates():
+    if values["template"] not in kb_replies.reply_templates():
         errors["template"] = "pick one of the listed templates"
     elif form.get("action") == "send":
         try:
@@ -145,10 +137,11 @@ def assign(number: int):
 def priority(number: int):
     ticket = _ticket(number)
     value = request.form.get("priority", "")
-    if value not in ("low", "normal", "high", "urgent"):
-        flash("The priority is low, normal, high or urgent.", "error")
-    else:
+    try:
         tickets.set_priority(_config(), ticket, value, actor=me())
+    except PatroldeskError as exc:
+        flash(str(exc), "error")
+    else:
         flash(f"Priority {value}; the first answer is now due by the {value} SLA.")
     return redirect(url_for("tickets.ticket", number=number))
 
@@ -196,11 +189,11 @@ def _named_article(text: str, errors: dict):
     text = text.strip().lstrip("#")
     if not text:
         return None
-    if not text.isdigit():
+    if params.number(text) is None:
         errors["article"] = "an article's number, or nothing"
         return None
     try:
-        return get_article(int(text))
+        return get_article(params.number(text))
     except PatroldeskError as exc:
         errors["article"] = str(exc)
         return None

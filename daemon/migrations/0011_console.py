@@ -22,14 +22,15 @@ def up(migrator, db):
         migrator.add_column("ticket", "first_response_at", DateTimeField(null=True)),
         migrator.add_column("ticket", "respond_by", DateTimeField(null=True)),
     )
-    # Tickets from before: the default SLA (8 hours) from their opening, and their first
-    # answer by a person; the daemon sets both from [sla] and the outbox from now on.
-    later = ("datetime(\"created_at\", '+480 minutes')" if isinstance(db, SqliteDatabase)
-             else "\"created_at\" + interval '480 minutes'")
-    db.execute_sql(f'UPDATE "ticket" SET "respond_by" = {later}')
-    db.execute_sql('UPDATE "ticket" SET "first_response_at" = (SELECT MIN(m."created_at") FROM "message" m '
-                   'WHERE m."ticket_id" = "ticket"."id" AND m."kind" = \'outbound\' AND m."automatic" IS NULL '
-                   'AND m."author_id" IS NOT NULL)')
+    # Tickets from before: the default SLA by priority from their opening, and their first
+    # reply by a person (as replies.send_templated stamps it); the daemon keeps both from now on
+    # (a configured [sla] applies to tickets opened or re-prioritised after the upgrade).
+    for priority, minutes in (("urgent", 60), ("high", 240), ("normal", 480), ("low", 1440)):
+        later = (f"datetime(\"created_at\", '+{minutes} minutes')" if isinstance(db, SqliteDatabase)
+                 else f"\"created_at\" + interval '{minutes} minutes'")
+        db.execute_sql(f'UPDATE "ticket" SET "respond_by" = {later} WHERE "priority" = \'{priority}\'')
+    db.execute_sql('UPDATE "ticket" SET "first_response_at" = (SELECT MIN(o."created_at") FROM "outbox" o '
+                   'WHERE o."ticket_id" = "ticket"."id" AND o."kind" = \'reply\' AND NOT o."automatic")')
     # The queue's default view (open work, first answer due soonest) and its age sorts read
     # partial indexes of the active tickets alone, in the order shown; the queries name the
     # same literal statuses, which is how both databases know the index applies.
@@ -64,5 +65,7 @@ def _message_search(db) -> None:
                        f'BEGIN {old}; {new}; END')
         db.execute_sql('INSERT INTO "message_fts"("message_fts") VALUES (\'rebuild\')')
     else:
+        # A tsvector holds at most 1 MB: the first 100,000 characters of a message are searched
+        # (a pasted log would otherwise keep the whole mail out of the database).
         db.execute_sql('CREATE INDEX "message_search" ON "message" USING gin '
-                       '(to_tsvector(\'simple\', "subject" || \' \' || "body_visible"))')
+                       '(to_tsvector(\'simple\', left("subject" || \' \' || "body_visible", 100000)))')
