@@ -14,7 +14,8 @@ import re
 
 from daemon import db
 
-_WORD = re.compile(r"(\w+)(\*?)", re.UNICODE)
+# Letters and digits, as the index's tokenizer splits them ("_" separates words there too).
+_WORD = re.compile(r"([^\W_]+)(\*?)", re.UNICODE)
 _NUMBER = re.compile(r"#?(\d{1,12})")
 
 

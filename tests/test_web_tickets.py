@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from urllib.parse import quote
 
 import pytest
 
@@ -252,7 +253,10 @@ def test_odd_addresses_are_answered_not_crashed_on(setup):
     for path, status in (("/tickets?page=²", 200), ("/tickets?page=99999999999999999999", 200),
                          ("/tickets?endpoint=x&_method=POST&_external=1&page=2", 200),
                          ("/tickets/99999999999999999999", 404), ("/tickets/10001/messages/99999999999999/html", 404),
-                         ("/tickets/10001/attachments/99999999999999999", 404)):
+                         ("/tickets/10001/attachments/99999999999999999", 404)) + tuple(
+            (f"/tickets?q={quote(text)}", 200) for text in (
+                "foo_bar", "snake_case_word*", "ǅemal", "a" * 500, "😀", "'\"", "NEAR(a b)", "a OR b", "-x",
+                "^x", "*", "**", "x**", "é́", "١٢٣", "ⅻ", "\x00", "e-post mappe*", "#", "@", "a@b c@d")):
         assert client.get(path).status_code == status, path
     bad = post(client, "/tickets/10001/close", {**NOTE, "article": "²"})
     assert bad.status_code == 400 and "an article&#39;s number, or nothing" in bad.get_data(as_text=True)

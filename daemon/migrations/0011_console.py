@@ -49,12 +49,15 @@ def _message_search(db) -> None:
     """The queue's text search over every message's subject and visible text.
 
     SQLite: an FTS5 index over the message table's own columns, kept by
-    triggers, so no writer has to remember it. PostgreSQL: a GIN index on the
+    triggers, so no writer has to remember it. It keeps which messages hold a
+    word, not where (detail=none, no column sizes): the queue asks for words,
+    never phrases or ranks, and ingest pays about a tenth less for it. PostgreSQL: a GIN index on the
     same text's tsvector, which the query repeats word for word.
     """
     if isinstance(db, SqliteDatabase):
         db.execute_sql('CREATE VIRTUAL TABLE "message_fts" USING fts5("subject", "body_visible", '
-                       'content=\'message\', content_rowid=\'id\', tokenize=\'unicode61 remove_diacritics 2\')')
+                       'content=\'message\', content_rowid=\'id\', columnsize=0, detail=none, '
+                       'tokenize=\'unicode61 remove_diacritics 2\')')
         new = 'INSERT INTO "message_fts"(rowid, "subject", "body_visible") VALUES (new."id", new."subject", ' \
               'new."body_visible")'
         old = 'INSERT INTO "message_fts"("message_fts", rowid, "subject", "body_visible") VALUES (\'delete\', ' \
