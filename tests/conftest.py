@@ -129,3 +129,48 @@ def dovecot(dovecot_server):
 def imap_account(dovecot):
     """A new user with an empty mailbox on the session's Dovecot."""
     return dovecot.add_user()
+
+
+# The console ------------------------------------------------------------------
+
+@pytest.fixture
+def console(config, database):
+    """The console app and one account per role, on the test's SQLite database."""
+    from tests import webtools
+    return webtools.make_console(config)
+
+
+@pytest.fixture
+def console_on(tmp_path, backend_url):
+    """The console on SQLite and on PostgreSQL."""
+    from tests import webtools
+    config = make_config(tmp_path, backend_url)
+    handle = db.open_database(config)
+    db.upgrade()
+    yield webtools.make_console(config)
+    handle.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (which downloads no browser of its own)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import FLAGS, chromium_path
+    path = chromium_path()
+    if path is None:
+        pytest.fail("chromium is not installed: run make test, which installs it", pytrace=False)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def relay():
+    """A real SMTP relay on loopback that records what it accepts (tests/relay.py)."""
+    from tests.relay import Relay
+    server = Relay()
+    server.start()
+    yield server
+    server.stop()

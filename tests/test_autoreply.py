@@ -26,14 +26,6 @@ SUPPORT = "hjelp@example.no"
 OTHER_SUPPORT = "support@example.com"
 
 
-@pytest.fixture
-def relay():
-    server = Relay()
-    server.start()
-    yield server
-    server.stop()
-
-
 def relayed_config(tmp_path, server, url=None, relay_keys=None, **sections):
     relay = {"host": "127.0.0.1", "port": server.port, "timeout_seconds": 2, "lease_seconds": 5,
              "retry_base_seconds": 1, "retry_max_seconds": 2}

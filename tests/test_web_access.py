@@ -26,11 +26,6 @@ from web.access import PUBLIC, RANKS
 LOWER = {"reviewer": "agent", "admin": "reviewer"}
 
 
-@pytest.fixture
-def console(config, database):
-    return make_console(config)
-
-
 def routes(app):
     """(rule, methods, required role) for every route but static files, with 1 for each id."""
     found = []

@@ -34,13 +34,9 @@ SIGNED_IN_PAGE = "/password"  # any signed-in person may see it: 200 while a ses
 
 
 @pytest.fixture
-def console(tmp_path, backend_url):
-    """The console with one account per role, on SQLite and on PostgreSQL."""
-    config = make_config(tmp_path, backend_url)
-    handle = db.open_database(config)
-    db.upgrade()
-    yield webtools.make_console(config)
-    handle.close()
+def console(console_on):
+    """Every admin test runs on SQLite and on PostgreSQL."""
+    return console_on
 
 
 @pytest.fixture

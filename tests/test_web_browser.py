@@ -19,32 +19,11 @@ import pytest
 
 from daemon import users
 from daemon.models import Article, PatrolReport, PatrolReview, Ticket
-from tests.browser import FLAGS, Watch, chromium_path, sign_in
+from tests.browser import Watch, sign_in
 from tests.conftest import make_config, running_service, wait_for
-from tests.relay import Relay
 
 SUPPORT = "support@example.org"
 PASSWORD = "a browser test password"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    path = chromium_path()
-    if path is None:
-        pytest.fail("chromium is not installed: run make test, which installs it", pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=FLAGS, headless=True)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def relay():
-    server = Relay()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
 
-from daemon import db, knowledge, tickets
+from daemon import knowledge, tickets
 from daemon.knowledge import ArticleText
 from daemon.mail.parse import Address
 from daemon.models import Article, ArticleFlag, ReplyTemplate, SearchLog
 from tests import webtools
-from tests.conftest import make_config
 
 PRINTER = {"title": "The printer prints nothing after the Windows update",
            "issue": "Nothing comes out of the printer since Tuesday's update.",
@@ -23,21 +21,6 @@ PRINTER = {"title": "The printer prints nothing after the Windows update",
            "resolution": "Open Devices.\nRemove the printer.\nInstall the vendor's driver again.",
            "cause": "The update replaces vendor drivers with a generic one",
            "keywords": "printer, driver, windows update", "note": "from a ticket"}
-
-
-@pytest.fixture
-def console(config, database):
-    return webtools.make_console(config)
-
-
-@pytest.fixture
-def console_on(tmp_path, backend_url):
-    """The console on SQLite and on PostgreSQL."""
-    config = make_config(tmp_path, backend_url)
-    handle = db.open_database(config)
-    db.upgrade()
-    yield webtools.make_console(config)
-    handle.close()
 
 
 def text(response) -> str:

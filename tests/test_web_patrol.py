@@ -9,35 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 
 import web.patrol
-from daemon import db, patrol, tickets
+from daemon import patrol, tickets
 from daemon.mail.parse import Address
 from daemon.models import Policy, PatrolReview, utcnow
 from daemon.patrol import Note
 from tests import webtools
-from tests.conftest import make_config
 
 GOOD = dict(situation="Åse could not print from the third-floor printer after Tuesday's update.",
             behaviour="Checked the queue, restarted the spooler, then reinstalled the vendor's driver.",
             outcome="Printing works again: the update had put a generic driver in place of the vendor's.",
             cause="the update replaces vendor printer drivers", tags=("printer", "windows"))
-
-
-@pytest.fixture
-def console(config, database):
-    return webtools.make_console(config)
-
-
-@pytest.fixture
-def console_on(tmp_path, backend_url):
-    """The console on SQLite and on PostgreSQL."""
-    config = make_config(tmp_path, backend_url)
-    handle = db.open_database(config)
-    db.upgrade()
-    yield webtools.make_console(config)
-    handle.close()
 
 
 def config_of(console):

@@ -40,7 +40,7 @@ def _dates() -> dict:
                                                                         ("FRIDAY", 4))}}
 
 
-globals().update(_dates())
+TODAY, THIS_WEEK, LAST_WEEK, TUESDAY, THURSDAY, FRIDAY = _dates().values()  # taken again before each test
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from daemon import patrol, pipeline
 from daemon.models import Article, PatrolReport, Ticket
 from daemon.sources import spool
 from tests import corpus
-from tests.browser import FLAGS, Watch, chromium_path, served, sign_in
+from tests.browser import Watch, served, sign_in
 from tests.webtools import PASSWORD, make_console
 
 SUPPORT = "support@example.org"
@@ -54,18 +54,6 @@ def hostile_mail() -> bytes:
     body = corpus.multipart("mixed", "outer", corpus.multipart("alternative", "alt", text, html), named, svg)
     return corpus.mail([("From", corpus.address(NAME, "evil@example.com")), ("To", SUPPORT),
                         ("Subject", corpus.header_value(SUBJECT)), ("MIME-Version", "1.0")], body)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    path = chromium_path()
-    if path is None:
-        pytest.fail("chromium is not installed: run make test, which installs it", pytrace=False)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=FLAGS, headless=True)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -28,15 +28,20 @@ _UNKNOWN_HASH_USER = None  # a User-shaped stand-in so an unknown name costs one
 
 
 class SignInForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=100)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+    username = StringField("Username", validators=[DataRequired(), Length(max=100)],
+                           render_kw={"autocomplete": "username", "autofocus": True})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired()])
+    current = PasswordField("Current password", validators=[DataRequired()],
+                            render_kw={"autocomplete": "current-password"})
     new = PasswordField("New password", validators=[DataRequired(), Length(min=users.MIN_PASSWORD_LENGTH,
-                                                                           max=1000)])
-    again = PasswordField("New password again", validators=[DataRequired(), EqualTo("new", "the two differ")])
+                                                                           max=1000)],
+                        render_kw={"autocomplete": "new-password"})
+    again = PasswordField("New password again", validators=[DataRequired(), EqualTo("new", "the two differ")],
+                          render_kw={"autocomplete": "new-password"})
 
 
 @blueprint.route("/sign-in", methods=["GET", "POST"])
