@@ -91,16 +91,22 @@ def _literal(text: str) -> str:
 NOT_FOR_REPLIES = ("acknowledgement", "solved", "patrol_digest")
 
 
-def reply_templates() -> list[str]:
+def system_templates(config: Config) -> tuple[str, ...]:
+    """The templates of mail the system sends on its own, the configured acknowledgement among them."""
+    return (*NOT_FOR_REPLIES, config.autoreply.acknowledgement_template)
+
+
+def reply_templates(config: Config) -> list[str]:
     """The templates a person may answer with: the built-in reply, then the team's own."""
+    refused = system_templates(config)
     stored = [name for (name,) in ReplyTemplate.select(ReplyTemplate.name).order_by(ReplyTemplate.name).tuples()]
-    return ["reply", *[name for name in stored if name not in NOT_FOR_REPLIES and name != "reply"]]
+    return ["reply", *[name for name in stored if name not in refused and name != "reply"]]
 
 
 def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: str = "", flag: Flag | None = None):
     """Send reply template `name` to the ticket's requester; a template made from an article also links
     the ticket to it (and raises `flag` on it). One transaction: nothing of it happens without the rest."""
-    if name in NOT_FOR_REPLIES:
+    if name in system_templates(config):
         raise PatroldeskError(f"{name!r} is mail the system sends on its own; answer with 'reply' or a team template")
     stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name)
     article = Article.get_or_none(Article.id == stored.article_id) if stored and stored.article_id else None

@@ -18,19 +18,26 @@ from daemon.models import SignInFailure
 
 
 def reserve(key: str, now: dt.datetime, limit: int, minutes: int) -> dt.datetime | None:
-    """Take an attempt for `key`; returns when the lock ends if the name is locked (nothing is taken then)."""
+    """Take an attempt for `key`; returns when the lock ends if the name is locked (nothing is taken then).
+
+    The UPDATE holds the row until the transaction ends (SQLite's writer lock,
+    PostgreSQL's row lock), so the count read after it is this attempt's own.
+    A row deleted by a success between the INSERT and the UPDATE is made again.
+    """
     forgotten = now - dt.timedelta(minutes=minutes)
-    with database.atomic():
-        SignInFailure.insert(username=key, failures=0, last_at=now).on_conflict_ignore().execute()
-        taken = list(SignInFailure.update(
-            failures=Case(None, [(SignInFailure.last_at < forgotten, 1)], SignInFailure.failures + 1), last_at=now)
-            .where((SignInFailure.username == key)
-                   & (SignInFailure.locked_until.is_null() | (SignInFailure.locked_until <= now)))
-            .returning(SignInFailure.failures).tuples().execute())
-        if not taken:
-            return SignInFailure.get(SignInFailure.username == key).locked_until
-        if taken[0][0] > limit:
-            return _lock(key, now, minutes)
+    for _ in range(3):
+        with database.atomic():
+            SignInFailure.insert(username=key, failures=0, last_at=now).on_conflict_ignore().execute()
+            taken = SignInFailure.update(
+                failures=Case(None, [(SignInFailure.last_at < forgotten, 1)], SignInFailure.failures + 1),
+                last_at=now).where((SignInFailure.username == key) & (
+                    SignInFailure.locked_until.is_null() | (SignInFailure.locked_until <= now))).execute()
+            row = SignInFailure.get_or_none(SignInFailure.username == key)
+            if row is None:
+                continue  # a success forgot the name in between: count again from nothing
+            if not taken:
+                return row.locked_until
+            return _lock(key, now, minutes) if row.failures > limit else None
     return None
 
 

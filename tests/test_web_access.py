@@ -186,7 +186,8 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(console):
     assert ok.headers["Location"] == "/tickets/10001"
     for target in ("//evil.example/", "/%09/evil.example", "/%5Cevil.example", "%5C%5Cevil.example",
                    "https:evil.example", "https://evil.example/", "/%0d%0aSet-Cookie:x=1", "javascript:alert(1)",
-                   "/\\evil.example"):
+                   "/\\evil.example", "/%5C/evil.example", "//%EF%BC%8Fx", "/%5C%EF%BC%9Fx", "//a%EF%BC%A0b",
+                   "/%E3%80%80/evil.example", "%20/evil.example"):
         other = console.app.test_client()
         away = other.post(f"/sign-in?next={target}", data={"username": "agent", "password": PASSWORD,
                                                            "csrf_token": token(other)})

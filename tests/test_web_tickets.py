@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from daemon import db, pipeline
-from daemon.models import Message, Outgoing, PatrolReport, Ticket, User
+from daemon.models import Message, Outgoing, PatrolReport, ReplyTemplate, Ticket, User
 from daemon.sources import spool
 from tests import corpus
 from tests.conftest import make_config
@@ -220,6 +220,8 @@ def test_html_mail_is_sanitised_and_framed_with_remote_images_blocked(setup):
     config, console = setup
     html = ('<p onclick="alert(1)">Hello <a href="javascript:alert(2)">x</a><img src="https://tracker.example/p.gif">'
             '<a href="/sign-in?next=/%09/evil.example">sign in</a><img src="/console-image.png">'
+            '<a href="https:/admin/users">a</a><a href="HTTPS:admin">b</a><a href="&#x3000;https:/../admin">c</a>'
+            '<a href="https:\\\\admin">d</a><img src="https:/static/x.png">'
             '<script>alert(3)</script><b style="color:red;behavior:url(x.htc)">bold</b></p>')
     raw = corpus.mail([("From", "bo@example.com"), ("To", SUPPORT), ("Subject", "HTML"), ("MIME-Version", "1.0")],
                       corpus.leaf("text/html; charset=utf-8", html.encode()))
@@ -233,6 +235,7 @@ def test_html_mail_is_sanitised_and_framed_with_remote_images_blocked(setup):
     assert "<script" not in body and "onclick" not in body and "javascript:" not in body and "behavior" not in body
     assert "color:red" in body.replace(" ", "") and "https://tracker.example/p.gif" in body
     assert 'href="/sign-in' not in body and "/console-image.png" not in body  # nothing points into the console
+    assert "admin" not in body and "static/x.png" not in body  # nor what a browser would read as relative
     policy = frame.headers["Content-Security-Policy"]
     assert "img-src data:;" in policy and "script-src" not in policy and "sandbox" in policy
     assert "https:" in client.get(f"/tickets/{ticket.number}/messages/{message.id}/html?images=1") \
@@ -271,3 +274,16 @@ def test_a_huge_message_is_stored_and_found_by_its_first_words(setup):
     ticket = mail_in(config, subject="Huge log", body=body)
     assert Message.get(Message.ticket == ticket.id).body_text.startswith("needle")
     assert "Huge log" in page_text(console.client("agent").get("/tickets?q=needle"))
+
+
+def test_the_configured_acknowledgement_is_not_offered_as_a_reply(tmp_path, database):
+    config = make_config(tmp_path, autoreply={"acknowledgement_template": "welcome"})
+    ReplyTemplate.create(name="welcome", subject="Welcome", text="We got it.")
+    ReplyTemplate.create(name="printer-fix", subject="Printer", text="Reinstall the driver. {{ body }}")
+    console = make_console(config)
+    ticket = mail_in(config)
+    client = console.client("agent")
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert '<option value="printer-fix"' in page and '<option value="welcome"' not in page
+    refused = post(client, f"/tickets/{ticket.number}/reply", {"template": "welcome", "action": "send"})
+    assert refused.status_code == 400 and not Outgoing.select().where(Outgoing.kind == "reply").exists()

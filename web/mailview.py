@@ -34,6 +34,9 @@ _STYLE = {
     "max-width", "height", "line-height", "vertical-align", "white-space", "list-style-type",
 }
 _SCHEMES = ("http", "https", "mailto", "cid")
+_ABSOLUTE = re.compile(r"(?:https?://[^/\\]|mailto:|cid:)", re.IGNORECASE)
+_BROWSER_DROPS = re.compile(r"[\t\n\r]")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
 _LOADS = re.compile(r"url\s*\(|expression\s*\(|@import|\\", re.IGNORECASE)
 _CID = re.compile(r'src="cid:([^"]+)"', re.IGNORECASE)
 _INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -51,15 +54,18 @@ def sanitize(html: str) -> str:
 
 
 def _absolute_only(element: str, attribute: str, value: str) -> str | None:
-    """Links and images that name their scheme, and styles that load nothing.
+    """Links and images with a whole absolute address, and styles that load nothing.
 
     A relative address in a customer's mail would point into the console itself
-    (a link to a console page, signed in, is a lure); a style's url() or
-    expression() has no business in a mail shown to an agent.
+    (a link to a console page, signed in, is a lure). Browsers read 'https:/x'
+    and 'https:x' as relative to a page of the same scheme, and drop tabs,
+    newlines and leading control characters, so the address is cleaned as a
+    browser cleans it and must then start with http(s):// (or be mailto:/cid:).
+    A style's url() or expression() has no business in a mail shown to an agent.
     """
     if attribute in ("href", "src"):
-        scheme = value.strip().split(":", 1)[0].lower() if ":" in value else ""
-        return value if scheme in _SCHEMES else None
+        cleaned = _BROWSER_DROPS.sub("", value).strip(_C0_AND_SPACE)
+        return cleaned if _ABSOLUTE.match(cleaned) else None
     if attribute == "style" and _LOADS.search(value):
         return None
     return value

@@ -68,7 +68,7 @@ def _render(ticket: Ticket, status: int = 200, **forms):
     """The ticket page; `forms` carries a refused form's values and errors back into it."""
     config = _config()
     page = ticket_page.view(config, ticket)
-    return render_template("tickets/ticket.html", t=page, ticket=ticket, templates=kb_replies.reply_templates(),
+    return render_template("tickets/ticket.html", t=page, ticket=ticket, templates=kb_replies.reply_templates(config),
                            outcome_kinds=OUTCOME_KINDS, flag_kinds=[k for k in FLAG_KINDS if k != "reopened"],
                            agents=list(User.select().where(User.active).order_by(User.username)),
                            reply=forms.get("reply", {}), close=forms.get("close", {}),
@@ -82,7 +82,7 @@ def reply(number: int):
     form = request.form
     values = {"template": form.get("template", "reply"), "body": form.get("body", "")}
     errors = {}
-    if values["template"] not in kb_replies.reply_templates():
+    if values["template"] not in kb_replies.reply_templates(_config()):
         errors["template"] = "pick one of the listed templates"
     elif form.get("action") == "send":
         try:
