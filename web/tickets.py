@@ -43,17 +43,19 @@ def queue_page():
 @requires("agent")
 def queue():
     args = request.args
-    filters = ticket_queue.Filters(status=args.get("status", "active"), assignee=args.get("assignee", "").strip(),
-                            priority=args.get("priority", ""), escalated=args.get("escalated") == "1",
-                            text=args.get("q", "")[:200], sort=args.get("sort", "sla"))
+    filters = ticket_queue.Filters(
+        status=args.get("status", "active"), assignee=args.get("assignee", "").strip(),
+        priority=args.get("priority", ""), escalated=args.get("escalated") == "1", text=args.get("q", "")[:200],
+        sort=args.get("sort", "sla"))
     errors = ticket_queue.problems(filters)
     number = params.number(args.get("page"), largest=100_000) or 1
     rows, more = ([], False) if errors else ticket_queue.page(filters, number, _config().web.page_size, me().id)
     kept = {key: args[key] for key in ("q", "status", "assignee", "priority", "escalated", "sort") if args.get(key)}
     agents = [name for (name,) in User.select(User.username).where(User.active).order_by(User.username).tuples()]
     return render_template("tickets/queue.html", rows=rows, more=more, page=number, filters=filters, errors=errors,
-                           args=kept, sorts=ticket_queue.SORTS, agents=agents, statuses=("active", "all", *ticket_queue.STATUSES),
-                           now=tickets.utcnow()), 400 if errors else 200
+                           args=kept, sorts=ticket_queue.SORTS, agents=agents,
+                           statuses=("active", "all", *ticket_queue.STATUSES), now=tickets.utcnow()), \
+        400 if errors else 200
 
 
 # One ticket ---------------------------------------------------------------
@@ -68,7 +70,8 @@ def _render(ticket: Ticket, status: int = 200, **forms):
     """The ticket page; `forms` carries a refused form's values and errors back into it."""
     config = _config()
     page = ticket_page.view(config, ticket)
-    return render_template("tickets/ticket.html", t=page, ticket=ticket, templates=kb_replies.reply_templates(config),
+    return render_template("tickets/ticket.html", t=page, ticket=ticket,
+                           templates=kb_replies.reply_templates(config),
                            outcome_kinds=OUTCOME_KINDS, flag_kinds=[k for k in FLAG_KINDS if k != "reopened"],
                            agents=list(User.select().where(User.active).order_by(User.username)),
                            reply=forms.get("reply", {}), close=forms.get("close", {}),
@@ -87,9 +90,7 @@ def reply(number: int):
     elif form.get("action") == "send":
         try:
             queued = kb_replies.reply(_config(), ticket, values["template"], me(), body=values["body"])
-        except replies.TemplateRefused as exc:
-            errors["template"] = str(exc)
-        except PatroldeskError as exc:
+        except PatroldeskError as exc:  # a template that does not render, an article withdrawn, ...
             errors["template"] = str(exc)
         else:
             flash(f"Reply queued to {ticket.requester.email} (outbox {queued.id}).")
