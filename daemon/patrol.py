@@ -26,7 +26,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from peewee import JOIN
+from peewee import JOIN, SQL, Case, fn
 
 from daemon import capture, db, knowledge, replies, tickets
 from daemon.compose import message_id_key
@@ -402,9 +402,10 @@ def get_report(report_id: int) -> PatrolReport:
 def list_reports(since: dt.datetime | None = None, until: dt.datetime | None = None, agent: str | None = None,
                  outcome_kind: str | None = None, tag: str | None = None, cause: str | None = None,
                  reviewed: bool | None = None, current_only: bool = True, attention_first: bool = True,
-                 limit: int = 100) -> list[PatrolReport]:
+                 limit: int = 100, offset: int = 0) -> list[PatrolReport]:
     """The log, filtered: by period, agent (username), outcome kind, tag, words in the cause,
-    reviewed or not. Superseded revisions are left out unless `current_only` is False."""
+    reviewed or not. Superseded revisions are left out unless `current_only` is False.
+    One query, filtered, ordered and cut by the database, so a page costs the same at any size of log."""
     query = PatrolReport.select(PatrolReport, Ticket, User).join(Ticket).switch(PatrolReport).join(
         User, JOIN.LEFT_OUTER, on=(PatrolReport.author == User.id))
     if since:
@@ -417,19 +418,20 @@ def list_reports(since: dt.datetime | None = None, until: dt.datetime | None = N
         query = query.where(PatrolReport.outcome_kind == outcome_kind)
     if cause:
         query = query.where(PatrolReport.cause.contains(cause))
-    rows = list(query.order_by(PatrolReport.seq.desc()))
-    if tag:
-        rows = [r for r in rows if tag in json.loads(r.tags)]
+    if tag:  # the tag as a JSON string inside the stored list: a whole element, no LIKE wildcards
+        needle = json.dumps(tag.strip(), ensure_ascii=False)
+        position = fn.instr(PatrolReport.tags, needle) if db.is_sqlite() else fn.strpos(PatrolReport.tags, needle)
+        query = query.where(position > 0)
     if current_only:
-        superseded = {r.corrects_id for r in PatrolReport.select(PatrolReport.corrects).where(
-            PatrolReport.corrects.is_null(False))}
-        rows = [r for r in rows if r.id not in superseded]
+        correction = PatrolReport.alias()
+        query = query.where(~fn.EXISTS(correction.select(SQL("1")).where(correction.corrects == PatrolReport.id)))
     if reviewed is not None:
-        seen = {r.report_id for r in PatrolReview.select(PatrolReview.report)}
-        rows = [r for r in rows if (r.id in seen) == reviewed]
+        review = fn.EXISTS(PatrolReview.select(SQL("1")).where(PatrolReview.report == PatrolReport.id))
+        query = query.where(review if reviewed else ~review)
+    order = [PatrolReport.seq.desc()]
     if attention_first:
-        rows.sort(key=lambda r: _ATTENTION.get(r.outcome_kind, 9))  # stable: newest first within a kind
-    return rows[:limit]
+        order.insert(0, Case(PatrolReport.outcome_kind, list(_ATTENTION.items()), 9))
+    return list(query.order_by(*order).limit(limit).offset(offset))
 
 
 def report_dict(report: PatrolReport) -> dict:

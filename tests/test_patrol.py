@@ -296,6 +296,21 @@ def test_the_log_lists_what_did_not_end_well_first_and_filters(setup):
     assert [r.id for r in patrol.list_reports(reviewed=True)] == [ids["not-resolved"]]
     assert len(patrol.list_reports(reviewed=False)) == 4
     assert len(patrol.list_reports(cause="KB5031")) == 5
+    # Pages are cut by the database, in the same order.
+    assert [r.outcome_kind for r in patrol.list_reports(limit=2, offset=2)] == ["workaround", "escalated"]
+
+
+def test_a_tag_filter_matches_whole_tags_only(setup):
+    config, agent, _ = setup
+    closed = {}
+    for n, tags in enumerate([("net_work",), ("netXwork", "vpn"), ("net_work2",), ("сеть",)]):
+        with database.atomic():
+            ticket = tickets.open_ticket(tickets.customer_for(Address("", f"k{n}@example.no")), f"S {n}", SUPPORT,
+                                         10001)
+        closed[tags[0]] = patrol.close(config, ticket, note(tags=tags), agent, notify=False).id
+    assert [r.id for r in patrol.list_reports(tag="net_work")] == [closed["net_work"]]  # no LIKE wildcard
+    assert [r.id for r in patrol.list_reports(tag="vpn")] == [closed["netXwork"]]
+    assert [r.id for r in patrol.list_reports(tag="сеть")] == [closed["сеть"]]
 
 
 # The command line

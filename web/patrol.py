@@ -78,9 +78,8 @@ def _day(values: dict, key: str, errors: dict) -> dt.datetime | None:
 
 def _page_of(filters: dict, page: int) -> tuple[list[PatrolReport], bool]:
     """One page of the log in the domain's order, and whether there is a next one."""
-    rows = patrol.list_reports(**filters, limit=page * PER_PAGE + 1)
-    start = (page - 1) * PER_PAGE
-    return rows[start:start + PER_PAGE], len(rows) > page * PER_PAGE
+    rows = patrol.list_reports(**filters, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
+    return rows[:PER_PAGE], len(rows) > PER_PAGE
 
 
 def _reviewed(rows: list[PatrolReport]) -> set[int]:
