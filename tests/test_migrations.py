@@ -1,12 +1,13 @@
 """Schema migrations: an old database upgrades with its data intact; an old schema refuses to run."""
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 
 import pytest
 
-from daemon import db
+from daemon import db, ticket_search
 from daemon.errors import SchemaOutOfDate
 from daemon.models import Customer, Inbound, Message, Participant, RawMail, Ticket
 from tests.conftest import make_config
@@ -47,6 +48,9 @@ def test_a_first_version_database_upgrades_with_its_data_intact(tmp_path, backen
     assert ticket.requester == Customer.get(Customer.email == "ola@example.no")
     message = Message.get()
     assert message.body_text == "Hjelp, æøå" and message.thread_signal is None
+    # 0011: the deadline by the default SLA for its priority, no answer yet, and the old mail searchable.
+    assert ticket.respond_by == dt.datetime(2026, 1, 2, 11, 4, 5) and ticket.first_response_at is None
+    assert ticket_search.ticket_ids("æøå") == [ticket.id]
     assert bytes(RawMail.get().data) == b"Subject: x\r\n\r\nbody\xff"
     Participant.create(ticket=ticket, address="ola@example.no")
     assert [p.address for p in ticket.participants] == ["ola@example.no"]
