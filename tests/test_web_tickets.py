@@ -291,13 +291,13 @@ def test_the_configured_acknowledgement_is_not_offered_as_a_reply(tmp_path, data
 
 def test_the_mails_own_images_are_inlined_in_its_frame(setup):
     config, console = setup
-    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000" "1f15c4890000000d49444154789c6360f8cf"
-                        "c00000030101001864f8b60000000049454e44ae426082")
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360f8cfc00000030101001864f8b60000000049454e44ae426082")
     html = corpus.leaf("text/html; charset=utf-8", b'<p>Se bildet:</p><img src="cid:shot1@example.no">')
     image = corpus.leaf('image/png; name="shot.png"', corpus.b64(png), "base64",
                         ("Content-ID", "<shot1@example.no>"), ("Content-Disposition", 'inline; filename="shot.png"'))
-    raw = corpus.mail([("From", "bo@example.com"), ("To", SUPPORT), ("Subject", "Skjermbilde"), ("MIME-Version", "1.0")],
-                      corpus.multipart("related", "rel", html, image))
+    raw = corpus.mail([("From", "bo@example.com"), ("To", SUPPORT), ("Subject", "Skjermbilde"),
+                       ("MIME-Version", "1.0")], corpus.multipart("related", "rel", html, image))
     ticket = mail_in(config, raw=raw)
     message = Message.get(Message.ticket == ticket.id)
     frame = console.client("agent").get(f"/tickets/{ticket.number}/messages/{message.id}/html").get_data(as_text=True)
