@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import Flask, abort, g, request
 from flask_login import LoginManager, UserMixin, current_user
 
 from daemon.models import User
@@ -97,7 +97,3 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _roles():
         return {"can": lambda role: current_user.is_authenticated and current_user.can(role)}
-
-
-def home():
-    return redirect(url_for("tickets.queue"))

@@ -46,7 +46,9 @@ def view(config: Config, ticket: Ticket) -> TicketView:
     for att in Attachment.select().where(Attachment.message.in_(list(by_id))).order_by(Attachment.id):
         if not att.inline or not att.content_id:
             by_id[att.message_id].attachments.append(att)
-    deliveries = {row.message_id.strip("<>"): row for row in Outgoing.select().where(Outgoing.ticket == ticket.id)}
+    # How each sent mail fared; not the composed mail itself (Outgoing.data), which the page never shows.
+    deliveries = {row.message_id.strip("<>"): row for row in Outgoing.select(
+        Outgoing.id, Outgoing.message_id, Outgoing.state, Outgoing.last_error).where(Outgoing.ticket == ticket.id)}
     for message in messages:
         message.delivery = deliveries.get(message.row.message_id or "")
     return TicketView(
