@@ -18,9 +18,10 @@ import tempfile
 import time
 
 from bench.knowledge import _VOCABULARY, _percentile, _tail_word
-from daemon import db, users
+from daemon.store import db
+from daemon.people import users
 from daemon.config import load_config
-from daemon.db import database
+from daemon.store.db import database
 
 PASSWORD = "benchmark password"
 _STATUSES = ["solved"] * 55 + ["closed"] * 20 + ["open"] * 12 + ["new"] * 8 + ["pending"] * 5

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 from bench.mailgen import SUPPORT, corpus
-from daemon import db
+from daemon.store import db
 from bench import knowledge
 from daemon.config import load_config
-from daemon.models import Inbound, Outgoing, Ticket
+from daemon.store.models import Inbound, Outgoing, Ticket
 from tests.dovecot import running_dovecot, write_daemon_config
 
 APPEND_CHUNK = 500

@@ -11,10 +11,11 @@ import tempfile
 import time
 
 from bench.mailgen import corpus
-from daemon import db, pipeline
+from daemon.store import db
+from daemon.ingest import pipeline
 from daemon.config import load_config
-from daemon.models import Inbound, Ticket
-from daemon.sources import spool
+from daemon.store.models import Inbound, Ticket
+from daemon.ingest.sources import spool
 
 
 def run(count: int) -> dict:

@@ -12,12 +12,13 @@ import threading
 from apscheduler.schedulers.background import BackgroundScheduler
 from werkzeug.serving import make_server
 
-from daemon import db, outbox
+from daemon.store import db
+from daemon.outbound import outbox
 from daemon.config import Config
 from daemon.errors import PatroldeskError
-from daemon.pipeline import Worker
-from daemon.sources.imap import MailboxPoller
-from daemon.sources.smtp import SMTPListener
+from daemon.ingest.pipeline import Worker
+from daemon.ingest.sources.imap import MailboxPoller
+from daemon.ingest.sources.smtp import SMTPListener
 
 log = logging.getLogger("patroldesk.service")
 
@@ -93,7 +94,7 @@ class Service:
         if self.config.patrol.digest_schedule.strip():
             from apscheduler.triggers.cron import CronTrigger
 
-            from daemon import digest
+            from daemon.patrol import digest
             self.scheduler.add_job(digest.send_scheduled, CronTrigger.from_crontab(
                 self.config.patrol.digest_schedule, timezone="UTC"), args=[self.config], id="patrol-digest",
                 max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon import db
+from daemon.store import db
 from daemon.config import Config, load_config
 
 PG_DSN = os.environ.get("PATROLDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

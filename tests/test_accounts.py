@@ -9,10 +9,12 @@ import threading
 
 import pytest
 
-from daemon import accounts, db, users
-from daemon.accounts import AccountRefused
-from daemon.db import database
-from daemon.models import AuditEvent, User
+from daemon.people import accounts
+from daemon.store import db
+from daemon.people import users
+from daemon.people.accounts import AccountRefused
+from daemon.store.db import database
+from daemon.store.models import AuditEvent, User
 from tests.conftest import make_config
 
 PASSWORD = "correct horse battery"

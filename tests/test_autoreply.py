@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from daemon import autoreply, outbox, replies, tickets
-from daemon.db import database
+from daemon.outbound import automatic as autoreply
+from daemon.outbound import outbox
+from daemon.outbound import replies
+from daemon.tickets import lifecycle as tickets
+from daemon.store.db import database
 from daemon.mail.parse import Address
-from daemon.models import AuditEvent, Inbound, Message, Outgoing, Ticket, utcnow
+from daemon.store.models import AuditEvent, Inbound, Message, Outgoing, Ticket, utcnow
 from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
 from tests.relay import Relay
@@ -313,7 +316,7 @@ def test_a_broken_acknowledgement_template_holds_the_mail_back_and_keeps_the_tic
     config = relayed_config(tmp_path, relay)
     with running_service(config) as service:
         with database.atomic():  # written past the checks, as if edited in the database by hand
-            from daemon.models import ReplyTemplate
+            from daemon.store.models import ReplyTemplate
             ReplyTemplate.create(name="acknowledgement", subject="Hei {{ customer.nmae }}", text="x")
         send(service, simple_mail(frm="kari@example.org", to=SUPPORT, subject="Sak", body="Hei",
                                   message_id="broken@example.org"))
@@ -381,8 +384,8 @@ def test_a_customers_8bit_message_id_still_opens_a_ticket_and_is_acknowledged(tm
     config = relayed_config(tmp_path, relay)
     raw = (f"From: kari@example.org\r\nTo: {SUPPORT}\r\nSubject: Sak\r\nMessage-ID: <\xc3\xbc1@example.org>\r\n"
            "References: <\xff@x> <old@example.org>\r\n\r\nHei\r\n").encode("latin-1")
-    from daemon import pipeline
-    from daemon.sources import spool
+    from daemon.ingest import pipeline
+    from daemon.ingest.sources import spool
     spool.enqueue(raw, "test")
     [result] = pipeline.drain(config)
     assert result.outcome == "created"

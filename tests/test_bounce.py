@@ -12,11 +12,13 @@ import json
 
 import pytest
 
-from daemon import pipeline, replies, tickets
+from daemon.ingest import pipeline
+from daemon.outbound import replies
+from daemon.tickets import lifecycle as tickets
 from daemon.mail import dsn
 from daemon.mail.parse import Address
-from daemon.models import AuditEvent, Inbound, Outgoing, Ticket
-from daemon.sources import spool
+from daemon.store.models import AuditEvent, Inbound, Outgoing, Ticket
+from daemon.ingest.sources import spool
 from tests.conftest import make_config
 
 SUPPORT = "hjelp@example.no"

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from daemon import db, users
+from daemon.store import db
+from daemon.people import users
 from daemon.config import load_config
-from daemon.models import MailboxState, Outgoing, Ticket, User, utcnow
+from daemon.store.models import MailboxState, Outgoing, Ticket, User, utcnow
 from tests.conftest import wait_for
 from tests.corpus import simple_mail
 
@@ -216,7 +217,7 @@ def test_tickets_show_tells_a_claimed_tag_and_attachments_too_big_to_store(workd
 
 
 def test_sizes_read_like_the_size_limits():
-    from daemon.cli import _size
+    from daemon.cli.root import _size
     assert [_size(n) for n in (0, 1023, 1536, 30 * 1024 * 1024, 3 * 1024 ** 4)] == [
         "0 B", "1023 B", "1.5 KB", "30.0 MB", "3072.0 GB"]
 
@@ -263,7 +264,7 @@ def test_mailboxes_tell_when_the_daemon_was_last_seen(workdir, workdir_database)
 
 
 def test_a_mailbox_line_needs_no_last_seen_or_stale():
-    from daemon.cli import _mailbox_line
+    from daemon.cli.root import _mailbox_line
     state = {"name": "main", "status": "ok", "idle": False, "read_only": False, "host": "h", "port": 993,
              "folder": "INBOX", "uidvalidity": 5, "last_uid": 2, "waiting_to_file": 1}
     assert _mailbox_line(state, utcnow()) == ("main  ok  h:993 INBOX  uidvalidity 5 last UID 2  "
@@ -288,7 +289,7 @@ def test_user_password_sets_a_new_password_from_stdin(workdir, workdir_database)
 def test_user_password_asks_twice_without_echo(workdir, workdir_database, monkeypatch):
     from click.testing import CliRunner
 
-    from daemon.cli import cli as command
+    from daemon.cli.root import cli as command
     cli(workdir, "init")
     cli(workdir, "user", "add", "kari", "--password-stdin", input="first password\n")
     monkeypatch.setattr("daemon.logs.configure", lambda level: None)  # keep pytest's log capture
@@ -391,9 +392,9 @@ def test_an_absurd_ticket_reference_is_refused_cleanly(workdir):
 
 
 def test_ingest_waits_for_the_daemon_when_its_worker_takes_the_mail_first(config, database):
-    from daemon import pipeline
-    from daemon.requeue import process_now
-    from daemon.sources import spool
+    from daemon.ingest import pipeline
+    from daemon.ingest.requeue import process_now
+    from daemon.ingest.sources import spool
     row = spool.enqueue(simple_mail(frm="kari@example.no", to="support@localhost", subject="Sak", body="x",
                                     message_id="race@example.no"), "cli")
     [taken] = spool.claim(1, config.ingest.lease_seconds)  # the daemon's worker got there first

@@ -12,8 +12,8 @@ import subprocess
 import sys
 import threading
 
-from daemon import db
-from daemon.models import AuditEvent, Inbound, Message, Outgoing, Ticket
+from daemon.store import db
+from daemon.store.models import AuditEvent, Inbound, Message, Outgoing, Ticket
 from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
 
@@ -121,7 +121,7 @@ def test_a_daemon_killed_mid_batch_loses_nothing_and_doubles_nothing_after_resta
     env = dict(os.environ, PATROLDESK_CONFIG=str(path))
     db.open_database(make_config(tmp_path, url))
     db.upgrade()
-    from daemon.sources import spool
+    from daemon.ingest.sources import spool
     total = 1500
     for i in range(total):
         spool.enqueue(simple_mail(frm=f"k{i}@example.no", to="support@localhost", subject=f"Sak {i}",

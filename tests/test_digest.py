@@ -7,14 +7,18 @@ import email.policy
 
 import pytest
 
-from daemon import db, digest, patrol, policies, tickets
+from daemon.store import db
+from daemon.patrol import digest
+from daemon.patrol import logbook as patrol
+from daemon.patrol import policies
+from daemon.tickets import lifecycle as tickets
 from daemon.config import load_config
-from daemon.db import database
+from daemon.store.db import database
 from daemon.errors import ConfigError
 from daemon.mail.parse import Address
-from daemon.models import Outgoing, PolicyFiring
-from daemon.patrol import Note
-from daemon.users import create_user
+from daemon.store.models import Outgoing, PolicyFiring
+from daemon.patrol.logbook import Note
+from daemon.people.users import create_user
 from tests.conftest import make_config
 
 SUPPORT = "hjelp@example.no"

@@ -13,9 +13,10 @@ import time
 
 import pytest
 
-from daemon import db, outbox
+from daemon.store import db
+from daemon.outbound import outbox
 from daemon.config import MailboxConfig
-from daemon.models import Inbound, MailboxState, Message, Outgoing, Ticket, utcnow
+from daemon.store.models import Inbound, MailboxState, Message, Outgoing, Ticket, utcnow
 from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
 from tests.dovecot import write_daemon_config
@@ -374,7 +375,7 @@ def test_a_dropped_postgresql_connection_is_opened_again(tmp_path, postgres_url,
 
 
 def test_sizes_are_asked_in_chunks(tmp_path, imap_account, monkeypatch):
-    from daemon.sources import imap
+    from daemon.ingest.sources import imap
     monkeypatch.setattr(imap, "SIZE_CHUNK", 2)
     imap_account.append("INBOX", mails(5))
     with running_service(imap_config(tmp_path, mailbox(imap_account, batch_size=2))):
@@ -383,7 +384,7 @@ def test_sizes_are_asked_in_chunks(tmp_path, imap_account, monkeypatch):
 
 
 def test_uid_sets_are_written_as_ranges():
-    from daemon.sources.imap import _uid_set
+    from daemon.ingest.sources.imap import _uid_set
     assert _uid_set([5, 1, 2, 3, 9, 11, 12, 12]) == "1:3,5,9,11:12"
     assert _uid_set([7]) == "7"
 
@@ -427,7 +428,7 @@ def test_a_mail_over_the_size_limit_is_left_in_place_and_the_admins_told(tmp_pat
 
 
 def test_read_only_mail_waits_for_no_filing_and_a_silent_daemon_shows_as_stale(tmp_path, imap_account):
-    from daemon.sources.imap import mailbox_states
+    from daemon.ingest.sources.imap import mailbox_states
     imap_account.append("INBOX", mails(2))
     config = imap_config(tmp_path, mailbox(imap_account, read_only=True))
     with running_service(config):
@@ -447,7 +448,7 @@ def test_read_only_mail_waits_for_no_filing_and_a_silent_daemon_shows_as_stale(t
         "select failed: Mailbox doesn't exist: Nope (0.001 + 0.000 secs)."), "select failed: Mailbox doesn't exist: Nope"),
 ])
 def test_failures_are_described_in_plain_words(error, expected):
-    from daemon.sources.imap import _describe
+    from daemon.ingest.sources.imap import _describe
     assert _describe(error) == expected
 
 
@@ -496,7 +497,7 @@ def test_many_oversized_mails_make_one_alert(tmp_path, imap_account):
 
 def test_folder_names_follow_the_servers_namespaces():
     from daemon.config import load_config
-    from daemon.sources.imap import MailboxPoller
+    from daemon.ingest.sources.imap import MailboxPoller
     poller = MailboxPoller(MailboxConfig(host="h", user="u", password="p"), load_config(None, {}), lambda: None)
     poller._prefix, poller._delimiter, poller._foreign = "INBOX.", ".", ("shared.", "user.")
     assert poller._server_name("patroldesk/processed") == "INBOX.patroldesk.processed"

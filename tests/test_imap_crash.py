@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from daemon import db
+from daemon.store import db
 from daemon.config import load_config
-from daemon.models import Inbound, Message, Outgoing, Ticket
-from daemon.sources.imap import CRASH_POINTS
+from daemon.store.models import Inbound, Message, Outgoing, Ticket
+from daemon.ingest.sources.imap import CRASH_POINTS
 from tests.conftest import wait_for
 from tests.corpus import simple_mail
 from tests.dovecot import write_daemon_config
@@ -118,7 +118,7 @@ def test_a_restart_after_kill_9_neither_loses_nor_doubles_a_mail(tmp_path, imap_
 
 
 def test_a_mail_that_kills_the_daemon_three_times_is_skipped(tmp_path, imap_account):
-    from daemon.models import MailboxState, Outgoing
+    from daemon.store.models import MailboxState, Outgoing
     imap_account.append("INBOX", corpus()[:1])
     config_path = write_config(tmp_path, imap_account, alerts_to="ops@example.com")
     db.open_database(load_config(config_path, {}))

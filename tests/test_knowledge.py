@@ -12,14 +12,20 @@ from collections import defaultdict
 
 import pytest
 
-from daemon import capture, db, kb_figures, kb_replies, knowledge, patrol, pipeline, search, tickets
-from daemon.knowledge import ArticleRefused, ArticleText, NotAllowed
-from daemon.models import (
-    Article, ArticleFlag, ArticleLink, ArticleRevision, ArticleSuggestion, Outgoing, ReplyTemplate, SearchLog, Ticket,
-)
-from daemon.patrol import Note
-from daemon.sources import spool
-from daemon.users import create_user
+from daemon.knowledge import capture
+from daemon.store import db
+from daemon.knowledge import figures as kb_figures
+from daemon.knowledge import article_replies as kb_replies
+from daemon.knowledge import articles as knowledge
+from daemon.patrol import logbook as patrol
+from daemon.ingest import pipeline
+from daemon.knowledge import search
+from daemon.tickets import lifecycle as tickets
+from daemon.knowledge.articles import ArticleRefused, ArticleText, NotAllowed
+from daemon.store.models import Article, ArticleFlag, ArticleLink, ArticleRevision, ArticleSuggestion, Outgoing, ReplyTemplate, SearchLog, Ticket
+from daemon.patrol.logbook import Note
+from daemon.ingest.sources import spool
+from daemon.people.users import create_user
 from tests import kb_corpus
 from tests.conftest import make_config
 from tests.corpus import simple_mail
@@ -624,7 +630,7 @@ def test_a_withdrawn_article_stops_its_template_and_marks_it_for_review(setup):
 
 def test_every_mail_from_a_stored_template_records_the_templates_revision(setup):
     config, agent, _ = setup
-    from daemon import replies
+    from daemon.outbound import replies
     replies.save_template(config, "acknowledgement", "Mottatt {{ ticket.reference }}", "Vi har fått saken.")
     replies.save_template(config, "acknowledgement", "Mottatt! {{ ticket.reference }}", "Vi har fått saken din.")
     mail_in(config, "r@example.org", "Hjelp", "Noe er galt.")

@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-from daemon import db, ticket_search
+from daemon.store import db
+from daemon.tickets import search as ticket_search
 from daemon.errors import SchemaOutOfDate
-from daemon.models import Customer, Inbound, Message, Participant, RawMail, Ticket
+from daemon.store.models import Customer, Inbound, Message, Participant, RawMail, Ticket
 from tests.conftest import make_config
 
 

@@ -8,9 +8,9 @@ import email.policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from daemon import outbox
-from daemon.db import database
-from daemon.models import Outgoing, utcnow
+from daemon.outbound import outbox
+from daemon.store.db import database
+from daemon.store.models import Outgoing, utcnow
 from tests.conftest import make_config
 
 
@@ -111,10 +111,10 @@ def _closed_port() -> int:
 
 
 def test_a_ticket_mail_is_kept_on_its_ticket_and_sent_once(relayed, relay):
-    from daemon.compose import Draft, ticket_of_message_id
+    from daemon.outbound.compose import Draft, ticket_of_message_id
     from daemon.mail.parse import Address
-    from daemon.models import Message
-    from daemon.tickets import customer_for, open_ticket
+    from daemon.store.models import Message
+    from daemon.tickets.lifecycle import customer_for, open_ticket
     with database.atomic():
         customer = customer_for(Address(name="Åse", addr="ase@example.no"))
         ticket = open_ticket(customer, "Skriveren", "hjelp@example.no", 10001)

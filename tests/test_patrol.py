@@ -11,13 +11,16 @@ import sys
 
 import pytest
 
-from daemon import db, patrol, pipeline, tickets
-from daemon.db import database
+from daemon.store import db
+from daemon.patrol import logbook as patrol
+from daemon.ingest import pipeline
+from daemon.tickets import lifecycle as tickets
+from daemon.store.db import database
 from daemon.mail.parse import Address
-from daemon.models import AuditEvent, Outgoing, PatrolReport, PatrolReview, Ticket
-from daemon.patrol import Note, NoteRefused
-from daemon.sources import spool
-from daemon.users import create_user
+from daemon.store.models import AuditEvent, Outgoing, PatrolReport, PatrolReview, Ticket
+from daemon.patrol.logbook import Note, NoteRefused
+from daemon.ingest.sources import spool
+from daemon.people.users import create_user
 from tests.conftest import make_config
 from tests.corpus import simple_mail
 

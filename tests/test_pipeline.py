@@ -7,9 +7,10 @@ import hashlib
 import pytest
 from peewee import OperationalError
 
-from daemon import db, pipeline
-from daemon.models import Inbound, Message, Outgoing, Ticket, utcnow
-from daemon.sources import spool
+from daemon.store import db
+from daemon.ingest import pipeline
+from daemon.store.models import Inbound, Message, Outgoing, Ticket, utcnow
+from daemon.ingest.sources import spool
 from tests.conftest import make_config
 from tests.corpus import CORPUS, simple_mail
 
@@ -284,7 +285,7 @@ def test_a_worker_whose_lease_was_taken_over_leaves_the_mail_to_the_new_holder(c
 
 
 def test_a_reply_to_our_signed_message_id_threads_though_the_subject_was_rewritten(config, database):
-    from daemon.compose import new_message_id
+    from daemon.outbound.compose import new_message_id
     spool.enqueue(simple_mail(frm="kari@example.no", to="support@localhost", subject="Skriveren",
                               body="Hei", message_id="first@example.no"), "cli")
     [first] = pipeline.drain(config)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.redact import KINDS, PLACEHOLDERS, Redacted, Removed, redact
+from daemon.knowledge.redact import KINDS, PLACEHOLDERS, Redacted, Removed, redact
 
 
 def removed_texts(result: Redacted, kind: str) -> list[str]:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from daemon import db, replies
-from daemon.db import database
+from daemon.store import db
+from daemon.outbound import replies
+from daemon.store.db import database
 from daemon.errors import NotFound
 from daemon.mail.parse import Address
-from daemon.models import ReplyTemplate, Ticket, User
-from daemon.replies import TemplateRefused
-from daemon.tickets import customer_for, open_ticket
+from daemon.store.models import ReplyTemplate, Ticket, User
+from daemon.outbound.replies import TemplateRefused
+from daemon.tickets.lifecycle import customer_for, open_ticket
 from tests.conftest import make_config
 
 BUILTINS = ("acknowledgement", "reply", "solved")
@@ -283,7 +284,7 @@ def test_the_migration_builds_the_table_the_model_describes(tmp_path, backend_ur
 
 
 @pytest.mark.parametrize("text, reason", [
-    ("Hei {{ customer.nmae }}", "'daemon.replies.TemplateCustomer object' has no attribute 'nmae'"),
+    ("Hei {{ customer.nmae }}", "'daemon.outbound.replies.TemplateCustomer object' has no attribute 'nmae'"),
     ("Hei {{ order }}", "'order' is undefined"),
     ("Hei {{ customer.name }", "unexpected '}'"),
     ("Hei {{ ''.__class__.__mro__ }}", "'__class__' belongs to Python's internals, which templates may not reach"),

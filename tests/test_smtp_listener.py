@@ -9,8 +9,8 @@ import socket
 
 import pytest
 
-from daemon import db
-from daemon.models import Inbound, Message, Outgoing, RawMail, Ticket
+from daemon.store import db
+from daemon.store.models import Inbound, Message, Outgoing, RawMail, Ticket
 from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
 

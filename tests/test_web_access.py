@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from flask import Blueprint
 
-from daemon import db
-from daemon.models import AuditEvent, SignInFailure, User
+from daemon.store import db
+from daemon.store.models import AuditEvent, SignInFailure, User
 from tests.browser import served
 from tests.conftest import make_config
 from tests.webtools import PASSWORD, make_console, post, token

@@ -17,8 +17,8 @@ import smtplib
 
 import pytest
 
-from daemon import users
-from daemon.models import Article, PatrolReport, PatrolReview, Ticket
+from daemon.people import users
+from daemon.store.models import Article, PatrolReport, PatrolReview, Ticket
 from tests.browser import Watch, sign_in
 from tests.conftest import make_config, running_service, wait_for
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from daemon import db
+from daemon.store import db
 from daemon.config import MailboxConfig
-from daemon.models import MailboxState, utcnow
+from daemon.store.models import MailboxState, utcnow
 from tests.conftest import make_config
 from web import create_app
 

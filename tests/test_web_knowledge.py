@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 
 
-from daemon import knowledge, tickets
-from daemon.knowledge import ArticleText
+from daemon.knowledge import articles as knowledge
+from daemon.tickets import lifecycle as tickets
+from daemon.knowledge.articles import ArticleText
 from daemon.mail.parse import Address
-from daemon.models import Article, ArticleFlag, ReplyTemplate, SearchLog
+from daemon.store.models import Article, ArticleFlag, ReplyTemplate, SearchLog
 from tests import webtools
 
 PRINTER = {"title": "The printer prints nothing after the Windows update",

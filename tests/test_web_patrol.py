@@ -11,10 +11,11 @@ import re
 
 
 import web.patrol
-from daemon import patrol, tickets
+from daemon.patrol import logbook as patrol
+from daemon.tickets import lifecycle as tickets
 from daemon.mail.parse import Address
-from daemon.models import Policy, PatrolReview, utcnow
-from daemon.patrol import Note
+from daemon.store.models import Policy, PatrolReview, utcnow
+from daemon.patrol.logbook import Note
 from tests import webtools
 
 GOOD = dict(situation="Åse could not print from the third-floor printer after Tuesday's update.",

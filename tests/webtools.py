@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask.testing import FlaskClient
 
-from daemon import users
+from daemon.people import users
 from web import create_app
 
 PASSWORD = "correct horse battery"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask
 
 from daemon.config import Config
-from daemon.db import database
+from daemon.store.db import database
 
 
 def create_app(config: Config) -> Flask:

@@ -16,7 +16,7 @@ import functools
 from flask import Flask, abort, g, request
 from flask_login import LoginManager, UserMixin, current_user
 
-from daemon.models import User
+from daemon.store.models import User
 from web.params import number
 
 RANKS = {"agent": 1, "reviewer": 2, "admin": 3}

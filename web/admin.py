@@ -13,10 +13,16 @@ import json
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from peewee import JOIN, fn
 
-from daemon import accounts, kb_replies, policies, policy_state, replies, tickets, users
+from daemon.people import accounts
+from daemon.knowledge import article_replies as kb_replies
+from daemon.patrol import policies
+from daemon.patrol import policy_state
+from daemon.outbound import replies
+from daemon.tickets import lifecycle as tickets
+from daemon.people import users
 from daemon.errors import NotFound, PatroldeskError
-from daemon.models import ROLES, Article, Inbound, Outgoing, Policy, PolicyFiring, ReplyTemplate, User
-from daemon.sources.imap import mailbox_states
+from daemon.store.models import ROLES, Article, Inbound, Outgoing, Policy, PolicyFiring, ReplyTemplate, User
+from daemon.ingest.sources.imap import mailbox_states
 from web.access import me, requires
 from web.params import number
 

@@ -17,9 +17,11 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from daemon import accounts, lockout, users
+from daemon.people import accounts
+from daemon.people import lockout
+from daemon.people import users
 from daemon.errors import PatroldeskError
-from daemon.models import User, utcnow
+from daemon.store.models import User, utcnow
 from web.access import PUBLIC, SignedIn, me, requires
 
 blueprint = Blueprint("auth", __name__)

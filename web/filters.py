@@ -6,7 +6,7 @@ import json
 from flask import Flask
 
 from daemon import timefmt
-from daemon.models import utcnow
+from daemon.store.models import utcnow
 
 
 def ago(moment) -> str:

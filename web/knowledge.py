@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from peewee import JOIN
 
-from daemon import kb_figures, kb_replies, knowledge, tickets
+from daemon.knowledge import figures as kb_figures
+from daemon.knowledge import article_replies as kb_replies
+from daemon.knowledge import articles as knowledge
+from daemon.tickets import lifecycle as tickets
 from daemon.errors import NotFound, PatroldeskError
-from daemon.knowledge import ArticleRefused, ArticleText
-from daemon.models import ARTICLE_STATES, FLAG_KINDS, Article, ArticleFlag, ArticleLink, ReplyTemplate, Ticket, User
+from daemon.knowledge.articles import ArticleRefused, ArticleText
+from daemon.store.models import ARTICLE_STATES, FLAG_KINDS, Article, ArticleFlag, ArticleLink, ReplyTemplate, Ticket, User
 from web import params
 from web.access import me, requires
 from web.patrol import page_number

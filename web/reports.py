@@ -20,9 +20,9 @@ import pygal
 from flask import Blueprint, Response, abort, g, render_template, request
 from pygal.style import Style
 
-from daemon import dashboard as figures
-from daemon.dashboard import Period, PeriodRefused
-from daemon.models import OUTCOME_KINDS
+from daemon.patrol import dashboard as figures
+from daemon.patrol.dashboard import Period, PeriodRefused
+from daemon.store.models import OUTCOME_KINDS
 from web.access import requires
 
 blueprint = Blueprint("reports", __name__, url_prefix="/reports")

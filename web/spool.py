@@ -13,10 +13,10 @@ import json
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
-from daemon import requeue
+from daemon.ingest import requeue
 from daemon.errors import NotFound, PatroldeskError
-from daemon.models import Inbound, RawMail
-from daemon.sources import spool
+from daemon.store.models import Inbound, RawMail
+from daemon.ingest.sources import spool
 from web.access import requires
 
 blueprint = Blueprint("spool", __name__, url_prefix="/spool")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
-from daemon import kb_replies, patrol, replies, tickets
-from daemon import queue as ticket_queue
+from daemon.knowledge import article_replies as kb_replies
+from daemon.patrol import logbook as patrol
+from daemon.outbound import replies
+from daemon.tickets import lifecycle as tickets
+from daemon.tickets import queue as ticket_queue
 from daemon.errors import PatroldeskError
-from daemon.knowledge import ArticleRefused, get_article
-from daemon.models import FLAG_KINDS, OUTCOME_KINDS, Attachment, Message, Ticket, User
-from daemon.stages.attachments import blob_path
+from daemon.knowledge.articles import ArticleRefused, get_article
+from daemon.store.models import FLAG_KINDS, OUTCOME_KINDS, Attachment, Message, Ticket, User
+from daemon.ingest.stages.attachments import blob_path
 from web import mailview, params, ticket_page
 from web.access import me, requires
 

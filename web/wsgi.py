@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 
-from daemon import db, logs
+from daemon import logs
+from daemon.store import db
 from daemon.config import load_config
 from web import create_app
 

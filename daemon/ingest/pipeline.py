@@ -1,0 +1,332 @@
+"""The ingest pipeline: each spooled mail, in one transaction, through STAGES.
+
+A stage is a module in daemon/stages with `run(ctx)`. It ends normally,
+or raises Discard(reason) to stop on purpose (the mail is kept and marked).
+Any other exception rolls the mail's transaction back and quarantines the
+spooled mail with the reason and the traceback. One log line per mail says
+what became of it, starting with its Message-ID.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import traceback
+from dataclasses import dataclass
+
+from peewee import IntegrityError, InterfaceError, InternalError, OperationalError
+
+from daemon.config import Config
+from daemon.store.db import database
+from daemon.errors import Discard, Quarantine
+from daemon.mail.parse import Address, ParsedMail, parse
+from daemon.store.models import Inbound, Message, Ticket
+from daemon.ingest.sources import spool
+from daemon.wakeable import WakeableThread
+
+STAGES = (
+    "loop_guard",
+    "dedupe",
+    "bounce",
+    "threading",
+    "ticket",
+    "attachments",
+    "suggest",
+    "policies",
+    "acknowledge",
+)
+_RUN = {name: importlib.import_module(f"daemon.ingest.stages.{name}").run for name in STAGES}
+
+log = logging.getLogger("patroldesk.ingest")
+
+
+@dataclass
+class MailContext:
+    """What the stages know about one mail, filled in as they run."""
+    config: Config
+    inbound: Inbound
+    mail: ParsedMail
+    raw: bytes = b""
+    sender: Address | None = None
+    automatic: str | None = None
+    ticket: Ticket | None = None
+    signal: str | None = None
+    claimed_ref: int | None = None
+    message: Message | None = None
+    outcome: str = "created"
+
+
+@dataclass(frozen=True)
+class Disposition:
+    """What became of one spooled mail."""
+    inbound_id: int
+    outcome: str  # created, threaded, duplicate, ignored, bounced, quarantined
+    message_id: str | None
+    ticket: int | None
+    reason: str = ""
+
+
+def process(row: Inbound, config: Config) -> Disposition:
+    """Run one claimed spool row through the pipeline; never raises for bad mail.
+
+    Raises only when the database itself fails (the row is handed back), or
+    LeaseLost when another claimer took the row over (its work is rolled back).
+    """
+    try:
+        result = _process(row, config)
+    except spool.LeaseLost:
+        log.warning("spool %d: the lease ran out and another worker took the mail over; leaving it to them",
+                    row.id)
+        raise
+    _log_disposition(result)
+    return result
+
+
+def _process(row: Inbound, config: Config) -> Disposition:
+    try:
+        try:
+            result = _run_stages(row, config)
+        except IntegrityError:
+            # A concurrent worker stored the same mail (or customer) first: run
+            # again, and dedupe sees what it committed.
+            result = _run_stages(row, config)
+    except Discard as stop:
+        with database.atomic():
+            if stop.record is not None:
+                stop.record()
+            spool.finish(row, "discarded", stop.outcome, reason=stop.reason)
+        result = Disposition(row.id, stop.outcome, _message_id_of(row), stop.ticket, stop.reason)
+    except _DATABASE_TROUBLE as exc:
+        _hand_back(row, exc)
+        raise
+    except Quarantine as refused:  # a stage's own verdict needs no traceback
+        result = _quarantine(row, str(refused))
+    except Exception as exc:  # anything else is this mail's fault: quarantine it
+        result = _quarantine(row, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+    return result
+
+
+# Errors of the database itself (connection, locks, read-only standby); a
+# DataError or IntegrityError, by contrast, is something this mail provoked.
+_DATABASE_TROUBLE = (OperationalError, InterfaceError, InternalError)
+# SQLSTATE classes and SQLite messages that say "not now", whichever mail runs.
+_TRANSIENT_SQLSTATES = ("08", "25", "40", "53", "55", "57", "58")
+_TRANSIENT_MESSAGES = ("locked", "busy", "disk is full", "disk i/o", "unable to open", "read-only",
+                       "timeout", "deadlock", "could not serialize")
+
+
+def _is_transient(exc: Exception) -> bool:
+    cause = exc.__cause__ or exc.__context__ or exc
+    sqlstate = getattr(cause, "pgcode", None) or ""
+    if sqlstate.startswith(_TRANSIENT_SQLSTATES):
+        return True
+    text = str(exc).lower()
+    return any(words in text for words in _TRANSIENT_MESSAGES)
+
+
+def _run_stages(row: Inbound, config: Config) -> Disposition:
+    raw = bytes(row.raw.data)  # PostgreSQL hands back a memoryview
+    with database.atomic():
+        mail = parse(raw, max_depth=config.ingest.max_mime_depth)
+        row.parsed_message_id = mail.message_id
+        ctx = MailContext(config=config, inbound=row, mail=mail, raw=raw)
+        for name in STAGES:
+            _RUN[name](ctx)
+        spool.finish(row, "done", ctx.outcome, message=ctx.message)
+    return Disposition(row.id, ctx.outcome, mail.message_id, ctx.ticket.number)
+
+
+def _message_id_of(row: Inbound) -> str | None:
+    return getattr(row, "parsed_message_id", None)
+
+
+def _quarantine(row: Inbound, reason: str, detail: str = "") -> Disposition:
+    reason = " ".join(reason.split())[:2000]
+    try:
+        with database.atomic():
+            spool.finish(row, "quarantined", "quarantined", reason=reason, detail=detail)
+    except _DATABASE_TROUBLE as exc:
+        _hand_back(row, exc)  # the verdict is lost with the connection; the mail is not
+        raise
+    return Disposition(row.id, "quarantined", _message_id_of(row), None, reason)
+
+
+def _hand_back(row: Inbound, exc: Exception) -> None:
+    """Return the row to the queue after a database error.
+
+    Only an error that is not transient (not a lock, timeout, outage...) while
+    the database still answers is blamed on this mail: it counts as an attempt,
+    so a mail that keeps provoking it ends in quarantine instead of looping.
+    """
+    blamed = not _is_transient(exc) and _database_answers()
+    failure = f"database error: {type(exc).__name__}: {exc}" if blamed else None
+    try:
+        spool.release([row], failure)
+    except _DATABASE_TROUBLE:
+        pass  # its lease runs out and it is claimed again
+
+
+def _database_answers() -> bool:
+    try:
+        database.execute_sql("SELECT 1")
+        return True
+    except _DATABASE_TROUBLE:
+        try:
+            database.close()  # the next use reconnects
+        except Exception:  # noqa: BLE001 - a dead connection may fail to close
+            pass
+        return False
+
+
+def _log_disposition(result: Disposition) -> None:
+    mid = f"<{result.message_id}>" if result.message_id else f"<no message-id: spool {result.inbound_id}>"
+    linked = {"created": " ticket", "threaded": " into ticket"}.get(result.outcome, " on ticket")
+    where = f"{linked} #{result.ticket}" if result.ticket else ""
+    why = f": {result.reason}" if result.reason else ""
+    level = logging.WARNING if result.outcome == "quarantined" else logging.INFO
+    log.log(level, "%s %s%s (spool %d)%s", mid, result.outcome, where, result.inbound_id, why)
+
+
+def process_claimed(rows: list[Inbound], config: Config) -> list[Disposition]:
+    """Process leased rows, quarantining any that has already failed too often."""
+    results = []
+    for row in rows:
+        if row.attempts >= config.ingest.max_attempts:
+            result = _give_up(row)
+            _log_disposition(result)
+            results.append(result)
+        else:
+            results.append(process(row, config))
+    return results
+
+
+def _give_up(row: Inbound) -> Disposition:
+    last = f"; last error: {row.reason}" if row.reason else " (its worker stopped each time)"
+    return _quarantine(row, f"processing failed {row.attempts} times{last}")
+
+
+def drain(config: Config, limit: int | None = None) -> list[Disposition]:
+    """Process queued mail until the spool is empty (or `limit` mails are done)."""
+    done: list[Disposition] = []
+    while limit is None or len(done) < limit:
+        batch = config.ingest.batch_size if limit is None else min(config.ingest.batch_size, limit - len(done))
+        rows = spool.claim(batch, config.ingest.lease_seconds)
+        if not rows:
+            break
+        done.extend(process_batch(rows, config))
+    return done
+
+
+def process_batch(rows: list[Inbound], config: Config,
+                  stopping: threading.Event | None = None) -> list[Disposition]:
+    """Process claimed rows in order; on a database error or a stop, hand back the rest.
+
+    A batch of fresh mail runs in one transaction, each mail in a savepoint of
+    its own: a mail that fails rolls back alone and is quarantined alone, and
+    the batch pays for one commit instead of one per mail. A batch holding a
+    mail that was interrupted before (its worker died, or the database
+    failed) runs one transaction per mail, so the mail that kills a worker is
+    the one charged for it, never its batch-mates.
+    """
+    if len(rows) > 1 and not any(row.attempts or getattr(row, "recovered", False) for row in rows):
+        try:
+            return _process_grouped(rows, config, stopping)
+        except _DATABASE_TROUBLE:
+            pass  # all of the batch rolled back and is still ours: go again, one mail at a time
+    return _process_each(rows, config, stopping)
+
+
+def _process_grouped(rows: list[Inbound], config: Config, stopping: threading.Event | None) -> list[Disposition]:
+    results, lost, started = [], [], 0
+    with database.atomic():
+        for started, row in enumerate(rows, 1):
+            if stopping is not None and stopping.is_set():
+                started -= 1
+                break
+            if row.attempts >= config.ingest.max_attempts:
+                results.append(_give_up(row))
+                continue
+            try:
+                results.append(_process(row, config))
+            except spool.LeaseLost:
+                lost.append(row.id)
+    for row_id in lost:
+        log.warning("spool %d: the lease ran out and another worker took the mail over; leaving it to them", row_id)
+    for result in results:  # only now are they true
+        _log_disposition(result)
+    if started < len(rows):
+        _release_quietly(rows[started:])  # a clean stop hands back what it had not begun
+    return results
+
+
+def _process_each(rows: list[Inbound], config: Config, stopping: threading.Event | None) -> list[Disposition]:
+    results = []
+    for index, row in enumerate(rows):
+        if stopping is not None and stopping.is_set():
+            _release_quietly(rows[index:])  # a clean stop hands back what it had not begun
+            break
+        try:
+            results.extend(process_claimed([row], config))
+        except spool.LeaseLost:
+            continue
+        except _DATABASE_TROUBLE as exc:
+            # The rest need not wait out the lease; what cannot be handed back
+            # now travels with the error, for the worker to hand back later.
+            exc.unreleased = [] if _release_quietly(rows[index:]) else rows[index:]
+            raise
+    return results
+
+
+def _release_quietly(rows: list[Inbound]) -> bool:
+    """Hand rows back to the queue; False when the database is not answering."""
+    try:
+        spool.release(rows)
+        return True
+    except _DATABASE_TROUBLE:
+        return False
+
+
+class Worker(WakeableThread):
+    """A thread that drains the spool whenever an edge wakes it."""
+
+    thread_name = "pipeline"
+
+    def __init__(self, config: Config):
+        super().__init__()
+        self.config = config
+        self._unreleased: list[Inbound] = []  # rows a database outage kept us from handing back
+        self._checked_dead_claims = False
+        self.after_batch: list = []  # callables told when a batch is finished (the IMAP pollers file it)
+
+    def _round(self) -> None:
+        try:
+            self._drain_until_stopped()
+        except _DATABASE_TROUBLE as exc:
+            self._unreleased += getattr(exc, "unreleased", [])
+            log.error("database trouble while processing mail: %s; retrying", " ".join(str(exc).split()))
+            self._stop.wait(2.0)
+            self._wake.set()
+        except Exception:  # the worker must outlive any bug
+            log.exception("pipeline worker error; retrying")
+            self._stop.wait(2.0)
+            self._wake.set()
+        finally:
+            database.close()
+
+    def _drain_until_stopped(self) -> None:
+        cfg = self.config.ingest
+        if not self._checked_dead_claims:
+            freed = spool.expire_dead_claims()  # a killed predecessor's mail comes first, in order
+            if freed:
+                log.warning("took back %d mail(s) held by a process that no longer runs", freed)
+            self._checked_dead_claims = True
+        if self._unreleased:
+            spool.release(self._unreleased)  # before claiming, so an outage charges no innocent mail
+            self._unreleased = []
+        while not self._stop.is_set():
+            rows = spool.claim(cfg.batch_size, cfg.lease_seconds)
+            if not rows:
+                return
+            process_batch(rows, self.config, self._stop)
+            for listener in self.after_batch:
+                listener()

@@ -1,0 +1,49 @@
+"""Processing one spooled mail at once, for a person waiting on the answer: `ingest`, a retry.
+
+The daemon may be running beside the person (its worker claims queued mail
+too): whoever claims the row first processes it, and the other waits for
+that result, so the mail is processed once and the person still learns
+what became of it.
+"""
+from __future__ import annotations
+
+import time
+
+from daemon.ingest import pipeline
+from daemon.config import Config
+from daemon.errors import NotFound, PatroldeskError
+from daemon.store.models import Inbound
+from daemon.ingest.sources import spool
+
+
+def retry(config: Config, spool_id: int) -> pipeline.Disposition:
+    """Put a quarantined (or discarded) mail back in the queue and process it now."""
+    if Inbound.get_or_none(Inbound.id == spool_id) is None:
+        raise NotFound(f"no spooled mail {spool_id}")
+    if not spool.requeue(spool_id):
+        raise PatroldeskError(f"spool {spool_id} is not in quarantine or ignored: nothing to retry")
+    return process_now(config, spool_id)
+
+
+def process_now(config: Config, spool_id: int) -> pipeline.Disposition:
+    """Process a queued row here, or, if a running daemon took it first, wait for its result."""
+    deadline = time.monotonic() + 2 * config.ingest.lease_seconds
+    while time.monotonic() < deadline:
+        claimed = spool.claim_one(spool_id, config.ingest.lease_seconds)
+        if claimed is not None:  # free (again, if a daemon handed it back): process it here
+            try:
+                return pipeline.process(claimed, config)
+            except spool.LeaseLost:
+                continue  # someone else finishes it; wait for their result
+        row = Inbound.get_by_id(spool_id)
+        if row.state not in ("queued", "processing"):
+            return _disposition_of(row)
+        time.sleep(0.05)
+    raise PatroldeskError(f"spool {spool_id} is still being processed elsewhere; see `patroldesk spool list`")
+
+
+def _disposition_of(row: Inbound) -> pipeline.Disposition:
+    """What became of a row another worker finished, as if it had been processed here."""
+    message = row.message if row.message_id else None
+    return pipeline.Disposition(row.id, row.outcome, message and message.message_id,
+                                message and message.ticket.number, row.reason)

@@ -1,0 +1,41 @@
+"""Keep each attachment once, by content, under a name that is safe to serve.
+
+Files go to var/attachments/ab/<sha256>; an attachment over the configured
+size is listed but not copied out (its bytes stay in the raw mail).
+"""
+import hashlib
+import os
+from pathlib import Path
+
+from daemon.store.db import insert_fast
+from daemon.store.models import Attachment
+
+_MADE: set[Path] = set()  # folders known to exist: one mkdir per folder per process
+
+def run(ctx) -> None:
+    limit = ctx.config.ingest.max_attachment_bytes
+    for part in ctx.mail.attachments:
+        digest = hashlib.sha256(part.data).hexdigest()
+        stored = len(part.data) <= limit
+        if stored:
+            store_blob(ctx.config.attachments_dir, digest, part.data)
+        insert_fast(Attachment, message=ctx.message.id, filename=part.filename[:255],
+                    content_type=part.content_type[:255], size=len(part.data), sha256=digest, stored=stored,
+                    inline=part.inline, content_id=(part.content_id or None) and part.content_id[:255])
+
+
+def blob_path(root: Path, digest: str) -> Path:
+    return root / digest[:2] / digest
+
+
+def store_blob(root: Path, digest: str, data: bytes) -> None:
+    """Write content-addressed bytes once; a rename makes a half-written file impossible."""
+    path = blob_path(root, digest)
+    if path.exists():
+        return
+    if path.parent not in _MADE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _MADE.add(path.parent)
+    partial = path.with_name(f".{digest}.{os.getpid()}.part")
+    partial.write_bytes(data)
+    os.replace(partial, path)

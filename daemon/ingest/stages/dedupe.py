@@ -1,0 +1,22 @@
+"""Store the same mail once, however often it is delivered.
+
+The same Message-ID from the same sender is a duplicate; a mail without a
+Message-ID is a duplicate when its exact bytes were stored before.
+"""
+from daemon.store import db
+from daemon.errors import Discard
+
+# Both walk an index (message_message_id, message_raw_id); they run once per mail.
+_BY_ID = ('SELECT m."id", m."sender_address", m."kind", t."number" FROM "message" AS m '
+          'JOIN "ticket" AS t ON t."id" = m."ticket_id" WHERE m."message_id" = ?')
+_BY_RAW = ('SELECT m."id", m."sender_address", m."kind", t."number" FROM "message" AS m '
+           'JOIN "ticket" AS t ON t."id" = m."ticket_id" WHERE m."raw_id" = ?')
+
+
+def run(ctx) -> None:
+    mid = ctx.mail.message_id
+    rows = db.execute(_BY_ID, (mid,)) if mid else db.execute(_BY_RAW, (ctx.inbound.raw_id,))
+    for message, sender, kind, number in rows.fetchall():
+        # A reused Message-ID from someone else is a different mail, not a copy.
+        if sender == ctx.sender.key or kind != "inbound" or not mid:
+            raise Discard(f"duplicate of message {message} on ticket #{number}", "duplicate", number)

@@ -1,0 +1,457 @@
+"""Knowledge articles: KCS structure, lifecycle, revisions, flags and reuse.
+
+An article has a title, the issue in the customer's words, the environment,
+the resolution, the cause and keywords. Its states are draft (work in
+progress), not_validated, validated, published (customers may read it) and
+archived. Agents write and improve drafts and unvalidated articles and flag
+anything; reviewers and admins validate, publish, archive, clear flags and
+edit any article. An agent's edit of a validated article sends it back to
+not_validated; a published one they flag instead. Every change is a
+revision with its author, time and reason, and any two can be compared.
+
+A ticket linked to an article is a reuse (or the article's creation);
+a ticket that comes back after it was closed with an article counts
+against the article, and [knowledge] reopen_flag_after of them flag it.
+Capture on close lives in daemon.capture, the figures in daemon.kb_figures.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+from dataclasses import dataclass, fields
+
+from peewee import JOIN, fn
+
+from daemon.store import db
+from daemon.knowledge import search
+from daemon.tickets import lifecycle as tickets
+from daemon.knowledge import words
+from daemon.config import Config
+from daemon.store.db import database
+from daemon.errors import NotFound, PatroldeskError
+from daemon.store.models import FLAG_KINDS, Article, ArticleFlag, ArticleLink, ArticleRevision, ReplyTemplate, SearchLog, Ticket, User, utcnow
+
+REVIEWER_ROLES = ("reviewer", "admin")
+# The states capture and "reuse before create" look in: everything but the retired.
+LIVE_STATES = ("draft", "not_validated", "validated", "published")
+# What an agent is offered when a ticket opens: only articles someone has checked.
+CHECKED_STATES = ("validated", "published")
+# action: (the states it starts from, the state it leads to, who may take it)
+TRANSITIONS = {
+    "submit": (("draft",), "not_validated", None),
+    "validate": (("draft", "not_validated"), "validated", REVIEWER_ROLES),
+    "publish": (("validated",), "published", REVIEWER_ROLES),
+    "unpublish": (("published",), "validated", REVIEWER_ROLES),
+    "archive": (("draft", "not_validated", "validated", "published"), "archived", REVIEWER_ROLES),
+    "restore": (("archived",), "not_validated", REVIEWER_ROLES),
+}
+_LIMITS = {"title": 300, "issue": 20_000, "environment": 5_000, "resolution": 50_000, "cause": 5_000}
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """What a person writes of an article (its KCS fields)."""
+    title: str
+    issue: str = ""
+    environment: str = ""
+    resolution: str = ""
+    cause: str = ""
+    keywords: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, article: Article | ArticleRevision) -> "ArticleText":
+        return cls(title=article.title, issue=article.issue, environment=article.environment,
+                   resolution=article.resolution, cause=article.cause,
+                   keywords=tuple(json.loads(article.keywords or "[]")))
+
+    def replace(self, **changes) -> "ArticleText":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update({k: v for k, v in changes.items() if v is not None})
+        return ArticleText(**values)
+
+
+class ArticleRefused(PatroldeskError):
+    """An article, or a change of it, that may not be saved; `problems` maps each field to what is wrong."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = problems
+        super().__init__("the article is refused: " + "; ".join(f"{key}: {why}" for key, why in problems.items()))
+
+
+class NotAllowed(PatroldeskError):
+    """The user's role does not allow this, or the article's state does not."""
+
+
+# Reading ----------------------------------------------------------------------
+
+def get_article(article_id: int) -> Article:
+    article = Article.get_or_none(Article.id == article_id)
+    if article is None:
+        raise NotFound(f"no article {article_id}")
+    return article
+
+
+def public_url(config: Config, article: Article) -> str:
+    """Where customers read the article: only a published one, only with [knowledge] public_url set."""
+    if article.state != "published" or not config.knowledge.public_url:
+        return ""
+    return config.knowledge.public_url.format(id=article.id)
+
+
+def revisions(article: Article) -> list[ArticleRevision]:
+    """Every revision, oldest first, with its author read in the same query."""
+    return list(ArticleRevision.select(ArticleRevision, User).join(User, JOIN.LEFT_OUTER, on=(
+        ArticleRevision.author == User.id)).where(ArticleRevision.article == article.id)
+        .order_by(ArticleRevision.number))
+
+
+def get_revision(article: Article, number: int) -> ArticleRevision:
+    found = ArticleRevision.get_or_none((ArticleRevision.article == article.id) & (ArticleRevision.number == number))
+    if found is None:
+        raise NotFound(f"article {article.id} has no revision {number} (it has 1 to {article.revision})")
+    return found
+
+
+def diff(article: Article, old: int, new: int) -> str:
+    """Revision `old` against revision `new`, field by field, as a unified diff (empty: no difference)."""
+    before, after = ArticleText.of(get_revision(article, old)), ArticleText.of(get_revision(article, new))
+    chunks = []
+    for name in ("title", "issue", "environment", "resolution", "cause", "keywords"):
+        left, right = _field_lines(before, name), _field_lines(after, name)
+        if left != right:
+            chunks.extend(difflib.unified_diff(left, right, f"{name} (revision {old})", f"{name} (revision {new})",
+                                               lineterm=""))
+    return "\n".join(chunks)
+
+
+def _field_lines(text: ArticleText, name: str) -> list[str]:
+    value = getattr(text, name)
+    return list(value) if name == "keywords" else value.splitlines()
+
+
+def open_flags(article: Article) -> list[ArticleFlag]:
+    return list(ArticleFlag.select().where((ArticleFlag.article == article.id) & ArticleFlag.cleared_at.is_null())
+                .order_by(ArticleFlag.id))
+
+
+def open_flag_counts(article_ids: list[int]) -> dict[int, int]:
+    """How many open flags each of these articles has (those without any are left out)."""
+    rows = (ArticleFlag.select(ArticleFlag.article, fn.COUNT(ArticleFlag.id)).where(
+        ArticleFlag.article.in_(article_ids) & ArticleFlag.cleared_at.is_null()).group_by(ArticleFlag.article)
+        .tuples())
+    return dict(rows)
+
+
+def flag_queue() -> list[ArticleFlag]:
+    """Every open flag, oldest first: the reviewers' queue."""
+    return list(ArticleFlag.select(ArticleFlag, Article, User)
+                .join(Article, on=(ArticleFlag.article == Article.id))
+                .join(User, JOIN.LEFT_OUTER, on=(ArticleFlag.raised_by == User.id), src=ArticleFlag)
+                .where(ArticleFlag.cleared_at.is_null()).order_by(ArticleFlag.id))
+
+
+def articles_of_ticket(ticket: Ticket) -> list[ArticleLink]:
+    return list(ArticleLink.select().where(ArticleLink.ticket == ticket.id).order_by(ArticleLink.id))
+
+
+# Writing ----------------------------------------------------------------------
+
+def check_text(text: ArticleText) -> dict[str, str]:
+    """What is wrong with an article's fields (empty: nothing)."""
+    problems = {}
+    if not text.title.strip():
+        problems["title"] = "missing: say the problem in a line, as a customer would"
+    if not text.issue.strip():
+        problems["issue"] = "missing: the problem in the customer's words"
+    for name, limit in _LIMITS.items():
+        if len(getattr(text, name)) > limit and name not in problems:
+            problems[name] = f"too long ({len(getattr(text, name))} characters, at most {limit})"
+    if any(not k.strip() or len(k) > 64 for k in text.keywords):
+        problems["keywords"] = "each keyword is 1 to 64 characters"
+    return problems
+
+
+def create_article(text: ArticleText, author: User | None, ticket: Ticket | None = None,
+                   note: str = "written") -> Article:
+    """A new draft, its first revision and its index entry, in one transaction."""
+    text = _clean(text)
+    _refuse(check_text(text))
+    with database.atomic():
+        now = utcnow()
+        article = Article.create(**_columns(text), language=language_of(text), state="draft", revision=1,
+                                 source_ticket=ticket.id if ticket else None, created_by=author,
+                                 created_at=now, updated_at=now)
+        _record_revision(article, author, ticket, note)
+        search.index(article)
+    return article
+
+
+def edit_article(article: Article, text: ArticleText, author: User, ticket: Ticket | None = None,
+                 note: str = "edited") -> Article:
+    """A new revision of the article's fields; see the module's rules on who may edit what."""
+    article = get_article(article.id)
+    reviewer = author.role in REVIEWER_ROLES
+    if article.state == "archived":
+        raise NotAllowed(f"article {article.id} is archived; a reviewer restores it before it is changed")
+    if article.state == "published" and not reviewer:
+        raise NotAllowed(f"article {article.id} is published: customers read it, so a reviewer changes it; "
+                         f"flag it with what is wrong (kb flag {article.id} --kind incomplete ...)")
+    text = _clean(text)
+    _refuse(check_text(text))
+    if text == ArticleText.of(article):
+        raise ArticleRefused({"article": "nothing changed"})
+    with database.atomic():
+        article = _for_update(article.id)
+        for key, value in _columns(text).items():
+            setattr(article, key, value)
+        article.language = language_of(text)
+        if article.state == "validated" and not reviewer:
+            article.state = "not_validated"  # a candidate's change is checked again
+        article.revision += 1
+        article.updated_at = utcnow()
+        article.save(only=_CONTENT_COLUMNS)
+        _record_revision(article, author, ticket, note)
+        search.index(article)
+        _offer_if_checked(article)
+        _templates_need_review(article)
+    return article
+
+
+def transition(article: Article, action: str, user: User, note: str = "") -> Article:
+    """Move an article through its lifecycle (TRANSITIONS); refused when the state or role does not allow it."""
+    if action not in TRANSITIONS:
+        raise PatroldeskError(f"no article action {action!r} (the actions are {', '.join(TRANSITIONS)})")
+    sources, target, roles = TRANSITIONS[action]
+    article = get_article(article.id)
+    if roles and user.role not in roles:
+        raise NotAllowed(f"only a reviewer or an admin may {action} an article ({user.username} is {user.role})")
+    if article.state not in sources:
+        raise NotAllowed(f"article {article.id} is {article.state}; {action} takes an article that is "
+                         f"{' or '.join(sources)}")
+    if target in CHECKED_STATES and action != "unpublish":
+        _refuse_unchecked(article)
+    with database.atomic():
+        article = _for_update(article.id)
+        if article.state not in sources:
+            raise NotAllowed(f"article {article.id} became {article.state} meanwhile")
+        now = utcnow()
+        article.state = target
+        if target == "validated" and action == "validate":
+            article.validated_at, article.validated_by = now, user.id
+        if target == "published":
+            article.published_at = now
+        article.revision += 1
+        article.updated_at = now
+        article.save(only=_STATE_COLUMNS)
+        _record_revision(article, user, None, f"{action}{': ' + note if note else ''}")
+        _offer_if_checked(article)
+        if target not in CHECKED_STATES:
+            _templates_need_review(article)  # a template must not go on sending what was withdrawn
+    return article
+
+
+def reindex_all(batch: int = 500) -> int:
+    """Build the search index, the document frequencies and the suggestion weights anew, from the
+    articles themselves; weights are computed against the base as it is now, not as it was when
+    each article was checked. Returns how many articles were indexed."""
+    ids = [row.id for row in Article.select(Article.id).order_by(Article.id)]
+    with database.atomic():
+        search.clear()
+    for start in range(0, len(ids), batch):
+        with database.atomic():
+            for article in Article.select().where(Article.id.in_(ids[start:start + batch])):
+                search.index(article)
+    for start in range(0, len(ids), batch):
+        with database.atomic():
+            for article in Article.select().where(Article.id.in_(ids[start:start + batch])):
+                _offer_if_checked(article)
+    return len(ids)
+
+
+def _offer_if_checked(article: Article) -> None:
+    """Only validated and published articles are suggested on new tickets."""
+    if article.state in CHECKED_STATES:
+        search.index_for_suggestions(article)
+    else:
+        search.unindex_for_suggestions(article.id)
+
+
+# What each kind of change writes: never the counters, which reuse and reopens move meanwhile.
+_CONTENT_COLUMNS = [Article.title, Article.issue, Article.environment, Article.resolution, Article.cause,
+                    Article.keywords, Article.language, Article.state, Article.revision, Article.updated_at]
+_STATE_COLUMNS = [Article.state, Article.revision, Article.updated_at, Article.validated_at, Article.validated_by,
+                  Article.published_at]
+
+
+def _for_update(article_id: int) -> Article:
+    """The article as it stands, locked for the rest of the transaction (SQLite's writer lock already is)."""
+    query = Article.select().where(Article.id == article_id)
+    return (query if db.is_sqlite() else query.for_update()).get()
+
+
+def _refuse_unchecked(article: Article) -> None:
+    problems = check_text(ArticleText.of(article))
+    if not article.resolution.strip():
+        problems["resolution"] = "missing: an article is validated with the steps that solve the problem"
+    if open_flags(article):
+        problems["flags"] = "open flags: clear them (kb clear FLAG) or change the article first"
+    _refuse(problems)
+
+
+def _refuse(problems: dict[str, str]) -> None:
+    if problems:
+        raise ArticleRefused(problems)
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def plain(text: str) -> str:
+    """Text without the control characters no article needs (PostgreSQL refuses NUL outright)."""
+    return _CONTROLS.sub("", text or "")
+
+
+def _clean(text: ArticleText) -> ArticleText:
+    keywords = tuple(dict.fromkeys(" ".join(plain(k).split()) for k in text.keywords if plain(k).strip()))
+    return ArticleText(title=" ".join(plain(text.title).split()), issue=plain(text.issue).strip(),
+                       environment=plain(text.environment).strip(), resolution=plain(text.resolution).strip(),
+                       cause=plain(text.cause).strip(), keywords=keywords)
+
+
+def _columns(text: ArticleText) -> dict:
+    return {"title": text.title, "issue": text.issue, "environment": text.environment,
+            "resolution": text.resolution, "cause": text.cause,
+            "keywords": json.dumps(list(text.keywords), ensure_ascii=False)}
+
+
+def _record_revision(article: Article, author: User | None, ticket: Ticket | None, note: str) -> None:
+    ArticleRevision.create(article=article.id, number=article.revision, title=article.title, issue=article.issue,
+                           environment=article.environment, resolution=article.resolution, cause=article.cause,
+                           keywords=article.keywords, state=article.state, author=author,
+                           ticket=ticket.id if ticket else None, note=note, created_at=article.updated_at)
+
+
+def _templates_need_review(article: Article) -> None:
+    ReplyTemplate.update(needs_review=True).where(
+        (ReplyTemplate.article == article.id) & (ReplyTemplate.article_revision < article.revision)).execute()
+
+
+def language_of(text: ArticleText | str) -> str:
+    """ru, no or en: by script, then by Norwegian letters and function words; '' when there are no words."""
+    value = text if isinstance(text, str) else "\n".join((text.title, text.issue, text.resolution))
+    return words.language(value)
+
+
+# Flags ------------------------------------------------------------------------
+
+def raise_flag(article: Article, kind: str, user: User | None, detail: str = "",
+               duplicate_of: Article | None = None, ticket: Ticket | None = None) -> ArticleFlag:
+    """Anyone flags what is wrong with an article; it goes to the reviewers' queue."""
+    detail = plain(detail)
+    _refuse(check_flag(article, kind, user, detail, duplicate_of))
+    return ArticleFlag.create(article=article.id, kind=kind, detail=detail.strip(),
+                              duplicate_of=duplicate_of.id if duplicate_of else None,
+                              ticket=ticket.id if ticket else None, raised_by=user, raised_at=utcnow())
+
+
+def check_flag(article: Article, kind: str, user: User | None, detail: str = "",
+               duplicate_of: Article | None = None) -> dict[str, str]:
+    """What is wrong with a flag before it is raised (empty: nothing)."""
+    problems = {}
+    if kind not in FLAG_KINDS:
+        problems["kind"] = f"one of {', '.join(FLAG_KINDS)}, not {kind!r}"
+    if kind == "reopened" and user is not None:
+        problems["kind"] = "reopened is raised by the system, when tickets come back; say what is wrong instead"
+    if kind == "duplicate" and duplicate_of is None:
+        problems["duplicate_of"] = "name the article this one duplicates"
+    if duplicate_of is not None and duplicate_of.id == article.id:
+        problems["duplicate_of"] = "an article does not duplicate itself"
+    if kind != "duplicate" and user is not None and not detail.strip():
+        problems["detail"] = "say what is wrong, so a reviewer can fix it"
+    return problems
+
+
+def get_flag(flag_id: int) -> ArticleFlag:
+    flag = ArticleFlag.get_or_none(ArticleFlag.id == flag_id)
+    if flag is None:
+        raise NotFound(f"no article flag {flag_id}")
+    return flag
+
+
+def clear_flag(flag: ArticleFlag, user: User, note: str) -> ArticleFlag:
+    """A reviewer clears a flag, saying what was done about it."""
+    if user.role not in REVIEWER_ROLES:
+        raise NotAllowed(f"only a reviewer or an admin clears flags ({user.username} is {user.role})")
+    if flag.cleared_at is not None:
+        raise NotAllowed(f"flag {flag.id} was cleared already")
+    if not note.strip():
+        raise ArticleRefused({"note": "say what was done about it (fixed, not a problem, merged...)"})
+    flag.cleared_at, flag.cleared_by, flag.clear_note = utcnow(), user.id, plain(note).strip()
+    flag.save()
+    return flag
+
+
+# Reuse ------------------------------------------------------------------------
+
+def link(article: Article, ticket: Ticket, kind: str, user: User | None, report=None) -> bool:
+    """Link a ticket to an article; a first link of a ticket to an article that it did not create is a
+    reuse and counts. Returns whether the link is new. Searches of this ticket (and the user's recent
+    ones) that showed the article learn that it was used."""
+    with database.atomic():
+        now = utcnow()
+        existing = ArticleLink.get_or_none((ArticleLink.article == article.id) & (ArticleLink.ticket == ticket.id))
+        if existing is not None:
+            if report is not None:  # closed (again) with it: a later reopen counts again
+                existing.report, existing.reopened_at = report.id, None
+                existing.save()
+            return False
+        ArticleLink.create(article=article.id, ticket=ticket.id, kind=kind, user=user,
+                           report=report.id if report else None, created_at=now)
+        if kind != "created":
+            Article.update(reuse_count=Article.reuse_count + 1, last_used_at=now).where(
+                Article.id == article.id).execute()
+        _searches_used(article, ticket, user, now)
+        tickets.audit(ticket, "article linked", {"article": article.id, "kind": kind}, actor=user)
+    return True
+
+
+def unlink(article: Article, ticket: Ticket, user: User | None) -> bool:
+    """Take back a link made by mistake (a match the agent disagrees with); a reuse stops counting."""
+    with database.atomic():
+        existing = ArticleLink.get_or_none((ArticleLink.article == article.id) & (ArticleLink.ticket == ticket.id))
+        if existing is None:
+            return False
+        existing.delete_instance()
+        if existing.kind != "created":
+            Article.update(reuse_count=Article.reuse_count - 1).where(Article.id == article.id).execute()
+        tickets.audit(ticket, "article unlinked", {"article": article.id, "kind": existing.kind}, actor=user)
+    return True
+
+
+def _searches_used(article: Article, ticket: Ticket, user: User | None, now) -> None:
+    recent = SearchLog.select().where(
+        SearchLog.used_article.is_null() & (SearchLog.created_at > now - dt.timedelta(days=1))
+        & ((SearchLog.ticket == ticket.id) | (SearchLog.ticket.is_null() & (SearchLog.user == (user.id if user else 0))
+                                               & (SearchLog.created_at > now - dt.timedelta(hours=2)))))
+    for row in recent:
+        if article.id in json.loads(row.result_ids or "[]"):
+            SearchLog.update(used_article=article.id, used_at=now).where(SearchLog.id == row.id).execute()
+
+
+def ticket_reopened(config: Config, ticket: Ticket) -> None:
+    """The customer came back: each article the ticket was closed with counts it against itself."""
+    now = utcnow()
+    for row in ArticleLink.select().where((ArticleLink.ticket == ticket.id) & ArticleLink.report.is_null(False)
+                                          & ArticleLink.reopened_at.is_null()):
+        ArticleLink.update(reopened_at=now).where(ArticleLink.id == row.id).execute()
+        Article.update(reopen_count=Article.reopen_count + 1).where(Article.id == row.article_id).execute()
+        article = Article.get_by_id(row.article_id)
+        tickets.audit(ticket, "counted against article", {"article": article.id, "reopens": article.reopen_count})
+        already = ArticleFlag.select().where((ArticleFlag.article == article.id) & (ArticleFlag.kind == "reopened")
+                                             & ArticleFlag.cleared_at.is_null()).exists()
+        if article.reopen_count >= config.knowledge.reopen_flag_after and not already:
+            raise_flag(article, "reopened", None, ticket=ticket,
+                       detail=f"{article.reopen_count} tickets came back after being closed with this article "
+                              f"(the latest: #{ticket.number})")

@@ -1,0 +1,287 @@
+"""Capture on close: reuse an article that knows the problem, or draft one from the SBO note.
+
+KCS captures knowledge while the problem is solved, in the customer's
+words, and reuses before it writes. So a closing note first searches the
+knowledge base with the ticket's words (the customer's first mail, the
+subject and the note). The candidates full-text search finds are scored by
+how alike they are (cosine of idf-weighted stems); one at or above
+[knowledge] match_percent takes the ticket as a reuse, and the agent is
+offered to improve it. Otherwise a draft is written from
+templates/articles/<article_template>.j2: the issue from the customer's
+first mail, the environment from the note's tags, the resolution from the
+behaviour, the cause from the cause and outcome, keywords by TF-IDF against
+the knowledge base and from the agent's own searches for the ticket.
+Names, addresses, phone numbers, ticket references and signatures are
+taken out of everything copied, and the agent is shown what went.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from peewee import InterfaceError, OperationalError
+
+from daemon.knowledge import articles as knowledge
+from daemon.knowledge import search
+from daemon.tickets import lifecycle as tickets
+from daemon.knowledge import words
+from daemon.config import Config
+from daemon.store.db import database
+from daemon.errors import PatroldeskError
+from daemon.knowledge.articles import ArticleText
+from daemon.store.models import Article, ArticleLink, Message, PatrolReport, SearchLog, Ticket, User
+from daemon.knowledge.redact import Removed, redact
+from daemon.outbound.replies import TemplateRefused
+
+# Subject prefixes of replies and forwards in the mail clients our customers use.
+_REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|sv|vs|aw|wg|ответ|отв|пересл|tr)\s*(\[\d+\])?\s*:\s*)+", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s")
+_QUERY_TERMS = 30  # the ticket's most telling words that look for candidates
+_CANDIDATES = 8
+_KEYWORDS = 10
+log = logging.getLogger("patroldesk.knowledge")
+_COMPARED_WORDS = 40  # each side's most telling words; a rambling mail's asides do not dilute the match
+
+
+@dataclass(frozen=True)
+class Capture:
+    """What closing did for the knowledge base."""
+    action: str  # reused (a match), linked (the agent named the article), drafted, skipped, failed
+    article: Article | None = None
+    score: float = 0.0  # how alike ticket and article are, 0 to 1 (reused, or the best miss when drafted)
+    removed: tuple[Removed, ...] = ()  # what drafting took out of the copied text
+    searched: tuple[str, ...] = ()  # the agent's searches for the ticket, offered as keywords
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TicketWords:
+    """The words a ticket brings to the knowledge base."""
+    subject: str
+    customer_words: str  # the customer's first mail, as it reads without quotes and signature
+    names: tuple[str, ...]  # of the people on the ticket, to keep out of articles
+
+
+def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User | None,
+             article: Article | None = None, flag=None) -> Capture:
+    """Link the closed ticket to `article` (raising `flag` on it, a kb_replies.Flag), to a matching
+    article, or to a new draft; in a savepoint, so a failure here is reported (and on the
+    ticket's trail) but never stops the close."""
+    try:
+        with database.atomic():
+            found = _capture(config, ticket, report, agent, article)
+            if flag is not None and article is not None:
+                knowledge.raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
+            return found
+    except (InterfaceError, OperationalError):
+        raise  # the database itself failed: the close cannot be written either
+    except Exception as exc:  # noqa: BLE001 - a fault of the knowledge base must not keep a ticket open
+        log.exception("ticket #%s: knowledge capture failed", ticket.number)
+        reason = str(exc) if isinstance(exc, PatroldeskError) else f"{type(exc).__name__}: {exc}"
+        tickets.audit(ticket, "knowledge capture failed", {"reason": reason}, actor=agent)
+        return Capture("failed", reason=reason)
+
+
+def _capture(config, ticket, report, agent, article) -> Capture:
+    if article is not None:
+        knowledge.link(article, ticket, "reused", agent, report=report)
+        return Capture("linked", article)
+    links = knowledge.articles_of_ticket(ticket)
+    linked = {a.id: a for a in Article.select().where(Article.id.in_([link.article_id for link in links])
+                                                      & Article.state.in_(knowledge.LIVE_STATES))}
+    earlier = [link for link in links if link.article_id in linked]
+    if earlier:  # a reply from an article, `kb link`, or an earlier close: the ticket was solved with it
+        for link in earlier:
+            knowledge.link(linked[link.article_id], ticket, link.kind, agent, report=report)
+        return Capture("linked", linked[earlier[-1].article_id], reason="the ticket was already linked to it")
+    cfg = config.knowledge
+    if not cfg.capture:
+        return Capture("skipped", reason="[knowledge] capture is off")
+    if report.outcome_kind not in cfg.capture_kinds:
+        return Capture("skipped", reason=f"a {report.outcome_kind} outcome is not captured ([knowledge] capture_kinds)")
+    found, score = best_match(ticket_text(ticket_words(ticket), report))
+    if found is not None and score * 100 >= cfg.match_percent:
+        knowledge.link(found, ticket, "reused", agent, report=report)
+        return Capture("reused", found, score)
+    return _draft(config, ticket, report, agent, best_miss=score)
+
+
+def draft_for_ticket(config: Config, ticket: Ticket, agent: User, force: bool = False) -> Capture:
+    """A draft from the ticket's newest SBO note, unless an article already matches. With `force` it drafts
+    anyway, and a reuse of the matching article that closing recorded for this ticket is taken back."""
+    report = PatrolReport.select().where(PatrolReport.ticket == ticket.id).order_by(PatrolReport.seq.desc()).first()
+    if report is None:
+        raise PatroldeskError(f"ticket #{ticket.number} has no SBO note yet; an article is drafted from one "
+                              f"(patroldesk patrol note {ticket.number} ...)")
+    found, score = best_match(ticket_text(ticket_words(ticket), report))
+    if found is not None and score * 100 >= config.knowledge.match_percent and not force:
+        return Capture("reused", found, score, reason="an article already covers this; --force drafts anyway")
+    with database.atomic():
+        if found is not None and force and ArticleLink.select().where(
+                (ArticleLink.article == found.id) & (ArticleLink.ticket == ticket.id)
+                & (ArticleLink.kind == "reused")).exists():
+            knowledge.unlink(found, ticket, agent)
+        return _draft(config, ticket, report, agent, best_miss=score)
+
+
+# Matching ---------------------------------------------------------------------
+
+def ticket_words(ticket: Ticket) -> TicketWords:
+    first = (Message.select(Message.body_visible, Message.body_text, Message.sender_name)
+             .where((Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null())
+             .order_by(Message.id).first())
+    senders = {m.sender_name for m in Message.select(Message.sender_name).where(
+        (Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null())}
+    requester = ticket.requester
+    names = tuple(n for n in dict.fromkeys((requester.name, *sorted(senders))) if n and n.strip())
+    text = (first.body_visible or first.body_text) if first else ""
+    return TicketWords(subject=clean_subject(ticket.subject), customer_words=text, names=names)
+
+
+def ticket_text(found: TicketWords, report: PatrolReport) -> str:
+    """Everything the ticket says about its problem, in the fields an article has."""
+    tags = " ".join(json.loads(report.tags or "[]"))
+    return "\n".join((found.subject, found.customer_words, tags, report.situation, report.behaviour,
+                      report.cause, report.outcome))
+
+
+def article_text(article: Article) -> str:
+    return "\n".join((article.title, article.issue, article.environment, article.resolution, article.cause,
+                      " ".join(article.keyword_list)))
+
+
+def best_match(text: str, states: tuple[str, ...] = knowledge.LIVE_STATES) -> tuple[Article | None, float]:
+    """The live article most like `text`, and how alike (0 to 1); (None, 0.0) when none shares a word."""
+    counts = words.term_counts(text)
+    if not counts:
+        return None, 0.0
+    documents = search.documents()
+    df = search.document_frequencies(sorted(counts))
+    groups = _telling_groups(text, counts, df, documents)
+    hits = search.match(groups, states, _CANDIDATES, every=False)
+    if not hits:
+        return None, 0.0
+    candidates = {a.id: a for a in Article.select().where(Article.id.in_([h.article_id for h in hits]))}
+    vectors = {aid: words.term_counts(article_text(a)) for aid, a in candidates.items()}
+    df.update(search.document_frequencies(sorted({t for v in vectors.values() for t in v} - set(df))))
+    weight = lambda term: words.idf(df.get(term, 0), documents)  # noqa: E731
+    scored = [(words.cosine(counts, vectors[aid], weight, top=_COMPARED_WORDS), aid) for aid in candidates]
+    score, best = max(scored, key=lambda pair: (pair[0], -pair[1]))
+    return candidates[best], score
+
+
+def _telling_groups(text: str, counts: Counter, df: dict, documents: int) -> list[tuple[str, ...]]:
+    groups = words.query_groups(text)
+    rank = lambda g: -max(counts[t] * words.idf(df.get(t, 0), documents) for t in g)  # noqa: E731
+    return sorted(groups, key=rank)[:_QUERY_TERMS]
+
+
+def clean_subject(subject: str) -> str:
+    return " ".join(_REPLY_PREFIX.sub("", subject or "").split())
+
+
+# Drafting ---------------------------------------------------------------------
+
+def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | None, best_miss: float) -> Capture:
+    found = ticket_words(ticket)
+    names = (*found.names, *_agent_names(agent))
+    removed: list[Removed] = []
+
+    def clean(text: str) -> str:
+        result = redact(_shortened(text or ""), names=names, tag_format=config.threading.tag_format)
+        removed.extend(r for r in result.removed if r not in removed)
+        return result.text if text and text.strip() else ""
+
+    tags = [t for t in json.loads(report.tags or "[]")]
+    note = {"situation": clean(report.situation), "behaviour": clean(report.behaviour),
+            "outcome": clean(report.outcome), "outcome_kind": report.outcome_kind, "cause": clean(report.cause),
+            "tags": tags}
+    customer_words = clean(found.customer_words) or note["situation"]
+    subject = clean(found.subject)
+    fields = _render_fields(config, {
+        "ticket": {"number": ticket.number, "subject": subject, "group": ticket.group_name or ""},
+        "customer_words": customer_words, "note": note, "title": _title(subject, note["situation"])})
+    searched = _searched_words(ticket)
+    keywords = _keywords(subject, customer_words, note, searched)
+    text = ArticleText(keywords=tuple(keywords), **fields)
+    article = knowledge.create_article(text, agent, ticket=ticket, note=f"drafted from ticket #{ticket.number}")
+    knowledge.link(article, ticket, "created", agent, report=report)
+    return Capture("drafted", article, best_miss, removed=tuple(removed), searched=tuple(searched))
+
+
+_COPIED_CHARS = 4000  # of any one text copied into a draft: a pasted log stays on the ticket
+
+
+def _shortened(text: str) -> str:
+    """At most _COPIED_CHARS of a text, cut at a paragraph (or line) end, with the cut marked."""
+    if len(text) <= _COPIED_CHARS:
+        return text
+    head = text[:_COPIED_CHARS]
+    cut = max(head.rfind("\n\n"), head.rfind("\n"))
+    return (head[:cut] if cut > _COPIED_CHARS // 2 else head).rstrip() + "\n[…]"
+
+
+def _agent_names(agent: User | None) -> tuple[str, ...]:
+    return tuple(n for n in ((agent.name, agent.username) if agent else ()) if n)
+
+
+def _title(subject: str, situation: str) -> str:
+    if len(words.content_words(subject)) >= 2:
+        return subject[:300]
+    first = _SENTENCE_END.split(situation.strip(), maxsplit=1)[0]
+    if len(first) <= 120:
+        return first
+    return first[:120].rsplit(" ", 1)[0] + "…"
+
+
+def _searched_words(ticket: Ticket) -> list[str]:
+    rows = SearchLog.select(SearchLog.words).where(SearchLog.ticket == ticket.id).order_by(SearchLog.id)
+    return list(dict.fromkeys(" ".join(r.words.split()) for r in rows if r.words.strip()))
+
+
+def _keywords(subject: str, customer_words: str, note: dict, searched: list[str]) -> list[str]:
+    extracted = words.keywords(
+        [(subject, 3.0), (customer_words, 1.0), (note["situation"], 1.0), (note["cause"], 2.0),
+         (note["behaviour"], 0.5)],
+        search.document_frequencies, search.documents(), limit=_KEYWORDS)
+    chosen: dict[str, str] = {}
+    for keyword in (*searched, *note["tags"], *extracted):
+        chosen.setdefault(keyword.casefold(), keyword[:64])
+    return list(chosen.values())[:_KEYWORDS + len(searched)]
+
+
+_BLOCKS = ("title", "issue", "environment", "resolution", "cause")
+
+
+def _render_fields(config: Config, context: dict) -> dict[str, str]:
+    name = config.knowledge.article_template
+    folder = config.templates_dir / "articles"
+    try:
+        template = _environment(str(folder)).get_template(f"{name}.j2")
+        rendered = {}
+        for block in _BLOCKS:
+            if block not in template.blocks:
+                raise TemplateRefused(name, f"the article template has no {{% block {block} %}}", part="text")
+            run = template.blocks[block](template.new_context(context))
+            rendered[block] = "\n".join(line.rstrip() for line in "".join(run).strip().splitlines())
+    except TemplateRefused:
+        raise
+    except TemplateError as exc:
+        raise TemplateRefused(name, f"{type(exc).__name__}: {exc}", line=getattr(exc, "lineno", None)) from None
+    rendered["title"] = " ".join(rendered["title"].split())
+    return rendered
+
+
+@lru_cache(maxsize=4)
+def _environment(folder: str) -> SandboxedEnvironment:
+    if not Path(folder).is_dir():
+        raise TemplateRefused("articles", f"no article templates folder {folder}", part="")
+    return SandboxedEnvironment(loader=FileSystemLoader(folder), undefined=StrictUndefined,
+                                trim_blocks=True, lstrip_blocks=True, autoescape=False)

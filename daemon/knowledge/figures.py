@@ -1,0 +1,148 @@
+"""Searching the knowledge base as a person does, and what the searches and links say (KCS's evolve loop).
+
+Every search a person makes is logged: the words, who, for which ticket,
+how many articles it found and, once a ticket is linked to one of them,
+which was used. Searches that found nothing, or nothing anyone used, are
+the knowledge gaps. The figures: per article its reuse, last use, open
+flags, reopens and age since validation; per agent and for the team the
+link rate (closed tickets linked to an article), reuse against create,
+articles created, improved and flagged, and how complete the SBO notes are.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from peewee import Case, fn
+
+from daemon.knowledge import search
+from daemon.knowledge import words
+from daemon.knowledge.articles import LIVE_STATES, TRANSITIONS, plain
+from daemon.store.models import Article, ArticleFlag, ArticleLink, ArticleRevision, PatrolReport, SearchLog, Ticket, User, utcnow
+
+
+@dataclass(frozen=True)
+class Found:
+    article: Article
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    found: list[Found]
+    log_id: int | None
+
+
+def search_articles(text: str, user: User | None = None, ticket: Ticket | None = None, origin: str = "cli",
+                    states: tuple[str, ...] = LIVE_STATES, limit: int = 10, log: bool = True) -> SearchResult:
+    """Ranked articles for a person's words, and the search logged (unless `log` is False)."""
+    hits = search.search(text, states, limit)
+    articles = {a.id: a for a in Article.select().where(Article.id.in_([h.article_id for h in hits]))}
+    found = [Found(articles[h.article_id], h.score) for h in hits if h.article_id in articles]
+    log_id = None
+    typed = " ".join(plain(text).split())
+    if log and typed:
+        log_id = SearchLog.create(words=typed[:500], normalized=words.normal_query(text)[:500],
+                                  user=user, ticket=ticket.id if ticket else None, origin=origin,
+                                  results=len(found), result_ids=json.dumps([f.article.id for f in found]),
+                                  created_at=utcnow()).id
+    return SearchResult(found, log_id)
+
+
+@dataclass(frozen=True)
+class Gap:
+    words: str  # as it was last typed
+    searches: int
+    found_nothing: int
+    nothing_used: int  # found articles, none of which was then used
+    tickets: int
+    last_at: dt.datetime
+
+
+def gaps(since: dt.datetime | None = None, min_searches: int = 2, limit: int = 20) -> list[Gap]:
+    """The searches that keep finding nothing useful, most frequent first (one search = one set of stems)."""
+    found_nothing = fn.SUM(Case(None, [(SearchLog.results == 0, 1)], 0))
+    query = (SearchLog.select(SearchLog.normalized, fn.COUNT(SearchLog.id).alias("searches"),
+                              found_nothing.alias("found_nothing"),
+                              fn.COUNT(SearchLog.ticket.distinct()).alias("tickets"),
+                              fn.MAX(SearchLog.id).alias("last_id"))
+             .where(SearchLog.used_article.is_null())
+             .group_by(SearchLog.normalized).having(fn.COUNT(SearchLog.id) >= min_searches)
+             .order_by(fn.COUNT(SearchLog.id).desc(), found_nothing.desc(), SearchLog.normalized).limit(limit))
+    if since:
+        query = query.where(SearchLog.created_at >= since)
+    rows = list(query.dicts())
+    last = {row.id: row for row in SearchLog.select(SearchLog.id, SearchLog.words, SearchLog.created_at)
+            .where(SearchLog.id.in_([r["last_id"] for r in rows]))}
+    return [Gap(words=last[r["last_id"]].words, searches=r["searches"], found_nothing=int(r["found_nothing"]),
+                nothing_used=r["searches"] - int(r["found_nothing"]), tickets=r["tickets"],
+                last_at=last[r["last_id"]].created_at) for r in rows]
+
+
+def article_health(limit: int = 50, now: dt.datetime | None = None) -> list[dict]:
+    """Per article that is not archived: reuse, last use, open flags, reopens, age since validation."""
+    now = now or utcnow()
+    flags = Counter(f.article_id for f in ArticleFlag.select(ArticleFlag.article).where(
+        ArticleFlag.cleared_at.is_null()))
+    rows = Article.select().where(Article.state != "archived").order_by(Article.reuse_count.desc(), Article.id)
+    return [{
+        "article": a.id, "title": a.title, "state": a.state, "reuse_count": a.reuse_count,
+        "last_used_at": _iso(a.last_used_at), "open_flags": flags.get(a.id, 0), "reopens": a.reopen_count,
+        "days_since_validation": (now - a.validated_at).days if a.validated_at else None,
+        "revision": a.revision,
+    } for a in rows.limit(limit)]
+
+
+def performance(since: dt.datetime | None = None) -> dict:
+    """Per agent and for the team: link rate, reuse vs create, created, improved, flagged, SBO completeness."""
+    closing = PatrolReport.select(PatrolReport.id, PatrolReport.ticket, PatrolReport.author, PatrolReport.cause,
+                                  PatrolReport.tags).where(PatrolReport.kind == "closing")
+    links = ArticleLink.select(ArticleLink.ticket, ArticleLink.kind, ArticleLink.user)
+    revisions = ArticleRevision.select(ArticleRevision.author, ArticleRevision.note).where(ArticleRevision.number > 1)
+    created = Article.select(Article.created_by)
+    flagged = ArticleFlag.select(ArticleFlag.raised_by).where(ArticleFlag.raised_by.is_null(False))
+    if since:
+        closing = closing.where(PatrolReport.created_at >= since)
+        links = links.where(ArticleLink.created_at >= since)
+        revisions = revisions.where(ArticleRevision.created_at >= since)
+        created = created.where(Article.created_at >= since)
+        flagged = flagged.where(ArticleFlag.raised_at >= since)
+    linked_tickets = {link.ticket_id for link in links}
+    names = {u.id: u.username for u in User.select(User.id, User.username)}
+    per: dict[str, Counter] = defaultdict(Counter)
+    for report in closing:
+        who = per[names.get(report.author_id, "(system)")]
+        who["closed"] += 1
+        who["linked"] += report.ticket_id in linked_tickets
+        who["sbo_fields"] += 3 + bool(report.cause.strip()) + bool(json.loads(report.tags or "[]"))
+    for link in links:
+        per[names.get(link.user_id, "(system)")]["reused" if link.kind != "created" else "drafted"] += 1
+    for rev in revisions:
+        if rev.note.split(":")[0] in TRANSITIONS:  # a change of state, not of content
+            continue
+        per[names.get(rev.author_id, "(system)")]["improved"] += 1
+    for article in created:
+        per[names.get(article.created_by_id, "(system)")]["created"] += 1
+    for flag in flagged:
+        per[names.get(flag.raised_by_id, "(system)")]["flagged"] += 1
+    team = sum(per.values(), Counter())
+    return {"agents": {name: _figures(counts) for name, counts in sorted(per.items())}, "team": _figures(team)}
+
+
+def _figures(counts: Counter) -> dict:
+    closed = counts["closed"]
+    return {
+        "closed": closed, "linked": counts["linked"],
+        "link_rate": round(counts["linked"] / closed, 3) if closed else None,
+        "reused": counts["reused"], "created": counts["created"],
+        "reuse_vs_create": round(counts["reused"] / counts["created"], 3) if counts["created"] else None,
+        "improved": counts["improved"], "flagged": counts["flagged"],
+        # S, B and O are always there; cause and tags are what a thorough note adds.
+        "sbo_completeness": round(counts["sbo_fields"] / (5 * closed), 3) if closed else None,
+    }
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat() + "Z"

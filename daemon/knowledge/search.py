@@ -1,0 +1,192 @@
+"""Full-text search over knowledge articles: FTS5 on SQLite, tsvector on PostgreSQL.
+
+Both indexes hold the same thing, the terms daemon.words makes of an
+article (stems, folded), in three fields weighted apart: the title weighs
+most, then the keywords (the words people searched with), then the body
+(issue, environment, resolution, cause). A search asks for every one of
+its words first and, when that finds nothing, for any of them; ranking is
+BM25 on SQLite and ts_rank on PostgreSQL. The callers never see which.
+
+Suggestions for new tickets run inside the ingest transaction, where BM25
+over every article sharing a common word costs milliseconds. So checked
+articles also keep their most telling words with a precomputed weight
+(tf-idf, normalised, as the base stood when they were indexed) in
+article_term, and a suggestion reads only the heaviest rows of each of the
+mail's words: bounded work, whatever the size of the base.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from daemon.store import db
+from daemon.knowledge import words
+
+# bm25() weights of the FTS5 columns, in their order: title, body, keywords.
+_SQLITE_WEIGHTS = (10.0, 1.0, 5.0)
+_TELLING_WORDS = 24  # per article, in article_term
+_ROWS_PER_WORD = 30  # read per word of a mail: the articles where that word weighs most
+_MAIL_WORDS = 10
+_FREQUENCY_CHUNK = 64  # document_frequencies asks in chunks of one size, so its SQL is built once
+
+
+@dataclass(frozen=True)
+class Hit:
+    article_id: int
+    score: float  # higher is better; comparable only within one search
+
+
+def index(article) -> None:
+    """(Re)index one article: anything with id, title, issue, environment, resolution, cause, keyword_list."""
+    title = words.index_text(article.title)
+    body = words.index_text("\n".join((article.issue, article.environment, article.resolution, article.cause)))
+    keywords = words.index_text(" ".join(article.keyword_list))
+    unindex(article.id)
+    terms = sorted(set(f"{title} {body} {keywords}".split()))
+    if db.is_sqlite():
+        db.execute('INSERT INTO "article_fts" ("rowid", "title", "body", "keywords") VALUES (?, ?, ?, ?)',
+                   (article.id, title, body, keywords))
+    else:
+        db.execute('INSERT INTO "article_search" ("article_id", "terms", "document") VALUES (?, ?, '
+                   "setweight(to_tsvector('simple', ?), 'A') || setweight(to_tsvector('simple', ?), 'B') || "
+                   "setweight(to_tsvector('simple', ?), 'D'))", (article.id, " ".join(terms), title, keywords, body))
+    _count(terms, +1)
+
+
+def unindex(article_id: int) -> None:
+    if db.is_sqlite():
+        row = db.execute('SELECT "title", "body", "keywords" FROM "article_fts" WHERE "rowid" = ?',
+                         (article_id,)).fetchone()
+        db.execute('DELETE FROM "article_fts" WHERE "rowid" = ?', (article_id,))
+    else:
+        row = db.execute('SELECT "terms" FROM "article_search" WHERE "article_id" = ?', (article_id,)).fetchone()
+        db.execute('DELETE FROM "article_search" WHERE "article_id" = ?', (article_id,))
+    if row is not None:
+        _count(sorted(set(" ".join(row).split())), -1)
+
+
+def clear() -> None:
+    """Empty the index, the document frequencies and the suggestion weights (to build them anew)."""
+    db.execute('DELETE FROM "article_fts"' if db.is_sqlite() else 'DELETE FROM "article_search"')
+    db.execute('DELETE FROM "term_frequency"')
+    db.execute('DELETE FROM "article_term"')
+
+
+def _count(terms: list[str], change: int) -> None:
+    """Keep each term's document frequency (a primary-key read for capture, keywords and suggestions)."""
+    for term in terms:
+        if change > 0:
+            db.execute('INSERT INTO "term_frequency" ("term", "docs") VALUES (?, 1) '
+                       'ON CONFLICT ("term") DO UPDATE SET "docs" = "term_frequency"."docs" + 1', (term,))
+        else:
+            db.execute('UPDATE "term_frequency" SET "docs" = "docs" - 1 WHERE "term" = ?', (term,))
+            db.execute('DELETE FROM "term_frequency" WHERE "term" = ? AND "docs" <= 0', (term,))
+
+
+def search(text: str, states: tuple[str, ...], limit: int = 10) -> list[Hit]:
+    """Articles in one of `states` matching `text`: all of its words if any article has them, else any."""
+    groups = words.query_groups(text)
+    if not groups:
+        return []
+    return match(groups, states, limit, every=True) or (
+        match(groups, states, limit, every=False) if len(groups) > 1 else [])
+
+
+def match(groups: list[tuple[str, ...]], states: tuple[str, ...], limit: int, every: bool) -> list[Hit]:
+    """Articles in `states` with every (or any) group: a group is alternative terms for one word."""
+    if not groups or not states:
+        return []
+    if db.is_sqlite():
+        return _match_sqlite(groups, states, limit, every)
+    return _match_postgres(groups, states, limit, every)
+
+
+def _match_sqlite(groups, states, limit, every) -> list[Hit]:
+    expression = (" AND " if every else " OR ").join(
+        "(" + " OR ".join(f'"{term}"' for term in group) + ")" for group in groups)
+    marks = ", ".join("?" * len(states))
+    weights = ", ".join(str(w) for w in _SQLITE_WEIGHTS)
+    rows = db.execute(
+        f'SELECT f."rowid", bm25("article_fts", {weights}) AS "rank" FROM "article_fts" AS f '
+        f'JOIN "article" AS a ON a."id" = f."rowid" '
+        f'WHERE "article_fts" MATCH ? AND a."state" IN ({marks}) ORDER BY "rank" LIMIT ?',
+        (expression, *states, limit)).fetchall()
+    return [Hit(row[0], -row[1]) for row in rows]
+
+
+def _match_postgres(groups, states, limit, every) -> list[Hit]:
+    expression = (" & " if every else " | ").join(
+        "(" + " | ".join(_pg_term(term) for term in group) + ")" for group in groups)
+    marks = ", ".join("?" * len(states))
+    rows = db.execute(
+        "SELECT s.\"article_id\", ts_rank(s.\"document\", q, 1) AS \"rank\" "
+        "FROM \"article_search\" AS s JOIN \"article\" AS a ON a.\"id\" = s.\"article_id\", "
+        "to_tsquery('simple', ?) AS q "
+        f"WHERE s.\"document\" @@ q AND a.\"state\" IN ({marks}) ORDER BY \"rank\" DESC, s.\"article_id\" LIMIT ?",
+        (expression, *states, limit)).fetchall()
+    return [Hit(row[0], float(row[1])) for row in rows]
+
+
+def _pg_term(term: str) -> str:
+    return "'" + term.replace("'", "''").replace("\\", "") + "'"
+
+
+def document_frequencies(terms: list[str]) -> dict[str, int]:
+    """How many indexed articles hold each term."""
+    found = {}
+    marks = ", ".join("?" * _FREQUENCY_CHUNK)
+    for start in range(0, len(terms), _FREQUENCY_CHUNK):
+        chunk = list(terms[start:start + _FREQUENCY_CHUNK])
+        chunk += [""] * (_FREQUENCY_CHUNK - len(chunk))
+        rows = db.execute(f'SELECT "term", "docs" FROM "term_frequency" WHERE "term" IN ({marks})',
+                          tuple(chunk)).fetchall()
+        found.update({term: count for term, count in rows if term})
+    return found
+
+
+def documents() -> int:
+    """How many articles the index holds: every article (counting an FTS5 table would read all of it)."""
+    return db.execute('SELECT count(*) FROM "article"').fetchone()[0]
+
+
+# Suggestions ------------------------------------------------------------------
+
+def index_for_suggestions(article) -> None:
+    """Keep a checked article's most telling words, weighted, for suggest(); see the module docstring."""
+    unindex_for_suggestions(article.id)
+    counts: Counter = Counter()
+    for text, weight in ((article.title, 3.0), (" ".join(article.keyword_list), 2.0), (article.issue, 1.0),
+                         (article.cause, 1.0), (article.resolution, 0.5)):
+        for term, count in words.term_counts(text).items():
+            counts[term] += count * weight
+    if not counts:
+        return
+    df, total = document_frequencies(sorted(counts)), documents()
+    vector = {term: math.log1p(count) * words.idf(df.get(term, 0), total) for term, count in counts.items()}
+    norm = math.sqrt(sum(v * v for v in vector.values()))
+    for term, weight in sorted(vector.items(), key=lambda item: (-item[1], item[0]))[:_TELLING_WORDS]:
+        db.execute('INSERT INTO "article_term" ("term", "weight", "article_id") VALUES (?, ?, ?)',
+                   (term, weight / norm, article.id))
+
+
+def unindex_for_suggestions(article_id: int) -> None:
+    db.execute('DELETE FROM "article_term" WHERE "article_id" = ?', (article_id,))
+
+
+def suggest(subject: str, body: str, limit: int) -> list[Hit]:
+    """The checked articles whose telling words a new mail uses most, best first."""
+    counts: Counter = Counter()
+    for text, weight in ((subject, 2.0), (body, 1.0)):
+        for term, count in words.term_counts(text).items():
+            counts[term] += count * weight
+    asked = [(term, math.log1p(count)) for term, count in counts.most_common(_MAIL_WORDS)]
+    if not asked:
+        return []
+    part = (f'SELECT "article_id", "weight" * ? AS "w" FROM (SELECT "article_id", "weight" FROM "article_term" '
+            f'WHERE "term" = ? ORDER BY "weight" DESC LIMIT {_ROWS_PER_WORD}) AS t{{n}}')
+    union = " UNION ALL ".join(part.format(n=n) for n in range(len(asked)))
+    rows = db.execute(f'SELECT "article_id", SUM("w") AS "score" FROM ({union}) AS asked '
+                      f'GROUP BY "article_id" ORDER BY "score" DESC, "article_id" LIMIT ?',
+                      (*(value for pair in asked for value in (pair[1], pair[0])), limit)).fetchall()
+    return [Hit(row[0], float(row[1])) for row in rows]

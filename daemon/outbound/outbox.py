@@ -1,0 +1,371 @@
+"""The outbox: the one path by which mail leaves.
+
+`queue` writes a composed mail as a row, inside the caller's transaction, so
+the mail exists exactly when the change that caused it does. `send_due`
+drains the rows: it leases a batch (a crashed sender's rows are taken over
+when the lease runs out), hands each mail to the relay, and records the
+relay's acceptance before anything else, so the window in which a crash
+could send a mail twice is one SMTP transaction. Temporary failures (4xx,
+refused connections, timeouts) retry with capped exponential backoff and
+jitter; a permanent refusal (5xx) marks the mail failed with the relay's
+words. With no relay configured, each mail is written to var/sent/ as an
+.eml file, so the embedded default works offline.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import random
+import secrets
+import smtplib
+import signal
+import socket
+import ssl
+import time
+from email import policy
+from email.message import EmailMessage
+from email.utils import formataddr, format_datetime, getaddresses, make_msgid
+
+from daemon.outbound.compose import Draft, compose, one_line
+from daemon.config import Config
+from daemon.store.db import database, insert_fast
+from daemon.store.models import Message, Outgoing, User, utcnow
+from daemon.wakeable import WakeableThread
+
+log = logging.getLogger("patroldesk.outbox")
+_POLICY = policy.SMTP  # CRLF line ends, as sent
+
+
+def queue(config: Config, message: EmailMessage, kind: str, ticket=None) -> Outgoing:
+    """Add a mail made with the email package (an alert) to the outbox, inside the
+    transaction of its cause. A ticket's mail goes through `queue_ticket_mail`."""
+    recipients = [addr for _, addr in _addresses(message, "To", "Cc", "Bcc")]
+    del message["Bcc"]
+    return insert_fast(Outgoing, ticket=ticket, kind=kind, mail_from=_envelope_from(config),
+                       recipients=json.dumps(recipients), message_id=message["Message-ID"],
+                       subject=str(message["Subject"] or ""), data=message.as_bytes(policy=message.policy),
+                       to_address=recipients[0].lower() if recipients else "")
+
+
+def queue_ticket_mail(config: Config, ticket, draft: Draft, kind: str, author=None,
+                      template: str | None = None, **provenance) -> Outgoing:
+    """Compose a mail of a ticket, keep it as an outbound message of the ticket, and queue it:
+    one transaction, so the mail exists exactly when the ticket shows it. `provenance` names
+    what produced it: template_revision, article, article_revision."""
+    mail = compose(config, draft)
+    with database.atomic():
+        insert_fast(Message, ticket=ticket.id, kind="outbound", message_id=mail.message_id.strip("<>"),
+                    in_reply_to=draft.in_reply_to or "", refs=" ".join(draft.references),
+                    sender_address=draft.sender[1].lower(), sender_name=draft.sender[0][:200],
+                    to_addrs=json.dumps([list(draft.to)], ensure_ascii=False), subject=mail.subject,
+                    body_text=draft.text, body_visible=draft.text, body_html=draft.html, sent_at=utcnow(),
+                    automatic="auto-replied" if draft.automatic else None, author=author)
+        return insert_fast(Outgoing, ticket=ticket.id, kind=kind, mail_from=_envelope_from(config),
+                           recipients=json.dumps(list(mail.recipients)), message_id=mail.message_id,
+                           subject=mail.subject, data=mail.data, automatic=draft.automatic,
+                           to_address=mail.recipients[0].lower(), template=template, **provenance)
+
+
+def queue_alert(config: Config, subject: str, body: str) -> Outgoing | None:
+    """An operational alert to the admins: [support] alerts_to and admin accounts with an address."""
+    to = list(dict.fromkeys([*config.support.alerts_to, *(
+        u.email for u in User.select(User.email).where((User.role == "admin") & User.active & (User.email != "")))]))
+    if not to:
+        log.warning("alert not sent, nobody to send it to (set [support] alerts_to): %s", subject)
+        return None
+    message = compose_notice(config, to, f"[patroldesk] {subject}", body)
+    message["Auto-Submitted"] = "auto-generated"
+    return queue(config, message, "alert")
+
+
+def compose_notice(config: Config, to: list[str], subject: str, body: str) -> EmailMessage:
+    """A plain mail from support that belongs to no ticket (an alert)."""
+    message = EmailMessage(policy=_POLICY)
+    message["From"] = formataddr((config.support.name, config.support.addresses[0]))
+    message["To"] = ", ".join(to)
+    message["Subject"] = one_line(subject)  # no CR, LF or other control character reaches the header
+    message["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+    message["Message-ID"] = make_msgid(domain=_domain(config))
+    message.set_content(body)
+    return message
+
+
+def find_by_message_ids(message_ids: list[str]) -> Outgoing | None:
+    """The outbox row of the first of these Message-IDs (without <>) that we sent, if any."""
+    wanted = [f"<{mid}>" for mid in message_ids[:50]]
+    if not wanted:
+        return None
+    found = {row.message_id: row for row in Outgoing.select().where(Outgoing.message_id.in_(wanted))}
+    return next((found[mid] for mid in wanted if mid in found), None)
+
+
+def mark_bounced(row: Outgoing, reason: str) -> None:
+    """A delivery failure report came back for a mail the relay had accepted."""
+    Outgoing.update(state="bounced", bounced_at=utcnow(), last_error=reason[:2000]).where(
+        Outgoing.id == row.id).execute()
+    log.warning("outbox %d to %s bounced: %s", row.id, row.to_address or row.recipients, reason)
+
+
+class Permanent(Exception):
+    """The relay refused the mail for good."""
+
+
+def send_due(config: Config, limit: int = 50) -> int:
+    """Send what is due; returns how many were sent. Safe to call from several processes."""
+    sent = 0
+    try:
+        for row in _claim(config, limit):
+            _crash_point("claimed")
+            sent += _send_one(config, row)
+    finally:
+        database.close()
+    return sent
+
+
+class Sender(WakeableThread):
+    """A thread that drains the outbox whenever woken: at once after the pipeline queued
+    mail (an acknowledgement leaves within a moment), and by the scheduler's safety net
+    for retries that fall due."""
+
+    thread_name = "outbox"
+
+    def __init__(self, config: Config):
+        super().__init__()
+        self.config = config
+
+    def _round(self) -> None:
+        try:
+            while not self._stop.is_set() and send_due(self.config):
+                pass  # a full batch may have more behind it
+        except Exception:  # noqa: BLE001 - the sender must outlive any bug or outage
+            log.exception("outbox sender error; trying again later")
+            self._stop.wait(2.0)
+
+
+def _claim(config: Config, limit: int) -> list[Outgoing]:
+    now = utcnow()
+    token = secrets.token_hex(16)
+    with database.atomic():
+        due = [r.id for r in Outgoing.select(Outgoing.id).where(
+            ((Outgoing.state == "queued") & (Outgoing.next_attempt_at <= now))
+            | ((Outgoing.state == "sending") & (Outgoing.lease_until < now))).order_by(Outgoing.id).limit(limit)]
+        if not due:
+            return []
+        Outgoing.update(state="sending", claim_token=token,
+                        lease_until=now + dt.timedelta(seconds=config.relay.lease_seconds)).where(
+            Outgoing.id.in_(due) & ((Outgoing.state == "queued")
+                                    | ((Outgoing.state == "sending") & (Outgoing.lease_until < now)))).execute()
+    return list(Outgoing.select().where(Outgoing.claim_token == token).order_by(Outgoing.id))
+
+
+def _send_one(config: Config, row: Outgoing) -> int:
+    recipients = json.loads(row.recipients)
+    left = (row.lease_until - utcnow()).total_seconds() if row.lease_until else 0.0
+    if left < config.relay.lease_seconds / 2:  # a slow batch: renew, or find the mail taken over
+        if not _renew_lease(config, row):
+            log.warning("outbox %d: the lease ran out and another sender took the mail over; leaving it", row.id)
+            return 0
+        left = config.relay.lease_seconds
+    # The transaction must end before the lease does, or a second sender could send the mail too.
+    deadline = time.monotonic() + left - _LEASE_MARGIN_SECONDS
+    accepted = False
+
+    def record_acceptance() -> None:  # the first thing done once the relay has taken the mail
+        nonlocal accepted
+        accepted = True
+        _finish(row, state="sent", sent_at=utcnow(), last_error="", attempts=row.attempts + 1)
+
+    try:
+        _deliver(config, row, recipients, deadline, record_acceptance)
+    except Permanent as exc:
+        _finish(row, state="failed", last_error=str(exc)[:2000], attempts=row.attempts + 1)
+        log.error("outbox %d to %s failed for good: %s", row.id, ", ".join(recipients), exc)
+        return 0
+    except (smtplib.SMTPException, OSError) as exc:
+        if accepted:  # only the goodbye failed
+            log.info("outbox %d sent to %s (the relay's goodbye failed: %s)", row.id, ", ".join(recipients),
+                     _describe(exc))
+            return 1
+        attempts = row.attempts + 1
+        delay = min(config.relay.retry_max_seconds, config.relay.retry_base_seconds * 2 ** min(attempts - 1, 20))
+        delay *= random.uniform(0.8, 1.0)
+        problem = _describe(exc)
+        if time.monotonic() >= deadline - 0.05 and "lease" not in problem:
+            problem = f"the relay did not finish within the mail's lease (relay.lease_seconds): {problem}"
+        _finish(row, state="queued", last_error=problem[:2000], attempts=attempts,
+                next_attempt_at=utcnow() + dt.timedelta(seconds=delay))
+        log.warning("outbox %d to %s: %s; retrying in %.0f s", row.id, ", ".join(recipients), problem, delay)
+        return 0
+    except Exception as exc:  # noqa: BLE001 - one mail's surprise must not stop the others behind it
+        if accepted:
+            return 1
+        log.exception("outbox %d to %s: unexpected error; marked failed", row.id, ", ".join(recipients))
+        _finish(row, state="failed", last_error=f"internal error: {type(exc).__name__}: {exc}"[:2000],
+                attempts=row.attempts + 1)
+        return 0
+    if not accepted:  # written to var/sent/
+        record_acceptance()
+    log.info("outbox %d sent to %s: %s", row.id, ", ".join(recipients), row.subject)
+    return 1
+
+
+def _renew_lease(config: Config, row: Outgoing) -> bool:
+    """A batch is claimed at once; a mail whose turn comes when half its lease is gone gets a
+    new one, so a slow relay cannot let the batch's last mails run out before they are tried
+    (a fast batch writes nothing extra)."""
+    return bool(Outgoing.update(lease_until=utcnow() + dt.timedelta(seconds=config.relay.lease_seconds)).where(
+        (Outgoing.id == row.id) & (Outgoing.claim_token == row.claim_token) & (Outgoing.state == "sending")
+    ).execute())
+
+
+def _crash_point(point: str) -> None:
+    """Fault injection for the crash-safety tests: PATROLDESK_CRASH_AT=claimed kills this process there."""
+    if os.environ.get("PATROLDESK_CRASH_AT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _finish(row: Outgoing, **changes) -> None:
+    changes.update(lease_until=None)
+    Outgoing.update(**changes).where((Outgoing.id == row.id) & (Outgoing.claim_token == row.claim_token)).execute()
+
+
+_LEASE_MARGIN_SECONDS = 2
+
+
+def _deliver(config: Config, row: Outgoing, recipients: list[str], deadline: float, accepted) -> None:
+    """One SMTP transaction, each step's timeout cut to what is left before `deadline`;
+    `accepted()` is called the moment the relay has taken the mail, before the goodbye."""
+    relay = config.relay
+    if not relay.host:
+        _write_eml(config, row)
+        return
+
+    def budget() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("the relay took longer than the mail's lease (relay.lease_seconds)")
+        return min(relay.timeout_seconds, left)
+
+    context = ssl.create_default_context()
+    if relay.security == "ssl":
+        connection = smtplib.SMTP_SSL(relay.host, relay.port, timeout=budget(), context=context)
+    else:
+        connection = smtplib.SMTP(relay.host, relay.port, timeout=budget())
+    try:
+        def step():
+            connection.sock.settimeout(budget())
+
+        step()
+        connection.ehlo_or_helo_if_needed()
+        if relay.security == "starttls":
+            step()
+            connection.starttls(context=context)
+            connection.ehlo()
+        if relay.user:
+            step()
+            connection.login(relay.user, relay.password)
+        refused = _transaction(connection, row, recipients, step)
+        accepted()
+        if refused:  # accepted for some: those are sent; say who was refused
+            log.warning("outbox %d: refused by the relay for %s", row.id, _refusals(refused))
+    finally:
+        try:
+            connection.sock and connection.sock.settimeout(min(relay.timeout_seconds, 5))
+            connection.quit()
+        except (smtplib.SMTPException, OSError):
+            connection.close()
+
+
+def _transaction(connection: smtplib.SMTP, row: Outgoing, recipients: list[str], step) -> dict:
+    """MAIL, RCPT, DATA, as smtplib's sendmail does, with a timeout check before each."""
+    international = not all(a.isascii() for a in (row.mail_from, *recipients))
+    options = []
+    if international:
+        if not connection.has_extn("smtputf8"):
+            raise Permanent("the relay does not offer SMTPUTF8, which an internationalised address needs")
+        options = ["SMTPUTF8", "BODY=8BITMIME"]
+    step()
+    code, text = connection.mail(row.mail_from, options)
+    if code != 250:
+        _reset(connection)
+        _raise_for(code, text)
+    refused = {}
+    for recipient in recipients:
+        step()
+        code, text = connection.rcpt(recipient)
+        if code not in (250, 251):
+            refused[recipient] = (code, text)
+    if len(refused) == len(recipients):
+        _reset(connection)
+        if all(code >= 500 for code, _ in refused.values()):
+            raise Permanent(_refusals(refused))
+        raise smtplib.SMTPRecipientsRefused(refused)
+    step()
+    try:
+        code, text = connection.data(bytes(row.data))
+    except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
+        code, text = exc.smtp_code, exc.smtp_error
+    if code != 250:
+        _reset(connection)
+        _raise_for(code, text)
+    return refused
+
+
+def _raise_for(code: int, text) -> None:
+    if code >= 500:
+        raise Permanent(f"{code} {_text(text)}")
+    raise smtplib.SMTPResponseException(code, text)
+
+
+def _reset(connection: smtplib.SMTP) -> None:
+    try:
+        connection.rset()
+    except (smtplib.SMTPException, OSError):
+        pass
+
+
+def _write_eml(config: Config, row: Outgoing) -> None:
+    folder = config.sent_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{row.id:08d}.eml"
+    temporary = target.with_suffix(".tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(bytes(row.data))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)
+
+
+def _refusals(recipients: dict) -> str:
+    return "; ".join(f"{addr}: {code} {_text(text)}" for addr, (code, text) in recipients.items())
+
+
+def _text(value) -> str:
+    return " ".join((value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)).split())
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return _refusals(exc.recipients)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.timeout):
+        return "timed out"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _addresses(message: EmailMessage, *headers: str) -> list[tuple[str, str]]:
+    values = [str(v) for h in headers for v in message.get_all(h, [])]
+    return [(name, addr) for name, addr in getaddresses(values) if addr]
+
+
+def _envelope_from(config: Config) -> str:
+    return config.support.addresses[0]
+
+
+def _domain(config: Config) -> str:
+    return config.support.addresses[0].rpartition("@")[2] or "localhost"

@@ -1,0 +1,425 @@
+"""Reply templates: the words patroldesk mails to customers, as Jinja2 templates.
+
+Built-in templates are files in templates/mail (its README gives the format);
+a team's own are ReplyTemplate rows, written from the console, and win over a
+file of the same name. The people who write templates are not the people who
+run the server, so every template renders in Jinja2's sandbox with strict
+variables: one that names an unknown variable, reaches for Python's
+internals, includes another template or fails to render is refused with its
+name, line and reason, when it is saved and again whenever it is used. The
+subject always comes out as one line, so no template (and no customer's text
+inside one) can add a header to the mail.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import traceback
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from daemon.store import db
+from daemon.outbound import outbox
+from daemon.tickets import lifecycle as tickets
+from daemon.outbound.compose import Draft, one_line, tagged_subject
+from daemon.config import Config
+from daemon.store.db import database
+from daemon.errors import NotFound, PatroldeskError
+from daemon.store.models import Customer, ReplyTemplate, Ticket, User, utcnow
+
+# What a template can use, for the console's help: top-level names and their attributes.
+CONTEXT_VARIABLES: dict[str, str] = {
+    "customer": "the ticket's requester",
+    "customer.name": "their name as their mail gave it; may be empty",
+    "customer.email": "their address",
+    "ticket": "the ticket the mail is about",
+    "ticket.number": "its number, e.g. 10001",
+    "ticket.subject": "its subject, as the customer wrote it; may be empty",
+    "ticket.status": "new, open, pending, solved or closed",
+    "ticket.reference": "the tag that threads replies, e.g. [#10001] (threading.tag_format)",
+    "agent": "the agent who writes; None in automatic mail, so test it: {% if agent %}",
+    "agent.name": "their name, or their username when they have not given one",
+    "agent.username": "their login name",
+    "article": "a knowledge article the mail points to, or None: {% if article %}",
+    "article.title": "its title",
+    "article.url": "where customers can read it; empty when it has no public address",
+    "support": "the support team",
+    "support.address": "the address the customer wrote to (support.addresses in the configuration)",
+    "support.name": "the team's name (support.name in the configuration)",
+    "now": "the time of rendering, an aware UTC datetime: {{ now.strftime('%Y-%m-%d') }}",
+    "body": "the text the agent wrote (the reply template), or the outcome the customer is told "
+            "(the solved notice); empty in other mail",
+}
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Unicode categories that could end a header line or hide in one: controls, surrogates, line and paragraph separators.
+_REACHES_OTHER_TEMPLATES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
+
+
+class TemplateRefused(PatroldeskError):
+    """A template that may not be used; the message names it, the line and the reason.
+
+    `part` is subject, text or html ("" for a bad name); `line` counts from
+    the top of the file for built-ins and of the field for a team's own
+    templates, None when the fault has no line.
+    """
+
+    def __init__(self, name: str, reason: str, line: int | None = None, part: str = "text"):
+        self.name, self.reason, self.line, self.part = name, reason, line, part
+        where = f" {part}" if part in ("subject", "html") else ""
+        if line is not None:
+            where += f" line {line}"
+        super().__init__(f"template {name!r}{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered mail: a one-line subject, the plain text and, where the template has one, HTML."""
+    subject: str
+    text: str
+    html: str | None
+    revision: int | None = None  # of a team's stored template (None: a built-in file)
+
+
+# The context's objects: plain values only, so a template sees no model, query or database handle.
+
+@dataclass(frozen=True)
+class TemplateCustomer:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class TemplateTicket:
+    number: int | None
+    subject: str
+    status: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class TemplateAgent:
+    name: str
+    username: str
+
+
+@dataclass(frozen=True)
+class TemplateArticle:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class TemplateSupport:
+    address: str
+    name: str
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One piece of a template as written, and the line of its file or field it starts on."""
+    kind: str  # subject, text, html
+    source: str
+    first_line: int = 1
+
+
+def ticket_reference(config: Config, number: int | None) -> str:
+    """The tag a reply keeps in its subject to reach the same ticket, e.g. [#10001]."""
+    return "" if number is None else config.threading.tag_format.format(ref=number)
+
+
+def template_context(config: Config, ticket: Ticket, customer: Customer, agent: User | None = None,
+                     article=None, support_address: str | None = None, body: str = "") -> dict:
+    """The variables of CONTEXT_VARIABLES for a mail about `ticket`.
+
+    `article` is anything with a `title` and a `url` (None: no article).
+    `support_address` defaults to the address the ticket came in on.
+    """
+    return {
+        "customer": TemplateCustomer(name=customer.name or "", email=customer.email or ""),
+        "ticket": TemplateTicket(number=ticket.number, subject=ticket.subject or "", status=ticket.status or "",
+                                 reference=ticket_reference(config, ticket.number)),
+        "agent": _template_agent(agent),
+        "article": _template_article(article),
+        "support": TemplateSupport(address=support_address or ticket.support_address or config.support.addresses[0],
+                                   name=config.support.name),
+        "now": dt.datetime.now(dt.timezone.utc),
+        "body": body or "",
+    }
+
+
+def _template_agent(agent: User | None) -> TemplateAgent | None:
+    if agent is None:
+        return None
+    return TemplateAgent(name=agent.name or agent.username or "", username=agent.username or "")
+
+
+def _template_article(article) -> TemplateArticle | None:
+    if article is None:
+        return None
+    return TemplateArticle(title=getattr(article, "title", "") or "", url=getattr(article, "url", "") or "")
+
+
+def sample_context(config: Config) -> dict:
+    """Every variable set, in the scripts real customers write in, to try a template on before it is saved."""
+    number = config.threading.first_number
+    return {
+        "customer": TemplateCustomer(name="Åse Ødegård", email="ase.odegard@example.no"),
+        "ticket": TemplateTicket(number=number, subject="Не печатает принтер на третьем этаже", status="open",
+                                 reference=ticket_reference(config, number)),
+        "agent": TemplateAgent(name="Kari Nordmann", username="kari"),
+        "article": TemplateArticle(title="Skriveren skriver ikke ut: slik løser du det",
+                                   url="https://kb.example.no/articles/42"),
+        "support": TemplateSupport(address=config.support.addresses[0], name=config.support.name),
+        "now": dt.datetime.now(dt.timezone.utc),
+        "body": "Hei Åse,\n\nПринтер снова печатает: we replaced the fuser unit.\n",
+    }
+
+
+def mail_templates_folder(config: Config) -> Path:
+    """Where the built-in reply templates live: mail/ in the templates folder the console uses too."""
+    return config.templates_dir / "mail"
+
+
+def render(config: Config, name: str, context: dict) -> Rendered:
+    """The mail template `name` makes of `context`: the team's own template if there is one, else the built-in.
+
+    Raises NotFound for a name no template has, TemplateRefused for a template that fails.
+    """
+    if not _NAME.fullmatch(name):
+        raise NotFound(f"no reply template named {name!r}: names are letters, digits, - and _")
+    # Hand-written: every new ticket's acknowledgement asks, inside the ingest transaction.
+    stored = db.execute('SELECT "subject", "text", "html", "revision" FROM "reply_template" WHERE "name" = ?',
+                        (name,)).fetchone()
+    if stored is not None:
+        rendered = _render_parts(name, _stored_parts(*stored[:3]), context, folder=None)
+        return dataclasses.replace(rendered, revision=stored[3])
+    folder = mail_templates_folder(config)
+    parts = _builtin_parts(name, folder)
+    if parts is None:
+        raise NotFound(f"no reply template named {name!r}: none in the database, and no {name}.txt.j2 in {folder}")
+    return _render_parts(name, parts, context, folder=folder)
+
+
+def preview(config: Config, name: str, ticket: Ticket, agent: User | None = None, body: str = "") -> Rendered:
+    """What template `name` would send to this ticket's requester; nothing is stored or queued."""
+    return render(config, name, template_context(config, ticket, ticket.requester, agent=agent, body=body))
+
+
+def preview_headers(config: Config, ticket: Ticket, rendered: Rendered) -> list[tuple[str, str]]:
+    """The headers the mail would go with (From, To, Subject as tagged, the threading ones)."""
+    answered, thread = _thread_of(ticket)
+    customer = ticket.requester
+    subject = tagged_subject(rendered.subject, ticket.number, config.threading.tag_format, reply=answered is not None)
+    headers = [("From", f"{config.support.name} <{ticket.support_address or config.support.addresses[0]}>"),
+               ("To", f"{customer.name} <{customer.email}>" if customer.name else customer.email),
+               ("Subject", subject)]
+    if answered:
+        headers.append(("In-Reply-To", f"<{answered}>"))
+        headers.append(("References", " ".join(f"<{mid}>" for mid in (*thread, answered)[-20:])))
+    return headers
+
+
+def check(config: Config, name: str, subject: str, text: str, html: str | None = None) -> None:
+    """Refuse a team's template before it is saved: a bad name, an empty part, or any fault rendering finds."""
+    _refuse_bad_name(name)
+    if not subject.strip():
+        raise TemplateRefused(name, "the subject is empty", part="subject")
+    if not text.strip():
+        raise TemplateRefused(name, "the text is empty")
+    _render_parts(name, _stored_parts(subject, text, html), sample_context(config), folder=None)
+
+
+def save_template(config: Config, name: str, subject: str, text: str, html: str | None = None,
+                  user: User | None = None) -> ReplyTemplate:
+    """Check a team's template, then store it under `name`, replacing the one of that name."""
+    html = html if html and html.strip() else None  # an empty HTML field means a text-only mail
+    check(config, name, subject, text, html)
+    with database.atomic():
+        stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name)
+        if stored is None:
+            return ReplyTemplate.create(name=name, subject=subject, text=text, html=html, updated_by=user)
+        stored.subject, stored.text, stored.html = subject, text, html
+        stored.updated_at, stored.updated_by, stored.revision = utcnow(), user, stored.revision + 1
+        stored.save()
+        return stored
+
+
+def _refuse_bad_name(name: str) -> None:
+    if not _NAME.fullmatch(name):
+        raise TemplateRefused(name, "a name is 1 to 64 letters, digits, - or _", part="")
+
+
+def _stored_parts(subject: str, text: str, html: str | None) -> list[_Part]:
+    parts = [_Part("subject", subject), _Part("text", text)]
+    if html is not None:
+        parts.append(_Part("html", html))
+    return parts
+
+
+def _builtin_parts(name: str, folder: Path) -> list[_Part] | None:
+    """The parts of a built-in template, or None when there is no such file."""
+    text_file = folder / f"{name}.txt.j2"
+    if not text_file.is_file():
+        return None
+    subject, text = _split_subject_line(name, text_file.read_text(encoding="utf-8"))
+    parts = [_Part("subject", subject), _Part("text", text, first_line=3)]
+    html_file = folder / f"{name}.html.j2"
+    if html_file.is_file():
+        parts.append(_Part("html", html_file.read_text(encoding="utf-8")))
+    return parts
+
+
+def _split_subject_line(name: str, source: str) -> tuple[str, str]:
+    """A built-in's text file opens with `Subject: ...` and a blank line; the rest is the text."""
+    first, newline, rest = source.partition("\n")
+    blank, newline_too, text = rest.partition("\n")
+    if not first.lower().startswith("subject:") or not newline or not newline_too or blank.strip():
+        raise TemplateRefused(name, "the file must open with a 'Subject: ...' line and a blank line", line=1)
+    return first[len("subject:"):].strip(), text
+
+
+def _render_parts(name: str, parts: list[_Part], context: dict, folder: Path | None) -> Rendered:
+    """Render each part; `folder` is the built-ins' folder, None for a team's template (no includes)."""
+    rendered = {part.kind: _render_part(name, part, context, folder) for part in parts}
+    return Rendered(subject=one_line(rendered["subject"]), text=rendered["text"], html=rendered.get("html"))
+
+
+def _render_part(name: str, part: _Part, context: dict, folder: Path | None) -> str:
+    template = _compiled(str(folder) if folder else None, name, part, frozenset(context))
+    try:
+        return template.render(context)
+    except SecurityError as exc:
+        raise _refusal(name, part, _failing_line(exc, template), f"not allowed in a template ({exc})") from None
+    except UndefinedError as exc:
+        raise _refusal(name, part, _failing_line(exc, template), str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - whatever a template's expression raises, the template is at fault
+        raise _refusal(name, part, _failing_line(exc, template), f"{type(exc).__name__}: {exc}") from None
+
+
+@lru_cache(maxsize=16)
+def _environment(folder: str | None, html: bool) -> SandboxedEnvironment:
+    """Sandboxed and strict, escaping only HTML; only built-ins (with a folder) may include other files."""
+    return SandboxedEnvironment(
+        loader=FileSystemLoader(folder) if folder else None,
+        undefined=StrictUndefined, autoescape=html, finalize=_none_as_empty,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def _none_as_empty(value):
+    """A customer must never read 'None' where a value is missing."""
+    return "" if value is None else value
+
+
+@lru_cache(maxsize=256)
+def _compiled(folder: str | None, name: str, part: _Part, known: frozenset) -> Template:
+    """A part, checked and compiled once for as long as its text stays the same (every new
+    ticket's acknowledgement renders the same template; compiling it is most of the cost).
+    A refusal is not cached: it raises, and the next use checks again."""
+    return _compile(_environment(folder, html=part.kind == "html"), name, part, known)
+
+
+def _compile(environment: SandboxedEnvironment, name: str, part: _Part, known: frozenset) -> Template:
+    """Parse a part and refuse, before it runs, what the sandbox would refuse only on the branch taken."""
+    try:
+        tree = environment.parse(part.source)
+    except TemplateSyntaxError as exc:
+        raise _refusal(name, part, exc.lineno, exc.message or str(exc)) from None
+    reaching_out = next(tree.find_all(_REACHES_OTHER_TEMPLATES), None) if environment.loader is None else None
+    if reaching_out is not None:
+        raise _refusal(name, part, reaching_out.lineno, "a team's template cannot include, import or extend templates")
+    internal = _first_internal_name(tree)
+    if internal:
+        line, key = internal
+        raise _refusal(name, part, line, f"{key!r} belongs to Python's internals, which templates may not reach")
+    unknown = _first_unknown_name(tree, set(known) | set(environment.globals))
+    if unknown:
+        line, variable = unknown
+        raise _refusal(name, part, line, f"{variable!r} is undefined")
+    return environment.from_string(tree)
+
+
+def _first_internal_name(tree: nodes.Template) -> tuple[int, str] | None:
+    """(line, name) of the first attribute or item named with a leading underscore, spelled out in the template."""
+    found = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        if isinstance(node, nodes.Getattr):
+            key = node.attr
+        elif isinstance(node, nodes.Getitem):
+            key = node.arg.value if isinstance(node.arg, nodes.Const) else None
+        else:  # the attr filter: {{ x|attr('__class__') }}
+            key = node.args[0].value if node.name == "attr" and node.args and isinstance(node.args[0], nodes.Const) \
+                else None
+        if isinstance(key, str) and key.startswith("_"):
+            found.append((node.lineno, key))
+    return min(found) if found else None
+
+
+def _first_unknown_name(tree: nodes.Template, known: set[str]) -> tuple[int, str] | None:
+    """(line, name) of the first variable neither known nor set anywhere in the template.
+
+    Catches a misspelt name in a branch the sample context does not take; a
+    name the template sets somewhere is left to the render to judge.
+    """
+    assigned = {node.name for node in tree.find_all(nodes.Name) if node.ctx != "load"}
+    unknown = meta.find_undeclared_variables(tree) - known - assigned
+    uses = [(node.lineno, node.name) for node in tree.find_all(nodes.Name) if node.name in unknown]
+    return min(uses) if uses else None
+
+
+def _failing_line(exc: BaseException, template: Template) -> int | None:
+    """The template line that was running when `exc` was raised (Jinja maps its frames to template lines)."""
+    lines = [line for frame, line in traceback.walk_tb(exc.__traceback__)
+             if frame.f_code.co_filename == template.filename]
+    return lines[-1] if lines else None
+
+
+def _refusal(name: str, part: _Part, line: int | None, reason: str) -> TemplateRefused:
+    file_line = None if line is None else part.first_line - 1 + line
+    return TemplateRefused(name, reason, line=file_line, part=part.kind)
+
+
+def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: User | None = None,
+                   body: str = "", automatic: bool = False, article=None, provenance: dict | None = None):
+    """Render template `name` for the ticket's requester and queue it, answering the ticket's
+    latest inbound mail: the one way a template becomes mail. Refuses (TemplateRefused)
+    before anything is written when the template does not render. `article` is what the
+    template's `article` shows; `provenance` (template_revision, article, article_revision)
+    is recorded on the outbox row."""
+    customer = ticket.requester
+    rendered = render(config, name, template_context(config, ticket, customer, agent=agent, body=body,
+                                                     article=article))
+    answered, thread = _thread_of(ticket)
+    sender = ticket.support_address or config.support.addresses[0]
+    draft = Draft(ticket_number=ticket.number, to=(customer.name or "", customer.email),
+                  sender=(config.support.name, sender), subject=rendered.subject, text=rendered.text,
+                  html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic)
+    provenance = {"template_revision": rendered.revision, **(provenance or {})}
+    if kind != "reply" or automatic:  # queue_ticket_mail is one transaction of its own
+        return outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
+    with database.atomic():  # a person answered: the mail, and a new ticket now being worked on
+        queued = outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
+        opened = Ticket.update(status="open", updated_at=utcnow()).where(
+            (Ticket.id == ticket.id) & (Ticket.status == "new")).execute()
+        Ticket.update(first_response_at=utcnow()).where(
+            (Ticket.id == ticket.id) & Ticket.first_response_at.is_null()).execute()
+        tickets.audit(ticket, "replied", {"outbox": queued.id, "template": name,
+                                          **({"status": "new -> open"} if opened else {})}, actor=agent)
+    return queued
+
+
+def _thread_of(ticket: Ticket) -> tuple[str | None, tuple[str, ...]]:
+    """The latest inbound Message-ID of the ticket and the thread's ids before it, oldest first."""
+    rows = db.execute('SELECT "message_id", "refs", "kind" FROM "message" WHERE "ticket_id" = ? '
+                      'AND "message_id" IS NOT NULL ORDER BY "id"', (ticket.id,)).fetchall()
+    inbound = [row for row in rows if row[2] == "inbound"]
+    if not inbound:
+        return None, ()
+    latest_id, latest_refs, _ = inbound[-1]
+    earlier = [*latest_refs.split(), *(row[0] for row in rows if row[0] != latest_id)]
+    return latest_id, tuple(dict.fromkeys(mid for mid in earlier if mid != latest_id))

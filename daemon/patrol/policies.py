@@ -1,0 +1,331 @@
+"""Explicit policies: conditions over customers and tickets, and what to do when they hold.
+
+The team's tacit rule "customers who spend 10,000 a month are escalated at
+their first request, the others at their third" becomes two policies:
+
+    customer.monthly_spend >= 10000 and ticket.contact_count >= 1   ->  escalate
+    customer.monthly_spend < 10000 and ticket.contact_count >= 3    ->  escalate
+
+A condition is a small expression language, parsed with Python's `ast`
+module in expression mode and walked here: names of the fixed variables
+(VARIABLES), numbers, strings, true/false/none, lists of those, comparisons
+(== != < <= > >= in, not in), and, or, not, and parentheses. Nothing else
+is accepted (no calls, no attribute of anything but `customer` and
+`ticket`, no arithmetic), and nothing is ever handed to `eval`. A condition
+that does not parse, or names something unknown, is refused when the
+policy is saved, with the column of the fault.
+
+Policies run in the ingest pipeline for each customer mail on a ticket,
+and act at most once per ticket; each firing is on the ticket's trail.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import operator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from daemon.store import db
+from daemon.tickets import lifecycle as tickets
+from daemon.config import Config
+from daemon.store.db import database
+from daemon.errors import NotFound, PatroldeskError
+from daemon.store.models import Customer, Policy, PolicyFiring, Ticket, User, utcnow
+
+log = logging.getLogger("patroldesk.policies")
+
+VARIABLES: dict[str, str] = {
+    "customer.email": "the requester's address",
+    "customer.domain": "the part of the address after @",
+    "customer.tickets": "how many tickets the customer has opened, this one included",
+    "customer.<attribute>": "any attribute set with `patroldesk customer set` (monthly_spend, plan...); "
+                            "none when not set",
+    "ticket.number": "the ticket's number",
+    "ticket.subject": "its subject",
+    "ticket.status": "new, open, pending, solved or closed",
+    "ticket.priority": "low, normal, high or urgent",
+    "ticket.group": "the group it is assigned to ('' when none)",
+    "ticket.escalated": "true once escalated",
+    "ticket.contact_count": "how many mails the customer has sent on this ticket, this one included",
+    "ticket.age_hours": "hours since the ticket was opened",
+}
+PRIORITIES = tickets.PRIORITIES
+ACTIONS = ("priority:<low|normal|high|urgent>", "group:<name>", "escalate", "notify-reviewers")
+_TICKET_FIELDS = {name.split(".", 1)[1] for name in VARIABLES if name.startswith("ticket.")}
+_CUSTOMER_FIELDS = {"email", "domain", "tickets"}
+def _contains(haystack, needle) -> bool:
+    """`x in [..]` is membership; `'word' in ticket.subject` looks in the text (never for empty text)."""
+    if isinstance(haystack, str):
+        return isinstance(needle, str) and needle != "" and needle.casefold() in haystack.casefold()
+    return haystack is not None and needle in haystack
+
+
+_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+            ast.Gt: operator.gt, ast.GtE: operator.ge,
+            ast.In: lambda a, b: _contains(b, a), ast.NotIn: lambda a, b: not _contains(b, a)}
+_CONSTANTS = {"true": True, "false": False, "none": None}
+
+
+class PolicyRefused(PatroldeskError):
+    """A condition or action that cannot be used; says where and why."""
+
+
+@dataclass(frozen=True)
+class Firing:
+    policy: str
+    action: str
+    changed: str  # what the action did, in words
+
+
+# The language --------------------------------------------------------------
+
+@lru_cache(maxsize=256)
+def compile_condition(text: str) -> ast.expr:
+    """The checked syntax tree of a condition; PolicyRefused names the column of the first fault."""
+    source = " ".join(text.split())
+    if not source:
+        raise PolicyRefused("the condition is empty")
+    if len(source) > MAX_CONDITION_LENGTH:
+        raise PolicyRefused(f"the condition is {len(source)} characters long; at most {MAX_CONDITION_LENGTH}")
+    try:
+        tree = ast.parse(source, mode="eval").body
+    except SyntaxError as exc:
+        column = exc.offset or 1
+        raise PolicyRefused(f"condition, column {column}: cannot read it ({exc.msg})\n  {source}\n  "
+                            f"{' ' * (column - 1)}^") from None
+    except (RecursionError, MemoryError):
+        raise PolicyRefused(f"the condition nests too deeply (at most {MAX_DEPTH} levels)") from None
+    _check(tree, source)
+    return tree
+
+
+MAX_CONDITION_LENGTH = 2000
+MAX_DEPTH = 30  # of and/or/not/comparisons inside each other: rules people write need a handful
+
+
+def _check(node: ast.AST, source: str, depth: int = 0) -> None:
+    def refuse(at: ast.AST, why: str):
+        column = getattr(at, "col_offset", 0) + 1
+        raise PolicyRefused(f"condition, column {column}: {why}\n  {source}\n  {' ' * (column - 1)}^")
+
+    if depth > MAX_DEPTH:
+        refuse(node, f"nested more than {MAX_DEPTH} levels deep")
+    depth += 1
+
+    if isinstance(node, ast.BoolOp):
+        for value in node.values:
+            _check(value, source, depth)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        _check(node.operand, source, depth)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+            and isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool):
+        pass
+    elif isinstance(node, ast.Compare):
+        for op, right in zip(node.ops, node.comparators):
+            if type(op) not in _COMPARE:
+                refuse(node, "only == != < <= > >= in and not in compare")
+            if isinstance(op, (ast.In, ast.NotIn)) and not isinstance(right, (ast.List, ast.Tuple, ast.Attribute)):
+                refuse(right, "in and not in look in a list ['a', 'b'] or in the text of a "
+                              "customer.<name> or ticket.<name>")
+        for part in (node.left, *node.comparators):
+            _check(part, source, depth)
+    elif isinstance(node, ast.Attribute):
+        if not isinstance(node.value, ast.Name) or node.value.id not in ("customer", "ticket"):
+            refuse(node, "only customer.<name> and ticket.<name> can be read")
+        if node.value.id == "ticket" and node.attr not in _TICKET_FIELDS:
+            refuse(node, f"ticket has no {node.attr!r} (it has {', '.join(sorted(_TICKET_FIELDS))})")
+        if node.attr.startswith("_"):
+            refuse(node, "names starting with _ are not attributes")
+    elif isinstance(node, ast.Name):
+        if node.id not in _CONSTANTS:
+            refuse(node, f"unknown name {node.id!r}: use customer.<name>, ticket.<name>, true, false or none")
+    elif isinstance(node, ast.Constant):
+        if node.value is not None and not isinstance(node.value, (int, float, str)):
+            refuse(node, "only numbers, quoted text, true, false and none are values")
+    elif isinstance(node, (ast.List, ast.Tuple)):
+        for element in node.elts:
+            if not isinstance(element, ast.Constant):
+                refuse(element, "a list holds numbers and quoted text only")
+            _check(element, source, depth)
+    else:
+        refuse(node, f"{type(node).__name__.lower()} is not part of the condition language "
+                     "(comparisons joined by and, or, not)")
+
+
+def evaluate(tree: ast.expr, facts: dict) -> bool:
+    """Whether a checked condition holds for these facts ({'customer': {...}, 'ticket': {...}})."""
+    return bool(_value(tree, facts))
+
+
+def _value(node: ast.AST, facts: dict):
+    if isinstance(node, ast.BoolOp):
+        if isinstance(node.op, ast.And):
+            return all(_value(v, facts) for v in node.values)
+        return any(_value(v, facts) for v in node.values)
+    if isinstance(node, ast.UnaryOp):
+        operand = _value(node.operand, facts)
+        return (not operand) if isinstance(node.op, ast.Not) else -operand
+    if isinstance(node, ast.Compare):
+        left = _value(node.left, facts)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = _value(right_node, facts)
+            try:
+                if not _COMPARE[type(op)](left, right):
+                    return False
+            except TypeError:  # none or text against a number: the condition does not hold
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.Attribute):
+        return facts[node.value.id].get(node.attr)
+    if isinstance(node, ast.Name):
+        return _CONSTANTS[node.id]
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [element.value for element in node.elts]
+    raise PolicyRefused(f"cannot evaluate {type(node).__name__}")  # _check lets nothing else through
+
+
+def check_action(action: str) -> str:
+    action = action.strip()
+    kind, _, argument = action.partition(":")
+    if kind == "priority" and argument in PRIORITIES:
+        return action
+    if kind == "group" and argument.strip() and len(argument) <= 100:
+        return f"group:{argument.strip()}"
+    if action in ("escalate", "notify-reviewers"):
+        return action
+    raise PolicyRefused(f"action {action!r}: one of {', '.join(ACTIONS)}")
+
+
+# Keeping policies --------------------------------------------------------------
+
+def save_policy(name: str, condition: str, action: str, description: str = "", user: User | None = None,
+                from_review=None) -> Policy:
+    """Store a policy after checking its condition and action (replacing one of the same name)."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise PolicyRefused("a policy's name is 1 to 100 characters")
+    compile_condition(condition)
+    action = check_action(action)
+    with database.atomic():
+        existing = Policy.get_or_none(Policy.name == name)
+        if existing is not None:
+            Policy.update(condition=condition, action=action, description=description, enabled=True).where(
+                Policy.id == existing.id).execute()
+            return Policy.get_by_id(existing.id)
+        return Policy.create(name=name, condition=condition, action=action, description=description,
+                             created_by=user, from_review=from_review)
+
+
+def get_policy(name: str) -> Policy:
+    policy = Policy.get_or_none(Policy.name == name)
+    if policy is None:
+        raise NotFound(f"no policy named {name!r} (see `patroldesk policy list`)")
+    return policy
+
+
+def set_customer_attributes(email: str, values: dict) -> Customer:
+    customer = Customer.get_or_none(Customer.email == email.strip().lower())
+    if customer is None:
+        raise NotFound(f"no customer {email!r}: customers appear with their first mail")
+    attributes = json.loads(customer.attributes or "{}")
+    for key, value in values.items():
+        if not key.isidentifier() or key.startswith("_") or key in _CUSTOMER_FIELDS:
+            raise PolicyRefused(f"{key!r} cannot be a customer attribute (a name of letters, digits and _, "
+                                f"not {', '.join(sorted(_CUSTOMER_FIELDS))})")
+        if value is None:
+            attributes.pop(key, None)
+        else:
+            attributes[key] = value
+    Customer.update(attributes=json.dumps(attributes, ensure_ascii=False)).where(Customer.id == customer.id).execute()
+    return Customer.get_by_id(customer.id)
+
+
+# Running them -------------------------------------------------------------
+
+def facts_for(ticket: Ticket) -> dict:
+    """What conditions can read about this ticket and its requester, as they stand now."""
+    row = db.execute('SELECT "email", "attributes" FROM "customer" WHERE "id" = ?', (ticket.requester_id,)).fetchone()
+    email, attributes = row[0], json.loads(row[1] or "{}")
+    number, subject, status, priority, group_name, escalated, created = db.execute(
+        'SELECT "number", "subject", "status", "priority", "group_name", "escalated", "created_at" FROM "ticket" '
+        'WHERE "id" = ?', (ticket.id,)).fetchone()
+    contacts = db.execute('SELECT COUNT(*) FROM "message" WHERE "ticket_id" = ? AND "kind" = ? AND "sender_address" = ?',
+                          (ticket.id, "inbound", email)).fetchone()[0]
+    opened = db.execute('SELECT COUNT(*) FROM "ticket" WHERE "requester_id" = ?', (ticket.requester_id,)).fetchone()[0]
+    created = Ticket.created_at.python_value(created)
+    return {
+        "customer": {**attributes, "email": email, "domain": email.rpartition("@")[2], "tickets": opened},
+        "ticket": {"number": number, "subject": subject, "status": status, "priority": priority,
+                   "group": group_name, "escalated": bool(escalated), "contact_count": contacts,
+                   "age_hours": round((utcnow() - created).total_seconds() / 3600, 2)},
+    }
+
+
+def run_policies(config: Config, ticket: Ticket, dry_run: bool = False) -> list[Firing]:
+    """Apply every enabled policy whose condition holds and that has not yet acted on this ticket.
+    With `dry_run`, say what would happen (ignoring earlier firings) and change nothing."""
+    policies = db.execute('SELECT "id", "name", "condition", "action" FROM "policy" WHERE "enabled" = ? ORDER BY "id"',
+                          (True,)).fetchall()
+    if not policies:
+        return []
+    facts = facts_for(ticket)
+    fired = set() if dry_run else {row[0] for row in db.execute(
+        'SELECT "policy_id" FROM "policy_firing" WHERE "ticket_id" = ?', (ticket.id,)).fetchall()}
+    firings = []
+    for policy_id, name, condition, action in policies:
+        if policy_id in fired:
+            continue
+        try:
+            holds = evaluate(compile_condition(condition), facts)
+        except (PolicyRefused, RecursionError, MemoryError) as exc:  # saved before a rule changed: skip it, loudly
+            log.error("policy %r cannot run: %s", name, exc or type(exc).__name__)
+            continue
+        if not holds:
+            continue
+        changed = _describe(action) if dry_run else _act(config, ticket, action, facts)
+        firings.append(Firing(name, action, changed))
+        if not dry_run:
+            db.insert_if_absent(PolicyFiring, policy=policy_id, ticket=ticket.id, created_at=utcnow())
+            tickets.audit(ticket, "policy fired", {"policy": name, "condition": condition, "action": action,
+                                                   "changed": changed})
+    return firings
+
+
+def _describe(action: str) -> str:
+    kind, _, argument = action.partition(":")
+    return {"priority": f"priority {argument}", "group": f"assigned to group {argument}",
+            "escalate": "escalated", "notify-reviewers": "reviewers notified"}.get(kind, action)
+
+
+def _act(config: Config, ticket: Ticket, action: str, facts: dict) -> str:
+    kind, _, argument = action.partition(":")
+    if kind == "priority":
+        tickets.set_priority(config, ticket, argument)
+    elif kind == "group":
+        Ticket.update(group_name=argument).where(Ticket.id == ticket.id).execute()
+    elif kind == "escalate":
+        Ticket.update(escalated=True).where(Ticket.id == ticket.id).execute()
+    elif kind == "notify-reviewers":
+        _notify_reviewers(config, ticket, facts)
+    return _describe(action)
+
+
+def _notify_reviewers(config: Config, ticket: Ticket, facts: dict) -> None:
+    from daemon.outbound import outbox
+    to = [u.email for u in User.select(User.email).where(
+        User.role.in_(("reviewer", "admin")) & User.active & (User.email != ""))]
+    if not to:
+        log.warning("ticket #%s: a policy would notify the reviewers, but none has an e-mail address",
+                    facts["ticket"]["number"])
+        return
+    body = (f"Ticket #{facts['ticket']['number']} ({facts['ticket']['subject']}) from {facts['customer']['email']} "
+            f"met a policy that asks for the reviewers' attention.\n\n"
+            f"See: patroldesk tickets show {facts['ticket']['number']}\n")
+    message = outbox.compose_notice(config, to, f"[patroldesk] ticket #{facts['ticket']['number']} needs a look", body)
+    message["Auto-Submitted"] = "auto-generated"
+    outbox.queue(config, message, "policy", ticket=ticket.id)

@@ -1,0 +1,419 @@
+"""The data model: peewee models and short queries. No I/O, no business rules.
+
+Timestamps are naive UTC. The schema these models describe is built by the
+numbered migrations in daemon/migrations; change both together.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from peewee import (
+    AutoField, BigIntegerField, BlobField, BooleanField, CharField, DateTimeField, DeferredForeignKey, FloatField,
+    ForeignKeyField, IntegerField, Model, TextField,
+)
+
+from daemon.store.db import database
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Customer(BaseModel):
+    email = CharField(max_length=320, unique=True)  # lower-cased address (not casefolded: ß is not ss)
+    name = CharField(max_length=200, default="")
+    created_at = DateTimeField(default=utcnow)
+    attributes = TextField(default="{}")  # JSON: what policies may ask about (monthly_spend, plan...)
+
+
+ROLES = ("agent", "reviewer", "admin")
+
+
+class User(BaseModel):
+    username = CharField(max_length=100, unique=True)
+    email = CharField(max_length=320, default="")
+    name = CharField(max_length=200, default="")
+    role = CharField(max_length=20, default="agent")
+    password_hash = CharField(max_length=255)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    session_version = IntegerField(default=0)  # bumped at sign-out and password change: old cookies die
+
+
+class SignInFailure(BaseModel):
+    """Failed sign-ins in a row for one account name (known or not): the lock-out's memory."""
+    username = CharField(max_length=100, unique=True)
+    failures = IntegerField(default=0)
+    last_at = DateTimeField(default=utcnow)
+    locked_until = DateTimeField(null=True)
+
+
+STATUSES = ("new", "open", "pending", "solved", "closed")
+
+
+class Ticket(BaseModel):
+    number = IntegerField(unique=True, null=True)
+    subject = TextField(default="")
+    requester = ForeignKeyField(Customer, backref="tickets")
+    status = CharField(max_length=20, default="new", index=True)
+    priority = CharField(max_length=20, default="normal")
+    assignee = ForeignKeyField(User, null=True, backref="tickets")
+    support_address = CharField(max_length=320, default="")
+    claimed_ref = IntegerField(null=True)  # a tag a stranger put in the subject
+    created_at = DateTimeField(default=utcnow, index=True)
+    updated_at = DateTimeField(default=utcnow)
+    escalated = BooleanField(default=False)
+    group_name = CharField(max_length=100, default="")  # the group it is assigned to ('' : none)
+    first_response_at = DateTimeField(null=True)  # a person's first reply was queued
+    respond_by = DateTimeField(null=True)  # the SLA: first response due ([sla], by priority)
+
+    @classmethod
+    def by_number(cls, number: int) -> "Ticket | None":
+        return cls.get_or_none(cls.number == number)
+
+
+class Participant(BaseModel):
+    """An address that was on the ticket's From, To or Cc."""
+    ticket = ForeignKeyField(Ticket, backref="participants", on_delete="CASCADE")
+    address = CharField(max_length=320)
+
+    class Meta:
+        indexes = ((("ticket", "address"), True),)
+
+
+class RawMail(BaseModel):
+    """The bytes of a received mail, content-addressed and never altered."""
+    sha256 = CharField(max_length=64, unique=True)
+    data = BlobField()
+    size = IntegerField()
+    created_at = DateTimeField(default=utcnow)
+
+
+class Message(BaseModel):
+    ticket = ForeignKeyField(Ticket, backref="messages", on_delete="CASCADE")
+    kind = CharField(max_length=10, default="inbound")  # inbound, outbound, note
+    message_id = CharField(max_length=998, null=True, index=True)
+    in_reply_to = TextField(default="")
+    refs = TextField(default="")  # References, space-separated
+    sender_address = CharField(max_length=320, default="")
+    sender_name = CharField(max_length=200, default="")
+    to_addrs = TextField(default="")  # JSON list of [name, address]
+    cc_addrs = TextField(default="")
+    subject = TextField(default="")
+    sent_at = DateTimeField(null=True)  # the mail's own Date header
+    created_at = DateTimeField(default=utcnow)
+    body_text = TextField(default="")
+    body_visible = TextField(default="")
+    body_html = TextField(null=True)
+    automatic = CharField(max_length=200, null=True)  # why it must not be answered
+    thread_signal = CharField(max_length=20, null=True)  # in-reply-to, references, subject-tag
+    notes = TextField(default="")  # what decoding had to repair, one per line
+    raw = ForeignKeyField(RawMail, null=True, backref="messages")
+    author = ForeignKeyField(User, null=True, backref="messages")
+
+
+class Attachment(BaseModel):
+    message = ForeignKeyField(Message, backref="attachments", on_delete="CASCADE")
+    filename = CharField(max_length=255)
+    content_type = CharField(max_length=255)
+    size = IntegerField()
+    sha256 = CharField(max_length=64)
+    stored = BooleanField(default=True)  # False when over the size limit (still in the raw mail)
+    inline = BooleanField(default=False)
+    content_id = CharField(max_length=255, null=True)
+
+
+SPOOL_STATES = ("queued", "processing", "done", "discarded", "quarantined")
+
+
+class Inbound(BaseModel):
+    """The spool: one row per delivery of raw bytes, with where it came from."""
+    id = AutoField()
+    raw = ForeignKeyField(RawMail, backref="deliveries")
+    origin = CharField(max_length=20)  # smtp, lmtp, imap, cli
+    origin_detail = TextField(default="")  # JSON: peer, envelope, file, mailbox/UID
+    mail_from = CharField(max_length=998, null=True)  # envelope sender; '' is the null sender
+    state = CharField(max_length=20, default="queued")
+    outcome = CharField(max_length=20, null=True)  # created, threaded, duplicate, ignored, quarantined
+    reason = TextField(default="")
+    detail = TextField(default="")  # traceback of a quarantine
+    attempts = IntegerField(default=0)
+    lease_until = DateTimeField(null=True)
+    claim_token = CharField(max_length=32, null=True)  # who holds the lease
+    claimed_by = CharField(max_length=200, null=True)  # host/pid/start of the process holding it
+    received_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+    message = ForeignKeyField(Message, null=True, backref="deliveries")
+    mailbox = CharField(max_length=320, null=True)  # IMAP: the mailbox's name, with uidvalidity and UID
+    uidvalidity = BigIntegerField(null=True)
+    imap_uid = BigIntegerField(null=True)
+    filed_at = DateTimeField(null=True)  # IMAP: when the mail was moved out of the folder read
+
+    class Meta:
+        indexes = ((("state", "id"), False),)
+
+
+MAILBOX_STATUSES = ("starting", "ok", "failing", "stopped")
+
+
+class MailboxState(BaseModel):
+    """One IMAP mailbox: its checkpoint and its health."""
+    name = CharField(max_length=320, unique=True)
+    uidvalidity = BigIntegerField(null=True)
+    last_uid = BigIntegerField(default=0)  # the highest UID spooled under uidvalidity
+    status = CharField(max_length=20, default="starting")
+    read_only = BooleanField(default=False)
+    idle = BooleanField(default=False)  # the server advertises IDLE and we use it
+    failing_since = DateTimeField(null=True)
+    last_error = TextField(default="")
+    last_ok_at = DateTimeField(null=True)
+    alerted_at = DateTimeField(null=True)  # the failure alert went out
+    updated_at = DateTimeField(null=True)
+    # A mail the server fails to deliver: UIDs up to careful_until are fetched one at a
+    # time, and stuck_uid has been tried stuck_tries times (kept across restarts, so a
+    # mail that kills the daemon is skipped in the end too).
+    careful_until = BigIntegerField(default=0)
+    stuck_uid = BigIntegerField(null=True)
+    stuck_tries = IntegerField(default=0)
+
+
+OUTBOX_STATES = ("queued", "sending", "sent", "failed", "bounced")
+
+
+class Outgoing(BaseModel):
+    """The outbox: every mail that leaves, composed, waiting for the sender."""
+    ticket = ForeignKeyField(Ticket, null=True, backref="outgoing", on_delete="CASCADE")
+    kind = CharField(max_length=20)  # alert, acknowledgement, reply, notice
+    mail_from = CharField(max_length=320)
+    recipients = TextField()  # JSON list of addresses
+    message_id = CharField(max_length=998, index=True)
+    subject = TextField(default="")
+    data = BlobField()  # the composed mail, as sent
+    state = CharField(max_length=20, default="queued")
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    lease_until = DateTimeField(null=True)
+    claim_token = CharField(max_length=32, null=True)
+    last_error = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+    automatic = BooleanField(default=False)  # no person wrote it: the automatic-mail caps count it
+    to_address = CharField(max_length=320, default="")  # the first recipient, lower-cased
+    template = CharField(max_length=64, null=True)  # the reply template that produced it
+    template_revision = IntegerField(null=True)  # ... as it stood then
+    article = DeferredForeignKey("Article", null=True, on_delete="SET NULL", backref="mail")  # a template's article
+    article_revision = IntegerField(null=True)
+    bounced_at = DateTimeField(null=True)  # a delivery failure report came back for it
+
+    class Meta:
+        table_name = "outbox"
+        indexes = ((("state", "next_attempt_at"), False), (("to_address", "created_at"), False))
+
+
+class AuditEvent(BaseModel):
+    ticket = ForeignKeyField(Ticket, null=True, backref="trail", on_delete="CASCADE")
+    actor = ForeignKeyField(User, null=True)  # None: the system
+    action = CharField(max_length=50)
+    detail = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+class ReplyTemplate(BaseModel):
+    """A team's own reply template; it wins over a built-in file of the same name.
+
+    Written from the console and checked by daemon.replies before it is saved.
+    """
+    name = CharField(max_length=64, unique=True)
+    subject = TextField()
+    text = TextField()
+    html = TextField(null=True)  # None: the mail has a plain-text part only
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = ForeignKeyField(User, null=True, backref="reply_templates", on_delete="SET NULL")
+    revision = IntegerField(default=1)  # counts saves; sent mail records the one it used
+    article = DeferredForeignKey("Article", null=True, on_delete="SET NULL", backref="templates")
+    article_revision = IntegerField(null=True)  # the article's revision the text was taken from
+    needs_review = BooleanField(default=False)  # the article changed since
+
+
+# What came of a ticket; the review queue shows the ones that did not end well first.
+OUTCOME_KINDS = ("resolved", "workaround", "not-resolved", "escalated", "duplicate", "no-response")
+VERDICTS = ("sound", "needs-follow-up", "exemplary")
+
+
+class PatrolReport(BaseModel):
+    """An SBO note: what the customer faced, what the agent did, what came of it.
+
+    Append-only and hash-chained (see daemon/patrol.py); a correction is a new
+    report naming the one it corrects.
+    """
+    seq = IntegerField(unique=True)
+    ticket = ForeignKeyField(Ticket, backref="reports", on_delete="RESTRICT")
+    corrects = ForeignKeyField("self", null=True, backref="corrections", on_delete="RESTRICT")
+    kind = CharField(max_length=20)  # interim, closing
+    situation = TextField()
+    behaviour = TextField()
+    outcome = TextField()
+    outcome_kind = CharField(max_length=30, index=True)
+    cause = TextField(default="")
+    tags = TextField(default="[]")  # JSON list
+    facts = TextField(default="{}")  # JSON: the ticket's own facts when the note was written
+    customer_hears = TextField(default="")  # what the solved notice told the customer
+    author = ForeignKeyField(User, null=True, backref="reports", on_delete="RESTRICT")
+    created_at = DateTimeField(default=utcnow, index=True)
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64, unique=True)
+
+
+class PatrolReview(BaseModel):
+    """A reviewer's reading of a report: verdict, analysis, decision. Append-only, hash-chained."""
+    seq = IntegerField(unique=True)
+    report = ForeignKeyField(PatrolReport, backref="reviews", on_delete="RESTRICT")
+    verdict = CharField(max_length=30)
+    analysis = TextField()
+    decision = TextField()
+    reviewer = ForeignKeyField(User, null=True, backref="reviews", on_delete="RESTRICT")
+    created_at = DateTimeField(default=utcnow)
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64, unique=True)
+
+
+class Policy(BaseModel):
+    """A rule that was tacit knowledge: when `condition` holds for a ticket, do `action`.
+
+    The condition is daemon.policies' small expression language, never Python.
+    """
+    name = CharField(max_length=100, unique=True)
+    condition = TextField()
+    action = CharField(max_length=200)  # priority:high, group:NAME, escalate, notify-reviewers
+    enabled = BooleanField(default=True)
+    description = TextField(default="")
+    from_review = ForeignKeyField(PatrolReview, null=True, backref="policies", on_delete="SET NULL")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class PolicyFiring(BaseModel):
+    """A policy acted on a ticket (once per policy and ticket)."""
+    policy = ForeignKeyField(Policy, backref="firings", on_delete="CASCADE")
+    ticket = ForeignKeyField(Ticket, backref="firings", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("policy", "ticket"), True),)
+
+
+# Knowledge (KCS): articles, their revisions, flags, links to tickets, searches ------------------
+
+# draft: work in progress; not_validated: complete, unchecked; validated: checked by a reviewer;
+# published: visible to customers; archived: retired, kept.
+ARTICLE_STATES = ("draft", "not_validated", "validated", "published", "archived")
+FLAG_KINDS = ("inaccurate", "outdated", "duplicate", "wrong", "incomplete", "reopened")
+LINK_KINDS = ("created", "reused", "reply")
+
+
+class Article(BaseModel):
+    """A knowledge article in KCS structure; every change is also an ArticleRevision."""
+    title = TextField()
+    issue = TextField(default="")  # the problem in the customer's words
+    environment = TextField(default="")  # products, versions, context
+    resolution = TextField(default="")  # the steps
+    cause = TextField(default="")
+    keywords = TextField(default="[]")  # JSON list: the words people search with
+    language = CharField(max_length=8, default="")
+    state = CharField(max_length=20, default="draft", index=True)
+    revision = IntegerField(default=1)  # the number of the current revision
+    source_ticket = ForeignKeyField(Ticket, null=True, backref="drafted_articles", on_delete="SET NULL")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="articles")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    validated_at = DateTimeField(null=True)
+    validated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="validated_articles")
+    published_at = DateTimeField(null=True)
+    reuse_count = IntegerField(default=0)
+    last_used_at = DateTimeField(null=True)
+    reopen_count = IntegerField(default=0)  # tickets that came back after being closed with it
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return json.loads(self.keywords or "[]")
+
+
+class ArticleRevision(BaseModel):
+    """An article as it stood after one change: who made it, when, and why."""
+    article = ForeignKeyField(Article, backref="revisions", on_delete="CASCADE")
+    number = IntegerField()
+    title = TextField()
+    issue = TextField(default="")
+    environment = TextField(default="")
+    resolution = TextField(default="")
+    cause = TextField(default="")
+    keywords = TextField(default="[]")
+    state = CharField(max_length=20)
+    author = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="SET NULL")  # the ticket that prompted it
+    note = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("article", "number"), True),)
+
+
+class ArticleFlag(BaseModel):
+    """Something wrong with an article, raised by anyone (or the system), cleared by a reviewer."""
+    article = ForeignKeyField(Article, backref="flags", on_delete="CASCADE")
+    kind = CharField(max_length=20)
+    detail = TextField(default="")
+    duplicate_of = ForeignKeyField(Article, null=True, on_delete="SET NULL", backref="duplicates")
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="SET NULL")
+    raised_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="raised_flags")  # None: the system
+    raised_at = DateTimeField(default=utcnow)
+    cleared_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="cleared_flags")
+    cleared_at = DateTimeField(null=True, index=True)
+    clear_note = TextField(default="")
+
+
+class ArticleLink(BaseModel):
+    """A ticket solved with (or having produced) an article: the reuse KCS counts."""
+    article = ForeignKeyField(Article, backref="links", on_delete="CASCADE")
+    ticket = ForeignKeyField(Ticket, backref="article_links", on_delete="CASCADE")
+    kind = CharField(max_length=20)  # created, reused, reply
+    report = ForeignKeyField(PatrolReport, null=True, on_delete="SET NULL")  # the closing report
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow, index=True)
+    reopened_at = DateTimeField(null=True)  # the ticket came back after it was closed with this article
+
+    class Meta:
+        indexes = ((("article", "ticket"), True),)
+
+
+class ArticleSuggestion(BaseModel):
+    """The best matching validated or published articles, found when the ticket was opened."""
+    ticket = ForeignKeyField(Ticket, backref="suggestions", on_delete="CASCADE")
+    article = ForeignKeyField(Article, on_delete="CASCADE")
+    rank = IntegerField()
+    score = FloatField()
+
+    class Meta:
+        indexes = ((("ticket", "article"), True),)
+
+
+class SearchLog(BaseModel):
+    """One search of the knowledge base by a person: the words, who, for which ticket, what came of it."""
+    words = TextField()
+    normalized = TextField(index=True)  # the distinct terms: "принтера" and "принтер" are one search
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="SET NULL")
+    origin = CharField(max_length=20, default="cli")  # cli, console
+    results = IntegerField()
+    result_ids = TextField(default="[]")  # JSON: the articles shown, best first
+    used_article = ForeignKeyField(Article, null=True, on_delete="SET NULL")
+    used_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)

@@ -1,0 +1,249 @@
+"""Ticket lifecycle: customers, opening, appending mail, reading tickets back.
+
+Every front door (pipeline, CLI, console) changes tickets through these
+functions; the rules live here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from functools import lru_cache
+
+from peewee import JOIN
+
+from daemon.config import Config
+from daemon.store.db import execute, insert_fast, insert_if_absent
+from daemon.errors import NotFound, PatroldeskError
+from daemon.mail.parse import Address, ParsedMail
+
+from daemon.store.models import Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Customer, Message, Outgoing, Participant, RawMail, Ticket, User, utcnow
+
+# A customer's reply brings these back to work.
+_REOPENED_BY_REPLY = ("pending", "solved", "closed")
+
+
+def customer_for(address: Address) -> Customer:
+    """The customer with this address, created on first contact."""
+    found = execute('SELECT "id", "name" FROM "customer" WHERE "email" = ?', (address.key,)).fetchone()
+    if found is None:
+        return insert_fast(Customer, email=address.key, name=address.name[:200])
+    customer = Customer(id=found[0], email=address.key, name=found[1])
+    if address.name and not customer.name:
+        customer.name = address.name[:200]
+        Customer.update(name=customer.name).where(Customer.id == customer.id).execute()
+    return customer
+
+
+def open_ticket(requester: Customer, subject: str, support_address: str,
+                first_number: int, claimed_ref: int | None = None, sla_minutes: int | None = None) -> Ticket:
+    """A new ticket; its public number follows from its row id, its first answer is due in `sla_minutes`."""
+    now = utcnow()
+    due = now + dt.timedelta(minutes=sla_minutes) if sla_minutes else None
+    ticket = insert_fast(Ticket, requester=requester, subject=subject[:2000], created_at=now, updated_at=now,
+                         support_address=support_address, claimed_ref=claimed_ref, respond_by=due)
+    ticket.number = first_number - 1 + ticket.id
+    execute('UPDATE "ticket" SET "number" = ? WHERE "id" = ?', (ticket.number, ticket.id))
+    detail = {"requester": requester.email}
+    if claimed_ref is not None:
+        detail["claimed_ref"] = claimed_ref
+    audit(ticket, "opened", detail)
+    return ticket
+
+
+def respond_by(config: Config, opened: dt.datetime, priority: str) -> dt.datetime:
+    """When a person's first answer is due ([sla], by priority)."""
+    return opened + dt.timedelta(minutes=config.sla.minutes(priority))
+
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+def set_priority(config: Config, ticket: Ticket, priority: str, actor=None) -> None:
+    """A new priority, and the SLA deadline that follows from it."""
+    if priority not in PRIORITIES:
+        raise PatroldeskError(f"the priority is one of {', '.join(PRIORITIES)}, not {priority!r}")
+    created = Ticket.get_by_id(ticket.id).created_at
+    Ticket.update(priority=priority, respond_by=respond_by(config, created, priority)).where(
+        Ticket.id == ticket.id).execute()
+    if actor is not None:
+        audit(ticket, "priority", {"priority": priority}, actor=actor)
+
+
+def add_note(ticket: Ticket, author: User, text: str) -> Message:
+    """An internal note: on the ticket's thread for the team, never mailed to anyone."""
+    text = text.strip()
+    if not text:
+        raise PatroldeskError("a note needs some text")
+    name = author.name or author.username
+    message = Message.create(ticket=ticket.id, kind="note", sender_address=author.email, sender_name=name,
+                             body_text=text, body_visible=text, author=author.id)
+    Ticket.update(updated_at=utcnow()).where(Ticket.id == ticket.id).execute()
+    audit(ticket, "note", {"message": message.id}, actor=author)
+    return message
+
+
+def assign(ticket: Ticket, assignee: User | None, actor: User) -> None:
+    """Give the ticket to an agent (None: to nobody); only active people take tickets."""
+    if assignee is not None and not assignee.active:
+        raise PatroldeskError(f"{assignee.username} is deactivated and takes no tickets")
+    Ticket.update(assignee=assignee.id if assignee else None, updated_at=utcnow()).where(
+        Ticket.id == ticket.id).execute()
+    audit(ticket, "assigned", {"to": assignee.username if assignee else None}, actor=actor)
+
+
+def record_inbound(ticket: Ticket, mail: ParsedMail, sender: Address, raw: RawMail | None,
+                   signal: str | None, automatic: str | None) -> Message:
+    """Store a received mail as a message of the ticket and note who took part."""
+    message = insert_fast(
+        Message,
+        ticket=ticket, kind="inbound", message_id=mail.message_id,
+        in_reply_to=" ".join(mail.in_reply_to), refs=" ".join(mail.references),
+        sender_address=sender.key, sender_name=sender.name[:200],
+        to_addrs=_addresses_json(mail.to), cc_addrs=_addresses_json(mail.cc),
+        subject=mail.subject, sent_at=_naive_utc(mail.date), body_text=mail.text,
+        body_visible=mail.visible_text, body_html=mail.html, automatic=automatic[:200] if automatic else None,
+        thread_signal=signal, notes="\n".join(mail.notes), raw=raw)
+    add_participants(ticket, [a.key for a in (sender, *mail.to, *mail.cc) if a])
+    if signal is not None:  # a new ticket is as fresh as it gets
+        _touch(ticket, customer_replied=not message.automatic)
+    return message
+
+
+def _touch(ticket: Ticket, customer_replied: bool) -> None:
+    ticket.updated_at = utcnow()
+    if customer_replied and ticket.status in _REOPENED_BY_REPLY:
+        audit(ticket, "reopened", {"from": ticket.status, "by": "customer reply"})
+        ticket.status = "open"
+    execute('UPDATE "ticket" SET "updated_at" = ?, "status" = ? WHERE "id" = ?',
+            (Ticket.updated_at.db_value(ticket.updated_at), ticket.status, ticket.id))
+
+
+def ticket_for_update(ticket_id: int) -> Ticket:
+    """The fields of a ticket that appending mail needs, read without the query builder
+    (a mail's hot path; the builder costs more than the query)."""
+    number, status, requester = execute('SELECT "number", "status", "requester_id" FROM "ticket" WHERE "id" = ?',
+                                        (ticket_id,)).fetchone()
+    ticket = Ticket(id=ticket_id, number=number, status=status, requester=requester)
+    ticket._dirty.clear()
+    return ticket
+
+
+def add_participants(ticket: Ticket, addresses: list[str]) -> None:
+    for address in dict.fromkeys(addresses):
+        if address:
+            insert_if_absent(Participant, ticket=ticket.id, address=address[:320])
+
+
+def is_participant(ticket: Ticket, address: str) -> bool:
+    """True for the requester and anyone who was on the ticket's From, To or Cc."""
+    return execute('SELECT 1 FROM "participant" WHERE "ticket_id" = ? AND "address" = ? '
+                   'UNION ALL SELECT 1 FROM "customer" WHERE "id" = ? AND "email" = ?',
+                   (ticket.id, address, ticket.requester_id, address)).fetchone() is not None
+
+
+def audit(ticket: Ticket | None, action: str, detail: dict, actor=None) -> None:
+    insert_fast(AuditEvent, ticket=ticket, actor=actor, action=action,
+                detail=json.dumps(detail, ensure_ascii=False))
+
+
+def _addresses_json(addresses: tuple[Address, ...]) -> str:
+    return json.dumps([[a.name, a.addr] for a in addresses], ensure_ascii=False)
+
+
+def _naive_utc(moment):
+    return moment.replace(tzinfo=None) if moment is not None else None
+
+
+# Ticket tags in subjects -------------------------------------------------
+
+@lru_cache(maxsize=8)
+def _tag_pattern(tag_format: str) -> re.Pattern:
+    before, after = (re.escape(part) for part in tag_format.split("{ref}", 1))
+    # Nine digits: ticket numbers are 32-bit integers in the database.
+    return re.compile(before + r"\s*(\d{1,9})\s*" + after)
+
+
+def tagged_number(subject: str, tag_format: str) -> int | None:
+    """The ticket number a subject carries in the configured tag, if any."""
+    match = _tag_pattern(tag_format).search(subject)
+    return int(match.group(1)) if match else None
+
+
+# Reading tickets back ------------------------------------------------------
+
+def get_ticket(number: int) -> Ticket:
+    ticket = Ticket.by_number(number)
+    if ticket is None:
+        raise NotFound(f"no ticket #{number}")
+    return ticket
+
+
+def list_tickets(status: str | None = None, limit: int = 50) -> list[Ticket]:
+    query = Ticket.select(Ticket, Customer).join(Customer)
+    if status:
+        query = query.where(Ticket.status == status)
+    return list(query.order_by(Ticket.id.desc()).limit(limit))
+
+
+def ticket_summary(ticket: Ticket) -> dict:
+    return {
+        "ticket": ticket.number, "subject": ticket.subject, "status": ticket.status,
+        "priority": ticket.priority,
+        "requester": {"email": ticket.requester.email, "name": ticket.requester.name},
+        "support_address": ticket.support_address, "claimed_ref": ticket.claimed_ref,
+        "created_at": ticket.created_at.isoformat() + "Z",
+        "updated_at": ticket.updated_at.isoformat() + "Z",
+    }
+
+
+def ticket_detail(ticket: Ticket) -> dict:
+    """The ticket with its messages (outbound ones with how their delivery went) and its
+    trail (what happened to it, automatic mail held back among it), as the CLI and scripts see it."""
+    messages = list(ticket.messages.order_by(Message.id))
+    attachments = {}
+    for att in Attachment.select().where(Attachment.message.in_([m.id for m in messages])):
+        attachments.setdefault(att.message_id, []).append(att.filename)
+    deliveries = {row.message_id.strip("<>"): row for row in Outgoing.select(
+        Outgoing.id, Outgoing.message_id, Outgoing.kind, Outgoing.state, Outgoing.last_error, Outgoing.sent_at,
+        Outgoing.bounced_at, Outgoing.attempts, Outgoing.template).where(Outgoing.ticket == ticket.id)}
+    detail = ticket_summary(ticket)
+    detail["messages"] = [_message_dict(m, attachments.get(m.id, []), deliveries.get(m.message_id or ""))
+                          for m in messages]
+    detail["suggestions"] = [
+        {"article": row.article_id, "title": row.article.title, "state": row.article.state, "rank": row.rank}
+        for row in ArticleSuggestion.select(ArticleSuggestion, Article).join(Article)
+        .where(ArticleSuggestion.ticket == ticket.id).order_by(ArticleSuggestion.rank)]
+    detail["articles"] = [{"article": row.article_id, "kind": row.kind} for row in ArticleLink.select()
+                          .where(ArticleLink.ticket == ticket.id).order_by(ArticleLink.id)]
+    detail["trail"] = [
+        {"at": _iso(event.created_at), "action": event.action, "actor": event.actor.username if event.actor else None,
+         "detail": json.loads(event.detail or "{}")}
+        for event in AuditEvent.select(AuditEvent, User).join(User, JOIN.LEFT_OUTER)
+        .where(AuditEvent.ticket == ticket.id).order_by(AuditEvent.id)]
+    return detail
+
+
+def _iso(moment) -> str | None:
+    return None if moment is None else moment.isoformat() + "Z"
+
+
+def _delivery_dict(row: Outgoing | None) -> dict | None:
+    if row is None:
+        return None
+    return {"outbox": row.id, "kind": row.kind, "state": row.state, "attempts": row.attempts,
+            "error": row.last_error if row.state in ("queued", "failed", "bounced") else "",
+            "sent_at": _iso(row.sent_at), "bounced_at": _iso(row.bounced_at), "template": row.template}
+
+
+def _message_dict(message: Message, attachment_names: list[str], delivery: Outgoing | None = None) -> dict:
+    return {
+        "kind": message.kind, "message_id": message.message_id,
+        "sender": {"email": message.sender_address, "name": message.sender_name},
+        "subject": message.subject, "text": message.body_text, "visible_text": message.body_visible,
+        "thread_signal": message.thread_signal, "automatic": message.automatic,
+        "attachments": attachment_names,
+        "date": message.sent_at.isoformat() + "Z" if message.sent_at else None,
+        "notes": message.notes.splitlines(),
+        "delivery": _delivery_dict(delivery),
+    }
