@@ -18,9 +18,9 @@ import tempfile
 import time
 
 from bench.knowledge import _VOCABULARY, _percentile, _tail_word
-from daemon.store import db
-from daemon.people import users
 from daemon.config import load_config
+from daemon.people import users
+from daemon.store import db
 from daemon.store.db import database
 
 PASSWORD = "benchmark password"

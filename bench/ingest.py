@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.mailgen import SUPPORT, corpus
-from daemon.store import db
 from bench import knowledge
+from bench.mailgen import SUPPORT, corpus
 from daemon.config import load_config
+from daemon.store import db
 from daemon.store.models import Inbound, Outgoing, Ticket
 from tests.dovecot import running_dovecot, write_daemon_config
 

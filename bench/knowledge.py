@@ -20,14 +20,14 @@ import time
 from pathlib import Path
 
 from bench.mailgen import corpus
-from daemon.store import db
-from daemon.knowledge import figures as kb_figures
-from daemon.ingest import pipeline
-from daemon.knowledge import search
 from daemon.config import load_config
+from daemon.ingest import pipeline
+from daemon.ingest.sources import spool
+from daemon.knowledge import figures as kb_figures
+from daemon.knowledge import search
+from daemon.store import db
 from daemon.store.db import database
 from daemon.store.models import Article, ArticleRevision, ArticleSuggestion, utcnow
-from daemon.ingest.sources import spool
 
 # (stem forms as customers write them) per language: the words searches are made of.
 _VOCABULARY = {

@@ -11,11 +11,11 @@ import tempfile
 import time
 
 from bench.mailgen import corpus
-from daemon.store import db
-from daemon.ingest import pipeline
 from daemon.config import load_config
-from daemon.store.models import Inbound, Ticket
+from daemon.ingest import pipeline
 from daemon.ingest.sources import spool
+from daemon.store import db
+from daemon.store.models import Inbound, Ticket
 
 
 def run(count: int) -> dict:

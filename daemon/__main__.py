@@ -1,4 +1,4 @@
 """`python -m daemon` is the `patroldesk` command."""
-from daemon.cli.root import main
+from daemon.cli import main
 
 main()

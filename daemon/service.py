@@ -12,13 +12,13 @@ import threading
 from apscheduler.schedulers.background import BackgroundScheduler
 from werkzeug.serving import make_server
 
-from daemon.store import db
-from daemon.outbound import outbox
 from daemon.config import Config
 from daemon.errors import PatroldeskError
 from daemon.ingest.pipeline import Worker
 from daemon.ingest.sources.imap import MailboxPoller
 from daemon.ingest.sources.smtp import SMTPListener
+from daemon.outbound import outbox
+from daemon.store import db
 
 log = logging.getLogger("patroldesk.service")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.store import db
 from daemon.config import Config, load_config
+from daemon.store import db
 
 PG_DSN = os.environ.get("PATROLDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -1,4 +1,4 @@
-"""daemon.accounts: roles, deactivation and password resets, and the rules that keep an admin.
+"""daemon.people.accounts: roles, deactivation and password resets, and the rules that keep an admin.
 
 On SQLite and PostgreSQL, since the last-admin rule depends on each
 database's locking when two admins act at once.
@@ -9,10 +9,9 @@ import threading
 
 import pytest
 
-from daemon.people import accounts
-from daemon.store import db
-from daemon.people import users
+from daemon.people import accounts, users
 from daemon.people.accounts import AccountRefused
+from daemon.store import db
 from daemon.store.db import database
 from daemon.store.models import AuditEvent, User
 from tests.conftest import make_config

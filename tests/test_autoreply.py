@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from daemon.outbound import automatic as autoreply
-from daemon.outbound import outbox
-from daemon.outbound import replies
-from daemon.tickets import lifecycle as tickets
-from daemon.store.db import database
 from daemon.mail.parse import Address
+from daemon.outbound import automatic as autoreply
+from daemon.outbound import outbox, replies
+from daemon.store.db import database
 from daemon.store.models import AuditEvent, Inbound, Message, Outgoing, Ticket, utcnow
+from daemon.tickets import lifecycle as tickets
 from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
 from tests.relay import Relay

@@ -13,12 +13,12 @@ import json
 import pytest
 
 from daemon.ingest import pipeline
-from daemon.outbound import replies
-from daemon.tickets import lifecycle as tickets
+from daemon.ingest.sources import spool
 from daemon.mail import dsn
 from daemon.mail.parse import Address
+from daemon.outbound import replies
 from daemon.store.models import AuditEvent, Inbound, Outgoing, Ticket
-from daemon.ingest.sources import spool
+from daemon.tickets import lifecycle as tickets
 from tests.conftest import make_config
 
 SUPPORT = "hjelp@example.no"

@@ -7,8 +7,8 @@ import json
 import os
 import re
 import signal
-import socket
 import smtplib
+import socket
 import subprocess
 import sys
 import threading
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.store import db
-from daemon.people import users
 from daemon.config import load_config
+from daemon.people import users
+from daemon.store import db
 from daemon.store.models import MailboxState, Outgoing, Ticket, User, utcnow
 from tests.conftest import wait_for
 from tests.corpus import simple_mail
@@ -217,7 +217,7 @@ def test_tickets_show_tells_a_claimed_tag_and_attachments_too_big_to_store(workd
 
 
 def test_sizes_read_like_the_size_limits():
-    from daemon.cli.root import _size
+    from daemon.cli.tickets import _size
     assert [_size(n) for n in (0, 1023, 1536, 30 * 1024 * 1024, 3 * 1024 ** 4)] == [
         "0 B", "1023 B", "1.5 KB", "30.0 MB", "3072.0 GB"]
 
@@ -264,7 +264,7 @@ def test_mailboxes_tell_when_the_daemon_was_last_seen(workdir, workdir_database)
 
 
 def test_a_mailbox_line_needs_no_last_seen_or_stale():
-    from daemon.cli.root import _mailbox_line
+    from daemon.cli.serve import _mailbox_line
     state = {"name": "main", "status": "ok", "idle": False, "read_only": False, "host": "h", "port": 993,
              "folder": "INBOX", "uidvalidity": 5, "last_uid": 2, "waiting_to_file": 1}
     assert _mailbox_line(state, utcnow()) == ("main  ok  h:993 INBOX  uidvalidity 5 last UID 2  "
@@ -289,7 +289,7 @@ def test_user_password_sets_a_new_password_from_stdin(workdir, workdir_database)
 def test_user_password_asks_twice_without_echo(workdir, workdir_database, monkeypatch):
     from click.testing import CliRunner
 
-    from daemon.cli.root import cli as command
+    from daemon.cli import cli as command
     cli(workdir, "init")
     cli(workdir, "user", "add", "kari", "--password-stdin", input="first password\n")
     monkeypatch.setattr("daemon.logs.configure", lambda level: None)  # keep pytest's log capture

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.outbound.compose import Draft, compose, message_id_key, one_line, tagged_subject, ticket_of_message_id
 from daemon.mail.parse import parse
+from daemon.outbound.compose import Draft, compose, message_id_key, one_line, tagged_subject, ticket_of_message_id
 from tests.conftest import make_config
 
 TAG = "[#{ref}]"

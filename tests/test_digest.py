@@ -7,18 +7,17 @@ import email.policy
 
 import pytest
 
-from daemon.store import db
-from daemon.patrol import digest
-from daemon.patrol import logbook as patrol
-from daemon.patrol import policies
-from daemon.tickets import lifecycle as tickets
 from daemon.config import load_config
-from daemon.store.db import database
 from daemon.errors import ConfigError
 from daemon.mail.parse import Address
-from daemon.store.models import Outgoing, PolicyFiring
+from daemon.patrol import digest, policies
+from daemon.patrol import logbook as patrol
 from daemon.patrol.logbook import Note
 from daemon.people.users import create_user
+from daemon.store import db
+from daemon.store.db import database
+from daemon.store.models import Outgoing, PolicyFiring
+from daemon.tickets import lifecycle as tickets
 from tests.conftest import make_config
 
 SUPPORT = "hjelp@example.no"

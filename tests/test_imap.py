@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from daemon.store import db
-from daemon.outbound import outbox
 from daemon.config import MailboxConfig
+from daemon.outbound import outbox
+from daemon.store import db
 from daemon.store.models import Inbound, MailboxState, Message, Outgoing, Ticket, utcnow
 from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail

@@ -12,20 +12,21 @@ from collections import defaultdict
 
 import pytest
 
-from daemon.knowledge import capture
-from daemon.store import db
-from daemon.knowledge import figures as kb_figures
+from daemon.ingest import pipeline
+from daemon.ingest.sources import spool
 from daemon.knowledge import article_replies as kb_replies
 from daemon.knowledge import articles as knowledge
-from daemon.patrol import logbook as patrol
-from daemon.ingest import pipeline
-from daemon.knowledge import search
-from daemon.tickets import lifecycle as tickets
+from daemon.knowledge import capture, search
+from daemon.knowledge import figures as kb_figures
 from daemon.knowledge.articles import ArticleRefused, ArticleText, NotAllowed
-from daemon.store.models import Article, ArticleFlag, ArticleLink, ArticleRevision, ArticleSuggestion, Outgoing, ReplyTemplate, SearchLog, Ticket
+from daemon.patrol import logbook as patrol
 from daemon.patrol.logbook import Note
-from daemon.ingest.sources import spool
 from daemon.people.users import create_user
+from daemon.store import db
+from daemon.store.models import (
+    Article, ArticleFlag, ArticleLink, ArticleRevision, ArticleSuggestion, Outgoing, ReplyTemplate, SearchLog, Ticket,
+)
+from daemon.tickets import lifecycle as tickets
 from tests import kb_corpus
 from tests.conftest import make_config
 from tests.corpus import simple_mail

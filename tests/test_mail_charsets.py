@@ -7,16 +7,8 @@ import pytest
 from daemon.mail import charset_decode, charset_opinion, charsets
 from daemon.mail.charsets import decode_bytes, decode_header_value, decode_header_with_notes, python_codec
 from tests.corpus import (
-    CHINESE_SUBJECT,
-    JAPANESE_SUBJECT,
-    KOREAN_SUBJECT,
-    NORWEGIAN_BODY,
-    NORWEGIAN_SUBJECT,
-    RUSSIAN_BODY,
-    RUSSIAN_SUBJECT,
-    TRADITIONAL_SUBJECT,
-    encoded_word,
-    encoded_word_bytes,
+    CHINESE_SUBJECT, JAPANESE_SUBJECT, KOREAN_SUBJECT, NORWEGIAN_BODY, NORWEGIAN_SUBJECT, RUSSIAN_BODY,
+    RUSSIAN_SUBJECT, TRADITIONAL_SUBJECT, encoded_word, encoded_word_bytes,
 )
 
 # ---------------------------------------------------------------------------

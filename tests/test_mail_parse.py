@@ -13,23 +13,8 @@ from daemon.mail.mime import header_params
 from daemon.mail.nesting import limit_nesting
 from daemon.mail.parse import Address, MailUnparseable, parse
 from tests.corpus import (
-    CASES_BY_NAME,
-    CORPUS,
-    CRLF,
-    PDF_BYTES,
-    PNG_BYTES,
-    RUSSIAN_BODY,
-    b64,
-    base_headers,
-    encoded_word,
-    encoded_word_bytes,
-    headers,
-    leaf,
-    mail,
-    multipart,
-    nested_deep,
-    qp,
-    simple_mail,
+    CASES_BY_NAME, CORPUS, CRLF, PDF_BYTES, PNG_BYTES, RUSSIAN_BODY, b64, base_headers, encoded_word,
+    encoded_word_bytes, headers, leaf, mail, multipart, nested_deep, qp, simple_mail,
 )
 
 NOW = datetime(2024, 1, 10, 12, 0, tzinfo=timezone.utc)

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from daemon.store import db
-from daemon.tickets import search as ticket_search
 from daemon.errors import SchemaOutOfDate
+from daemon.store import db
 from daemon.store.models import Customer, Inbound, Message, Participant, RawMail, Ticket
+from daemon.tickets import search as ticket_search
 from tests.conftest import make_config
 
 

@@ -111,8 +111,8 @@ def _closed_port() -> int:
 
 
 def test_a_ticket_mail_is_kept_on_its_ticket_and_sent_once(relayed, relay):
-    from daemon.outbound.compose import Draft, ticket_of_message_id
     from daemon.mail.parse import Address
+    from daemon.outbound.compose import Draft, ticket_of_message_id
     from daemon.store.models import Message
     from daemon.tickets.lifecycle import customer_for, open_ticket
     with database.atomic():

@@ -11,16 +11,16 @@ import sys
 
 import pytest
 
-from daemon.store import db
-from daemon.patrol import logbook as patrol
 from daemon.ingest import pipeline
-from daemon.tickets import lifecycle as tickets
-from daemon.store.db import database
-from daemon.mail.parse import Address
-from daemon.store.models import AuditEvent, Outgoing, PatrolReport, PatrolReview, Ticket
-from daemon.patrol.logbook import Note, NoteRefused
 from daemon.ingest.sources import spool
+from daemon.mail.parse import Address
+from daemon.patrol import logbook as patrol
+from daemon.patrol.logbook import Note, NoteRefused
 from daemon.people.users import create_user
+from daemon.store import db
+from daemon.store.db import database
+from daemon.store.models import AuditEvent, Outgoing, PatrolReport, PatrolReview, Ticket
+from daemon.tickets import lifecycle as tickets
 from tests.conftest import make_config
 from tests.corpus import simple_mail
 

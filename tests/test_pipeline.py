@@ -7,10 +7,10 @@ import hashlib
 import pytest
 from peewee import OperationalError
 
-from daemon.store import db
 from daemon.ingest import pipeline
-from daemon.store.models import Inbound, Message, Outgoing, Ticket, utcnow
 from daemon.ingest.sources import spool
+from daemon.store import db
+from daemon.store.models import Inbound, Message, Outgoing, Ticket, utcnow
 from tests.conftest import make_config
 from tests.corpus import CORPUS, simple_mail
 

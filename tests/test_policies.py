@@ -7,13 +7,13 @@ import sys
 
 import pytest
 
-from daemon.store import db
 from daemon.ingest import pipeline
-from daemon.patrol import policies
-from daemon.store.models import AuditEvent, Customer, Outgoing, Policy, PolicyFiring, Ticket
-from daemon.patrol.policies import PolicyRefused
 from daemon.ingest.sources import spool
+from daemon.patrol import policies
+from daemon.patrol.policies import PolicyRefused
 from daemon.people.users import create_user
+from daemon.store import db
+from daemon.store.models import AuditEvent, Customer, Outgoing, Policy, PolicyFiring, Ticket
 from tests.conftest import make_config
 from tests.corpus import simple_mail
 

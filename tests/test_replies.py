@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.store import db
-from daemon.outbound import replies
-from daemon.store.db import database
 from daemon.errors import NotFound
 from daemon.mail.parse import Address
-from daemon.store.models import ReplyTemplate, Ticket, User
+from daemon.outbound import replies
 from daemon.outbound.replies import TemplateRefused
+from daemon.store import db
+from daemon.store.db import database
+from daemon.store.models import ReplyTemplate, Ticket, User
 from daemon.tickets.lifecycle import customer_for, open_ticket
 from tests.conftest import make_config
 

@@ -7,11 +7,11 @@ import unicodedata
 
 import pytest
 
-from daemon.store import db
 from daemon.ingest import pipeline
-from daemon.tickets import search as ticket_search
-from daemon.store.models import Ticket
 from daemon.ingest.sources import spool
+from daemon.store import db
+from daemon.store.models import Ticket
+from daemon.tickets import search as ticket_search
 from tests.conftest import make_config
 from tests.corpus import simple_mail
 

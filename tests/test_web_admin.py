@@ -13,12 +13,13 @@ import re
 
 import pytest
 
-from daemon.store import db
-from daemon.ingest import pipeline
-from daemon.ingest import requeue
 from daemon.config import MailboxConfig
-from daemon.store.models import Article, Inbound, MailboxState, Outgoing, Policy, PolicyFiring, ReplyTemplate, Ticket, User, utcnow
+from daemon.ingest import pipeline, requeue
 from daemon.ingest.sources import spool
+from daemon.store import db
+from daemon.store.models import (
+    Article, Inbound, MailboxState, Outgoing, Policy, PolicyFiring, ReplyTemplate, Ticket, User, utcnow,
+)
 from tests import webtools
 from tests.conftest import make_config
 from tests.corpus import simple_mail

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from daemon.store import db
 from daemon.config import MailboxConfig
+from daemon.store import db
 from daemon.store.models import MailboxState, utcnow
 from tests.conftest import make_config
 from web import create_app

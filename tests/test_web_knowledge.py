@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 
-
 from daemon.knowledge import articles as knowledge
-from daemon.tickets import lifecycle as tickets
 from daemon.knowledge.articles import ArticleText
 from daemon.mail.parse import Address
 from daemon.store.models import Article, ArticleFlag, ReplyTemplate, SearchLog
+from daemon.tickets import lifecycle as tickets
 from tests import webtools
 
 PRINTER = {"title": "The printer prints nothing after the Windows update",

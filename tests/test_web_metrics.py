@@ -11,11 +11,11 @@ import datetime as dt
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from daemon.store import db
-from daemon.ingest import pipeline
 from daemon.config import MailboxConfig
-from daemon.store.models import Inbound, MailboxState, Outgoing, Ticket, utcnow
+from daemon.ingest import pipeline
 from daemon.ingest.sources import spool
+from daemon.store import db
+from daemon.store.models import Inbound, MailboxState, Outgoing, Ticket, utcnow
 from tests.conftest import make_config
 from tests.corpus import simple_mail
 from web import create_app

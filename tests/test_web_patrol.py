@@ -9,13 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-
 import web.patrol
-from daemon.patrol import logbook as patrol
-from daemon.tickets import lifecycle as tickets
 from daemon.mail.parse import Address
-from daemon.store.models import Policy, PatrolReview, utcnow
+from daemon.patrol import logbook as patrol
 from daemon.patrol.logbook import Note
+from daemon.store.models import PatrolReview, Policy, utcnow
+from daemon.tickets import lifecycle as tickets
 from tests import webtools
 
 GOOD = dict(situation="Åse could not print from the third-floor printer after Tuesday's update.",

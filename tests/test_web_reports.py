@@ -16,15 +16,15 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from daemon.patrol import dashboard
-from daemon.store import db
-from daemon.knowledge import figures as kb_figures
-from daemon.patrol import logbook as patrol
 from daemon.ingest import pipeline
-from daemon.outbound import replies
-from daemon.store.models import OUTCOME_KINDS, SearchLog, Ticket, utcnow
-from daemon.patrol.logbook import Note
 from daemon.ingest.sources import spool
+from daemon.knowledge import figures as kb_figures
+from daemon.outbound import replies
+from daemon.patrol import dashboard
+from daemon.patrol import logbook as patrol
+from daemon.patrol.logbook import Note
+from daemon.store import db
+from daemon.store.models import OUTCOME_KINDS, SearchLog, Ticket, utcnow
 from tests import kb_corpus
 from tests.conftest import make_config
 from tests.corpus import simple_mail

@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 import pytest
 
-from daemon.store import db
 from daemon.ingest import pipeline
-from daemon.store.models import Message, Outgoing, PatrolReport, ReplyTemplate, Ticket, User
 from daemon.ingest.sources import spool
+from daemon.store import db
+from daemon.store.models import Message, Outgoing, PatrolReport, ReplyTemplate, Ticket, User
 from tests import corpus
 from tests.conftest import make_config
 from tests.corpus import simple_mail

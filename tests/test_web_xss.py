@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.patrol import logbook as patrol
 from daemon.ingest import pipeline
-from daemon.store.models import Article, PatrolReport, Ticket
 from daemon.ingest.sources import spool
+from daemon.patrol import logbook as patrol
+from daemon.store.models import Article, PatrolReport, Ticket
 from tests import corpus
 from tests.browser import Watch, served, sign_in
 from tests.webtools import PASSWORD, make_console

@@ -1,8 +1,8 @@
 """Admins: the mailboxes' status, users, reply templates, policies.
 
-Each page calls the domain function the CLI calls (daemon.accounts and
-daemon.users for people, daemon.replies and daemon.kb_replies for templates,
-daemon.policies for rules); a refusal comes back as a message beside the
+Each page calls the domain function the CLI calls (daemon.people for
+people, daemon.outbound.replies and daemon.knowledge.article_replies for
+templates, daemon.patrol.policies for rules); a refusal comes back as a message beside the
 field it is about, with everything typed kept. A new password is shown once,
 in the answer to the form that made it, and never put in the session cookie.
 """
@@ -13,16 +13,14 @@ import json
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from peewee import JOIN, fn
 
-from daemon.people import accounts
-from daemon.knowledge import article_replies as kb_replies
-from daemon.patrol import policies
-from daemon.patrol import policy_state
-from daemon.outbound import replies
-from daemon.tickets import lifecycle as tickets
-from daemon.people import users
+from daemon import tickets
 from daemon.errors import NotFound, PatroldeskError
-from daemon.store.models import ROLES, Article, Inbound, Outgoing, Policy, PolicyFiring, ReplyTemplate, User
 from daemon.ingest.sources.imap import mailbox_states
+from daemon.knowledge import article_replies
+from daemon.outbound import replies
+from daemon.patrol import policies, policy_state
+from daemon.people import accounts, users
+from daemon.store.models import ROLES, Article, Inbound, Outgoing, Policy, PolicyFiring, ReplyTemplate, User
 from web.access import me, requires
 from web.params import number
 
@@ -55,7 +53,7 @@ def index():
     return render_template(
         "admin/index.html", mailboxes=mailbox_states(_config()), outbox=outbox, failures=list(failures),
         quarantined=Inbound.select().where(Inbound.state == "quarantined").count(),
-        stale=len(kb_replies.stale_templates()))
+        stale=len(article_replies.stale_templates()))
 
 
 # Users -------------------------------------------------------------------------
@@ -158,7 +156,7 @@ def templates_list():
     stored = list(ReplyTemplate.select(ReplyTemplate, User.username)
                   .join(User, JOIN.LEFT_OUTER, on=(ReplyTemplate.updated_by == User.id)).order_by(ReplyTemplate.name))
     return render_template("admin/templates.html", stored=stored, builtins=_builtin_names(),
-                           stale=kb_replies.stale_templates(), stored_names={t.name for t in stored})
+                           stale=article_replies.stale_templates(), stored_names={t.name for t in stored})
 
 
 @blueprint.route("/templates/new", methods=["GET", "POST"])
@@ -197,7 +195,7 @@ def _builtin_source(name: str) -> dict | None:
     if name not in _builtin_names():
         return None
     try:
-        parts = replies._builtin_parts(name, replies.mail_templates_folder(_config())) or []
+        parts = replies.builtin_parts(name, replies.mail_templates_folder(_config())) or []
     except (PatroldeskError, OSError, UnicodeDecodeError):
         parts = []
     return {"subject": "", "text": "", "html": "", **{part.kind: part.source for part in parts}}
@@ -238,7 +236,7 @@ def template_reviewed(name: str):
     if stored is None:
         return _not_found(NotFound(f"no team template named {name!r}"))
     try:
-        kb_replies.mark_reviewed(stored, me())
+        article_replies.mark_reviewed(stored, me())
     except PatroldeskError as exc:
         flash(str(exc), "error")
     except Article.DoesNotExist:

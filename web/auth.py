@@ -17,10 +17,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from daemon.people import accounts
-from daemon.people import lockout
-from daemon.people import users
 from daemon.errors import PatroldeskError
+from daemon.people import accounts, lockout, users
 from daemon.store.models import User, utcnow
 from web.access import PUBLIC, SignedIn, me, requires
 

@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, jsonify, render_template
 from peewee import fn
 
 from daemon.config import Config
-from daemon.store.models import Inbound, Ticket
 from daemon.ingest.sources.imap import mailbox_states
+from daemon.store.models import Inbound, Ticket
 from web.access import PUBLIC, requires
 
 blueprint = Blueprint("health", __name__)

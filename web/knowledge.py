@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from peewee import JOIN
 
-from daemon.knowledge import figures as kb_figures
-from daemon.knowledge import article_replies as kb_replies
-from daemon.knowledge import articles as knowledge
-from daemon.tickets import lifecycle as tickets
+from daemon import knowledge, tickets
 from daemon.errors import NotFound, PatroldeskError
-from daemon.knowledge.articles import ArticleRefused, ArticleText
-from daemon.store.models import ARTICLE_STATES, FLAG_KINDS, Article, ArticleFlag, ArticleLink, ReplyTemplate, Ticket, User
+from daemon.knowledge import ArticleRefused, ArticleText, article_replies, figures
+from daemon.store.models import (
+    ARTICLE_STATES, FLAG_KINDS, Article, ArticleFlag, ArticleLink, ReplyTemplate, Ticket, User,
+)
 from web import params
 from web.access import me, requires
 from web.patrol import page_number
@@ -58,7 +57,7 @@ def articles():
 def _search(values: dict, ticket: Ticket | None) -> tuple[list[Article], bool]:
     """The ranked hits for the words typed, logged as the console's search (for the ticket, when named)."""
     states = (values["state"],) if values["state"] else knowledge.LIVE_STATES
-    result = kb_figures.search_articles(values["q"], user=me(), ticket=ticket, origin="console", states=states,
+    result = figures.search_articles(values["q"], user=me(), ticket=ticket, origin="console", states=states,
                                         limit=SEARCH_LIMIT)
     return [hit.article for hit in result.found], False
 
@@ -210,7 +209,7 @@ def make_template(article_id: int):
         return _missing(article_id)
     name = request.form.get("name", "").strip()
     try:
-        saved = kb_replies.template_from_article(current_app.config["PATROLDESK"], found, me(), name or None)
+        saved = article_replies.template_from_article(current_app.config["PATROLDESK"], found, me(), name or None)
     except PatroldeskError as exc:  # not checked yet, a name taken, a template that does not render
         return _article_page(found, 400, template_name=name, template_error=str(exc))
     flash(f"Reply template {saved.name} made from revision {saved.article_revision} of article {found.id}.")
@@ -352,4 +351,4 @@ def review_queue():
     waiting = list(Article.select(Article, User).join(User, JOIN.LEFT_OUTER, on=(Article.created_by == User.id))
                    .where(Article.state.in_(WAITING_STATES)).order_by(Article.updated_at, Article.id))
     return render_template("knowledge/review.html", waiting=waiting, flags=knowledge.flag_queue(),
-                           stale=kb_replies.stale_templates())
+                           stale=article_replies.stale_templates())

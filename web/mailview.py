@@ -17,8 +17,8 @@ from pathlib import Path
 
 import nh3
 
-from daemon.store.models import Attachment
 from daemon.ingest.stages.attachments import blob_path
+from daemon.store.models import Attachment
 
 _ATTRIBUTES = {
     "*": {"title", "lang", "dir", "align", "valign", "width", "height", "style", "class"},

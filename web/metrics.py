@@ -13,9 +13,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from daemon.ingest.sources.imap import mailbox_states
 from daemon.store import db
 from daemon.store.models import STATUSES
-from daemon.ingest.sources.imap import mailbox_states
 from web.access import PUBLIC, requires
 
 blueprint = Blueprint("metrics", __name__)

@@ -12,10 +12,10 @@ import json
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from peewee import JOIN
 
-from daemon.patrol import logbook as patrol
+from daemon import patrol
+from daemon.errors import NotFound
 from daemon.patrol import policies
 from daemon.store.db import database
-from daemon.errors import NotFound
 from daemon.store.models import OUTCOME_KINDS, VERDICTS, Customer, PatrolReport, PatrolReview, Ticket, User
 from web.access import me, requires
 from web.params import number

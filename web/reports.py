@@ -1,6 +1,6 @@
 """Reports with pictures: the dashboard's charts, drawn as SVG on the server.
 
-Each chart is a table of figures from daemon.dashboard; the page shows the
+Each chart is a table of figures from daemon.patrol.dashboard; the page shows the
 chart as an image with the same table folded under it (for screen readers,
 and for anyone who wants the numbers), and a route per chart draws it with
 pygal. A chart is a file of its own, not inline markup, so the pages keep

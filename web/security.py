@@ -16,8 +16,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from daemon.outbound.compose import message_id_key
 from daemon.config import Config
+from daemon.outbound.compose import message_id_key
 
 csrf = CSRFProtect()
 

@@ -4,7 +4,7 @@ A quarantined mail is kept byte for byte; its page says why the pipeline
 refused it (the reason, and the traceback when something crashed). The raw
 bytes are only ever offered as a download, never shown inline: they are a
 stranger's mail, and a browser must not be asked to render it. Requeueing
-does what `patroldesk quarantine retry` does (daemon.requeue): back in the
+does what `patroldesk quarantine retry` does (daemon.ingest.requeue): back in the
 queue, and through the pipeline at once, so the page can say what became of it.
 """
 from __future__ import annotations
@@ -13,10 +13,10 @@ import json
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
-from daemon.ingest import requeue
 from daemon.errors import NotFound, PatroldeskError
-from daemon.store.models import Inbound, RawMail
+from daemon.ingest import requeue
 from daemon.ingest.sources import spool
+from daemon.store.models import Inbound, RawMail
 from web.access import requires
 
 blueprint = Blueprint("spool", __name__, url_prefix="/spool")

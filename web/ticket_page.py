@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN
 
-from daemon.tickets import queue
 from daemon.config import Config
-from daemon.store.models import Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Message, Outgoing, PatrolReport, Policy, PolicyFiring, Ticket, User, utcnow
+from daemon.store.models import (
+    Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Message, Outgoing, PatrolReport, Policy,
+    PolicyFiring, Ticket, User, utcnow,
+)
+from daemon.tickets import queue
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Agents: the queue, a ticket's page, replies, notes, assignment, closing with the SBO form.
 
-Every action is one domain call (daemon.tickets, daemon.kb_replies,
+Every action is one domain call (daemon.tickets, daemon.knowledge.article_replies,
 daemon.patrol); a refusal comes back as a message beside the field it is
 about, with everything typed kept.
 """
@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
-from daemon.knowledge import article_replies as kb_replies
-from daemon.patrol import logbook as patrol
-from daemon.outbound import replies
-from daemon.tickets import lifecycle as tickets
-from daemon.tickets import queue as ticket_queue
+from daemon import patrol, tickets
 from daemon.errors import PatroldeskError
-from daemon.knowledge.articles import ArticleRefused, get_article
-from daemon.store.models import FLAG_KINDS, OUTCOME_KINDS, Attachment, Message, Ticket, User
 from daemon.ingest.stages.attachments import blob_path
+from daemon.knowledge import ArticleRefused, article_replies, get_article
+from daemon.outbound import replies
+from daemon.store.models import FLAG_KINDS, OUTCOME_KINDS, Attachment, Message, Ticket, User, utcnow
+from daemon.tickets import queue as ticket_queue
 from web import mailview, params, ticket_page
 from web.access import me, requires
 
@@ -57,7 +55,7 @@ def queue():
     agents = [name for (name,) in User.select(User.username).where(User.active).order_by(User.username).tuples()]
     return render_template("tickets/queue.html", rows=rows, more=more, page=number, filters=filters, errors=errors,
                            args=kept, sorts=ticket_queue.SORTS, agents=agents,
-                           statuses=("active", "all", *ticket_queue.STATUSES), now=tickets.utcnow()), \
+                           statuses=("active", "all", *ticket_queue.STATUSES), now=utcnow()), \
         400 if errors else 200
 
 
@@ -74,7 +72,7 @@ def _render(ticket: Ticket, status: int = 200, **forms):
     config = _config()
     page = ticket_page.view(config, ticket)
     return render_template("tickets/ticket.html", t=page, ticket=ticket,
-                           templates=kb_replies.reply_templates(config),
+                           templates=article_replies.reply_templates(config),
                            outcome_kinds=OUTCOME_KINDS, flag_kinds=[k for k in FLAG_KINDS if k != "reopened"],
                            agents=list(User.select().where(User.active).order_by(User.username)),
                            reply=forms.get("reply", {}), close=forms.get("close", {}),
@@ -88,11 +86,11 @@ def reply(number: int):
     form = request.form
     values = {"template": form.get("template", "reply"), "body": form.get("body", "")}
     errors = {}
-    if values["template"] not in kb_replies.reply_templates(_config()):
+    if values["template"] not in article_replies.reply_templates(_config()):
         errors["template"] = "pick one of the listed templates"
     elif form.get("action") == "send":
         try:
-            queued = kb_replies.reply(_config(), ticket, values["template"], me(), body=values["body"])
+            queued = article_replies.reply(_config(), ticket, values["template"], me(), body=values["body"])
         except PatroldeskError as exc:  # a template that does not render, an article withdrawn, ...
             errors["template"] = str(exc)
         else:
@@ -163,7 +161,7 @@ def close(number: int):
     values["notify"] = request.form.get("notify") == "1"
     errors: dict[str, str] = {}
     article = _named_article(values["article"], errors)
-    flag = kb_replies.Flag(kind=values["flag_kind"], detail=values["flag_detail"]) if values["flag_kind"] else None
+    flag = article_replies.Flag(kind=values["flag_kind"], detail=values["flag_detail"]) if values["flag_kind"] else None
     if not errors:
         try:
             report = patrol.close(_config(), ticket, _note(values), me(), status=values["status"] or "solved",

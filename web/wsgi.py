@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 
 from daemon import logs
-from daemon.store import db
 from daemon.config import load_config
+from daemon.store import db
 from web import create_app
 
 config = load_config(os.environ.get("PATROLDESK_CONFIG") or None, os.environ)

@@ -1,2 +1,18 @@
-"""The `patroldesk` command."""
-from daemon.cli.root import cli, main  # noqa: F401
+"""The `patroldesk` command: the root group (root), and one module per area of commands.
+
+root     the root group, `main`, and the helpers every area shares
+serve    init, run, mailboxes, db
+people   user
+tickets  tickets, reply
+mail     ingest, quarantine, spool, outbox
+patrol   close, patrol
+kb       kb
+policy   policy, customer
+
+Each area registers its commands on the root group and imports only root and the domain,
+never another area; importing them here is what assembles the command.
+"""
+from daemon.cli import kb, mail, patrol, people, policy, serve, tickets  # noqa: F401 - each registers its commands
+from daemon.cli.root import cli, main
+
+__all__ = ["cli", "main"]

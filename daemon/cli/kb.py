@@ -1,7 +1,7 @@
 """The command line of the knowledge base: `patroldesk kb ...`.
 
 Registered on the `patroldesk` group by daemon.cli; every rule lives in
-daemon.knowledge, daemon.capture, daemon.kb_replies and daemon.kb_figures.
+daemon.knowledge: articles, capture, article_replies and figures.
 """
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ from pathlib import Path
 
 import click
 
-from daemon.knowledge import capture
-from daemon.knowledge import figures as kb_figures
-from daemon.knowledge import article_replies as kb_replies
-from daemon.knowledge import articles as knowledge
-from daemon.tickets import lifecycle as tickets
-from daemon.cli.root import App, _print_json, _ticket_number, cli, pass_app
-from daemon.knowledge.articles import ArticleText
+from daemon import knowledge, tickets
+from daemon.cli.root import (
+    App, active_user, cli, echo_capture, indent, pass_app, print_json, read_table_file, ticket_number,
+)
+from daemon.knowledge import ArticleText, article_replies, capture, figures
 from daemon.store.models import ARTICLE_STATES, FLAG_KINDS, Article
-from daemon.cli.patrol import _user, read_table_file
 
 
 @cli.group("kb")
@@ -50,12 +47,12 @@ def _article_line(article: Article, flags: int) -> str:
 def kb_search(app: App, text, ref, username, states, limit, as_json):
     """Search the knowledge base: every word if some article has them all, else any, best first."""
     app.database()
-    ticket = tickets.get_ticket(_ticket_number(ref)) if ref else None
-    user = _user(username) if username else None
-    result = kb_figures.search_articles(text, user=user, ticket=ticket, origin="cli",
+    ticket = tickets.get_ticket(ticket_number(ref)) if ref else None
+    user = active_user(username) if username else None
+    result = figures.search_articles(text, user=user, ticket=ticket, origin="cli",
                                         states=tuple(states) or knowledge.LIVE_STATES, limit=limit)
     if as_json:
-        _print_json([{"article": f.article.id, "title": f.article.title, "state": f.article.state,
+        print_json([{"article": f.article.id, "title": f.article.title, "state": f.article.state,
                       "score": round(f.score, 4)} for f in result.found])
         return
     if not result.found:
@@ -80,7 +77,7 @@ def kb_show(app: App, article_id, revision, diff, as_json):
         return
     text = ArticleText.of(knowledge.get_revision(article, revision) if revision else article)
     if as_json:
-        _print_json(article_dict(app.config, article, text))
+        print_json(article_dict(app.config, article, text))
         return
     _echo_article(app, article, text, revision)
 
@@ -106,7 +103,7 @@ def _echo_article(app: App, article: Article, text: ArticleText, revision: int |
     click.echo(f"article {article.id}: {text.title}\nstate: {article.state}{shown}; reused {article.reuse_count}x")
     for label, value in (("issue", text.issue), ("environment", text.environment),
                          ("resolution", text.resolution), ("cause", text.cause)):
-        click.echo(f"\n{label}:\n{_indent(value) if value else '  (empty)'}")
+        click.echo(f"\n{label}:\n{indent(value) if value else '  (empty)'}")
     click.echo(f"\nkeywords: {', '.join(text.keywords) or '(none)'}")
     url = knowledge.public_url(app.config, article)
     if url:
@@ -124,10 +121,6 @@ def _echo_article(app: App, article: Article, text: ArticleText, revision: int |
         click.echo("tickets: " + ", ".join(f"#{link.ticket.number} ({link.kind})" for link in links))
 
 
-def _indent(text: str) -> str:
-    return "\n".join(f"  {line}" if line.strip() else "" for line in text.splitlines())
-
-
 @kb_group.command("draft")
 @click.argument("ref")
 @click.option("--as", "username", required=True, metavar="USER")
@@ -136,41 +129,11 @@ def _indent(text: str) -> str:
 def kb_draft(app: App, ref, username, force):
     """Draft an article from ticket REF's newest SBO note (reuse before create: a match is named instead)."""
     app.database()
-    ticket = tickets.get_ticket(_ticket_number(ref))
-    result = capture.draft_for_ticket(app.config, ticket, _user(username), force=force)
+    ticket = tickets.get_ticket(ticket_number(ref))
+    result = capture.draft_for_ticket(app.config, ticket, active_user(username), force=force)
     echo_capture(result, ticket.number)
     if result.action == "reused":
         sys.exit(1)
-
-
-def echo_capture(result: capture.Capture, number: int, note=None) -> None:
-    """What capture did, as the agent reads it after `close` (with the SBO note, shown beside
-    the article it matched) or `kb draft`."""
-    article = result.article
-    if result.action == "drafted":
-        click.echo(f"draft article {article.id} written from ticket #{number}: {article.title}")
-        if result.removed:
-            click.echo("  taken out of the copied text (customer specifics): "
-                       + "; ".join(f"{r.kind} {r.text!r}" for r in result.removed))
-        if result.searched:
-            click.echo("  your searches, offered as keywords: " + ", ".join(result.searched))
-        click.echo(f"  read it: patroldesk kb show {article.id}; improve it: patroldesk kb edit {article.id} ...")
-    elif result.action in ("reused", "linked"):
-        how = f" (alike {result.score:.0%})" if result.action == "reused" else ""
-        verb = "matches" if result.action == "reused" and result.reason else "linked to"
-        click.echo(f"ticket #{number} {verb} article {article.id}{how}: {article.title}")
-        if result.reason:
-            click.echo(f"  {result.reason}")
-        click.echo(f"  improve it with what this ticket taught: patroldesk kb edit {article.id} --as USER ...")
-        click.echo(f"  the article's resolution now:\n{_indent(article.resolution or '(empty)')}")
-        if note is not None:
-            click.echo(f"  beside it, your note's behaviour:\n{_indent(note.behaviour)}")
-            if note.cause:
-                click.echo(f"  and its cause: {note.cause}")
-    elif result.action == "failed":
-        click.echo(f"no article captured: {result.reason}", err=True)
-    elif result.reason:
-        click.echo(f"no article captured: {result.reason}")
 
 
 _FIELDS = ("title", "issue", "environment", "resolution", "cause")
@@ -199,9 +162,9 @@ def kb_edit(app: App, article_id, username, article_file, ref, note, keywords, *
         changes["keywords"] = [k.strip() for k in keywords.split(",")]
     if "keywords" in changes:
         changes["keywords"] = tuple(str(k) for k in changes["keywords"])
-    ticket = tickets.get_ticket(_ticket_number(ref)) if ref else None
+    ticket = tickets.get_ticket(ticket_number(ref)) if ref else None
     try:
-        edited = knowledge.edit_article(article, ArticleText.of(article).replace(**changes), _user(username),
+        edited = knowledge.edit_article(article, ArticleText.of(article).replace(**changes), active_user(username),
                                         ticket=ticket, note=note)
     except knowledge.ArticleRefused as exc:
         _refused(exc)
@@ -221,7 +184,7 @@ def _transition_command(action: str, help_text: str):
     def command(app: App, article_id, username, note):
         app.database()
         try:
-            article = knowledge.transition(knowledge.get_article(article_id), action, _user(username), note)
+            article = knowledge.transition(knowledge.get_article(article_id), action, active_user(username), note)
         except knowledge.ArticleRefused as exc:
             _refused(exc)
         click.echo(f"article {article.id} is {article.state} (revision {article.revision})")
@@ -250,9 +213,9 @@ def kb_flag(app: App, article_id, username, kind, detail, duplicate_of, ref):
     """Flag what is wrong with an article; it goes to the reviewers' queue (kb flags)."""
     app.database()
     other = knowledge.get_article(duplicate_of) if duplicate_of else None
-    ticket = tickets.get_ticket(_ticket_number(ref)) if ref else None
+    ticket = tickets.get_ticket(ticket_number(ref)) if ref else None
     try:
-        flag = knowledge.raise_flag(knowledge.get_article(article_id), kind, _user(username), detail,
+        flag = knowledge.raise_flag(knowledge.get_article(article_id), kind, active_user(username), detail,
                                     duplicate_of=other, ticket=ticket)
     except knowledge.ArticleRefused as exc:
         _refused(exc)
@@ -266,9 +229,9 @@ def kb_flags(app: App, as_json):
     """The reviewers' queue: open flags, oldest first, and templates whose article changed."""
     app.database()
     queue = knowledge.flag_queue()
-    stale = kb_replies.stale_templates()
+    stale = article_replies.stale_templates()
     if as_json:
-        _print_json({"flags": [{"id": f.id, "article": f.article_id, "kind": f.kind, "detail": f.detail,
+        print_json({"flags": [{"id": f.id, "article": f.article_id, "kind": f.kind, "detail": f.detail,
                                 "raised_by": f.raised_by.username if f.raised_by_id else None} for f in queue],
                      "templates": [{"name": t.name, "article": t.article_id,
                                     "article_revision": t.article_revision} for t in stale]})
@@ -292,7 +255,7 @@ def kb_clear(app: App, flag_id, username, note):
     """Clear a flag (reviewers and admins), saying what was done."""
     app.database()
     try:
-        flag = knowledge.clear_flag(knowledge.get_flag(flag_id), _user(username), note)
+        flag = knowledge.clear_flag(knowledge.get_flag(flag_id), active_user(username), note)
     except knowledge.ArticleRefused as exc:
         _refused(exc)
     click.echo(f"flag {flag.id} on article {flag.article_id} cleared")
@@ -306,8 +269,8 @@ def kb_clear(app: App, flag_id, username, note):
 def kb_link(app: App, ref, article_id, username):
     """Record that ticket REF was solved with an article (a reuse)."""
     app.database()
-    ticket = tickets.get_ticket(_ticket_number(ref))
-    new = knowledge.link(knowledge.get_article(article_id), ticket, "reused", _user(username))
+    ticket = tickets.get_ticket(ticket_number(ref))
+    new = knowledge.link(knowledge.get_article(article_id), ticket, "reused", active_user(username))
     click.echo(f"ticket #{ticket.number} {'linked to' if new else 'was already linked to'} article {article_id}")
 
 
@@ -319,7 +282,8 @@ def kb_link(app: App, ref, article_id, username):
 def kb_template(app: App, article_id, username, name):
     """Make a reply template from a validated article (reply REF --template kb-ID sends it)."""
     app.database()
-    saved = kb_replies.template_from_article(app.config, knowledge.get_article(article_id), _user(username), name)
+    article = knowledge.get_article(article_id)
+    saved = article_replies.template_from_article(app.config, article, active_user(username), name)
     click.echo(f"reply template {saved.name} made from article {article_id} (revision {saved.article_revision}); "
                f"send it: patroldesk reply REF --template {saved.name} --as USER")
 
@@ -343,9 +307,9 @@ def kb_reindex(app: App):
 def kb_gaps(app: App, since, min_searches, limit, as_json):
     """Knowledge gaps: the searches that most often found nothing, or nothing anyone used."""
     app.database()
-    found = kb_figures.gaps(since=since, min_searches=min_searches, limit=limit)
+    found = figures.gaps(since=since, min_searches=min_searches, limit=limit)
     if as_json:
-        _print_json([{"words": g.words, "searches": g.searches, "found_nothing": g.found_nothing,
+        print_json([{"words": g.words, "searches": g.searches, "found_nothing": g.found_nothing,
                       "nothing_used": g.nothing_used, "tickets": g.tickets,
                       "last_at": g.last_at.isoformat() + "Z"} for g in found])
         return
@@ -363,10 +327,10 @@ def kb_gaps(app: App, since, min_searches, limit, as_json):
 def kb_report(app: App, since, as_json):
     """Content health per article, and per agent and team: link rate, reuse vs create, SBO completeness."""
     app.database()
-    health = kb_figures.article_health()
-    figures = kb_figures.performance(since=since)
+    health = figures.article_health()
+    performance = figures.performance(since=since)
     if as_json:
-        _print_json({"articles": health, **figures})
+        print_json({"articles": health, **performance})
         return
     click.echo("articles (most reused first):")
     for row in health:
@@ -376,9 +340,9 @@ def kb_report(app: App, since, as_json):
                    f"last {row['last_used_at'][:10] if row['last_used_at'] else 'never':<10}  "
                    f"flags {row['open_flags']}  reopens {row['reopens']}  {age}  {row['title'][:60]}")
     click.echo("\n" + _figures_header())
-    for name, row in figures["agents"].items():
+    for name, row in performance["agents"].items():
         click.echo(_figures_line(name, row))
-    click.echo(_figures_line("team", figures["team"]))
+    click.echo(_figures_line("team", performance["team"]))
 
 
 def _figures_header() -> str:
@@ -393,12 +357,3 @@ def _figures_line(name: str, row: dict) -> str:
     ratio = "-" if row["reuse_vs_create"] is None else f"{row['reuse_vs_create']:.2f}"
     return (f"{name:<14}{row['closed']:>7}{row['linked']:>7}{pct(row['link_rate']):>10}{row['reused']:>7}"
             f"{row['created']:>8}{ratio:>13}{row['improved']:>9}{row['flagged']:>8}{pct(row['sbo_completeness']):>13}")
-
-
-def parse_flag(text: str | None) -> kb_replies.Flag | None:
-    """--flag KIND[:detail] as the reply and close commands take it."""
-    if not text:
-        return None
-    kind, _, detail = text.partition(":")
-    return kb_replies.Flag(kind.strip(), detail.strip())
-

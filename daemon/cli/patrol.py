@@ -1,6 +1,6 @@
 """The command line of the patrol log: `close`, and `patrol note|correct|review|list|show|verify|export`.
 
-Registered on the `patroldesk` group by daemon.cli; every rule lives in daemon.patrol.
+Registered on the `patroldesk` group by daemon.cli; every rule lives in daemon.patrol.logbook.
 """
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import datetime as dt
 import io
 import json
 import sys
-import tomllib
 from pathlib import Path
 
 import click
 
-from daemon.patrol import logbook as patrol
-from daemon.tickets import lifecycle as tickets
-from daemon.cli.root import App, _print_json, _ticket_number, cli, pass_app
+from daemon import knowledge, patrol, tickets
+from daemon.cli.root import (
+    App, active_user, cli, echo_capture, parse_flag, pass_app, print_json, read_table_file, ticket_number,
+)
 from daemon.errors import PatroldeskError
-from daemon.store.models import OUTCOME_KINDS, VERDICTS, User
+from daemon.store.models import OUTCOME_KINDS, VERDICTS
 
 
 def _note_options(command):
@@ -58,30 +58,6 @@ def _read_note_file(path: Path) -> dict:
     return read_table_file(path, _NOTE_KEYS, "the note")
 
 
-def read_table_file(path: Path, keys: set[str], what: str) -> dict:
-    """A TOML (or, by its suffix, JSON) file of `keys`; anything else is refused naming the file and key."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except UnicodeDecodeError:
-        raise PatroldeskError(f"{path}: not UTF-8 text") from None
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PatroldeskError(f"{path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise PatroldeskError(f"{path}: {what} must be a table of keys ({', '.join(sorted(keys))})")
-    unknown = sorted(set(data) - keys)
-    if unknown:
-        raise PatroldeskError(f"{path}: unknown key {unknown[0]!r} (the keys are {', '.join(sorted(keys))})")
-    return data
-
-
-def _user(username: str) -> User:
-    user = User.get_or_none(User.username == username)
-    if user is None or not user.active:
-        raise PatroldeskError(f"no active account {username!r} (see `patroldesk user add`)")
-    return user
-
-
 def _refused(exc: patrol.NoteRefused) -> None:
     click.echo("patroldesk: the note is refused; nothing was written:", err=True)
     for key, why in exc.problems.items():
@@ -108,14 +84,12 @@ def close_command(app: App, ref, status, tell_behaviour, no_notice, username, ar
     The customer gets the solved notice with the outcome (and what was done,
     with --tell-behaviour); the cause stays internal.
     """
-    from daemon.knowledge import articles as knowledge
-    from daemon.cli.kb import echo_capture, parse_flag
     app.database()
-    ticket = tickets.get_ticket(_ticket_number(ref))
+    ticket = tickets.get_ticket(ticket_number(ref))
     note = _note(values, tell_behaviour)
     article = knowledge.get_article(article_id) if article_id else None
     try:
-        report = patrol.close(app.config, ticket, note, _user(username), status=status, notify=not no_notice,
+        report = patrol.close(app.config, ticket, note, active_user(username), status=status, notify=not no_notice,
                               article=article, article_flag=parse_flag(flag_text))
     except patrol.NoteRefused as exc:
         _refused(exc)
@@ -145,9 +119,9 @@ def patrol_group():
 def patrol_note(app: App, ref, username, **values):
     """Add an interim SBO note to open ticket REF (before handing it over, say)."""
     app.database()
-    ticket = tickets.get_ticket(_ticket_number(ref))
+    ticket = tickets.get_ticket(ticket_number(ref))
     try:
-        report = patrol.add_interim(app.config, ticket, _note(values), _user(username))
+        report = patrol.add_interim(app.config, ticket, _note(values), active_user(username))
     except patrol.NoteRefused as exc:
         _refused(exc)
     click.echo(f"patrol report {report.id} added to ticket #{ticket.number}")
@@ -162,7 +136,7 @@ def patrol_correct(app: App, report_id, username, **values):
     app.database()
     report = patrol.get_report(report_id)
     try:
-        corrected = patrol.correct(app.config, report, _note(values), _user(username))
+        corrected = patrol.correct(app.config, report, _note(values), active_user(username))
     except patrol.NoteRefused as exc:
         _refused(exc)
     click.echo(f"patrol report {corrected.id} corrects report {report.id}")
@@ -179,7 +153,8 @@ def patrol_review(app: App, report_id, username, verdict, analysis, decision):
     """Review report REPORT_ID: verdict, analysis and decision, signed and dated."""
     app.database()
     try:
-        review = patrol.review(app.config, patrol.get_report(report_id), verdict, analysis, decision, _user(username))
+        review = patrol.review(app.config, patrol.get_report(report_id), verdict, analysis, decision,
+                               active_user(username))
     except patrol.NoteRefused as exc:
         _refused(exc)
     click.echo(f"review {review.id} of report {report_id}: {verdict}")
@@ -218,7 +193,7 @@ def patrol_list(app: App, as_json, **filters):
     app.database()
     for report in _listed(**filters):
         if as_json:
-            _print_json(patrol.report_dict(report))
+            print_json(patrol.report_dict(report))
             continue
         reviewed = "reviewed" if report.reviews.count() else "not reviewed"
         corrected = f", corrects {report.corrects_id}" if report.corrects_id else ""
@@ -242,7 +217,7 @@ def patrol_show(app: App, report_id, as_json):
     app.database()
     versions = patrol.revisions(patrol.get_report(report_id))
     if as_json:
-        _print_json([patrol.report_dict(v) for v in versions])
+        print_json([patrol.report_dict(v) for v in versions])
         return
     for version in versions:
         shown = patrol.report_dict(version)
@@ -329,7 +304,7 @@ def patrol_digest(app: App, since, until, send, as_json):
         return
     built = digest.build(since, until)
     if as_json:
-        _print_json(digest.as_dict(built))
+        print_json(digest.as_dict(built))
         return
     rendered = digest.render(app.config, built)
     click.echo(f"Subject: {rendered.subject}\n\n{rendered.text}", nl=False)

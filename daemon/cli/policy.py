@@ -1,6 +1,6 @@
 """The command line of explicit policies: `policy list|add|test|disable` and `customer set`.
 
-Registered on the `patroldesk` group by daemon.cli; the rules live in daemon.policies.
+Registered on the `patroldesk` group by daemon.cli; the rules live in daemon.patrol.policies.
 """
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import json
 
 import click
 
-from daemon.patrol import policies
-from daemon.patrol import policy_state
-from daemon.tickets import lifecycle as tickets
-from daemon.cli.root import App, _print_json, _ticket_number, cli, pass_app
+from daemon import tickets
+from daemon.cli.root import App, cli, pass_app, print_json, ticket_number
 from daemon.errors import PatroldeskError
+from daemon.patrol import policies, policy_state
 from daemon.store.models import Policy, User
 
 
@@ -32,7 +31,7 @@ def policy_list(app: App, as_json):
     for policy in Policy.select().order_by(Policy.id):
         fired = policy.firings.count()
         if as_json:
-            _print_json({"name": policy.name, "condition": policy.condition, "action": policy.action,
+            print_json({"name": policy.name, "condition": policy.condition, "action": policy.action,
                          "enabled": policy.enabled, "fired": fired, "description": policy.description,
                          "from_review": policy.from_review_id})
             continue
@@ -93,7 +92,7 @@ def policy_disable(app: App, name):
 def policy_test(app: App, ref):
     """Show the facts policies see for ticket REF and which policies would act now; changes nothing."""
     app.database()
-    ticket = tickets.get_ticket(_ticket_number(ref))
+    ticket = tickets.get_ticket(ticket_number(ref))
     facts = policies.facts_for(ticket)
     click.echo(f"ticket #{ticket.number}: {json.dumps(facts, ensure_ascii=False, sort_keys=True)}")
     would = policies.run_policies(app.config, ticket, dry_run=True)

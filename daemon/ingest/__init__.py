@@ -1,0 +1,9 @@
+"""Ingest: mail in through the edges, into the spool, and through the pipeline's stages to a ticket.
+
+sources/   the edges: the spool, the SMTP/LMTP listener, the IMAP poller
+pipeline   each spooled mail, in one transaction, through STAGES, with an explicit outcome
+stages/    one module per stage, each with run(ctx)
+requeue    one spooled mail processed at once for a person waiting (`ingest`, a retry)
+
+No other domain package calls ingest; the service, the CLI and the console use its modules.
+"""

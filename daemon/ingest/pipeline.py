@@ -1,6 +1,6 @@
 """The ingest pipeline: each spooled mail, in one transaction, through STAGES.
 
-A stage is a module in daemon/stages with `run(ctx)`. It ends normally,
+A stage is a module in daemon/ingest/stages with `run(ctx)`. It ends normally,
 or raises Discard(reason) to stop on purpose (the mail is kept and marked).
 Any other exception rolls the mail's transaction back and quarantines the
 spooled mail with the reason and the traceback. One log line per mail says
@@ -8,7 +8,6 @@ what became of it, starting with its Message-ID.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import traceback
@@ -17,11 +16,12 @@ from dataclasses import dataclass
 from peewee import IntegrityError, InterfaceError, InternalError, OperationalError
 
 from daemon.config import Config
-from daemon.store.db import database
 from daemon.errors import Discard, Quarantine
-from daemon.mail.parse import Address, ParsedMail, parse
-from daemon.store.models import Inbound, Message, Ticket
+from daemon.ingest import stages
 from daemon.ingest.sources import spool
+from daemon.mail.parse import Address, ParsedMail, parse
+from daemon.store.db import database
+from daemon.store.models import Inbound, Message, Ticket
 from daemon.wakeable import WakeableThread
 
 STAGES = (
@@ -35,7 +35,7 @@ STAGES = (
     "policies",
     "acknowledge",
 )
-_RUN = {name: importlib.import_module(f"daemon.ingest.stages.{name}").run for name in STAGES}
+_RUN = {name: getattr(stages, name).run for name in STAGES}
 
 log = logging.getLogger("patroldesk.ingest")
 

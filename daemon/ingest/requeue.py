@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 
-from daemon.ingest import pipeline
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
-from daemon.store.models import Inbound
+from daemon.ingest import pipeline
 from daemon.ingest.sources import spool
+from daemon.store.models import Inbound
 
 
 def retry(config: Config, spool_id: int) -> pipeline.Disposition:

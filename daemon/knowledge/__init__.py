@@ -1,0 +1,28 @@
+"""Knowledge: KCS articles and their variants, capture on close, search, and what reuse says.
+
+articles         articles: KCS structure, lifecycle, revisions, flags, links to tickets
+capture          on close: reuse an article that knows the problem, or draft one from the SBO note
+search           full-text search over articles (FTS5 on SQLite, tsvector on PostgreSQL), suggestions
+words            words as the knowledge base indexes them: tokens, stems, stopwords, keywords
+redact           customer specifics taken out of text that becomes an article
+article_replies  reply templates made from articles, and replies that use them
+figures          searching as a person does, and what the searches and links say (gaps, health)
+
+Other packages call what is named below; front doors may also use article_replies and figures.
+"""
+from daemon.knowledge.articles import (
+    CHECKED_STATES, LIVE_STATES, TRANSITIONS, ArticleRefused, ArticleText, NotAllowed, check_flag, check_text,
+    clear_flag, create_article, diff, edit_article, flag_queue, get_article, get_flag, get_revision, link,
+    open_flag_counts, open_flags, public_url, raise_flag, reindex_all, revisions, ticket_reopened, transition,
+)
+from daemon.knowledge.capture import on_close
+from daemon.knowledge.figures import Gap, gaps
+from daemon.knowledge.search import suggest
+
+__all__ = [
+    "CHECKED_STATES", "LIVE_STATES", "TRANSITIONS", "ArticleRefused", "ArticleText", "NotAllowed", "check_flag",
+    "check_text", "clear_flag", "create_article", "diff", "edit_article", "flag_queue", "get_article", "get_flag",
+    "get_revision", "link", "open_flag_counts", "open_flags", "public_url", "raise_flag", "reindex_all",
+    "revisions", "ticket_reopened", "transition",
+    "on_close", "Gap", "gaps", "suggest",
+]

@@ -4,7 +4,7 @@ A validated (or published) article becomes a team reply template in one
 step: it greets the customer in the article's language, gives the
 resolution, and links the article where customers can read it. The
 template remembers the article revision its text came from; a later change
-of the article marks it for review (daemon.knowledge). A reply from such a
+of the article marks it for review (daemon.knowledge.articles). A reply from such a
 template links the ticket to the article (a reuse, counted), may flag the
 article in the same step, and the outbox row records the template revision
 and article revision that produced the mail.
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from daemon.knowledge import articles as knowledge
-from daemon.outbound import replies
+from daemon import outbound
 from daemon.config import Config
-from daemon.store.db import database
 from daemon.errors import NotFound, PatroldeskError
+from daemon.knowledge import articles
 from daemon.knowledge.articles import CHECKED_STATES, NotAllowed
+from daemon.store.db import database
 from daemon.store.models import Article, ReplyTemplate, Ticket, User, utcnow
 
 _WORDING = {
@@ -40,8 +40,8 @@ class Flag:
 
 def template_from_article(config: Config, article: Article, user: User, name: str | None = None) -> ReplyTemplate:
     """Make (or remake) the reply template of a validated or published article."""
-    article = knowledge.get_article(article.id)
-    if user.role not in knowledge.REVIEWER_ROLES:
+    article = articles.get_article(article.id)
+    if user.role not in articles.REVIEWER_ROLES:
         raise NotAllowed(f"only a reviewer or an admin makes reply templates ({user.username} is {user.role})")
     if article.state not in CHECKED_STATES:
         raise NotAllowed(f"article {article.id} is {article.state}; a reply template is made from a validated "
@@ -50,7 +50,7 @@ def template_from_article(config: Config, article: Article, user: User, name: st
     _refuse_taken_name(config, name, article)
     subject, text = template_source(article)
     with database.atomic():
-        saved = replies.save_template(config, name, subject, text, user=user)
+        saved = outbound.save_template(config, name, subject, text, user=user)
         saved.article, saved.article_revision, saved.needs_review = article.id, article.revision, False
         saved.save()
     return saved
@@ -62,7 +62,7 @@ def _refuse_taken_name(config: Config, name: str, article: Article) -> None:
     if stored is not None and stored.article_id != article.id:
         raise NotAllowed(f"the reply template {name!r} exists and was not made from article {article.id}; "
                          f"choose another name")
-    if stored is None and (replies.mail_templates_folder(config) / f"{name}.txt.j2").is_file():
+    if stored is None and (outbound.mail_templates_folder(config) / f"{name}.txt.j2").is_file():
         raise NotAllowed(f"{name!r} is a built-in template; choose another name")
 
 
@@ -122,14 +122,14 @@ def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: s
                          f"a reviewer looks at it again (kb flags)")
     if article is not None:
         provenance.update(article=article.id, article_revision=stored.article_revision)
-        shown = replies.TemplateArticle(title=article.title, url=knowledge.public_url(config, article))
+        shown = outbound.TemplateArticle(title=article.title, url=articles.public_url(config, article))
     with database.atomic():
-        queued = replies.send_templated(config, ticket, name, kind="reply", agent=agent, body=body, article=shown,
+        queued = outbound.send_templated(config, ticket, name, kind="reply", agent=agent, body=body, article=shown,
                                         provenance=provenance)
         if article is not None:
-            knowledge.link(article, ticket, "reply", agent)
+            articles.link(article, ticket, "reply", agent)
             if flag is not None:
-                knowledge.raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
+                articles.raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
     return queued
 
 
@@ -140,7 +140,7 @@ def stale_templates() -> list[ReplyTemplate]:
 
 def mark_reviewed(template: ReplyTemplate, user: User) -> ReplyTemplate:
     """The reviewer checked the template against the article's current text (or remade it)."""
-    if user.role not in knowledge.REVIEWER_ROLES:
+    if user.role not in articles.REVIEWER_ROLES:
         raise NotAllowed("only a reviewer or an admin marks a template reviewed")
     article = Article.get_by_id(template.article_id)
     template.needs_review, template.article_revision, template.updated_at = False, article.revision, utcnow()

@@ -12,7 +12,7 @@ revision with its author, time and reason, and any two can be compared.
 A ticket linked to an article is a reuse (or the article's creation);
 a ticket that comes back after it was closed with an article counts
 against the article, and [knowledge] reopen_flag_after of them flag it.
-Capture on close lives in daemon.capture, the figures in daemon.kb_figures.
+Capture on close lives in daemon.knowledge.capture, the figures in daemon.knowledge.figures.
 """
 from __future__ import annotations
 
@@ -24,14 +24,15 @@ from dataclasses import dataclass, fields
 
 from peewee import JOIN, fn
 
-from daemon.store import db
-from daemon.knowledge import search
-from daemon.tickets import lifecycle as tickets
-from daemon.knowledge import words
+from daemon import tickets
 from daemon.config import Config
-from daemon.store.db import database
 from daemon.errors import NotFound, PatroldeskError
-from daemon.store.models import FLAG_KINDS, Article, ArticleFlag, ArticleLink, ArticleRevision, ReplyTemplate, SearchLog, Ticket, User, utcnow
+from daemon.knowledge import search, words
+from daemon.store import db
+from daemon.store.db import database
+from daemon.store.models import (
+    FLAG_KINDS, Article, ArticleFlag, ArticleLink, ArticleRevision, ReplyTemplate, SearchLog, Ticket, User, utcnow,
+)
 
 REVIEWER_ROLES = ("reviewer", "admin")
 # The states capture and "reuse before create" look in: everything but the retired.

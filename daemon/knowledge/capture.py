@@ -28,17 +28,15 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from peewee import InterfaceError, OperationalError
 
-from daemon.knowledge import articles as knowledge
-from daemon.knowledge import search
-from daemon.tickets import lifecycle as tickets
-from daemon.knowledge import words
+from daemon import tickets
 from daemon.config import Config
-from daemon.store.db import database
 from daemon.errors import PatroldeskError
+from daemon.knowledge import articles, search, words
 from daemon.knowledge.articles import ArticleText
-from daemon.store.models import Article, ArticleLink, Message, PatrolReport, SearchLog, Ticket, User
 from daemon.knowledge.redact import Removed, redact
-from daemon.outbound.replies import TemplateRefused
+from daemon.outbound import TemplateRefused
+from daemon.store.db import database
+from daemon.store.models import Article, ArticleLink, Message, PatrolReport, SearchLog, Ticket, User
 
 # Subject prefixes of replies and forwards in the mail clients our customers use.
 _REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|sv|vs|aw|wg|ответ|отв|пересл|tr)\s*(\[\d+\])?\s*:\s*)+", re.I)
@@ -78,7 +76,7 @@ def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User |
         with database.atomic():
             found = _capture(config, ticket, report, agent, article)
             if flag is not None and article is not None:
-                knowledge.raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
+                articles.raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
             return found
     except (InterfaceError, OperationalError):
         raise  # the database itself failed: the close cannot be written either
@@ -91,15 +89,15 @@ def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User |
 
 def _capture(config, ticket, report, agent, article) -> Capture:
     if article is not None:
-        knowledge.link(article, ticket, "reused", agent, report=report)
+        articles.link(article, ticket, "reused", agent, report=report)
         return Capture("linked", article)
-    links = knowledge.articles_of_ticket(ticket)
+    links = articles.articles_of_ticket(ticket)
     linked = {a.id: a for a in Article.select().where(Article.id.in_([link.article_id for link in links])
-                                                      & Article.state.in_(knowledge.LIVE_STATES))}
+                                                      & Article.state.in_(articles.LIVE_STATES))}
     earlier = [link for link in links if link.article_id in linked]
     if earlier:  # a reply from an article, `kb link`, or an earlier close: the ticket was solved with it
         for link in earlier:
-            knowledge.link(linked[link.article_id], ticket, link.kind, agent, report=report)
+            articles.link(linked[link.article_id], ticket, link.kind, agent, report=report)
         return Capture("linked", linked[earlier[-1].article_id], reason="the ticket was already linked to it")
     cfg = config.knowledge
     if not cfg.capture:
@@ -108,7 +106,7 @@ def _capture(config, ticket, report, agent, article) -> Capture:
         return Capture("skipped", reason=f"a {report.outcome_kind} outcome is not captured ([knowledge] capture_kinds)")
     found, score = best_match(ticket_text(ticket_words(ticket), report))
     if found is not None and score * 100 >= cfg.match_percent:
-        knowledge.link(found, ticket, "reused", agent, report=report)
+        articles.link(found, ticket, "reused", agent, report=report)
         return Capture("reused", found, score)
     return _draft(config, ticket, report, agent, best_miss=score)
 
@@ -127,7 +125,7 @@ def draft_for_ticket(config: Config, ticket: Ticket, agent: User, force: bool = 
         if found is not None and force and ArticleLink.select().where(
                 (ArticleLink.article == found.id) & (ArticleLink.ticket == ticket.id)
                 & (ArticleLink.kind == "reused")).exists():
-            knowledge.unlink(found, ticket, agent)
+            articles.unlink(found, ticket, agent)
         return _draft(config, ticket, report, agent, best_miss=score)
 
 
@@ -157,7 +155,7 @@ def article_text(article: Article) -> str:
                       " ".join(article.keyword_list)))
 
 
-def best_match(text: str, states: tuple[str, ...] = knowledge.LIVE_STATES) -> tuple[Article | None, float]:
+def best_match(text: str, states: tuple[str, ...] = articles.LIVE_STATES) -> tuple[Article | None, float]:
     """The live article most like `text`, and how alike (0 to 1); (None, 0.0) when none shares a word."""
     counts = words.term_counts(text)
     if not counts:
@@ -211,8 +209,8 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
     searched = _searched_words(ticket)
     keywords = _keywords(subject, customer_words, note, searched)
     text = ArticleText(keywords=tuple(keywords), **fields)
-    article = knowledge.create_article(text, agent, ticket=ticket, note=f"drafted from ticket #{ticket.number}")
-    knowledge.link(article, ticket, "created", agent, report=report)
+    article = articles.create_article(text, agent, ticket=ticket, note=f"drafted from ticket #{ticket.number}")
+    articles.link(article, ticket, "created", agent, report=report)
     return Capture("drafted", article, best_miss, removed=tuple(removed), searched=tuple(searched))
 
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 from peewee import Case, fn
 
-from daemon.knowledge import search
-from daemon.knowledge import words
+from daemon.knowledge import search, words
 from daemon.knowledge.articles import LIVE_STATES, TRANSITIONS, plain
-from daemon.store.models import Article, ArticleFlag, ArticleLink, ArticleRevision, PatrolReport, SearchLog, Ticket, User, utcnow
+from daemon.store.models import (
+    Article, ArticleFlag, ArticleLink, ArticleRevision, PatrolReport, SearchLog, Ticket, User, utcnow,
+)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Full-text search over knowledge articles: FTS5 on SQLite, tsvector on PostgreSQL.
 
-Both indexes hold the same thing, the terms daemon.words makes of an
+Both indexes hold the same thing, the terms daemon.knowledge.words makes of an
 article (stems, folded), in three fields weighted apart: the title weighs
 most, then the keywords (the words people searched with), then the body
 (issue, environment, resolution, cause). A search asks for every one of
@@ -20,8 +20,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from daemon.store import db
 from daemon.knowledge import words
+from daemon.store import db
 
 # bm25() weights of the FTS5 columns, in their order: title, body, keywords.
 _SQLITE_WEIGHTS = (10.0, 1.0, 5.0)

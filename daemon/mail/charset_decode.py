@@ -9,14 +9,7 @@ from __future__ import annotations
 
 import re
 
-from daemon.mail.charset_codecs import (
-    WIDER,
-    display_name,
-    high_byte_count,
-    python_codec,
-    show_label,
-    strict_decode,
-)
+from daemon.mail.charset_codecs import WIDER, display_name, high_byte_count, python_codec, show_label, strict_decode
 from daemon.mail.charset_detect import DETECT_SAMPLE, detect_codec, script_of
 from daemon.mail.charset_opinion import second_opinion
 

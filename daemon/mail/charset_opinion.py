@@ -22,14 +22,7 @@ import zlib
 from typing import NamedTuple
 
 from daemon.mail.charset_codecs import decode_sample, high_byte_count, strict_decode
-from daemon.mail.charset_fitness import (
-    CYRILLIC_VALUE,
-    IN_WORD_MARKS,
-    QUOTES,
-    Fitness,
-    fitness,
-    non_ascii_count,
-)
+from daemon.mail.charset_fitness import CYRILLIC_VALUE, IN_WORD_MARKS, QUOTES, Fitness, fitness, non_ascii_count
 
 _LATIN_CODECS = frozenset({
     "cp1252", "iso8859-1", "iso8859-15", "iso8859-2", "cp1250", "iso8859-3", "iso8859-4",

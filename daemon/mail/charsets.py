@@ -19,11 +19,7 @@ from daemon.mail.charset_decode import decode_bytes, decode_raw_header_bytes
 from daemon.mail.charset_detect import detect_codec, plausibility
 from daemon.mail.charset_opinion import second_opinion
 from daemon.mail.headertext import (
-    decode_base64_lenient,
-    decode_encoded_text,
-    decode_header_value,
-    decode_header_with_notes,
-    unfold,
+    decode_base64_lenient, decode_encoded_text, decode_header_value, decode_header_with_notes, unfold,
 )
 
 __all__ = [

@@ -19,11 +19,11 @@ from functools import lru_cache
 
 from peewee import DatabaseError, InterfaceError
 
-from daemon.store import db
-from daemon.outbound import replies
-from daemon.tickets import lifecycle as tickets
+from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NotFound
+from daemon.outbound import replies
+from daemon.store import db
 from daemon.store.models import Outgoing, Ticket, utcnow
 
 log = logging.getLogger("patroldesk.autoreply")

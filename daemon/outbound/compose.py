@@ -29,7 +29,7 @@ from email.utils import format_datetime, formataddr
 from pathlib import Path
 
 from daemon.config import Config
-from daemon.tickets.lifecycle import tagged_number
+from daemon.tickets import tagged_number
 
 KEY_FILE = "message-id.key"
 MAX_REFERENCES = 20  # the nearest ones: enough for any client to thread, never a huge header

@@ -19,17 +19,17 @@ import logging
 import os
 import random
 import secrets
-import smtplib
 import signal
+import smtplib
 import socket
 import ssl
 import time
 from email import policy
 from email.message import EmailMessage
-from email.utils import formataddr, format_datetime, getaddresses, make_msgid
+from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 
-from daemon.outbound.compose import Draft, compose, one_line
 from daemon.config import Config
+from daemon.outbound.compose import Draft, compose, one_line
 from daemon.store.db import database, insert_fast
 from daemon.store.models import Message, Outgoing, User, utcnow
 from daemon.wakeable import WakeableThread

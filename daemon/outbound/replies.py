@@ -23,13 +23,13 @@ from pathlib import Path
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from daemon.store import db
-from daemon.outbound import outbox
-from daemon.tickets import lifecycle as tickets
-from daemon.outbound.compose import Draft, one_line, tagged_subject
+from daemon import tickets
 from daemon.config import Config
-from daemon.store.db import database
 from daemon.errors import NotFound, PatroldeskError
+from daemon.outbound import outbox
+from daemon.outbound.compose import Draft, one_line, tagged_subject
+from daemon.store import db
+from daemon.store.db import database
 from daemon.store.models import Customer, ReplyTemplate, Ticket, User, utcnow
 
 # What a template can use, for the console's help: top-level names and their attributes.
@@ -200,7 +200,7 @@ def render(config: Config, name: str, context: dict) -> Rendered:
         rendered = _render_parts(name, _stored_parts(*stored[:3]), context, folder=None)
         return dataclasses.replace(rendered, revision=stored[3])
     folder = mail_templates_folder(config)
-    parts = _builtin_parts(name, folder)
+    parts = builtin_parts(name, folder)
     if parts is None:
         raise NotFound(f"no reply template named {name!r}: none in the database, and no {name}.txt.j2 in {folder}")
     return _render_parts(name, parts, context, folder=folder)
@@ -262,7 +262,7 @@ def _stored_parts(subject: str, text: str, html: str | None) -> list[_Part]:
     return parts
 
 
-def _builtin_parts(name: str, folder: Path) -> list[_Part] | None:
+def builtin_parts(name: str, folder: Path) -> list[_Part] | None:
     """The parts of a built-in template, or None when there is no such file."""
     text_file = folder / f"{name}.txt.j2"
     if not text_file.is_file():

@@ -27,9 +27,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from daemon.knowledge import figures as kb_figures
-from daemon.store.db import execute, is_sqlite
+from daemon import knowledge as kb
 from daemon.errors import PatroldeskError
+from daemon.store.db import execute, is_sqlite
 from daemon.store.models import OUTCOME_KINDS, utcnow
 
 DEFAULT_DAYS = 30
@@ -271,6 +271,6 @@ def knowledge(span: Period) -> list[WeekKnowledge]:
     return [WeekKnowledge(week, *closes.get(week, (0, 0)), *uses.get(week, (0, 0))) for week in span.week_keys()]
 
 
-def gaps(span: Period, limit: int = 10) -> list[kb_figures.Gap]:
-    """The period's searches that keep finding nothing anyone used (kb_figures.gaps), most frequent first."""
-    return kb_figures.gaps(since=dt.datetime.combine(span.first_day, dt.time()), limit=limit)
+def gaps(span: Period, limit: int = 10) -> list[kb.Gap]:
+    """The period's searches that keep finding nothing anyone used (knowledge.gaps), most frequent first."""
+    return kb.gaps(since=dt.datetime.combine(span.first_day, dt.time()), limit=limit)

@@ -1,6 +1,6 @@
 """The patrol digest: the period's reports for the reviewers, what did not end well first.
 
-Built from the log (daemon.patrol) and the policy firings, rendered from
+Built from the log (daemon.patrol.logbook) and the policy firings, rendered from
 templates/mail/patrol_digest.txt.j2 (and .html.j2), and queued in the
 outbox like any mail. The daemon sends one on [patrol] digest_schedule;
 `patroldesk patrol digest` shows or sends one by hand.
@@ -12,11 +12,12 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from daemon.outbound import outbox
-from daemon.outbound import replies
+from daemon import outbound
 from daemon.config import Config
 from daemon.store.db import database
-from daemon.store.models import OUTCOME_KINDS, Outgoing, PatrolReport, PatrolReview, Policy, PolicyFiring, Ticket, User, utcnow
+from daemon.store.models import (
+    OUTCOME_KINDS, Outgoing, PatrolReport, PatrolReview, Policy, PolicyFiring, Ticket, User, utcnow,
+)
 
 log = logging.getLogger("patroldesk.digest")
 TEMPLATE = "patrol_digest"
@@ -159,11 +160,11 @@ def _short(text: str, width: int = 160) -> str:
     return line if len(line) <= width else line[:width - 1] + "…"
 
 
-def render(config: Config, digest: Digest) -> replies.Rendered:
-    context = {"digest": digest, "support": replies.TemplateSupport(address=config.support.addresses[0],
+def render(config: Config, digest: Digest) -> outbound.Rendered:
+    context = {"digest": digest, "support": outbound.TemplateSupport(address=config.support.addresses[0],
                                                                      name=config.support.name),
                "now": dt.datetime.now(dt.timezone.utc)}
-    return replies.render(config, TEMPLATE, context)
+    return outbound.render(config, TEMPLATE, context)
 
 
 def recipients(config: Config) -> list[str]:
@@ -189,12 +190,12 @@ def send(config: Config, since: dt.datetime, until: dt.datetime) -> Outgoing | N
         if Outgoing.select().where(Outgoing.message_id == message_id).exists():
             log.info("the patrol digest %s was queued before; not again", digest.period)
             return None
-        message = outbox.compose_notice(config, to, rendered.subject, rendered.text)
+        message = outbound.compose_notice(config, to, rendered.subject, rendered.text)
         if rendered.html is not None:
             message.add_alternative(rendered.html, subtype="html")
         message.replace_header("Message-ID", message_id)
         message["Auto-Submitted"] = "auto-generated"
-        row = outbox.queue(config, message, "digest")
+        row = outbound.queue(config, message, "digest")
         Outgoing.update(template=TEMPLATE).where(Outgoing.id == row.id).execute()
     log.info("queued the patrol digest %s to %s", digest.period, ", ".join(to))
     return row

@@ -28,16 +28,15 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN, SQL, Case, fn
 
-from daemon.knowledge import capture
-from daemon.store import db
-from daemon.knowledge import articles as knowledge
-from daemon.outbound import replies
-from daemon.tickets import lifecycle as tickets
-from daemon.outbound.compose import message_id_key
+from daemon import knowledge, outbound, tickets
 from daemon.config import Config
-from daemon.store.db import database
 from daemon.errors import NotFound, PatroldeskError
-from daemon.store.models import OUTCOME_KINDS, VERDICTS, ArticleLink, Customer, Message, PatrolReport, PatrolReview, Ticket, User, utcnow
+from daemon.outbound import message_id_key
+from daemon.store import db
+from daemon.store.db import database
+from daemon.store.models import (
+    OUTCOME_KINDS, VERDICTS, ArticleLink, Customer, Message, PatrolReport, PatrolReview, Ticket, User, utcnow,
+)
 
 GENESIS = "0" * 64  # the hash before the first row of a chain
 FIELDS = ("situation", "behaviour", "outcome")
@@ -144,7 +143,7 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
           notify: bool = True, written_at: dt.datetime | None = None, article=None,
           article_flag=None) -> PatrolReport:
     """Solve (or close) a ticket with its closing SBO note: one transaction writes the report,
-    the new status, the trail, the knowledge captured (daemon.capture: the ticket linked to
+    the new status, the trail, the knowledge captured (daemon.knowledge.capture: the ticket linked to
     `article`, flagged with `article_flag`, to a matching article, or to a new draft;
     `report.capture` says which) and,
     when `notify`, the solved notice to the customer (naming the article when it is published).
@@ -177,10 +176,10 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
                                 written_at=written_at)
         Ticket.update(status=status, updated_at=utcnow()).where(Ticket.id == current.id).execute()
         tickets.audit(current, status, {"report": report.id, "outcome_kind": note.outcome_kind}, actor=agent)
-        report.capture = capture.on_close(config, current, report, agent, article=article, flag=article_flag)
+        report.capture = knowledge.on_close(config, current, report, agent, article=article, flag=article_flag)
         if notify:
             current.status = status
-            replies.send_templated(config, current, "solved", "notice", agent=agent, body=customer_hears,
+            outbound.send_templated(config, current, "solved", "notice", agent=agent, body=customer_hears,
                                    article=_told_article(config, report.capture.article))
     return report
 
@@ -188,7 +187,7 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
 def _told_article(config: Config, article):
     """The article a solved notice may name: a published one, with a public address."""
     url = knowledge.public_url(config, article) if article is not None else ""
-    return replies.TemplateArticle(title=article.title, url=url) if url else None
+    return outbound.TemplateArticle(title=article.title, url=url) if url else None
 
 
 def add_interim(config: Config, ticket: Ticket, note: Note, agent: User | None,

@@ -27,11 +27,11 @@ import operator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from daemon.store import db
-from daemon.tickets import lifecycle as tickets
+from daemon import outbound, tickets
 from daemon.config import Config
-from daemon.store.db import database
 from daemon.errors import NotFound, PatroldeskError
+from daemon.store import db
+from daemon.store.db import database
 from daemon.store.models import Customer, Policy, PolicyFiring, Ticket, User, utcnow
 
 log = logging.getLogger("patroldesk.policies")
@@ -316,7 +316,6 @@ def _act(config: Config, ticket: Ticket, action: str, facts: dict) -> str:
 
 
 def _notify_reviewers(config: Config, ticket: Ticket, facts: dict) -> None:
-    from daemon.outbound import outbox
     to = [u.email for u in User.select(User.email).where(
         User.role.in_(("reviewer", "admin")) & User.active & (User.email != ""))]
     if not to:
@@ -326,6 +325,7 @@ def _notify_reviewers(config: Config, ticket: Ticket, facts: dict) -> None:
     body = (f"Ticket #{facts['ticket']['number']} ({facts['ticket']['subject']}) from {facts['customer']['email']} "
             f"met a policy that asks for the reviewers' attention.\n\n"
             f"See: patroldesk tickets show {facts['ticket']['number']}\n")
-    message = outbox.compose_notice(config, to, f"[patroldesk] ticket #{facts['ticket']['number']} needs a look", body)
+    subject = f"[patroldesk] ticket #{facts['ticket']['number']} needs a look"
+    message = outbound.compose_notice(config, to, subject, body)
     message["Auto-Submitted"] = "auto-generated"
-    outbox.queue(config, message, "policy", ticket=ticket.id)
+    outbound.queue(config, message, "policy", ticket=ticket.id)

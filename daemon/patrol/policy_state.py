@@ -6,8 +6,8 @@ not acted on yet.
 """
 from __future__ import annotations
 
-from daemon.patrol import policies
 from daemon.errors import NotFound
+from daemon.patrol import policies
 from daemon.store.models import Policy
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from peewee import IntegrityError
 
-from daemon.store import db
-from daemon.tickets import lifecycle as tickets
-from daemon.people import users
-from daemon.store.db import database
+from daemon import tickets
 from daemon.errors import NotFound, PatroldeskError
+from daemon.people import users
+from daemon.store import db
+from daemon.store.db import database
 from daemon.store.models import ROLES, User
 
 
@@ -29,7 +29,7 @@ class AccountRefused(PatroldeskError):
         super().__init__(message)
 
 
-# Which field each of daemon.users' refusals is about, by the words it opens with.
+# Which field each of daemon.people.users' refusals is about, by the words it opens with.
 _USERS_REFUSALS = (("role must", "role"), ("a username", "username"), ("the username", "username"),
                    ("a password", "password"))
 
@@ -43,7 +43,7 @@ def get_user(user_id: int) -> User:
 
 def create_account(username: str, role: str, password: str, name: str = "", email: str = "",
                    actor: User | None = None) -> User:
-    """A new account (daemon.users' rules), its name and address within what the columns hold."""
+    """A new account (daemon.people.users' rules), its name and address within what the columns hold."""
     if len(name) > User.name.max_length:
         raise AccountRefused(f"a name is at most {User.name.max_length} characters", "name")
     if email and (len(email) > User.email.max_length or "@" not in email[1:-1] or any(c.isspace() for c in email)):

@@ -2,7 +2,7 @@
 
 SQLite is the embedded default (WAL, a busy timeout, foreign keys on);
 PostgreSQL is the way to scale. Schema changes are numbered migrations
-in daemon/migrations, applied by `patroldesk db upgrade`.
+in daemon/store/migrations, applied by `patroldesk db upgrade`.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The data model: peewee models and short queries. No I/O, no business rules.
 
 Timestamps are naive UTC. The schema these models describe is built by the
-numbered migrations in daemon/migrations; change both together.
+numbered migrations in daemon/store/migrations; change both together.
 """
 from __future__ import annotations
 
@@ -228,7 +228,7 @@ class AuditEvent(BaseModel):
 class ReplyTemplate(BaseModel):
     """A team's own reply template; it wins over a built-in file of the same name.
 
-    Written from the console and checked by daemon.replies before it is saved.
+    Written from the console and checked by daemon.outbound.replies before it is saved.
     """
     name = CharField(max_length=64, unique=True)
     subject = TextField()
@@ -251,7 +251,7 @@ VERDICTS = ("sound", "needs-follow-up", "exemplary")
 class PatrolReport(BaseModel):
     """An SBO note: what the customer faced, what the agent did, what came of it.
 
-    Append-only and hash-chained (see daemon/patrol.py); a correction is a new
+    Append-only and hash-chained (see daemon/patrol/logbook.py); a correction is a new
     report naming the one it corrects.
     """
     seq = IntegerField(unique=True)
@@ -288,7 +288,7 @@ class PatrolReview(BaseModel):
 class Policy(BaseModel):
     """A rule that was tacit knowledge: when `condition` holds for a ticket, do `action`.
 
-    The condition is daemon.policies' small expression language, never Python.
+    The condition is daemon.patrol.policies' small expression language, never Python.
     """
     name = CharField(max_length=100, unique=True)
     condition = TextField()

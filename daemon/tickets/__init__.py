@@ -1,0 +1,18 @@
+"""Tickets: customers, the ticket lifecycle, the agents' queue and finding tickets by their words.
+
+lifecycle  customers, opening, appending mail, notes, assignment, priority and the SLA clock, the audit trail
+queue      the agents' queue: filtered, searched, sorted and paged in one deliberate query
+search     full-text search over the subject and visible text of every message
+
+Other packages call what is named below; front doors may also use the queue and search modules.
+"""
+from daemon.tickets.lifecycle import (
+    PRIORITIES, add_note, assign, audit, customer_for, get_ticket, is_participant, list_tickets, open_ticket,
+    record_inbound, respond_by, set_priority, tagged_number, ticket_detail, ticket_for_update,
+)
+
+__all__ = [
+    "PRIORITIES", "add_note", "assign", "audit", "customer_for", "get_ticket", "is_participant", "list_tickets",
+    "open_ticket", "record_inbound", "respond_by", "set_priority", "tagged_number", "ticket_detail",
+    "ticket_for_update",
+]

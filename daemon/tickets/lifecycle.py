@@ -13,11 +13,13 @@ from functools import lru_cache
 from peewee import JOIN
 
 from daemon.config import Config
-from daemon.store.db import execute, insert_fast, insert_if_absent
 from daemon.errors import NotFound, PatroldeskError
 from daemon.mail.parse import Address, ParsedMail
-
-from daemon.store.models import Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Customer, Message, Outgoing, Participant, RawMail, Ticket, User, utcnow
+from daemon.store.db import execute, insert_fast, insert_if_absent
+from daemon.store.models import (
+    Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Customer, Message, Outgoing, Participant, RawMail,
+    Ticket, User, utcnow,
+)
 
 # A customer's reply brings these back to work.
 _REOPENED_BY_REPLY = ("pending", "solved", "closed")

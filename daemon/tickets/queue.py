@@ -11,8 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from daemon.store import db
-from daemon.tickets import search as ticket_search
 from daemon.store.models import STATUSES  # noqa: F401 (the queue page lists them)
+from daemon.tickets import search as ticket_search
 from daemon.tickets.lifecycle import PRIORITIES
 
 ACTIVE = ("new", "open", "pending")

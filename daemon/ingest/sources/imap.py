@@ -40,12 +40,12 @@ import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 from peewee import DatabaseError, InterfaceError
 
-from daemon.store import db
-from daemon.outbound import outbox
+from daemon import outbound
 from daemon.config import Config, MailboxConfig
+from daemon.ingest.sources import spool
+from daemon.store import db
 from daemon.store.db import database
 from daemon.store.models import MailboxState, utcnow
-from daemon.ingest.sources import spool
 
 log = logging.getLogger("patroldesk.imap")
 
@@ -53,9 +53,9 @@ log = logging.getLogger("patroldesk.imap")
 BATCH_BYTES = 16 * 1024 * 1024
 SHORT_WAIT = 0.2  # seconds between looks while the pipeline works on our mail
 SIZE_CHUNK = 2000  # UIDs per FETCH RFC822.SIZE (imapclient sends each UID; lines stay short)
-MAX_FETCH_FAILURES = 3
+MAX_FETCH_FAILURES = 3  # sessions in which a mail failed to come before it is skipped
 SKIP_ALERT_INTERVAL = 3600  # seconds: at most one alert an hour about mails not read
-HEARTBEAT_SECONDS = 30  # a working poller records that it is alive at least this often (when it wakes)  # sessions in which a mail failed to come before it is skipped
+HEARTBEAT_SECONDS = 30  # a working poller records that it is alive at least this often (when it wakes)
 
 # Points where a test may have the process killed (kill -9) to prove a restart loses nothing
 # (and "fetching-one": inside the careful, one-mail-at-a-time fetch).
@@ -381,7 +381,7 @@ class MailboxPoller:
         more = f"\n... and {len(skipped) - 50} more" if len(skipped) > 50 else ""
         try:
             with database.atomic():
-                outbox.queue_alert(self.config, f"mailbox {self.name}: {len(skipped)} mail(s) not read",
+                outbound.queue_alert(self.config, f"mailbox {self.name}: {len(skipped)} mail(s) not read",
                                    f"These mails in {self.box.folder} are not read into patroldesk:\n\n"
                                    f"{lines}{more}\n\nThey stay in {self.box.folder} for a person to look at.\n")
         except (DatabaseError, InterfaceError) as exc:
@@ -534,7 +534,7 @@ class MailboxPoller:
         with database.atomic():
             state = self._state()
             if state.alerted_at is not None:
-                outbox.queue_alert(self.config, f"mailbox {self.name} is working again",
+                outbound.queue_alert(self.config, f"mailbox {self.name} is working again",
                                    f"patroldesk reads the mailbox {self.name} again.\n\n"
                                    f"It failed from {state.failing_since:%Y-%m-%d %H:%M} UTC; "
                                    f"the last error was:\n{state.last_error}\n")
@@ -554,7 +554,7 @@ class MailboxPoller:
                 alert = (state.alerted_at is None
                          and (now - since).total_seconds() >= self.box.alert_after_seconds)
                 if alert:
-                    queued = outbox.queue_alert(self.config, f"mailbox {self.name} is failing",
+                    queued = outbound.queue_alert(self.config, f"mailbox {self.name} is failing",
                                                 f"patroldesk cannot read the mailbox {self.name} since "
                                                 f"{since:%Y-%m-%d %H:%M} UTC.\n\nThe last error:\n{problem}\n\n"
                                                 "It keeps retrying; a second mail follows when it works again.\n")

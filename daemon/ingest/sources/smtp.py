@@ -18,10 +18,10 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
 from peewee import InterfaceError, OperationalError
 
-from daemon.store import db
 from daemon.config import SMTPConfig
 from daemon.errors import PatroldeskError
 from daemon.ingest.sources import spool
+from daemon.store import db
 
 log = logging.getLogger("patroldesk.smtp")
 

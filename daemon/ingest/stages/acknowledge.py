@@ -1,15 +1,15 @@
 """Acknowledge a new ticket: the customer learns their mail arrived, and its reference.
 
 Only for mail that opened a ticket, only where the mailbox (or [smtp], for
-mail handed to the listener) says so, and only within daemon.autoreply's
+mail handed to the listener) says so, and only within daemon.outbound.automatic's
 limits. The acknowledgement is queued in the mail's own transaction: it
 exists exactly when the ticket does.
 """
-from daemon.outbound import automatic as autoreply
+from daemon import outbound
 
 
 def run(ctx) -> None:
-    if ctx.outcome != "created" or not autoreply.acknowledges(ctx.config, ctx.inbound.mailbox):
+    if ctx.outcome != "created" or not outbound.acknowledges(ctx.config, ctx.inbound.mailbox):
         return
-    autoreply.send_automatic(ctx.config, ctx.ticket, ctx.config.autoreply.acknowledgement_template,
+    outbound.send_automatic(ctx.config, ctx.ticket, ctx.config.autoreply.acknowledgement_template,
                              "acknowledgement", automatic_cause=ctx.automatic)

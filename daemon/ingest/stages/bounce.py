@@ -5,11 +5,9 @@ headers is still a person's mail). The report must name the Message-ID of
 a mail in the outbox; a report of delay or of success is noted on the
 ticket and goes no further.
 """
-from daemon.outbound import outbox
-from daemon.tickets import lifecycle as tickets
+from daemon import outbound, tickets
 from daemon.errors import Discard
 from daemon.mail import dsn
-
 
 # What the loop guard calls mail that may be a delivery report (a read receipt or an
 # auto-reply is not one, even with an empty envelope sender).
@@ -26,7 +24,7 @@ def run(ctx) -> None:
     if not report.structured and ctx.automatic not in _FROM_A_MAIL_SYSTEM \
             and not _null_sender(ctx.inbound.mail_from) and not _robot_local_part(ctx.sender):
         return
-    ours = outbox.find_by_message_ids(report.message_ids)
+    ours = outbound.find_by_message_ids(report.message_ids)
     if ours is None:
         return
     number = ours.ticket.number if ours.ticket_id else None
@@ -40,7 +38,7 @@ def run(ctx) -> None:
 
 
 def _bounced(ours, reason: str) -> None:
-    outbox.mark_bounced(ours, reason)
+    outbound.mark_bounced(ours, reason)
     if ours.ticket_id:
         tickets.audit(ours.ticket, "mail bounced", {"outbox": ours.id, "kind": ours.kind,
                                                     "to": ours.to_address, "reason": reason})

@@ -3,8 +3,8 @@
 The same Message-ID from the same sender is a duplicate; a mail without a
 Message-ID is a duplicate when its exact bytes were stored before.
 """
-from daemon.store import db
 from daemon.errors import Discard
+from daemon.store import db
 
 # Both walk an index (message_message_id, message_raw_id); they run once per mail.
 _BY_ID = ('SELECT m."id", m."sender_address", m."kind", t."number" FROM "message" AS m '

@@ -1,8 +1,8 @@
 """Apply the team's explicit policies to the ticket a customer's mail opened or joined."""
-from daemon.patrol import policies
+from daemon import patrol
 
 
 def run(ctx) -> None:
     if ctx.automatic:  # an auto-reply is not a customer's request
         return
-    policies.run_policies(ctx.config, ctx.ticket)
+    patrol.run_policies(ctx.config, ctx.ticket)

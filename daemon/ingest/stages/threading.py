@@ -5,10 +5,10 @@ the tag only from someone who already took part in that ticket: a tag from
 a stranger opens a new ticket that records the reference it claimed.
 Automatic mail that answers no ticket opens nothing.
 """
-from daemon.store import db
-from daemon.tickets import lifecycle as tickets
-from daemon.outbound.compose import ticket_of_message_id
+from daemon import tickets
 from daemon.errors import Discard
+from daemon.outbound import ticket_of_message_id
+from daemon.store import db
 from daemon.store.models import Ticket
 
 # The nearest References are the ones that matter; a mail listing thousands is hostile.

@@ -5,8 +5,7 @@ against the articles it was closed with.
 """
 import json
 
-from daemon.knowledge import articles as knowledge
-from daemon.tickets import lifecycle as tickets
+from daemon import knowledge, tickets
 
 _DONE = ("solved", "closed")
 

@@ -1,0 +1,4 @@
+"""`python -m daemon.cli` is the `patroldesk` command too."""
+from daemon.cli import main
+
+main()
