@@ -5,6 +5,7 @@ Bounded: a few hundred mails, every wait has a deadline.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import smtplib
@@ -150,3 +151,81 @@ def test_a_daemon_killed_mid_batch_loses_nothing_and_doubles_nothing_after_resta
     assert acknowledgements() == (total, 0)
     assert not Inbound.select().where(Inbound.state != "done").exists()
     db.database.close()
+
+
+def test_a_mail_that_loses_two_races_on_postgresql_is_still_a_duplicate(tmp_path, postgres_url, monkeypatch):
+    """The interleaving behind a duplicate once quarantined with IntegrityError on
+    message_inbound_id_sender: worker B's copy of mail `two` first loses the race for the
+    customer to worker A's mail `one`, and on its second run for the message to A's copy of
+    `two`. Each worker waits at its pause only until the other is blocked on a lock, or 3 s."""
+    import psycopg2
+
+    from daemon.ingest import pipeline, requeue
+    from daemon.ingest.sources import spool
+    from daemon.store.db import database
+
+    config = make_config(tmp_path, postgres_url)
+    db.open_database(config)
+    db.upgrade()
+    sender = "kari@example.no"
+    one, two = (simple_mail(frm=sender, to="support@localhost", subject=f"Sak {n}", body="x",
+                            message_id=f"{n}@example.no") for n in ("one", "two"))
+    rows = {name: spool.enqueue(raw, "cli").id for name, raw in (("one", one), ("two", two), ("copy", two))}
+    database.close()
+
+    watcher = psycopg2.connect(postgres_url)
+    watcher.autocommit = True
+    pids, a_holds_two, results = {}, threading.Event(), {}
+
+    def blocked(name: str) -> bool:
+        with watcher.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted", (pids.get(name),))
+            return cur.fetchone() is not None
+
+    def pause_until(condition) -> None:
+        with contextlib.suppress(AssertionError):
+            wait_for(condition, timeout=3)
+
+    def staged(name: str, run):
+        def stage(ctx):
+            run(ctx)
+            who = threading.current_thread().name
+            if who == "A" and name == "ticket":  # A's customer, or A's copy of `two`, is written, not committed
+                if ctx.mail.message_id == "two@example.no":
+                    a_holds_two.set()
+                pause_until(lambda: blocked("B"))
+            elif who == "B" and name == "dedupe" and ctx.attempt == 2:  # B looked, and found nothing yet
+                pause_until(a_holds_two.is_set)
+        return stage
+
+    attempts = {}
+
+    def counted(run):
+        def stage(ctx):
+            attempts[threading.current_thread().name] = attempts.get(threading.current_thread().name, 0) + 1
+            ctx.attempt = attempts[threading.current_thread().name]
+            run(ctx)
+        return stage
+
+    patched = {name: staged(name, run) for name, run in pipeline._RUN.items()}
+    patched["loop_guard"] = counted(patched["loop_guard"])
+    monkeypatch.setattr(pipeline, "_RUN", patched)
+
+    def worker(name: str, spool_ids: list[int]) -> None:
+        pids[name] = database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+        results[name] = [requeue.process_now(config, spool_id).outcome for spool_id in spool_ids]
+        database.close()
+
+    a = threading.Thread(target=worker, args=("A", [rows["one"], rows["two"]]), name="A")
+    b = threading.Thread(target=worker, args=("B", [rows["copy"]]), name="B")
+    a.start()
+    wait_for(lambda: "A" in pids)
+    b.start()
+    a.join(60)
+    b.join(60)
+    watcher.close()
+
+    assert not a.is_alive() and not b.is_alive()
+    assert sorted(results["A"] + results["B"]) == ["created", "created", "duplicate"], results
+    assert Message.select().where((Message.kind == "inbound") & (Message.message_id == "two@example.no")).count() == 1
+    database.close()

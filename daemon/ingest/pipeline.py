@@ -84,12 +84,7 @@ def process(row: Inbound, config: Config) -> Disposition:
 
 def _process(row: Inbound, config: Config) -> Disposition:
     try:
-        try:
-            result = _run_stages(row, config)
-        except IntegrityError:
-            # A concurrent worker stored the same mail (or customer) first: run
-            # again, and dedupe sees what it committed.
-            result = _run_stages(row, config)
+        result = _run_stages_racing(row, config)
     except Discard as stop:
         with database.atomic():
             if stop.record is not None:
@@ -122,6 +117,21 @@ def _is_transient(exc: Exception) -> bool:
         return True
     text = str(exc).lower()
     return any(words in text for words in _TRANSIENT_MESSAGES)
+
+
+# A mail can lose a race for each row with a unique key it shares with a mail another worker
+# is storing (its customer, say). The lost race ends when the winner commits, so the next
+# run sees the winner's row; dedupe's turn-taking keeps the message itself out of these races.
+_RACES = 3
+
+
+def _run_stages_racing(row: Inbound, config: Config) -> Disposition:
+    for _ in range(_RACES - 1):
+        try:
+            return _run_stages(row, config)
+        except IntegrityError:
+            continue  # the winner has committed its row: the next run finds it
+    return _run_stages(row, config)
 
 
 def _run_stages(row: Inbound, config: Config) -> Disposition:
