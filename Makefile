@@ -11,7 +11,7 @@ run: install
 	exec $(BIN)/patroldesk run
 
 test: install-test services
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
 bench: install-test dovecot
 	$(BIN)/python -m bench
