@@ -200,7 +200,7 @@ class MailboxPoller:
             self._poke.clear()
             fetched = self.sync(client)
             filed = 0 if self.read_only else self.file(client)
-            client._imap.untagged_responses.clear()  # imaplib keeps every EXPUNGE and COPYUID otherwise
+            announced = _new_mail_announced(client)
             if not healthy:
                 # Only a full pass (search, fetch, spool, file) proves the mailbox works.
                 self._record_ok(idle)
@@ -209,7 +209,7 @@ class MailboxPoller:
             elif time.monotonic() - seen >= HEARTBEAT_SECONDS:
                 self._record_status("ok")  # `patroldesk mailboxes` tells a live daemon from a dead one
                 seen = time.monotonic()
-            if fetched or filed:
+            if fetched or filed or announced:
                 continue  # more may be waiting: look again before idling
             pending = not self.read_only and spool.waiting_to_file(self.name)
             if idle:
@@ -586,6 +586,20 @@ def _uid_set(uids: list[int]) -> str:
     if start is not None:
         parts.append(f"{start}:{end}" if end > start else str(start))
     return ",".join(parts)
+
+
+def _new_mail_announced(client: imapclient.IMAPClient) -> bool:
+    """Whether the server told of new mail in its answers since we last looked; forgets the rest.
+
+    A mail that arrives during a sync is announced (EXISTS) in the answer to the
+    next command, a FETCH or a MOVE, and not again when IDLE starts: unheeded, it
+    would wait for the next IDLE renewal. imaplib keeps every such answer (and
+    every EXPUNGE and COPYUID) until told to forget them.
+    """
+    kept = client._imap.untagged_responses
+    announced = bool(kept.get("EXISTS") or kept.get("RECENT"))
+    kept.clear()
+    return announced
 
 
 def _session_lost(exc: BaseException) -> bool:
