@@ -99,8 +99,9 @@ def imports_of(module: str, path: Path) -> list[Import]:
                 base = ".".join(here + ([base] if base else []))
             for alias in node.names:
                 submodule = f"{base}.{alias.name}"
-                if submodule in MODULES:   # from package import module
+                if submodule in MODULES:   # from package import module: the package's __init__ runs first
                     found.append(Import(module, submodule, (), node.lineno))
+                    found.append(Import(module, base, (), node.lineno))
                     bound[alias.asname or alias.name] = submodule
                 elif _resolved(base):
                     found.append(Import(module, _resolved(base), (alias.name,), node.lineno))
@@ -184,7 +185,7 @@ def test_the_graph_sees_imports_inside_functions(tmp_path):
     source.write_text("def f():\n    from daemon.tickets import lifecycle\n    return lifecycle.audit\n")
     found = imports_of("daemon.ingest.lazy", source)
     assert {(i.target, i.names) for i in found} == {
-        ("daemon.tickets.lifecycle", ()), ("daemon.tickets.lifecycle", ("audit",))}
+        ("daemon.tickets", ()), ("daemon.tickets.lifecycle", ()), ("daemon.tickets.lifecycle", ("audit",))}
 
 
 def test_there_is_no_import_cycle_in_daemon_or_web():

@@ -20,8 +20,8 @@ from daemon.knowledge import ArticleRefused, ArticleText, article_replies, figur
 from daemon.store.models import (
     ARTICLE_STATES, FLAG_KINDS, Article, ArticleFlag, ArticleLink, ReplyTemplate, Ticket, User,
 )
-from web import params
 from web.access import me, requires
+from web.params import number as form_number
 from web.patrol import page_number
 
 blueprint = Blueprint("knowledge", __name__, url_prefix="/kb")
@@ -75,11 +75,11 @@ def _ticket_of(text: str, errors: dict, key: str = "ticket") -> Ticket | None:
     number = text.strip().lstrip("#")
     if not number:
         return None
-    if params.number(number) is None:
+    if form_number(number) is None:
         errors[key] = f"a ticket number, not {text.strip()!r}"
         return None
     try:
-        return tickets.get_ticket(params.number(number))
+        return tickets.get_ticket(form_number(number))
     except NotFound as exc:
         errors[key] = str(exc)
         return None
@@ -177,7 +177,7 @@ def _duplicate_of(text: str, errors: dict) -> Article | None:
     number = text.strip()
     if not number:
         return None
-    found = _article_or_none(params.number(number)) if params.number(number) else None
+    found = _article_or_none(form_number(number)) if form_number(number) else None
     if found is None:
         errors["duplicate_of"] = f"no article {number!r}: give the number of the article this one repeats"
     return found
@@ -311,7 +311,7 @@ def diff(article_id: int):
     if found is None:
         return _missing(article_id)
     old, new = request.args.get("old", str(max(1, found.revision - 1))), request.args.get("new", str(found.revision))
-    if params.number(old) is None or params.number(new) is None:
+    if form_number(old) is None or form_number(new) is None:
         return render_template("error.html", title="Compare revisions",
                                message=f"Revisions are numbered 1 to {found.revision}; "
                                        f"compare two of them, not {old!r} and {new!r}."), 400

@@ -15,8 +15,10 @@ from daemon.knowledge import ArticleRefused, article_replies, get_article
 from daemon.outbound import replies
 from daemon.store.models import FLAG_KINDS, OUTCOME_KINDS, Attachment, Message, Ticket, User, utcnow
 from daemon.tickets import queue as ticket_queue
-from web import mailview, params, ticket_page
 from web.access import me, requires
+from web.mailview import document as mail_document, policy as mail_policy, sanitize as sanitize_mail
+from web.params import number as form_number
+from web.ticket_page import closed_message, view as ticket_view
 
 blueprint = Blueprint("tickets", __name__)
 
@@ -49,7 +51,7 @@ def queue():
         priority=args.get("priority", ""), escalated=args.get("escalated") == "1", text=args.get("q", "")[:200],
         sort=args.get("sort", "sla"))
     errors = ticket_queue.problems(filters)
-    number = params.number(args.get("page"), largest=100_000) or 1
+    number = form_number(args.get("page"), largest=100_000) or 1
     rows, more = ([], False) if errors else ticket_queue.page(filters, number, _config().web.page_size, me().id)
     kept = {key: args[key] for key in ("q", "status", "assignee", "priority", "escalated", "sort") if args.get(key)}
     agents = [name for (name,) in User.select(User.username).where(User.active).order_by(User.username).tuples()]
@@ -70,7 +72,7 @@ def ticket(number: int):
 def _render(ticket: Ticket, status: int = 200, **forms):
     """The ticket page; `forms` carries a refused form's values and errors back into it."""
     config = _config()
-    page = ticket_page.view(config, ticket)
+    page = ticket_view(config, ticket)
     return render_template("tickets/ticket.html", t=page, ticket=ticket,
                            templates=article_replies.reply_templates(config),
                            outcome_kinds=OUTCOME_KINDS, flag_kinds=[k for k in FLAG_KINDS if k != "reopened"],
@@ -175,7 +177,7 @@ def close(number: int):
             errors["form"] = str(exc)
     if errors:
         return _render(ticket, 400, close={"values": values, "errors": errors})
-    flash(ticket_page.closed_message(report))
+    flash(closed_message(report))
     return redirect(url_for("tickets.ticket", number=number))
 
 
@@ -191,11 +193,11 @@ def _named_article(text: str, errors: dict):
     text = text.strip().lstrip("#")
     if not text:
         return None
-    if params.number(text) is None:
+    if form_number(text) is None:
         errors["article"] = "an article's number, or nothing"
         return None
     try:
-        return get_article(params.number(text))
+        return get_article(form_number(text))
     except PatroldeskError as exc:
         errors["article"] = str(exc)
         return None
@@ -230,10 +232,10 @@ def message_html(number: int, message_id: int):
     message = Message.get_or_none((Message.id == message_id) & (Message.ticket == ticket.id))
     if message is None or not message.body_html:
         abort(404)
-    clean = mailview.sanitize(message.body_html)
-    page = mailview.document(clean, list(Attachment.select().where(Attachment.message == message.id)),
+    clean = sanitize_mail(message.body_html)
+    page = mail_document(clean, list(Attachment.select().where(Attachment.message == message.id)),
                              _config().attachments_dir)
     response = current_app.response_class(page, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = mailview.policy(images=request.args.get("images") == "1")
+    response.headers["Content-Security-Policy"] = mail_policy(images=request.args.get("images") == "1")
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response

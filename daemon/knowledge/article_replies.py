@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from daemon import outbound
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
-from daemon.knowledge import articles
-from daemon.knowledge.articles import CHECKED_STATES, NotAllowed
+from daemon.knowledge.articles import (
+    CHECKED_STATES, REVIEWER_ROLES, NotAllowed, get_article, link as link_article, public_url, raise_flag,
+)
 from daemon.store.db import database
 from daemon.store.models import Article, ReplyTemplate, Ticket, User, utcnow
 
@@ -40,8 +41,8 @@ class Flag:
 
 def template_from_article(config: Config, article: Article, user: User, name: str | None = None) -> ReplyTemplate:
     """Make (or remake) the reply template of a validated or published article."""
-    article = articles.get_article(article.id)
-    if user.role not in articles.REVIEWER_ROLES:
+    article = get_article(article.id)
+    if user.role not in REVIEWER_ROLES:
         raise NotAllowed(f"only a reviewer or an admin makes reply templates ({user.username} is {user.role})")
     if article.state not in CHECKED_STATES:
         raise NotAllowed(f"article {article.id} is {article.state}; a reply template is made from a validated "
@@ -122,14 +123,14 @@ def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: s
                          f"a reviewer looks at it again (kb flags)")
     if article is not None:
         provenance.update(article=article.id, article_revision=stored.article_revision)
-        shown = outbound.TemplateArticle(title=article.title, url=articles.public_url(config, article))
+        shown = outbound.TemplateArticle(title=article.title, url=public_url(config, article))
     with database.atomic():
         queued = outbound.send_templated(config, ticket, name, kind="reply", agent=agent, body=body, article=shown,
                                         provenance=provenance)
         if article is not None:
-            articles.link(article, ticket, "reply", agent)
+            link_article(article, ticket, "reply", agent)
             if flag is not None:
-                articles.raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
+                raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
     return queued
 
 
@@ -140,7 +141,7 @@ def stale_templates() -> list[ReplyTemplate]:
 
 def mark_reviewed(template: ReplyTemplate, user: User) -> ReplyTemplate:
     """The reviewer checked the template against the article's current text (or remade it)."""
-    if user.role not in articles.REVIEWER_ROLES:
+    if user.role not in REVIEWER_ROLES:
         raise NotAllowed("only a reviewer or an admin marks a template reviewed")
     article = Article.get_by_id(template.article_id)
     template.needs_review, template.article_revision, template.updated_at = False, article.revision, utcnow()

@@ -27,7 +27,10 @@ from peewee import JOIN, fn
 from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
-from daemon.knowledge import search, words
+from daemon.knowledge.search import (
+    clear as clear_index, index as index_article, index_for_suggestions, unindex_for_suggestions,
+)
+from daemon.knowledge.words import language as detect_language
 from daemon.store import db
 from daemon.store.db import database
 from daemon.store.models import (
@@ -185,7 +188,7 @@ def create_article(text: ArticleText, author: User | None, ticket: Ticket | None
                                  source_ticket=ticket.id if ticket else None, created_by=author,
                                  created_at=now, updated_at=now)
         _record_revision(article, author, ticket, note)
-        search.index(article)
+        index_article(article)
     return article
 
 
@@ -214,7 +217,7 @@ def edit_article(article: Article, text: ArticleText, author: User, ticket: Tick
         article.updated_at = utcnow()
         article.save(only=_CONTENT_COLUMNS)
         _record_revision(article, author, ticket, note)
-        search.index(article)
+        index_article(article)
         _offer_if_checked(article)
         _templates_need_review(article)
     return article
@@ -259,11 +262,11 @@ def reindex_all(batch: int = 500) -> int:
     each article was checked. Returns how many articles were indexed."""
     ids = [row.id for row in Article.select(Article.id).order_by(Article.id)]
     with database.atomic():
-        search.clear()
+        clear_index()
     for start in range(0, len(ids), batch):
         with database.atomic():
             for article in Article.select().where(Article.id.in_(ids[start:start + batch])):
-                search.index(article)
+                index_article(article)
     for start in range(0, len(ids), batch):
         with database.atomic():
             for article in Article.select().where(Article.id.in_(ids[start:start + batch])):
@@ -274,9 +277,9 @@ def reindex_all(batch: int = 500) -> int:
 def _offer_if_checked(article: Article) -> None:
     """Only validated and published articles are suggested on new tickets."""
     if article.state in CHECKED_STATES:
-        search.index_for_suggestions(article)
+        index_for_suggestions(article)
     else:
-        search.unindex_for_suggestions(article.id)
+        unindex_for_suggestions(article.id)
 
 
 # What each kind of change writes: never the counters, which reuse and reopens move meanwhile.
@@ -342,7 +345,7 @@ def _templates_need_review(article: Article) -> None:
 def language_of(text: ArticleText | str) -> str:
     """ru, no or en: by script, then by Norwegian letters and function words; '' when there are no words."""
     value = text if isinstance(text, str) else "\n".join((text.title, text.issue, text.resolution))
-    return words.language(value)
+    return detect_language(value)
 
 
 # Flags ------------------------------------------------------------------------

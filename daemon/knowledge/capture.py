@@ -31,8 +31,12 @@ from peewee import InterfaceError, OperationalError
 from daemon import tickets
 from daemon.config import Config
 from daemon.errors import PatroldeskError
-from daemon.knowledge import articles, search, words
-from daemon.knowledge.articles import ArticleText
+from daemon.knowledge.articles import (
+    LIVE_STATES, ArticleText, articles_of_ticket, create_article, link as link_article, raise_flag,
+    unlink as unlink_article,
+)
+from daemon.knowledge.search import document_frequencies, documents as indexed_documents, match as match_groups
+from daemon.knowledge.words import content_words, cosine, idf, keywords as weighted_keywords, query_groups, term_counts
 from daemon.knowledge.redact import Removed, redact
 from daemon.outbound import TemplateRefused
 from daemon.store.db import database
@@ -76,7 +80,7 @@ def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User |
         with database.atomic():
             found = _capture(config, ticket, report, agent, article)
             if flag is not None and article is not None:
-                articles.raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
+                raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
             return found
     except (InterfaceError, OperationalError):
         raise  # the database itself failed: the close cannot be written either
@@ -89,15 +93,15 @@ def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User |
 
 def _capture(config, ticket, report, agent, article) -> Capture:
     if article is not None:
-        articles.link(article, ticket, "reused", agent, report=report)
+        link_article(article, ticket, "reused", agent, report=report)
         return Capture("linked", article)
-    links = articles.articles_of_ticket(ticket)
+    links = articles_of_ticket(ticket)
     linked = {a.id: a for a in Article.select().where(Article.id.in_([link.article_id for link in links])
-                                                      & Article.state.in_(articles.LIVE_STATES))}
+                                                      & Article.state.in_(LIVE_STATES))}
     earlier = [link for link in links if link.article_id in linked]
     if earlier:  # a reply from an article, `kb link`, or an earlier close: the ticket was solved with it
         for link in earlier:
-            articles.link(linked[link.article_id], ticket, link.kind, agent, report=report)
+            link_article(linked[link.article_id], ticket, link.kind, agent, report=report)
         return Capture("linked", linked[earlier[-1].article_id], reason="the ticket was already linked to it")
     cfg = config.knowledge
     if not cfg.capture:
@@ -106,7 +110,7 @@ def _capture(config, ticket, report, agent, article) -> Capture:
         return Capture("skipped", reason=f"a {report.outcome_kind} outcome is not captured ([knowledge] capture_kinds)")
     found, score = best_match(ticket_text(ticket_words(ticket), report))
     if found is not None and score * 100 >= cfg.match_percent:
-        articles.link(found, ticket, "reused", agent, report=report)
+        link_article(found, ticket, "reused", agent, report=report)
         return Capture("reused", found, score)
     return _draft(config, ticket, report, agent, best_miss=score)
 
@@ -125,7 +129,7 @@ def draft_for_ticket(config: Config, ticket: Ticket, agent: User, force: bool = 
         if found is not None and force and ArticleLink.select().where(
                 (ArticleLink.article == found.id) & (ArticleLink.ticket == ticket.id)
                 & (ArticleLink.kind == "reused")).exists():
-            articles.unlink(found, ticket, agent)
+            unlink_article(found, ticket, agent)
         return _draft(config, ticket, report, agent, best_miss=score)
 
 
@@ -155,29 +159,29 @@ def article_text(article: Article) -> str:
                       " ".join(article.keyword_list)))
 
 
-def best_match(text: str, states: tuple[str, ...] = articles.LIVE_STATES) -> tuple[Article | None, float]:
+def best_match(text: str, states: tuple[str, ...] = LIVE_STATES) -> tuple[Article | None, float]:
     """The live article most like `text`, and how alike (0 to 1); (None, 0.0) when none shares a word."""
-    counts = words.term_counts(text)
+    counts = term_counts(text)
     if not counts:
         return None, 0.0
-    documents = search.documents()
-    df = search.document_frequencies(sorted(counts))
+    documents = indexed_documents()
+    df = document_frequencies(sorted(counts))
     groups = _telling_groups(text, counts, df, documents)
-    hits = search.match(groups, states, _CANDIDATES, every=False)
+    hits = match_groups(groups, states, _CANDIDATES, every=False)
     if not hits:
         return None, 0.0
     candidates = {a.id: a for a in Article.select().where(Article.id.in_([h.article_id for h in hits]))}
-    vectors = {aid: words.term_counts(article_text(a)) for aid, a in candidates.items()}
-    df.update(search.document_frequencies(sorted({t for v in vectors.values() for t in v} - set(df))))
-    weight = lambda term: words.idf(df.get(term, 0), documents)  # noqa: E731
-    scored = [(words.cosine(counts, vectors[aid], weight, top=_COMPARED_WORDS), aid) for aid in candidates]
+    vectors = {aid: term_counts(article_text(a)) for aid, a in candidates.items()}
+    df.update(document_frequencies(sorted({t for v in vectors.values() for t in v} - set(df))))
+    weight = lambda term: idf(df.get(term, 0), documents)  # noqa: E731
+    scored = [(cosine(counts, vectors[aid], weight, top=_COMPARED_WORDS), aid) for aid in candidates]
     score, best = max(scored, key=lambda pair: (pair[0], -pair[1]))
     return candidates[best], score
 
 
 def _telling_groups(text: str, counts: Counter, df: dict, documents: int) -> list[tuple[str, ...]]:
-    groups = words.query_groups(text)
-    rank = lambda g: -max(counts[t] * words.idf(df.get(t, 0), documents) for t in g)  # noqa: E731
+    groups = query_groups(text)
+    rank = lambda g: -max(counts[t] * idf(df.get(t, 0), documents) for t in g)  # noqa: E731
     return sorted(groups, key=rank)[:_QUERY_TERMS]
 
 
@@ -209,8 +213,8 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
     searched = _searched_words(ticket)
     keywords = _keywords(subject, customer_words, note, searched)
     text = ArticleText(keywords=tuple(keywords), **fields)
-    article = articles.create_article(text, agent, ticket=ticket, note=f"drafted from ticket #{ticket.number}")
-    articles.link(article, ticket, "created", agent, report=report)
+    article = create_article(text, agent, ticket=ticket, note=f"drafted from ticket #{ticket.number}")
+    link_article(article, ticket, "created", agent, report=report)
     return Capture("drafted", article, best_miss, removed=tuple(removed), searched=tuple(searched))
 
 
@@ -231,7 +235,7 @@ def _agent_names(agent: User | None) -> tuple[str, ...]:
 
 
 def _title(subject: str, situation: str) -> str:
-    if len(words.content_words(subject)) >= 2:
+    if len(content_words(subject)) >= 2:
         return subject[:300]
     first = _SENTENCE_END.split(situation.strip(), maxsplit=1)[0]
     if len(first) <= 120:
@@ -245,10 +249,10 @@ def _searched_words(ticket: Ticket) -> list[str]:
 
 
 def _keywords(subject: str, customer_words: str, note: dict, searched: list[str]) -> list[str]:
-    extracted = words.keywords(
+    extracted = weighted_keywords(
         [(subject, 3.0), (customer_words, 1.0), (note["situation"], 1.0), (note["cause"], 2.0),
          (note["behaviour"], 0.5)],
-        search.document_frequencies, search.documents(), limit=_KEYWORDS)
+        document_frequencies, indexed_documents(), limit=_KEYWORDS)
     chosen: dict[str, str] = {}
     for keyword in (*searched, *note["tags"], *extracted):
         chosen.setdefault(keyword.casefold(), keyword[:64])

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from peewee import Case, fn
 
-from daemon.knowledge import search, words
+from daemon.knowledge.search import search as search_index
+from daemon.knowledge.words import normal_query
 from daemon.knowledge.articles import LIVE_STATES, TRANSITIONS, plain
 from daemon.store.models import (
     Article, ArticleFlag, ArticleLink, ArticleRevision, PatrolReport, SearchLog, Ticket, User, utcnow,
@@ -39,13 +40,13 @@ class SearchResult:
 def search_articles(text: str, user: User | None = None, ticket: Ticket | None = None, origin: str = "cli",
                     states: tuple[str, ...] = LIVE_STATES, limit: int = 10, log: bool = True) -> SearchResult:
     """Ranked articles for a person's words, and the search logged (unless `log` is False)."""
-    hits = search.search(text, states, limit)
+    hits = search_index(text, states, limit)
     articles = {a.id: a for a in Article.select().where(Article.id.in_([h.article_id for h in hits]))}
     found = [Found(articles[h.article_id], h.score) for h in hits if h.article_id in articles]
     log_id = None
     typed = " ".join(plain(text).split())
     if log and typed:
-        log_id = SearchLog.create(words=typed[:500], normalized=words.normal_query(text)[:500],
+        log_id = SearchLog.create(words=typed[:500], normalized=normal_query(text)[:500],
                                   user=user, ticket=ticket.id if ticket else None, origin=origin,
                                   results=len(found), result_ids=json.dumps([f.article.id for f in found]),
                                   created_at=utcnow()).id

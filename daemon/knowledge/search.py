@@ -20,7 +20,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from daemon.knowledge import words
+from daemon.knowledge.words import idf, index_text, query_groups, term_counts
 from daemon.store import db
 
 # bm25() weights of the FTS5 columns, in their order: title, body, keywords.
@@ -39,9 +39,9 @@ class Hit:
 
 def index(article) -> None:
     """(Re)index one article: anything with id, title, issue, environment, resolution, cause, keyword_list."""
-    title = words.index_text(article.title)
-    body = words.index_text("\n".join((article.issue, article.environment, article.resolution, article.cause)))
-    keywords = words.index_text(" ".join(article.keyword_list))
+    title = index_text(article.title)
+    body = index_text("\n".join((article.issue, article.environment, article.resolution, article.cause)))
+    keywords = index_text(" ".join(article.keyword_list))
     unindex(article.id)
     terms = sorted(set(f"{title} {body} {keywords}".split()))
     if db.is_sqlite():
@@ -86,7 +86,7 @@ def _count(terms: list[str], change: int) -> None:
 
 def search(text: str, states: tuple[str, ...], limit: int = 10) -> list[Hit]:
     """Articles in one of `states` matching `text`: all of its words if any article has them, else any."""
-    groups = words.query_groups(text)
+    groups = query_groups(text)
     if not groups:
         return []
     return match(groups, states, limit, every=True) or (
@@ -158,12 +158,12 @@ def index_for_suggestions(article) -> None:
     counts: Counter = Counter()
     for text, weight in ((article.title, 3.0), (" ".join(article.keyword_list), 2.0), (article.issue, 1.0),
                          (article.cause, 1.0), (article.resolution, 0.5)):
-        for term, count in words.term_counts(text).items():
+        for term, count in term_counts(text).items():
             counts[term] += count * weight
     if not counts:
         return
     df, total = document_frequencies(sorted(counts)), documents()
-    vector = {term: math.log1p(count) * words.idf(df.get(term, 0), total) for term, count in counts.items()}
+    vector = {term: math.log1p(count) * idf(df.get(term, 0), total) for term, count in counts.items()}
     norm = math.sqrt(sum(v * v for v in vector.values()))
     for term, weight in sorted(vector.items(), key=lambda item: (-item[1], item[0]))[:_TELLING_WORDS]:
         db.execute('INSERT INTO "article_term" ("term", "weight", "article_id") VALUES (?, ?, ?)',
@@ -178,7 +178,7 @@ def suggest(subject: str, body: str, limit: int) -> list[Hit]:
     """The checked articles whose telling words a new mail uses most, best first."""
     counts: Counter = Counter()
     for text, weight in ((subject, 2.0), (body, 1.0)):
-        for term, count in words.term_counts(text).items():
+        for term, count in term_counts(text).items():
             counts[term] += count * weight
     asked = [(term, math.log1p(count)) for term, count in counts.most_common(_MAIL_WORDS)]
     if not asked:

@@ -22,7 +22,7 @@ from peewee import DatabaseError, InterfaceError
 from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NotFound
-from daemon.outbound import replies
+from daemon.outbound.replies import TemplateRefused, send_templated
 from daemon.store import db
 from daemon.store.models import Outgoing, Ticket, utcnow
 
@@ -73,8 +73,8 @@ def send_automatic(config: Config, ticket: Ticket, template: str, kind: str,
     reason = held_back(config, ticket, address, automatic_cause)
     if reason is None:
         try:
-            return replies.send_templated(config, ticket, template, kind, automatic=True)
-        except (replies.TemplateRefused, NotFound) as exc:
+            return send_templated(config, ticket, template, kind, automatic=True)
+        except (TemplateRefused, NotFound) as exc:
             reason = f"the template {template!r} cannot be used: {exc}"
             log.error("ticket #%d: %s %s", ticket.number, kind, reason)
         except (DatabaseError, InterfaceError):

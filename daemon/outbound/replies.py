@@ -26,7 +26,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
-from daemon.outbound import outbox
+from daemon.outbound.outbox import queue_ticket_mail
 from daemon.outbound.compose import Draft, one_line, tagged_subject
 from daemon.store import db
 from daemon.store.db import database
@@ -401,9 +401,9 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
                   html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic)
     provenance = {"template_revision": rendered.revision, **(provenance or {})}
     if kind != "reply" or automatic:  # queue_ticket_mail is one transaction of its own
-        return outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
+        return queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
     with database.atomic():  # a person answered: the mail, and a new ticket now being worked on
-        queued = outbox.queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
+        queued = queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
         opened = Ticket.update(status="open", updated_at=utcnow()).where(
             (Ticket.id == ticket.id) & (Ticket.status == "new")).execute()
         Ticket.update(first_response_at=utcnow()).where(
