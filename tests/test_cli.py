@@ -194,6 +194,21 @@ def test_tickets_list_says_how_many_the_limit_leaves_out(workdir, workdir_databa
     assert [t["ticket"] for t in as_json] == [10003, 10002]
 
 
+def test_outbox_list_says_how_many_the_limit_leaves_out(workdir, workdir_database):
+    cli(workdir, "init")
+    mails = [write_mail(workdir, f"{n}.eml", frm=f"c{n}@example.org", to="support@example.com",
+                        subject=f"Case {n}", body="x", message_id=f"{n}@example.org") for n in range(3)]
+    cli(workdir, "ingest", *map(str, mails))  # each new ticket queues its acknowledgement
+    Outgoing.update(state="failed").where(Outgoing.id == 1).execute()
+
+    cut = cli(workdir, "outbox", "list", "--limit", "2").stdout.splitlines()
+    assert cut[-1] == "showing 2 of 3 mails (newest first); --limit N for more"
+    by_state = cli(workdir, "outbox", "list", "--state", "queued", "--limit", "1").stdout.splitlines()
+    assert by_state[-1] == "showing 1 of 2 queued mails (newest first); --limit N for more"
+    assert "showing" not in cli(workdir, "outbox", "list").stdout
+    assert "showing" not in cli(workdir, "outbox", "list", "--state", "failed", "--limit", "1").stdout
+
+
 def test_tickets_show_tells_a_claimed_tag_and_attachments_too_big_to_store(workdir):
     with (workdir / "patroldesk.toml").open("a") as config:
         config.write("[ingest]\nmax_attachment_bytes = 10\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import peewee
 
-from daemon.cli.root import App, cli, minute, pass_app, print_json
+from daemon.cli.root import App, cli, echo_more_exist, minute, pass_app, print_json
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
 from daemon.ingest import requeue
@@ -156,7 +156,7 @@ def outbox_list(app: App, state, limit, as_json):
         if item["last_error"]:
             click.echo(f"    {item['last_error']}")
     if not as_json and len(shown) == limit:
-        _echo_more_mail_exists(state, limit)
+        echo_more_exist(Outgoing.state, state, limit, "mails")
 
 
 def _outbox_listing(state: str | None, limit: int) -> list[dict]:
@@ -201,17 +201,6 @@ def _outbox_when(item: dict) -> str:
     if item["attempts"]:
         said.append(f"{item['attempts']} attempt{'s' if item['attempts'] != 1 else ''}")
     return ", ".join(said)
-
-
-def _echo_more_mail_exists(state: str | None, limit: int) -> None:
-    """Say when the list was cut short, as `tickets list` does."""
-    query = Outgoing.select(Outgoing.id)
-    if state:
-        query = query.where(Outgoing.state == state)
-    total = query.count()
-    if total > limit:
-        kind = f"{state} mails" if state else "mails"
-        click.echo(f"showing {limit} of {total} {kind} (newest first); --limit N for more")
 
 
 @outbox_group.command("retry")

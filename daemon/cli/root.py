@@ -166,3 +166,15 @@ def indent(text: str) -> str:
 
 def minute(iso: str) -> str:
     return f"{dt.datetime.fromisoformat(iso.removesuffix('Z')):%Y-%m-%d %H:%M} UTC"
+
+
+def echo_more_exist(column, state: str | None, limit: int, things: str) -> None:
+    """Say when a listing of `limit` rows was cut short, counting rows in `state` (or all):
+    a silent limit reads as lost tickets or mail."""
+    query = column.model.select(column.model.id)
+    if state:
+        query = query.where(column == state)
+    total = query.count()
+    if total > limit:
+        kind = f"{state} {things}" if state else things
+        click.echo(f"showing {limit} of {total} {kind} (newest first); --limit N for more")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from daemon import tickets
-from daemon.cli.root import App, cli, minute, parse_flag, pass_app, print_json, ticket_number
+from daemon.cli.root import App, cli, echo_more_exist, minute, parse_flag, pass_app, print_json, ticket_number
 from daemon.errors import PatroldeskError
 from daemon.knowledge import article_replies
 from daemon.outbound import replies
@@ -35,18 +35,7 @@ def tickets_list(app: App, status, limit, as_json):
         else:
             click.echo(f"#{ticket.number}  {ticket.status:<7}  {ticket.requester.email:<30}  {ticket.subject}")
     if not as_json and len(shown) == limit:
-        _echo_more_exist(status, limit)
-
-
-def _echo_more_exist(status: str | None, limit: int) -> None:
-    """Say when the list was cut short: a silent limit reads as lost tickets."""
-    query = Ticket.select()
-    if status:
-        query = query.where(Ticket.status == status)
-    total = query.count()
-    if total > limit:
-        kind = f"{status} tickets" if status else "tickets"
-        click.echo(f"showing {limit} of {total} {kind} (newest first); --limit N for more")
+        echo_more_exist(Ticket.status, status, limit, "tickets")
 
 
 @tickets_group.command("show")
