@@ -1,7 +1,7 @@
 """`python -m bench [N ...]`: run the benchmarks and print one JSON line each.
 
 For each N (default 1,000 and 5,000): the in-process spool and pipeline
-figures, then the end-to-end figures with a real Dovecot mailbox, with the
+figures on SQLite and on PostgreSQL, then the end-to-end figures with a real Dovecot mailbox, with the
 default acknowledgement limits and with every new ticket acknowledged.
 Then, once: knowledge search latency over 20,000 articles, the pipeline
 with article suggestions off and on over the same base, and the largest
@@ -18,6 +18,7 @@ def main(argv: list[str]) -> None:
     sizes = [int(arg) for arg in argv] or [1000, 5000]
     for count in sizes:
         print(json.dumps(pipeline_ingest.run(count)), flush=True)
+        print(json.dumps(pipeline_ingest.run(count, postgresql=True)), flush=True)
         print(json.dumps(ingest.run(count)), flush=True)
         print(json.dumps(ingest.run(count, every_ticket_acknowledged=True)), flush=True)
     print(json.dumps(knowledge.search_latency()), flush=True)

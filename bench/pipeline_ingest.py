@@ -1,14 +1,17 @@
-"""Ingest throughput through the spool and the pipeline, on SQLite, no network.
+"""Ingest throughput through the spool and the pipeline, on SQLite (or PostgreSQL), no mail server.
 
 Spools N generated mails, then drains the spool with the pipeline, and
 reports mails per second for each phase and the process's peak RSS.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import resource
 import tempfile
 import time
+import uuid
 
 from bench.mailgen import corpus
 from daemon.config import load_config
@@ -18,12 +21,15 @@ from daemon.store import db
 from daemon.store.models import Inbound, Ticket
 
 
-def run(count: int) -> dict:
+PG_DSN = os.environ.get("PATROLDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def run(count: int, postgresql: bool = False) -> dict:
     mails = corpus(count)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _database(tmp, postgresql) as url:
         base = load_config(None, {})
         config = dataclasses.replace(
-            base, database=dataclasses.replace(base.database, url=f"sqlite:///{tmp}/bench.db"),
+            base, database=dataclasses.replace(base.database, url=url),
             paths=dataclasses.replace(base.paths, var=f"{tmp}/var"))
         db.open_database(config)
         db.upgrade()
@@ -34,7 +40,7 @@ def run(count: int) -> dict:
         results = pipeline.drain(config)
         drained = time.perf_counter()
         outcome = {
-            "benchmark": "pipeline_ingest", "database": "sqlite", "mails": count,
+            "benchmark": "pipeline_ingest", "database": "postgresql" if postgresql else "sqlite", "mails": count,
             "tickets": Ticket.select().count(),
             "outcomes": {o: sum(1 for r in results if r.outcome == o) for o in sorted({r.outcome for r in results})},
             "spool_seconds": round(spooled - started, 3),
@@ -46,3 +52,23 @@ def run(count: int) -> dict:
         }
         db.database.close()
     return outcome
+
+
+@contextlib.contextmanager
+def _database(tmp: str, postgresql: bool):
+    """A SQLite file in `tmp`, or a new PostgreSQL database dropped afterwards."""
+    if not postgresql:
+        yield f"sqlite:///{tmp}/bench.db"
+        return
+    import psycopg2
+    name = f"patroldesk_bench_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(PG_DSN)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_DSN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
