@@ -520,11 +520,24 @@ def test_the_report_gives_link_rate_reuse_vs_create_and_sbo_completeness(setup):
     kari, olga = figures["agents"]["kari"], figures["agents"]["olga"]
     assert (kari["closed"], kari["linked"], kari["link_rate"], kari["created"], kari["reused"]) == (3, 3, 1.0, 1, 2)
     assert kari["reuse_vs_create"] == 2.0 and kari["improved"] == 1 and kari["sbo_completeness"] == 1.0
-    assert (olga["closed"], olga["linked"], olga["flagged"], olga["sbo_completeness"]) == (1, 0, 1, 0.6)
+    assert (olga["closed"], olga["linked"], olga["flagged"], olga["sbo_completeness"]) == (1, 0, 1, 0.0)
     assert figures["team"]["link_rate"] == 0.75
     (health,) = kb_figures.article_health()
     assert (health["reuse_count"], health["open_flags"], health["days_since_validation"]) == (2, 1, None)
     assert health["last_used_at"] is not None
+
+
+def test_sbo_completeness_is_the_share_of_closing_notes_with_a_cause_and_tags(setup):
+    config, agent, _ = setup
+    base = {"situation": "The customer could not print from the hall printer.",
+            "behaviour": "Checked the queue and restarted the print spooler.",
+            "outcome": "Printing works again after the restart.", "outcome_kind": "resolved"}
+    for n, more in enumerate(({"cause": "A stuck print job", "tags": ("printer",)}, {"cause": "A stuck print job"},
+                              {"tags": ("printer",)}, {})):
+        patrol.close(config, mail_in(config, f"s{n}@example.org", f"Printing {n}", "Nothing prints."),
+                     Note(**base, **more), agent)
+    # Counting S, B and O (always there) with cause and tags would make this (5 + 4 + 4 + 3) / 20 = 0.8.
+    assert kb_figures.performance()["agents"]["kari"]["sbo_completeness"] == 0.25
 
 
 def test_document_frequencies_count_the_articles_holding_each_term(setup):

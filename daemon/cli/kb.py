@@ -325,7 +325,8 @@ def kb_gaps(app: App, since, min_searches, limit, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def kb_report(app: App, since, as_json):
-    """Content health per article, and per agent and team: link rate, reuse vs create, SBO completeness."""
+    """Content health per article, and per agent and team: link rate, reuse vs create, SBO completeness
+    (the share of closing notes that give a cause and tags)."""
     app.database()
     health = figures.article_health()
     performance = figures.performance(since=since)

@@ -6,7 +6,8 @@ which was used. Searches that found nothing, or nothing anyone used, are
 the knowledge gaps. The figures: per article its reuse, last use, open
 flags, reopens and age since validation; per agent and for the team the
 link rate (closed tickets linked to an article), reuse against create,
-articles created, improved and flagged, and how complete the SBO notes are.
+articles created, improved and flagged, and SBO completeness: the share of
+closing notes that give a cause and tags (the parts a note may leave out).
 """
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ def performance(since: dt.datetime | None = None) -> dict:
         who = per[names.get(report.author_id, "(system)")]
         who["closed"] += 1
         who["linked"] += report.ticket_id in linked_tickets
-        who["sbo_fields"] += 3 + bool(report.cause.strip()) + bool(json.loads(report.tags or "[]"))
+        who["thorough"] += bool(report.cause.strip()) and bool(json.loads(report.tags or "[]"))
     for link in links:
         per[names.get(link.user_id, "(system)")]["reused" if link.kind != "created" else "drafted"] += 1
     for rev in revisions:
@@ -141,8 +142,8 @@ def _figures(counts: Counter) -> dict:
         "reused": counts["reused"], "created": counts["created"],
         "reuse_vs_create": round(counts["reused"] / counts["created"], 3) if counts["created"] else None,
         "improved": counts["improved"], "flagged": counts["flagged"],
-        # S, B and O are always there; cause and tags are what a thorough note adds.
-        "sbo_completeness": round(counts["sbo_fields"] / (5 * closed), 3) if closed else None,
+        # Notes with a cause and tags: S, B and O cannot be left out, so counting them would only set a floor.
+        "sbo_completeness": round(counts["thorough"] / closed, 3) if closed else None,
     }
 
 
