@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import json
 
-from tests.test_cli import cli, json_lines, workdir, write_mail  # noqa: F401 - the workdir fixture
+from daemon import knowledge
+from daemon.knowledge import ArticleText
+from daemon.store.models import User
+from tests.test_cli import cli, json_lines, workdir, workdir_database, write_mail  # noqa: F401 - the fixtures
 
 NOTE = """situation = "Åse Ødegård got only blank pages from the hall printer after changing the toner."
 behaviour = "Had her open the cover and pull the orange sealing strip off the new toner cartridge."
@@ -69,6 +72,21 @@ def test_kb_gaps_lists_a_search_repeated_without_finding_anything(workdir):
     gaps = json.loads(cli(workdir, "kb", "gaps", "--json").stdout)
     assert [(g["words"], g["searches"], g["found_nothing"]) for g in gaps] == [("квантового компьютера", 2, 2)]
     assert "квантового компьютера" in cli(workdir, "kb", "gaps").stdout
+
+
+def test_kb_search_json_gives_real_hits_positive_scores_best_first(workdir, workdir_database):
+    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
+    admin = User.get(User.username == "admin")
+    # A base this small is where SQLite's BM25 scores are tiny: every word is in half the articles or more.
+    for title, issue in (("Printer prints blank pages", "Blank pages from the printer after a toner change."),
+                         ("Calendar not shared", "The calendar is missing; the printer in the hall works.")):
+        knowledge.create_article(ArticleText(title=title, issue=issue), admin)
+    hits = json.loads(cli(workdir, "kb", "search", "printer", "--json").stdout)
+    assert [h["article"] for h in hits] == [1, 2]
+    scores = [h["score"] for h in hits]
+    assert all(score > 0 for score in scores) and scores == sorted(scores, reverse=True) and len(set(scores)) == 2
+    (only,) = json.loads(cli(workdir, "kb", "search", "toner", "--json").stdout)
+    assert only["article"] == 1 and only["score"] > 0
 
 
 def test_kb_commands_name_what_is_wrong(workdir):

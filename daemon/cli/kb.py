@@ -53,13 +53,18 @@ def kb_search(app: App, text, ref, username, states, limit, as_json):
                                         states=tuple(states) or knowledge.LIVE_STATES, limit=limit)
     if as_json:
         print_json([{"article": f.article.id, "title": f.article.title, "state": f.article.state,
-                      "score": round(f.score, 4)} for f in result.found])
+                      "score": _relevance(f.score)} for f in result.found])
         return
     if not result.found:
         click.echo("no article found (the search is kept: `kb gaps` lists what keeps finding nothing)")
     flags = knowledge.open_flag_counts([found.article.id for found in result.found])
     for found in result.found:
         click.echo(_article_line(found.article, flags.get(found.article.id, 0)))  # best first; scores in --json
+
+
+def _relevance(score: float) -> float:
+    """A hit's score to four significant digits: on SQLite a real hit may score about 1e-6 (see search.py)."""
+    return float(f"{score:.4g}")
 
 
 @kb_group.command("show")

@@ -34,7 +34,7 @@ _FREQUENCY_CHUNK = 64  # document_frequencies asks in chunks of one size, so its
 @dataclass(frozen=True)
 class Hit:
     article_id: int
-    score: float  # higher is better; comparable only within one search
+    score: float  # higher is better; comparable only within one search (on SQLite, maybe about 1e-6)
 
 
 def index(article) -> None:
@@ -103,6 +103,7 @@ def match(groups: list[tuple[str, ...]], states: tuple[str, ...], limit: int, ev
 
 
 def _match_sqlite(groups, states, limit, every) -> list[Hit]:
+    # FTS5's BM25 floors the idf of a term held by half the articles or more at 1e-6: tiny scores, still ranked.
     expression = (" AND " if every else " OR ").join(
         "(" + " OR ".join(f'"{term}"' for term in group) + ")" for group in groups)
     marks = ", ".join("?" * len(states))
