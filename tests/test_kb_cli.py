@@ -89,6 +89,32 @@ def test_kb_search_json_gives_real_hits_positive_scores_best_first(workdir, work
     assert only["article"] == 1 and only["score"] > 0
 
 
+def test_a_cli_search_whose_article_was_then_used_is_no_gap(workdir):
+    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
+    cli(workdir, "user", "add", "kari", "--role", "agent", "--password-stdin", input="korrekt-hest-batteri\n")
+    cli(workdir, "user", "add", "olga", "--role", "reviewer", "--password-stdin", input="korrekt-hest-batteri\n")
+    (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
+    first = open_ticket(workdir, "a.eml", "ase@example.no", "Printer gives blank pages",
+                        "After the toner change the hall printer only gives blank pages.")
+    cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml")
+    cli(workdir, "kb", "validate", "1", "--as", "olga")
+    cli(workdir, "kb", "template", "1", "--as", "olga")
+    later = [open_ticket(workdir, f"{n}.eml", f"c{n}@example.no", "Blank pages", "The printer gives blank pages.")
+             for n in range(3)]
+    # Each command the command line offers to use an article, after a search that showed it.
+    uses = (("reply", str(later[0]), "--template", "kb-1", "--as", "kari"),
+            ("kb", "link", str(later[1]), "1", "--as", "kari"),
+            ("close", str(later[2]), "--as", "kari", "--file", "note.toml", "--article", "1"),
+            ("close", str(later[0]), "--as", "kari", "--file", "note.toml"))  # closed with the reply's article
+    for use in uses:
+        assert [h["article"] for h in json.loads(cli(workdir, "kb", "search", "blank pages", "--json").stdout)] == [1]
+        cli(workdir, *use)
+    assert json.loads(cli(workdir, "kb", "gaps", "--min", "1", "--json").stdout) == []
+    cli(workdir, "kb", "search", "orange sealing strip")  # found it, and nobody used it since: still a gap
+    gaps = json.loads(cli(workdir, "kb", "gaps", "--min", "1", "--json").stdout)
+    assert [(g["words"], g["found_nothing"], g["nothing_used"]) for g in gaps] == [("orange sealing strip", 0, 1)]
+
+
 def test_kb_commands_name_what_is_wrong(workdir):
     cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
     missing = cli(workdir, "kb", "show", "42", check=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from daemon.knowledge import article_replies, figures
 from daemon.knowledge import articles as knowledge
 from daemon.knowledge.articles import ArticleText
 from daemon.mail.parse import Address
@@ -209,6 +210,20 @@ def test_search_finds_articles_and_is_logged_for_the_ticket(console_on):
     (logged,) = SearchLog.select()
     assert (logged.origin, logged.ticket_id, logged.results, logged.user_id) == (
         "console", ticket.id, 1, console_on.people["agent"].id)
+
+
+def test_a_console_search_whose_article_was_then_replied_with_is_no_gap(console_on):
+    article = checked(console_on)
+    config = console_on.app.config["PATROLDESK"]
+    article_replies.template_from_article(config, article, console_on.people["reviewer"])
+    customer = tickets.customer_for(Address("Åse", "ase@example.no"))
+    ticket = tickets.open_ticket(customer, "Printer", "help@example.no", config.threading.first_number)
+    agent = console_on.client("agent")
+    for _ in range(2):
+        assert f'href="/kb/{article.id}"' in text(agent.get("/kb/?q=printer+driver"))
+    sent = webtools.post(agent, f"/tickets/{ticket.number}/reply", {"template": f"kb-{article.id}", "action": "send"})
+    assert sent.status_code == 302, text(sent)[:2000]
+    assert figures.gaps(min_searches=1) == []
 
 
 def test_without_words_the_newest_articles_are_listed_by_state(console):

@@ -45,7 +45,12 @@ def _article_line(article: Article, flags: int) -> str:
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def kb_search(app: App, text, ref, username, states, limit, as_json):
-    """Search the knowledge base: every word if some article has them all, else any, best first."""
+    """Search the knowledge base: every word if some article has them all, else any, best first.
+
+    It leaves `kb gaps` once an article it found is used (kb link, a reply from the article's template,
+    close --article): on its --ticket within a day; without --ticket, on any ticket within two hours by the
+    --as user (by anyone, when --as is not given).
+    """
     app.database()
     ticket = tickets.get_ticket(ticket_number(ref)) if ref else None
     user = active_user(username) if username else None

@@ -401,8 +401,8 @@ def clear_flag(flag: ArticleFlag, user: User, note: str) -> ArticleFlag:
 
 def link(article: Article, ticket: Ticket, kind: str, user: User | None, report=None) -> bool:
     """Link a ticket to an article; a first link of a ticket to an article that it did not create is a
-    reuse and counts. Returns whether the link is new. Searches of this ticket (and the user's recent
-    ones) that showed the article learn that it was used."""
+    reuse and counts. Returns whether the link is new. Recent searches that showed the article learn
+    that it was used (see _searches_used), also when the ticket was linked to it before."""
     with database.atomic():
         now = utcnow()
         existing = ArticleLink.get_or_none((ArticleLink.article == article.id) & (ArticleLink.ticket == ticket.id))
@@ -410,6 +410,7 @@ def link(article: Article, ticket: Ticket, kind: str, user: User | None, report=
             if report is not None:  # closed (again) with it: a later reopen counts again
                 existing.report, existing.reopened_at = report.id, None
                 existing.save()
+            _searches_used(article, ticket, user, now)
             return False
         ArticleLink.create(article=article.id, ticket=ticket.id, kind=kind, user=user,
                            report=report.id if report else None, created_at=now)
@@ -435,10 +436,14 @@ def unlink(article: Article, ticket: Ticket, user: User | None) -> bool:
 
 
 def _searches_used(article: Article, ticket: Ticket, user: User | None, now) -> None:
+    """Mark used the searches that showed the article: this ticket's of the last day, and those for no ticket
+    of the last two hours by this person or by no one named (`kb search` without --as)."""
+    led_here = SearchLog.ticket == ticket.id
+    if user is not None:  # the system links only what the ticket's own searches could have led to
+        led_here |= (SearchLog.ticket.is_null() & ((SearchLog.user == user.id) | SearchLog.user.is_null())
+                     & (SearchLog.created_at > now - dt.timedelta(hours=2)))
     recent = SearchLog.select().where(
-        SearchLog.used_article.is_null() & (SearchLog.created_at > now - dt.timedelta(days=1))
-        & ((SearchLog.ticket == ticket.id) | (SearchLog.ticket.is_null() & (SearchLog.user == (user.id if user else 0))
-                                               & (SearchLog.created_at > now - dt.timedelta(hours=2)))))
+        SearchLog.used_article.is_null() & (SearchLog.created_at > now - dt.timedelta(days=1)) & led_here)
     for row in recent:
         if article.id in json.loads(row.result_ids or "[]"):
             SearchLog.update(used_article=article.id, used_at=now).where(SearchLog.id == row.id).execute()
