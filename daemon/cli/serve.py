@@ -44,6 +44,7 @@ def init(app: App):
 def run(app: App):
     """Run the daemon in the foreground until Ctrl-C or SIGTERM."""
     from daemon.service import build_service
+    app.refuse_a_missing_database()
     # Fault injection for the crash-safety tests: the IMAP poller kills its own process there.
     service = build_service(app.config, crash_at=os.environ.get("PATROLDESK_CRASH_AT") or None)
     service.start()
@@ -59,7 +60,8 @@ def run(app: App):
 def _own_command(config: Config) -> str:
     """How the user reaches this same daemon's data from another shell."""
     program = sys.argv[0] if sys.argv[0].endswith("patroldesk") else "patroldesk"
-    return program if config.source == EMBEDDED else f"{program} --config {shlex.quote(config.source)}"
+    # Absolute: the line must work from any folder the reader pastes it in.
+    return program if config.source == EMBEDDED else f"{program} --config {shlex.quote(os.path.abspath(config.source))}"
 
 
 def _print_banner(config: Config, service) -> None:

@@ -17,7 +17,7 @@ from playhouse import db_url
 from playhouse.migrations import Runner
 
 from daemon.config import Config
-from daemon.errors import ConfigError, SchemaOutOfDate
+from daemon.errors import ConfigError, NoInstallation, SchemaOutOfDate
 
 database = DatabaseProxy()
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -33,16 +33,32 @@ SQLITE_PRAGMAS = {
 log = logging.getLogger("patroldesk.db")
 
 
+def sqlite_file(config: Config) -> Path | None:
+    """The SQLite file the config names (absolute: the config resolved it), or None for PostgreSQL."""
+    url = config.database.url
+    if urlparse(url).scheme != "sqlite":
+        return None
+    if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
+        raise ConfigError("database.url", config.source,
+                          "SQLite needs a file: sqlite:///relative/path.db or sqlite:////absolute/path.db")
+    return Path(url[len("sqlite:///"):])
+
+
+def require_sqlite_file(config: Config) -> None:
+    """Refuse a configured SQLite file that is not there: opening it would make an empty second database."""
+    path = sqlite_file(config)
+    if path is not None and not path.exists():
+        raise NoInstallation(f"no database at {path} (from {config.source}); `patroldesk init` makes one, "
+                             f"or --config / PATROLDESK_CONFIG names the right installation")
+
+
 def open_database(config: Config) -> Database:
     """Connect the proxy to the configured database and return it."""
     url = config.database.url
     scheme = urlparse(url).scheme
     kwargs = {}
     if scheme == "sqlite":
-        if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
-            raise ConfigError("database.url", config.source,
-                              "SQLite needs a file: sqlite:///relative/path.db or sqlite:////absolute/path.db")
-        path = Path(url[len("sqlite:///"):])
+        path = sqlite_file(config)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
