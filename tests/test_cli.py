@@ -552,3 +552,44 @@ def test_a_config_whose_database_is_not_there_is_refused_not_made(workdir):
     assert result.returncode == 1
     assert f"no database at {workdir / 'var' / 'desk.db'}" in result.stderr and "patroldesk init" in result.stderr
     assert not (workdir / "var").exists()
+
+
+def modes_under(folder: Path) -> dict[str, int]:
+    found = {".": folder.stat().st_mode & 0o777}
+    for path in folder.rglob("*"):
+        found[str(path.relative_to(folder))] = path.stat().st_mode & 0o777
+    return found
+
+
+def test_everything_the_daemon_keeps_under_var_is_for_its_user_only(workdir):
+    cli(workdir, "init")
+    env = dict(os.environ, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml"))
+    daemon = subprocess.Popen([sys.executable, "-m", "daemon", "run"], cwd=workdir, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    var = workdir / "var"
+    try:
+        banner = ""
+        while "tickets list" not in banner:
+            line = daemon.stdout.readline()
+            assert line, f"daemon exited: {daemon.stderr.read()}"
+            banner += line
+        smtp_port = int(re.search(r"SMTP 127\.0\.0\.1:(\d+)", banner).group(1))
+        with smtplib.SMTP("127.0.0.1", smtp_port) as client:
+            client.sendmail("kari@example.no", ["support@example.com"], mail_with_attachments(
+                "kari@example.no", "Logs", "modes@example.no", {"log.txt": b"private log"}))
+        wait_for(lambda: list((var / "sent").glob("*.eml")) and list((var / "attachments").rglob("*")), timeout=30)
+        modes = modes_under(var)  # while the daemon runs: SQLite's -wal and -shm files are there too
+    finally:
+        daemon.send_signal(signal.SIGINT)
+        daemon.wait(timeout=30)
+    assert {"desk.db", "desk.db-wal", "desk.db-shm", "message-id.key", "sent", "attachments"} <= set(modes)
+    folders = {name for name in modes if (var / name).is_dir()}
+    assert {name: mode for name, mode in modes.items() if mode != (0o700 if name in folders else 0o600)} == {}
+
+
+def test_init_tightens_the_var_of_an_older_installation(workdir):
+    cli(workdir, "init")
+    (workdir / "var").chmod(0o755)
+    (workdir / "var" / "desk.db").chmod(0o644)
+    cli(workdir, "init")
+    assert modes_under(workdir / "var") == {".": 0o700, "desk.db": 0o600}

@@ -18,6 +18,7 @@ from daemon.config import load_config
 from daemon.store import db
 from web import create_app
 
+os.umask(0o077)  # whatever the server makes (SQLite's journal first) is for this user only
 config = load_config(os.environ.get("PATROLDESK_CONFIG") or None, os.environ)
 logs.configure(config.log.level)
 db.require_sqlite_file(config)

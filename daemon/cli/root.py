@@ -75,6 +75,7 @@ def cli(ctx, config_path):
 
 
 def main() -> None:
+    os.umask(0o077)  # the database, its journal, attachments and sent mail: for the daemon's user only
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -7,6 +7,7 @@ in daemon/store/migrations, applied by `patroldesk db upgrade`.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from pathlib import Path
@@ -59,11 +60,7 @@ def open_database(config: Config) -> Database:
     kwargs = {}
     if scheme == "sqlite":
         path = sqlite_file(config)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError("database.url", config.source,
-                              f"cannot create {path.parent}: {exc.strerror}") from None
+        _create_private(path, config)
         kwargs["pragmas"] = SQLITE_PRAGMAS
         # Take the write lock at BEGIN: a read-then-write transaction that finds
         # another writer's commit in between fails at once, busy timeout or not.
@@ -80,6 +77,16 @@ def open_database(config: Config) -> Database:
         db = db_url.connect(url, **kwargs)
     database.initialize(db)
     return db
+
+
+def _create_private(path: Path, config: Config) -> None:
+    """The SQLite file, made owner-only before SQLite opens it: its -wal and -shm files copy its mode."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise ConfigError("database.url", config.source, f"cannot create {path}: {exc.strerror}") from None
 
 
 class QueuedWriterSqliteDatabase(SqliteDatabase):
