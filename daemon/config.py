@@ -5,10 +5,16 @@ missing file is a valid configuration. An unknown key, a value of the wrong
 type or a value out of range stops start-up with one line naming the key and
 the file. Secret keys may also come from `KEY_file` (a path whose content is
 the secret) or from the environment variable PATROLDESK_SECTION_KEY.
+
+Relative paths (var, templates, a SQLite file, ca_file, *_file) are resolved
+here, once, against the config file's folder (the working directory for the
+embedded defaults), so every command finds the same files wherever it runs.
 """
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import os
 import re
 import sys
 import tomllib
@@ -78,9 +84,13 @@ class DatabaseConfig:
     password: str = _key("", secret=True)
 
 
+def _names_folder(value: str) -> str | None:
+    return None if value.strip() else "must name a folder"
+
+
 @dataclass(frozen=True)
 class PathsConfig:
-    var: str = _key("var")
+    var: str = _key("var", check=_names_folder)
     templates: str = _key("")
 
 
@@ -321,10 +331,13 @@ def _section_classes() -> dict[str, type]:
 
 
 def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
-    """Read the configuration: `path`, else $PATROLDESK_CONFIG, else the defaults."""
+    """Read the configuration: `path`, else $PATROLDESK_CONFIG, else the defaults.
+
+    Every path in the result is absolute: relative ones are taken from the file's folder
+    (from the working directory for the embedded defaults)."""
     path = path or environ.get("PATROLDESK_CONFIG") or None
     if path is None:
-        return _build({}, EMBEDDED, environ)
+        return _build({}, EMBEDDED, environ, Path.cwd())
     source = str(path)
     try:
         with open(path, "rb") as handle:
@@ -337,22 +350,26 @@ def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
         raise ConfigError("(file)", source, "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("(syntax)", source, str(exc)) from None
-    return _build(data, source, environ)
+    # abspath, not resolve(): a symlinked file's paths follow the name it was given by.
+    return _build(data, source, environ, Path(os.path.abspath(path)).parent)
 
 
-def _build(data: dict, source: str, environ: Mapping[str, str]) -> Config:
+def _build(data: dict, source: str, environ: Mapping[str, str], base: Path) -> Config:
     classes = _section_classes()
     for name in data:
         if name in _ARRAYS:
             if not isinstance(data[name], list):
                 raise ConfigError(name, source, "must be written [[%s]], one table per entry" % name)
         elif name not in classes:
-            raise ConfigError(name, source, "unknown section")
+            raise ConfigError(name, source, "unknown section" + _did_you_mean(name, [*classes, *_ARRAYS]))
         elif not isinstance(data[name], dict):
             raise ConfigError(name, source, "must be a table ([%s])" % name)
-    sections = {name: _section(name, cls, data.get(name, {}), source, environ)
+    sections = {name: _section(name, cls, data.get(name, {}), source, environ, base)
                 for name, cls in classes.items()}
-    mailboxes = tuple(_mailbox(i, table, source, environ) for i, table in enumerate(data.get("mailbox", [])))
+    sections["paths"] = _absolute_paths(sections["paths"], base)
+    sections["database"] = dataclasses.replace(sections["database"],
+                                               url=_absolute_sqlite(sections["database"].url, base))
+    mailboxes = tuple(_mailbox(i, table, source, environ, base) for i, table in enumerate(data.get("mailbox", [])))
     labels = [box.label for box in mailboxes]
     for label in labels:
         if labels.count(label) > 1:
@@ -365,11 +382,37 @@ def _build(data: dict, source: str, environ: Mapping[str, str]) -> Config:
     return Config(**sections, mailbox=mailboxes, source=source)
 
 
-def _mailbox(index: int, table: dict, source: str, environ: Mapping[str, str]) -> MailboxConfig:
+def _absolute(base: Path, value: str) -> str:
+    """`value` as an absolute path, a relative one taken from `base`."""
+    return os.path.normpath(base / Path(value).expanduser())
+
+
+def _absolute_paths(paths: PathsConfig, base: Path) -> PathsConfig:
+    templates = _absolute(base, paths.templates) if paths.templates else ""
+    return dataclasses.replace(paths, var=_absolute(base, paths.var), templates=templates)
+
+
+def _absolute_sqlite(url: str, base: Path) -> str:
+    """A SQLite URL naming its file by an absolute path (any other URL as it is: the database checks it)."""
+    prefix = "sqlite:///"
+    file = url[len(prefix):]
+    if not url.startswith(prefix) or file in ("", ":memory:"):
+        return url
+    return prefix + _absolute(base, file)
+
+
+def _did_you_mean(name: str, known: list[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {prefix}{close[0]}?)" if close else ""
+
+
+def _mailbox(index: int, table: dict, source: str, environ: Mapping[str, str], base: Path) -> MailboxConfig:
     name = f"mailbox[{index + 1}]"
     if not isinstance(table, dict):
         raise ConfigError(name, source, "must be a table: write it as [[mailbox]] with keys below")
-    box = _section(name, MailboxConfig, table, source, environ)
+    box = _section(name, MailboxConfig, table, source, environ, base)
+    if box.ca_file:
+        box = dataclasses.replace(box, ca_file=_absolute(base, box.ca_file))
     for required in ("host", "user"):
         if not getattr(box, required):
             raise ConfigError(f"{name}.{required}", source, "is required")
@@ -388,15 +431,17 @@ def _mailbox(index: int, table: dict, source: str, environ: Mapping[str, str]) -
     return box
 
 
-def _section(name: str, cls: type, table: dict, source: str, environ: Mapping[str, str]):
+def _section(name: str, cls: type, table: dict, source: str, environ: Mapping[str, str], base: Path):
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    file_forms = [f"{key}_file" for key, f in fields.items() if f.metadata["secret"]]
     table = dict(table)
     for key in list(table):
-        base = key[:-5] if key.endswith("_file") else None
-        if base in fields and fields[base].metadata["secret"]:
-            table[base] = _read_secret_file(f"{name}.{key}", table.pop(key), source)
+        secret = key[:-5] if key.endswith("_file") else None
+        if secret in fields and fields[secret].metadata["secret"]:
+            table[secret] = _read_secret_file(f"{name}.{key}", table.pop(key), source, base)
         elif key not in fields:
-            raise ConfigError(f"{name}.{key}", source, "unknown key")
+            raise ConfigError(f"{name}.{key}", source, "unknown key" + _did_you_mean(key, [*fields, *file_forms],
+                                                                                     f"{name}."))
     for key, f in fields.items():
         env_name = f"PATROLDESK_{name}_{key}".upper()
         if f.metadata["secret"] and env_name in environ and name.isidentifier():
@@ -406,11 +451,11 @@ def _section(name: str, cls: type, table: dict, source: str, environ: Mapping[st
     return cls(**values)
 
 
-def _read_secret_file(key: str, value: Any, source: str) -> str:
+def _read_secret_file(key: str, value: Any, source: str, base: Path) -> str:
     if not isinstance(value, str):
         raise ConfigError(key, source, "must be a path (a string)")
     try:
-        return Path(value).read_text(encoding="utf-8").strip()
+        return Path(_absolute(base, value)).read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(key, source, f"cannot read {value}: {exc.strerror}") from None
 

@@ -21,6 +21,10 @@ class ConfigError(PatroldeskError):
         super().__init__(f"{source}: {key}: {problem}")
 
 
+class NoInstallation(PatroldeskError):
+    """A command found no installation (configuration file, data folder, database) to work on."""
+
+
 class SchemaOutOfDate(PatroldeskError):
     """The database lacks migrations this code needs."""
 

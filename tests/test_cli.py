@@ -510,3 +510,86 @@ def test_outbox_retry_requeues_failed_mail_and_refuses_sent_mail(workdir, workdi
     mixed = cli(workdir, "outbox", "retry", str(failed_id), "999", check=False)
     assert mixed.returncode == 1
     assert mixed.stdout.startswith(f"outbox {failed_id}: queued -> queued") and mixed.stderr == "no outbox mail 999\n"
+
+
+def run_in(folder: Path, *args, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "daemon", *args], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_cli_from_another_folder_uses_the_config_files_installation_and_makes_nothing_there(workdir):
+    cli(workdir, "init")
+    cli(workdir, "ingest", str(write_mail(workdir, "m.eml", frm="kari@example.no", to="support@example.com",
+                                          subject="Printer", body="x", message_id="far@example.no")))
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    without = {k: v for k, v in os.environ.items() if k != "PATROLDESK_CONFIG"}
+    by_option = run_in(elsewhere, "--config", "../patroldesk.toml", "tickets", "list", "--json", env=without)
+    by_variable = run_in(elsewhere, "tickets", "list", "--json",
+                         env=dict(without, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml")))
+    for result in (by_option, by_variable):
+        assert result.returncode == 0, result.stderr
+        assert [t["ticket"] for t in json_lines(result.stdout)] == [10001]
+    assert not any(elsewhere.iterdir())
+
+
+def test_with_no_config_file_and_no_var_a_command_says_no_installation_here_and_makes_nothing(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PATROLDESK_CONFIG"}
+    for words in (["tickets", "list"], ["db", "upgrade"], ["run"], ["outbox", "send"]):
+        result = run_in(tmp_path, *words, env=env)
+        assert result.returncode != 0, words
+        assert "no installation here" in result.stderr and "--config" in result.stderr
+        assert "PATROLDESK_CONFIG" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert run_in(tmp_path, "tickets", "list", "--help", env=env).returncode == 0
+    assert not any(tmp_path.iterdir())
+    assert run_in(tmp_path, "init", env=env).returncode == 0
+    assert (tmp_path / "var" / "patroldesk.db").is_file()
+    assert run_in(tmp_path, "tickets", "list", env=env).returncode == 0
+
+
+def test_a_config_whose_database_is_not_there_is_refused_not_made(workdir):
+    result = cli(workdir, "tickets", "list", check=False)
+    assert result.returncode == 1
+    assert f"no database at {workdir / 'var' / 'desk.db'}" in result.stderr and "patroldesk init" in result.stderr
+    assert not (workdir / "var").exists()
+
+
+def modes_under(folder: Path) -> dict[str, int]:
+    found = {".": folder.stat().st_mode & 0o777}
+    for path in folder.rglob("*"):
+        found[str(path.relative_to(folder))] = path.stat().st_mode & 0o777
+    return found
+
+
+def test_everything_the_daemon_keeps_under_var_is_for_its_user_only(workdir):
+    cli(workdir, "init")
+    env = dict(os.environ, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml"))
+    daemon = subprocess.Popen([sys.executable, "-m", "daemon", "run"], cwd=workdir, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    var = workdir / "var"
+    try:
+        banner = ""
+        while "tickets list" not in banner:
+            line = daemon.stdout.readline()
+            assert line, f"daemon exited: {daemon.stderr.read()}"
+            banner += line
+        smtp_port = int(re.search(r"SMTP 127\.0\.0\.1:(\d+)", banner).group(1))
+        with smtplib.SMTP("127.0.0.1", smtp_port) as client:
+            client.sendmail("kari@example.no", ["support@example.com"], mail_with_attachments(
+                "kari@example.no", "Logs", "modes@example.no", {"log.txt": b"private log"}))
+        wait_for(lambda: list((var / "sent").glob("*.eml")) and list((var / "attachments").rglob("*")), timeout=30)
+        modes = modes_under(var)  # while the daemon runs: SQLite's -wal and -shm files are there too
+    finally:
+        daemon.send_signal(signal.SIGINT)
+        daemon.wait(timeout=30)
+    assert {"desk.db", "desk.db-wal", "desk.db-shm", "message-id.key", "sent", "attachments"} <= set(modes)
+    folders = {name for name in modes if (var / name).is_dir()}
+    assert {name: mode for name, mode in modes.items() if mode != (0o700 if name in folders else 0o600)} == {}
+
+
+def test_init_tightens_the_var_of_an_older_installation(workdir):
+    cli(workdir, "init")
+    (workdir / "var").chmod(0o755)
+    (workdir / "var" / "desk.db").chmod(0o644)
+    cli(workdir, "init")
+    assert modes_under(workdir / "var") == {".": 0o700, "desk.db": 0o600}

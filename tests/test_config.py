@@ -1,6 +1,8 @@
 """Configuration: every mistake is one line naming the key and the file; every key is documented."""
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import subprocess
 import sys
@@ -8,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config import Config, documented_keys, load_config
+from daemon.config import Config, DatabaseConfig, PathsConfig, documented_keys, load_config
 from daemon.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,12 +100,58 @@ def test_a_missing_config_file_is_named(tmp_path):
     assert "nope.toml" in result.stderr and "no such file" in result.stderr
 
 
-def test_no_config_file_means_the_embedded_defaults():
+def test_no_config_file_means_the_embedded_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     config = load_config(None, {})
-    assert config == Config()
-    assert config.database.url == "sqlite:///var/patroldesk.db"
+    assert config == dataclasses.replace(Config(), paths=PathsConfig(var=str(tmp_path / "var")),
+                                         database=DatabaseConfig(url=f"sqlite:///{tmp_path}/var/patroldesk.db"))
     assert (config.smtp.host, config.smtp.port) == ("127.0.0.1", 2525)
     assert (config.web.host, config.web.port) == ("127.0.0.1", 5000)
+
+
+def test_relative_paths_are_taken_from_the_config_files_folder_wherever_it_is_read(tmp_path, monkeypatch):
+    home = tmp_path / "desk"
+    (home / "secrets").mkdir(parents=True)
+    (home / "secrets" / "db").write_text("s3cret\n")
+    (home / "ca.pem").write_text("")
+    (home / "patroldesk.toml").write_text(
+        '[database]\nurl = "sqlite:///var/desk.db"\npassword_file = "secrets/db"\n'
+        '[paths]\nvar = "state"\ntemplates = "../mine/templates"\n'
+        '[[mailbox]]\nhost = "h"\nuser = "u"\npassword = "p"\nca_file = "ca.pem"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(os.path.relpath(home / "patroldesk.toml"), {})
+    assert config.database.url == f"sqlite:///{home}/var/desk.db"
+    assert config.database.password == "s3cret"
+    assert (config.var_dir, config.attachments_dir, config.sent_dir) == (
+        home / "state", home / "state" / "attachments", home / "state" / "sent")
+    assert config.templates_dir == tmp_path / "mine" / "templates"
+    assert config.mailbox[0].ca_file == str(home / "ca.pem")
+    assert not any(elsewhere.iterdir())
+
+
+def test_absolute_paths_and_postgresql_urls_are_kept_as_written(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[database]\nurl = "postgresql://desk@127.0.0.1/desk"\n[paths]\nvar = "/srv/desk"\n')
+    config = load_config(path, {})
+    assert (config.database.url, config.paths.var) == ("postgresql://desk@127.0.0.1/desk", "/srv/desk")
+
+
+def test_a_mistyped_key_or_section_is_answered_with_the_closest_known_one(tmp_path):
+    path = tmp_path / "c.toml"
+    mistakes = (("[patrol]\nmin_lenght = 30\n", "patrol.min_lenght: unknown key (did you mean patrol.min_length?)"),
+                ("[relay]\npasword_file = \"pw\"\n",
+                 "relay.pasword_file: unknown key (did you mean relay.password_file?)"),
+                ("[patrl]\nvalidate = true\n", "patrl: unknown section (did you mean patrol?)"))
+    for text, expected in mistakes:
+        path.write_text(text)
+        with pytest.raises(ConfigError) as refused:
+            load_config(path, {})
+        assert str(refused.value) == f"{path}: {expected}"
+    path.write_text("[smtp]\nzzzz = 1\n")
+    with pytest.raises(ConfigError, match=r"smtp.zzzz: unknown key$"):
+        load_config(path, {})
 
 
 def test_the_config_path_can_come_from_the_environment(tmp_path):
@@ -128,8 +176,9 @@ def test_only_secret_keys_take_a_file(tmp_path):
         load_config(path, {})
 
 
-def test_the_example_config_loads_and_equals_the_defaults():
-    assert dataclass_values(load_config(EXAMPLE, {})) == dataclass_values(Config())
+def test_the_example_config_loads_and_equals_the_defaults(monkeypatch):
+    monkeypatch.chdir(EXAMPLE.parent)  # the defaults' relative paths resolve where the example's do
+    assert dataclass_values(load_config(EXAMPLE, {})) == dataclass_values(load_config(None, {}))
 
 
 def dataclass_values(config: Config) -> dict:

@@ -96,6 +96,42 @@ def test_a_route_without_a_role_is_closed(config, database):
     assert app.test_client().get("/forgotten").status_code == 403
 
 
+def in_console_layout(response) -> bool:
+    page = response.get_data(as_text=True)
+    return '<header class="top">' in page and "· patroldesk</title>" in page and "console.css" in page
+
+
+def test_http_errors_are_pages_in_the_consoles_layout(console):
+    agent = console.client("agent")
+    for client, method, path, code in ((console.client(), "get", "/no/such/page", 404),
+                                       (agent, "get", "/no/such/page", 404),
+                                       (agent, "get", "/admin/users", 403),
+                                       (agent, "get", "/sign-out", 405),
+                                       (agent, "post", "/sign-in", 413)):
+        data = {"big": "x" * (11 * 2**20)} if code == 413 else None
+        response = getattr(client, method)(path, data=data)
+        assert response.status_code == code, path
+        assert in_console_layout(response), response.get_data(as_text=True)[:300]
+        assert response.headers["X-Frame-Options"] == "DENY"
+    assert "There is no such page" in agent.get("/no/such/page").get_data(as_text=True)
+    assert "POST" in agent.get("/sign-out").headers["Allow"]
+
+
+def test_an_unexpected_error_is_logged_and_shown_in_the_consoles_layout(config, database, caplog):
+    from web.access import requires
+    app = create_app(config)
+    broken = Blueprint("broken", __name__)
+    broken.add_url_rule("/broken", "broken", requires(PUBLIC)(lambda: 1 / 0))
+    app.register_blueprint(broken)
+    app.config["TESTING"] = True
+    response = app.test_client().get("/broken")
+    assert response.status_code == 500 and in_console_layout(response)
+    assert "Something went wrong on our side" in response.get_data(as_text=True)
+    assert "ZeroDivisionError" not in response.get_data(as_text=True)
+    logged = [r for r in caplog.records if r.name == "patroldesk.web" and r.exc_info]
+    assert logged and logged[0].exc_info[0] is ZeroDivisionError
+
+
 def test_security_headers_on_every_page(console):
     response = console.client("agent").get("/tickets")
     policy = response.headers["Content-Security-Policy"]

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
+from daemon.config import load_config
 from daemon.ingest import pipeline
 from daemon.ingest.sources import spool
 from daemon.store import db
@@ -303,3 +304,25 @@ def test_the_mails_own_images_are_inlined_in_its_frame(setup):
     message = Message.get(Message.ticket == ticket.id)
     frame = console.client("agent").get(f"/tickets/{ticket.number}/messages/{message.id}/html").get_data(as_text=True)
     assert 'src="data:image/png;base64,' in frame and "cid:" not in frame
+
+
+def test_an_attachment_downloads_from_a_relative_var_whatever_the_working_directory(tmp_path, monkeypatch):
+    home = tmp_path / "desk"
+    home.mkdir()
+    (home / "patroldesk.toml").write_text('[database]\nurl = "sqlite:///var/desk.db"\n[paths]\nvar = "var"\n'
+                                          f'[support]\naddresses = ["{SUPPORT}"]\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(home / "patroldesk.toml", {})
+    handle = db.open_database(config)
+    try:
+        db.upgrade()
+        console = make_console(config)
+        ticket = mail_in(config, raw=attached_mail("report.pdf", b"%PDF-1.4 the bytes"))
+        att = Message.get(Message.ticket == ticket.id).attachments.get()
+        response = console.client("agent").get(f"/tickets/{ticket.number}/attachments/{att.id}")
+        assert response.status_code == 200 and response.data == b"%PDF-1.4 the bytes"
+        assert (home / "var" / "attachments").is_dir() and not any(elsewhere.iterdir())
+    finally:
+        handle.close()

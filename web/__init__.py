@@ -3,7 +3,8 @@
 Every page but sign-in, /healthz and /metrics needs a signed-in user of the
 right role (web.access); every form that changes anything carries a CSRF
 token (Flask-WTF); every response carries the security headers of
-web.security. The pages call the same domain functions as the CLI.
+web.security; every error, expected or not, is a page in the console's layout
+(web.errors). The pages call the same domain functions as the CLI.
 """
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ def create_app(config: Config) -> Flask:
     from web import admin, auth, health, knowledge, metrics, patrol, reports, spool, tickets
     for module in (health, metrics, auth, tickets, patrol, knowledge, reports, admin, spool):
         app.register_blueprint(module.blueprint)
-    from web import filters
+    from web import errors, filters
     filters.init_app(app)
+    errors.init_app(app)
 
     @app.teardown_appcontext
     def _close_connection(exc):

@@ -16,32 +16,47 @@ import click
 import peewee
 
 from daemon import logs
-from daemon.config import Config, load_config
-from daemon.errors import ConfigError, PatroldeskError
+from daemon.config import EMBEDDED, Config, load_config
+from daemon.errors import ConfigError, NoInstallation, PatroldeskError
 from daemon.knowledge import article_replies, capture
 from daemon.store import db
 from daemon.store.models import User
+
+SETS_UP = "init"  # the one command that may make an installation where there is none
 
 
 class App:
     """What every command needs: the configuration, read once, and the database."""
 
-    def __init__(self, config_path: str | None):
+    def __init__(self, config_path: str | None, command: str | None = None):
         self.config_path = config_path
+        self.command = command
         self._config: Config | None = None
 
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.config_path, os.environ)
-            logs.configure(self._config.log.level)
+            config = load_config(self.config_path, os.environ)
+            if config.source == EMBEDDED and self.command != SETS_UP and not config.var_dir.is_dir():
+                raise NoInstallation(
+                    f"no installation here: no configuration file and no {config.var_dir}; "
+                    f"point at one with --config PATH or PATROLDESK_CONFIG=PATH, or make one here with "
+                    f"`patroldesk init`")
+            self._config = config
+            logs.configure(config.log.level)
         return self._config
 
     def database(self, current: bool = True):
+        self.refuse_a_missing_database()
         handle = db.open_database(self.config)
         if current:
             db.require_current_schema()
         return handle
+
+    def refuse_a_missing_database(self) -> None:
+        """Only `init` makes a SQLite file: any other command would make an empty second database."""
+        if self.command != SETS_UP:
+            db.require_sqlite_file(self.config)
 
 
 pass_app = click.make_pass_decorator(App)
@@ -52,11 +67,15 @@ pass_app = click.make_pass_decorator(App)
               help="Configuration file (TOML). Default: $PATROLDESK_CONFIG, else the embedded defaults.")
 @click.pass_context
 def cli(ctx, config_path):
-    """patroldesk: an email helpdesk daemon where every closed ticket leaves a patrol report."""
-    ctx.obj = App(config_path)
+    """patroldesk: an email helpdesk daemon where every closed ticket leaves a patrol report.
+
+    Relative paths in the configuration file are taken from the file's folder; without a file,
+    the installation is ./var in the working directory."""
+    ctx.obj = App(config_path, ctx.invoked_subcommand)
 
 
 def main() -> None:
+    os.umask(0o077)  # the database, its journal, attachments and sent mail: for the daemon's user only
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -27,7 +27,7 @@ def init(app: App):
     The admin's password comes from $PATROLDESK_ADMIN_PASSWORD, or is made
     up and printed once.
     """
-    app.config.var_dir.mkdir(parents=True, exist_ok=True)
+    _private_var(app.config)
     app.database(current=False)
     applied = db.upgrade()
     click.echo(f"database ready ({len(applied)} migration(s) applied)")
@@ -44,6 +44,8 @@ def init(app: App):
 def run(app: App):
     """Run the daemon in the foreground until Ctrl-C or SIGTERM."""
     from daemon.service import build_service
+    app.refuse_a_missing_database()
+    _private_var(app.config)
     # Fault injection for the crash-safety tests: the IMAP poller kills its own process there.
     service = build_service(app.config, crash_at=os.environ.get("PATROLDESK_CRASH_AT") or None)
     service.start()
@@ -56,10 +58,24 @@ def run(app: App):
     service.stop()
 
 
+def _private_var(config: Config) -> None:
+    """The data folder, owner-only: made so, or tightened where an older install left it open to others."""
+    folder = config.var_dir
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
+    sqlite = db.sqlite_file(config)
+    files = [sqlite.with_name(sqlite.name + end) for end in ("", "-wal", "-shm")] if sqlite else []
+    for file in files:
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
+
+
 def _own_command(config: Config) -> str:
     """How the user reaches this same daemon's data from another shell."""
     program = sys.argv[0] if sys.argv[0].endswith("patroldesk") else "patroldesk"
-    return program if config.source == EMBEDDED else f"{program} --config {shlex.quote(config.source)}"
+    # Absolute: the line must work from any folder the reader pastes it in.
+    return program if config.source == EMBEDDED else f"{program} --config {shlex.quote(os.path.abspath(config.source))}"
 
 
 def _print_banner(config: Config, service) -> None:

@@ -228,7 +228,7 @@ def message_id_key(config: Config) -> bytes:
     cached = _KEYS.get(os.path.abspath(path))  # asked once per mail sent: no file system calls
     if cached is not None:
         return cached
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

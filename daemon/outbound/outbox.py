@@ -328,7 +328,7 @@ def _reset(connection: smtplib.SMTP) -> None:
 
 def _write_eml(config: Config, row: Outgoing) -> None:
     folder = config.sent_dir
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = folder / f"{row.id:08d}.eml"
     temporary = target.with_suffix(".tmp")
     with open(temporary, "wb") as handle:

@@ -7,6 +7,7 @@ in daemon/store/migrations, applied by `patroldesk db upgrade`.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from pathlib import Path
@@ -17,7 +18,7 @@ from playhouse import db_url
 from playhouse.migrations import Runner
 
 from daemon.config import Config
-from daemon.errors import ConfigError, SchemaOutOfDate
+from daemon.errors import ConfigError, NoInstallation, SchemaOutOfDate
 
 database = DatabaseProxy()
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
@@ -33,21 +34,33 @@ SQLITE_PRAGMAS = {
 log = logging.getLogger("patroldesk.db")
 
 
+def sqlite_file(config: Config) -> Path | None:
+    """The SQLite file the config names (absolute: the config resolved it), or None for PostgreSQL."""
+    url = config.database.url
+    if urlparse(url).scheme != "sqlite":
+        return None
+    if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
+        raise ConfigError("database.url", config.source,
+                          "SQLite needs a file: sqlite:///relative/path.db or sqlite:////absolute/path.db")
+    return Path(url[len("sqlite:///"):])
+
+
+def require_sqlite_file(config: Config) -> None:
+    """Refuse a configured SQLite file that is not there: opening it would make an empty second database."""
+    path = sqlite_file(config)
+    if path is not None and not path.exists():
+        raise NoInstallation(f"no database at {path} (from {config.source}); `patroldesk init` makes one, "
+                             f"or --config / PATROLDESK_CONFIG names the right installation")
+
+
 def open_database(config: Config) -> Database:
     """Connect the proxy to the configured database and return it."""
     url = config.database.url
     scheme = urlparse(url).scheme
     kwargs = {}
     if scheme == "sqlite":
-        if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
-            raise ConfigError("database.url", config.source,
-                              "SQLite needs a file: sqlite:///relative/path.db or sqlite:////absolute/path.db")
-        path = Path(url[len("sqlite:///"):])
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError("database.url", config.source,
-                              f"cannot create {path.parent}: {exc.strerror}") from None
+        path = sqlite_file(config)
+        _create_private(path, config)
         kwargs["pragmas"] = SQLITE_PRAGMAS
         # Take the write lock at BEGIN: a read-then-write transaction that finds
         # another writer's commit in between fails at once, busy timeout or not.
@@ -64,6 +77,16 @@ def open_database(config: Config) -> Database:
         db = db_url.connect(url, **kwargs)
     database.initialize(db)
     return db
+
+
+def _create_private(path: Path, config: Config) -> None:
+    """The SQLite file, made owner-only before SQLite opens it: its -wal and -shm files copy its mode."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise ConfigError("database.url", config.source, f"cannot create {path}: {exc.strerror}") from None
 
 
 class QueuedWriterSqliteDatabase(SqliteDatabase):

@@ -34,7 +34,7 @@ def store_blob(root: Path, digest: str, data: bytes) -> None:
     if path.exists():
         return
     if path.parent not in _MADE:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         _MADE.add(path.parent)
     partial = path.with_name(f".{digest}.{os.getpid()}.part")
     partial.write_bytes(data)
