@@ -23,6 +23,7 @@ from email.parser import BytesParser
 from daemon.mail import charsets
 from daemon.mail.addresses import addr_spec, split_addresses
 from daemon.mail.attachments import Attachment, attachments
+from daemon.mail.boundaries import repair_multiparts
 from daemon.mail.body import extract_body
 from daemon.mail.classify import classify
 from daemon.mail.cleaners import clean_text, one_line
@@ -98,6 +99,7 @@ def parse(raw: bytes, *, now: datetime | None = None, max_depth: int = 50) -> Pa
     if _has_unclosed_multipart(message):
         notes.append("a multipart has no closing boundary; the mail may be truncated")
     try:
+        repair_multiparts(message, notes)
         return _build(message, raw, now, notes)
     except RecursionError as error:
         raise MailUnparseable(f"structure too deep to read: {error}") from None
