@@ -23,8 +23,8 @@ from email.parser import BytesParser
 from daemon.mail import charsets
 from daemon.mail.addresses import addr_spec, split_addresses
 from daemon.mail.attachments import Attachment, attachments
-from daemon.mail.boundaries import repair_multiparts
 from daemon.mail.body import extract_body
+from daemon.mail.boundaries import repair_multiparts
 from daemon.mail.classify import classify
 from daemon.mail.cleaners import clean_text, one_line
 from daemon.mail.context import MailContext
