@@ -50,3 +50,7 @@ class Discard(PatroldeskError):
 
 class Quarantine(PatroldeskError):
     """A stage refuses a mail it cannot handle; it goes to quarantine."""
+
+
+class NoReplyAddress(PatroldeskError):
+    """Mail cannot go where it was meant to: there is no address, or it is not a mail address."""

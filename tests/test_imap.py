@@ -125,7 +125,8 @@ def test_without_idle_the_scheduler_polls(tmp_path, imap_account):
 
 
 def test_a_mail_that_quarantines_moves_to_the_quarantine_folder_unread(tmp_path, imap_account):
-    nobody = b"Subject: no sender at all\r\nMessage-ID: <q1@example.org>\r\n\r\nWho wrote this?\r\n"
+    nobody = (b"From: " + b"a" * 400 + b"@example.org\r\nSubject: an impossible sender\r\n"
+              b"Message-ID: <q1@example.org>\r\n\r\nWho wrote this?\r\n")
     imap_account.append("INBOX", [nobody, *mails(1)])
     with running_service(imap_config(tmp_path, mailbox(imap_account))):
         wait_for(lambda: imap_account.count(quarantine_name(imap_account)) == 1)

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from daemon.mail.addresses import split_addresses
+from daemon.mail.addresses import addr_spec, split_addresses
 from daemon.mail.dates import parse_date
 from daemon.mail.mime import header_params
 from daemon.mail.nesting import limit_nesting
@@ -194,6 +194,39 @@ def test_null_return_path_does_not_hide_a_later_one():
 def test_split_addresses_gives_raw_name_and_address_pairs():
     assert split_addresses('"Doe, J" <j@x.example>, k@y.example (Kay), <>') == [
         ("Doe, J", "j@x.example"), ("Kay", "k@y.example"), ("", "")]
+
+
+def test_a_quoted_local_part_without_angle_brackets_is_the_whole_address():
+    assert parse(text_mail(("From", '"john smith"@example.org'))).sender == Address("", '"john smith"@example.org')
+    commented = parse(text_mail(("From", '"john smith"@example.org (John Smith)'))).sender
+    assert commented == Address("John Smith", '"john smith"@example.org')
+    assert parse(text_mail(("From", '"john"@example.org'))).sender == Address("", "john@example.org")
+
+
+def test_html_in_a_quoted_local_part_or_display_name_stays_where_it_was_written():
+    local = parse(text_mail(("From", '"<img src=x onerror=alert(1)>"@example.org'))).sender
+    assert local == Address("", '"<img src=x onerror=alert(1)>"@example.org')
+    named = parse(text_mail(("From", '"<img src=x onerror=alert(1)>" <x@example.org>'))).sender
+    assert named == Address("<img src=x onerror=alert(1)>", "x@example.org")
+
+
+def test_a_from_that_is_no_address_gives_way_to_a_header_that_has_one():
+    assert parse(text_mail(("From", "John"), ("Reply-To", "john@example.org"))).sender.addr == "john@example.org"
+    assert parse(text_mail(("From", "John"))).sender.addr == "John"  # what was written, for the pipeline to judge
+
+
+@pytest.mark.parametrize("text, spec", [
+    ("a@example.org", "a@example.org"),
+    ('"john smith"@example.org', '"john smith"@example.org'),
+    ('"john"@example.org', "john@example.org"),
+    ("jöran@bücher.example", "jöran@bücher.example"),
+    ("a@[192.0.2.1]", "a@[192.0.2.1]"),
+    ("@example.org", None), ("x@", None), ("John", None), ("a@b@c", None), ("foo bar@x.org", None),
+    ('smith"@example.org', None), ("a@example.org\r\nBcc: b@example.org", None), ("", None),
+    ("a" * 400 + "@example.org", None),
+])
+def test_addr_spec_accepts_rfc_5322_addresses_only(text, spec):
+    assert addr_spec(text) == spec
 
 
 def test_missing_from_subject_and_date_give_empty_values():

@@ -109,3 +109,39 @@ def test_unchanged_text_keeps_its_line_endings():
 def test_customer_line_above_a_one_line_attribution_is_kept():
     text = "2 printers are broken.\nOla Nordmann skrev:\n> Which ones?"
     assert strip_quoted(text) == "2 printers are broken."
+
+
+@pytest.mark.parametrize("text, visible", [
+    ("The printer on floor 3 is offline.\n\nBest regards,\nJohn Smith\nACME Ltd.\n+47 22 33 44 55",
+     "The printer on floor 3 is offline."),
+    ("Could you reset my password?\n\nKind regards\nJohn", "Could you reset my password?"),
+    ("Could you reset my password?\n\nSent from my iPhone", "Could you reset my password?"),
+    ("The invoice is wrong.\n---\nJohn Smith\nAccounts", "The invoice is wrong."),
+    ("The invoice is wrong.\n________\nJohn Smith", "The invoice is wrong."),
+    ("The invoice is wrong.\n--   \nJohn Smith", "The invoice is wrong."),
+    ("Принтер не печатает.\n\nС уважением,\nИван Петров\nООО «Ромашка»", "Принтер не печатает."),
+    ("Пароль не подходит.\n\nОтправлено с iPhone", "Пароль не подходит."),
+    ("Пароль не подходит.\n\nВсего доброго,\nОльга", "Пароль не подходит."),
+    ("Skriveren skriver ikke ut.\n\nMed vennlig hilsen\nÅse Ødegård\nKommune AS", "Skriveren skriver ikke ut."),
+    ("Skriveren skriver ikke ut.\n\nMvh Silje Moen", "Skriveren skriver ikke ut."),
+    ("Skriveren skriver ikke ut.\n\nSendt fra min iPhone", "Skriveren skriver ikke ut."),
+    ("Thanks!\n\nBest regards,\nKari\n\nOn Mon, X <x@example.com> wrote:\n> old", "Thanks!"),
+])
+def test_a_signature_without_a_delimiter_at_the_end_is_folded(text, visible):
+    assert strip_quoted(text) == visible
+
+
+@pytest.mark.parametrize("text", [
+    # A closing phrase with real content after it, or too far from the end, is the writer's text.
+    "Best regards,\nJohn\n\nPS: the error code is 0x80070005 and it happens every morning at nine o'clock sharp.",
+    "Line 1\nBest regards,\nJohn\nline 4\nline 5\nline 6\nline 7\nline 8\nline 9",
+    # A bare closing without a name, and a rule above figures, stay.
+    "Please call me back.\n\nС уважением",
+    "Total\n-----\n42 kr",
+    # Phrases inside sentences are not closings.
+    "I sent from my iPhone a photo of the error, but it never arrived.",
+    "Jeg vil sende med vennlig hilsen til teamet: dere var raske i går, takk for hjelpen med skriveren.",
+    "Hello,\n\nmy printer is broken.\n\nRegards\nÅse",
+])
+def test_content_that_only_looks_like_a_signature_is_kept(text):
+    assert strip_quoted(text) == text

@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from peewee import OperationalError
 
+from daemon import tickets
 from daemon.ingest import pipeline
 from daemon.ingest.sources import spool
 from daemon.store import db
@@ -32,8 +33,8 @@ def test_every_corpus_mail_ends_as_a_ticket_or_in_quarantine_with_its_bytes(drai
     for name, (row, result) in drained.items():
         case = by_name[name]
         assert row.state in ("done", "discarded", "quarantined"), name
-        # Parseable mail with no sender anywhere cannot be answered: a person decides.
-        expect_quarantine = case.subject is None or (case.sender is None and not case.automatic)
+        # Only what is not a mail at all is quarantined; a person's mail with no sender is a ticket.
+        expect_quarantine = case.subject is None
         assert (row.state == "quarantined") == expect_quarantine, f"{name}: {row.state} {row.reason}"
         if row.state == "quarantined":
             assert row.reason
@@ -52,6 +53,8 @@ def test_every_corpus_mail_ends_as_a_ticket_or_in_quarantine_with_its_bytes(drai
             assert fragment in message.body_text, f"{name}: {fragment!r} not in {message.body_text[:300]!r}"
         if case.sender:
             assert message.sender_address == case.sender.casefold(), name
+        else:
+            assert message.sender_address == "" and message.ticket.requester.email == "", name
         assert sorted(a.filename for a in message.attachments) == sorted(case.attachments), name
 
 
@@ -95,12 +98,15 @@ def test_a_mail_from_our_own_support_address_is_a_loop_and_opens_nothing(config,
     assert Ticket.select().count() == 0
 
 
-def test_a_mail_with_no_sender_anywhere_is_quarantined_not_lost(config, database):
+def test_a_mail_with_no_sender_anywhere_is_a_ticket_with_no_reply_address(config, database):
     raw = b"To: support@localhost\r\nSubject: anonymous\r\n\r\nwho am I\r\n"
     row = spool.enqueue(raw, "cli")
     [result] = pipeline.drain(config)
-    assert result.outcome == "quarantined" and "no sender" in result.reason
-    assert bytes(Inbound.get_by_id(row.id).raw.data) == raw
+    assert result.outcome == "created"
+    ticket = Ticket.by_number(result.ticket)
+    assert ticket.requester.email == "" and "no reply address" in tickets.reply_refusal(ticket)
+    assert Inbound.get_by_id(row.id).message.body_text == "who am I"
+    assert not Outgoing.select().exists()
 
 
 def test_the_envelope_sender_stands_in_for_a_missing_from(config, database):

@@ -78,6 +78,7 @@ def _render(ticket: Ticket, status: int = 200, **forms):
                            outcome_kinds=OUTCOME_KINDS, flag_kinds=[k for k in FLAG_KINDS if k != "reopened"],
                            agents=list(User.select().where(User.active).order_by(User.username)),
                            reply=forms.get("reply", {}), close=forms.get("close", {}),
+                           no_reply=tickets.reply_refusal(ticket),
                            note=forms.get("note", {})), status
 
 

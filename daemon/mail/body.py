@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 from daemon.mail import charsets
+from daemon.mail.boundaries import boundaries_of, without_boundaries
 from daemon.mail.cleaners import clean_text
 from daemon.mail.context import MailContext
 from daemon.mail.flowed import flowed_params, unflow
@@ -207,10 +208,12 @@ def _html_meta_charset(data: bytes) -> str | None:
 
 def _body_text(body: _Found, extractor: _BodyExtractor) -> str:
     """The mail's text: plain parts joined by a blank line, else the HTML as text."""
-    texts = [_normalise_newlines(extractor.text_of(part)) for part in body.plain]
+    boundaries = boundaries_of(extractor.ctx.message)
+    texts = [without_boundaries(_normalise_newlines(extractor.text_of(part)), boundaries) for part in body.plain]
     text = "\n\n".join(t.strip("\n") for t in texts if t.strip())
     if not text.strip() and body.html:
-        converted = [html_to_text(_normalise_newlines(extractor.text_of(part))) for part in body.html]
+        converted = [without_boundaries(html_to_text(_normalise_newlines(extractor.text_of(part))), boundaries)
+                     for part in body.html]
         text = "\n\n".join(t for t in converted if t.strip())
     return clean_text(text.strip("\n").rstrip())
 

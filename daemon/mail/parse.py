@@ -21,9 +21,10 @@ from email.message import Message
 from email.parser import BytesParser
 
 from daemon.mail import charsets
-from daemon.mail.addresses import split_addresses
+from daemon.mail.addresses import addr_spec, split_addresses
 from daemon.mail.attachments import Attachment, attachments
 from daemon.mail.body import extract_body
+from daemon.mail.boundaries import repair_multiparts
 from daemon.mail.classify import classify
 from daemon.mail.cleaners import clean_text, one_line
 from daemon.mail.context import MailContext
@@ -98,6 +99,7 @@ def parse(raw: bytes, *, now: datetime | None = None, max_depth: int = 50) -> Pa
     if _has_unclosed_multipart(message):
         notes.append("a multipart has no closing boundary; the mail may be truncated")
     try:
+        repair_multiparts(message, notes)
         return _build(message, raw, now, notes)
     except RecursionError as error:
         raise MailUnparseable(f"structure too deep to read: {error}") from None
@@ -189,11 +191,17 @@ def _sender(ctx: MailContext, from_: list[Address], reply_to: list[Address]) -> 
     """Who wrote the mail: the first From address, else Reply-To, else Sender, else Return-Path.
 
     Return-Path is added by the delivering server (so mail fetched over IMAP
-    has it); its null path "<>" (bounces) names nobody.
+    has it); its null path "<>" (bounces) names nobody. A header whose address
+    is not a mail address ('From: John') gives way to a later one that is.
     """
-    candidates = (from_ or reply_to or _address_header(ctx, "sender", "Sender")
-                  or _address_header(ctx, "return-path", "Return-Path"))
-    return candidates[0] if candidates else None
+    first = None
+    for found in (from_, reply_to, "sender", "return-path"):
+        if isinstance(found, str):  # read only when the headers before named no usable address
+            found = _address_header(ctx, found, found.title())
+        if found and addr_spec(found[0].addr) is not None:
+            return found[0]
+        first = first or (found[0] if found else None)
+    return first
 
 
 def _address_header(ctx: MailContext, key: str, name: str) -> list[Address]:
@@ -209,14 +217,18 @@ def _address_header(ctx: MailContext, key: str, name: str) -> list[Address]:
 
 def _make_address(ctx: MailContext, display: str, addr: str, header: str) -> Address | None:
     """Decode one (display name, address) pair; None when there is no address."""
-    addr = "".join(addr.split()).strip("<>\"'")
-    if not addr:
-        return None
     if not addr.isascii():
         # SMTPUTF8 mail carries raw UTF-8 addresses.
         addr, _ = charsets.decode_raw_header_bytes(addr.encode("utf-8", "surrogateescape"), ctx.hint)
+    # A valid addr-spec is kept as written (a quoted local part keeps its quotes and spaces);
+    # anything else is tidied the old way and left for the sending side to refuse.
+    spec = addr_spec(addr.strip("<> \t"))
+    if spec is None:
+        spec = one_line("".join(addr.split()).strip("<>\"'")).replace(" ", "")
+    if not spec:
+        return None
     name = one_line(ctx.decode(display, header)) if display else ""
-    return Address(name=name.strip("\"' "), addr=one_line(addr).replace(" ", ""))
+    return Address(name=name.strip("\"' "), addr=spec)
 
 
 def _visible(text: str) -> str:

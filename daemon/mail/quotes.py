@@ -1,14 +1,17 @@
 """Removing quoted history and signatures, for the thread view.
 
 Conservative: only the trailing quote (with its attribution line), an
-Outlook-style original-message block and a "-- " signature are removed;
-quotes interleaved with the customer's own text stay.  Never returns an
+Outlook-style original-message block, a "-- " signature and a signature
+without one at the very end (daemon.mail.signatures) are removed; quotes
+interleaved with the customer's own text stay.  Never returns an
 empty string for non-empty input.
 """
 
 from __future__ import annotations
 
 import re
+
+from daemon.mail.signatures import signature_start
 
 _ATTRIBUTION_RES = (
     re.compile(r"\bwrote:\s*$", re.I),
@@ -43,12 +46,14 @@ def strip_quoted(text: str) -> str:
     "From: ... / Sent: ..." header block and all below it; a signature
     after a "-- " line; the trailing block of "> " lines with the
     attribution line above it ("On ... wrote:", "... пишет:",
-    "Den ... skrev ...:").  Returns `text` unchanged when nothing applies
-    and never returns an empty string for non-empty input.
+    "Den ... skrev ...:"); then a signature ending the text without a
+    "-- " line ("Best regards,\nKari", "Sent from my iPhone").  Returns
+    `text` unchanged when nothing applies and never returns an empty
+    string for non-empty input.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     changed = False
-    for cut in (_original_message_start, _signature_start, _trailing_quote_start):
+    for cut in (_original_message_start, _signature_start, _trailing_quote_start, signature_start):
         position = cut(lines)
         # Only cut when something of the writer's own stays above the cut.
         if position is not None and _has_content(lines[:position]):

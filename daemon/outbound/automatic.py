@@ -21,7 +21,8 @@ from peewee import DatabaseError, InterfaceError
 
 from daemon import tickets
 from daemon.config import Config
-from daemon.errors import NotFound
+from daemon.errors import NoReplyAddress, NotFound
+from daemon.mail.addresses import address_problem
 from daemon.outbound.replies import TemplateRefused, send_templated
 from daemon.store import db
 from daemon.store.models import Outgoing, Ticket, utcnow
@@ -40,8 +41,9 @@ def held_back(config: Config, ticket: Ticket, address: str, automatic_cause: str
     address = address.strip().lower()
     if automatic_cause:
         return f"the mail it would answer is automatic ({automatic_cause})"
-    if not address or "@" not in address:
-        return "there is no address to send it to"
+    problem = address_problem(address)
+    if problem:
+        return problem
     if address in config.our_addresses:
         return f"{address} is one of our own support addresses"
     if _never_to(cfg.never_to).search(address):
@@ -74,7 +76,7 @@ def send_automatic(config: Config, ticket: Ticket, template: str, kind: str,
     if reason is None:
         try:
             return send_templated(config, ticket, template, kind, automatic=True)
-        except (TemplateRefused, NotFound) as exc:
+        except (TemplateRefused, NotFound, NoReplyAddress) as exc:
             reason = f"the template {template!r} cannot be used: {exc}"
             log.error("ticket #%d: %s %s", ticket.number, kind, reason)
         except (DatabaseError, InterfaceError):

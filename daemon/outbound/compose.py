@@ -29,6 +29,8 @@ from email.utils import format_datetime, formataddr
 from pathlib import Path
 
 from daemon.config import Config
+from daemon.mail.addresses import addr_spec
+from daemon.mail.cleaners import unescape
 from daemon.tickets import tagged_number
 
 KEY_FILE = "message-id.key"
@@ -252,13 +254,20 @@ def _read_key(path: Path) -> bytes:
 
 
 def _addr_spec(address: str) -> str:
+    """The address as it goes into a header: a valid addr-spec as it is (a quoted local part
+    keeps its quotes), anything else squeezed onto one line (the outbox refuses those for customers)."""
+    spec = addr_spec(one_line(address))
+    if spec is not None:
+        return spec
     local, _, domain = address.strip().rpartition("@")
     return f"{one_line(local).replace(' ', '')}@{one_line(domain).replace(' ', '')}"
 
 
 def _address(name: str, address: str) -> Address:
-    local, _, domain = address.strip().rpartition("@")
-    return Address(display_name=one_line(name)[:200], username=one_line(local), domain=one_line(domain))
+    local, _, domain = _addr_spec(address).rpartition("@")
+    if len(local) > 1 and local.startswith('"') and local.endswith('"'):
+        local = unescape(local[1:-1])  # the email package quotes it again where it must
+    return Address(display_name=one_line(name)[:200], username=local, domain=domain)
 
 
 def _clean_id(message_id: str) -> str:

@@ -29,6 +29,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 
 from daemon.config import Config
+from daemon.errors import NoReplyAddress
+from daemon.mail.addresses import address_problem
 from daemon.outbound.compose import Draft, compose, one_line
 from daemon.store.db import database, insert_fast
 from daemon.store.models import Message, Outgoing, User, utcnow
@@ -41,7 +43,7 @@ _POLICY = policy.SMTP  # CRLF line ends, as sent
 def queue(config: Config, message: EmailMessage, kind: str, ticket=None) -> Outgoing:
     """Add a mail made with the email package (an alert) to the outbox, inside the
     transaction of its cause. A ticket's mail goes through `queue_ticket_mail`."""
-    recipients = [addr for _, addr in _addresses(message, "To", "Cc", "Bcc")]
+    recipients = _sendable([addr for _, addr in _addresses(message, "To", "Cc", "Bcc")], message["Subject"])
     del message["Bcc"]
     return insert_fast(Outgoing, ticket=ticket, kind=kind, mail_from=_envelope_from(config),
                        recipients=json.dumps(recipients), message_id=message["Message-ID"],
@@ -53,7 +55,11 @@ def queue_ticket_mail(config: Config, ticket, draft: Draft, kind: str, author=No
                       template: str | None = None, **provenance) -> Outgoing:
     """Compose a mail of a ticket, keep it as an outbound message of the ticket, and queue it:
     one transaction, so the mail exists exactly when the ticket shows it. `provenance` names
-    what produced it: template_revision, article, article_revision."""
+    what produced it: template_revision, article, article_revision. Raises NoReplyAddress,
+    queueing nothing, when the recipient is not a valid mail address."""
+    problem = address_problem(draft.to[1])
+    if problem:
+        raise NoReplyAddress(f"ticket #{ticket.number}: no mail queued to the requester: {problem}")
     mail = compose(config, draft)
     with database.atomic():
         insert_fast(Message, ticket=ticket.id, kind="outbound", message_id=mail.message_id.strip("<>"),
@@ -356,6 +362,19 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, socket.timeout):
         return "timed out"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _sendable(recipients: list[str], subject) -> list[str]:
+    """The recipients that are mail addresses; a staff address that is not one is skipped, and
+    the mail refused (NoReplyAddress) when none is left."""
+    problems = [problem for problem in map(address_problem, recipients) if problem]
+    kept = [address for address in recipients if not address_problem(address)]
+    if problems:
+        log.warning("mail %r: recipients skipped: %s", str(subject or ""), "; ".join(problems))
+    if not kept:
+        raise NoReplyAddress(f"no mail queued ({str(subject or '')!r}): "
+                             + ("; ".join(problems) or "it names no recipient"))
+    return kept
 
 
 def _addresses(message: EmailMessage, *headers: str) -> list[tuple[str, str]]:

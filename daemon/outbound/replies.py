@@ -25,7 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from daemon import tickets
 from daemon.config import Config
-from daemon.errors import NotFound, PatroldeskError
+from daemon.errors import NoReplyAddress, NotFound, PatroldeskError
 from daemon.outbound.outbox import queue_ticket_mail
 from daemon.outbound.compose import Draft, one_line, tagged_subject
 from daemon.store import db
@@ -390,7 +390,10 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
     latest inbound mail: the one way a template becomes mail. Refuses (TemplateRefused)
     before anything is written when the template does not render. `article` is what the
     template's `article` shows; `provenance` (template_revision, article, article_revision)
-    is recorded on the outbox row."""
+    is recorded on the outbox row. Raises NoReplyAddress when the ticket has no address to answer."""
+    refusal = tickets.reply_refusal(ticket)
+    if refusal:
+        raise NoReplyAddress(f"ticket #{ticket.number} has {refusal}; nothing can be sent to it")
     customer = ticket.requester
     rendered = render(config, name, template_context(config, ticket, customer, agent=agent, body=body,
                                                      article=article))

@@ -171,13 +171,16 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
         if current.status in ("solved", "closed"):
             raise PatroldeskError(f"ticket #{current.number} is already {current.status}; "
                                   "a customer's reply opens it again, and it is closed with a new note")
-        customer_hears = _customer_text(note) if notify else ""
+        refusal = tickets.reply_refusal(current) if notify else None
+        customer_hears = _customer_text(note) if notify and not refusal else ""
         report = _append_report(config, current, note, "closing", agent, customer_hears=customer_hears,
                                 written_at=written_at)
         Ticket.update(status=status, updated_at=utcnow()).where(Ticket.id == current.id).execute()
         tickets.audit(current, status, {"report": report.id, "outcome_kind": note.outcome_kind}, actor=agent)
         report.capture = knowledge.on_close(config, current, report, agent, article=article, flag=article_flag)
-        if notify:
+        if refusal:  # closing must not fail for a notice that cannot go anywhere; the trail says why
+            tickets.audit(current, "solved notice not sent", {"reason": refusal}, actor=agent)
+        elif notify:
             current.status = status
             outbound.send_templated(config, current, "solved", "notice", agent=agent, body=customer_hears,
                                    article=_told_article(config, report.capture.article))

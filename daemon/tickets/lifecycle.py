@@ -14,6 +14,7 @@ from peewee import JOIN
 
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
+from daemon.mail.addresses import address_problem
 from daemon.mail.parse import Address, ParsedMail
 from daemon.store.db import execute, insert_fast, insert_if_absent
 from daemon.store.models import (
@@ -25,8 +26,15 @@ from daemon.store.models import (
 _REOPENED_BY_REPLY = ("pending", "solved", "closed")
 
 
-def customer_for(address: Address) -> Customer:
-    """The customer with this address, created on first contact."""
+# The one requester of every mail that named no sender: an empty address (Customer.email is
+# unique, so there is exactly one), named so the queue shows it for what it is.
+NO_ADDRESS_NAME = "(no sender address)"
+
+
+def customer_for(address: Address | None) -> Customer:
+    """The customer with this address, created on first contact; None: the customer with no address."""
+    if address is None:
+        return _no_address_customer()
     found = execute('SELECT "id", "name" FROM "customer" WHERE "email" = ?', (address.key,)).fetchone()
     if found is None:
         return insert_fast(Customer, email=address.key, name=address.name[:200])
@@ -35,6 +43,27 @@ def customer_for(address: Address) -> Customer:
         customer.name = address.name[:200]
         Customer.update(name=customer.name).where(Customer.id == customer.id).execute()
     return customer
+
+
+def _no_address_customer() -> Customer:
+    found = execute('SELECT "id", "name" FROM "customer" WHERE "email" = ?', ("",)).fetchone()
+    if found is None:
+        return insert_fast(Customer, email="", name=NO_ADDRESS_NAME)
+    return Customer(id=found[0], email="", name=found[1])
+
+
+def reply_refusal(ticket: Ticket) -> str | None:
+    """Why no mail can be sent to the ticket's requester ("no reply address: ..."), or None when it can.
+
+    A ticket is "no reply address" when the mail that opened it named no sender
+    (its requester has an empty address) or named one that is not a mail address.
+    """
+    email = ticket.requester.email or ""
+    if not email:
+        return ("no reply address: the mail that opened it named no sender (no From, Reply-To, Sender, "
+                "Return-Path or envelope sender)")
+    problem = address_problem(email)
+    return f"no reply address: {problem}" if problem else None
 
 
 def open_ticket(requester: Customer, subject: str, support_address: str,
@@ -94,14 +123,14 @@ def assign(ticket: Ticket, assignee: User | None, actor: User) -> None:
     audit(ticket, "assigned", {"to": assignee.username if assignee else None}, actor=actor)
 
 
-def record_inbound(ticket: Ticket, mail: ParsedMail, sender: Address, raw: RawMail | None,
+def record_inbound(ticket: Ticket, mail: ParsedMail, sender: Address | None, raw: RawMail | None,
                    signal: str | None, automatic: str | None) -> Message:
     """Store a received mail as a message of the ticket and note who took part."""
     message = insert_fast(
         Message,
         ticket=ticket, kind="inbound", message_id=mail.message_id,
         in_reply_to=" ".join(mail.in_reply_to), refs=" ".join(mail.references),
-        sender_address=sender.key, sender_name=sender.name[:200],
+        sender_address=sender.key if sender else "", sender_name=sender.name[:200] if sender else "",
         to_addrs=_addresses_json(mail.to), cc_addrs=_addresses_json(mail.cc),
         subject=mail.subject, sent_at=_naive_utc(mail.date), body_text=mail.text,
         body_visible=mail.visible_text, body_html=mail.html, automatic=automatic[:200] if automatic else None,
@@ -138,7 +167,9 @@ def add_participants(ticket: Ticket, addresses: list[str]) -> None:
 
 
 def is_participant(ticket: Ticket, address: str) -> bool:
-    """True for the requester and anyone who was on the ticket's From, To or Cc."""
+    """True for the requester and anyone who was on the ticket's From, To or Cc (never for no address)."""
+    if not address:
+        return False
     return execute('SELECT 1 FROM "participant" WHERE "ticket_id" = ? AND "address" = ? '
                    'UNION ALL SELECT 1 FROM "customer" WHERE "id" = ? AND "email" = ?',
                    (ticket.id, address, ticket.requester_id, address)).fetchone() is not None
@@ -193,6 +224,7 @@ def ticket_summary(ticket: Ticket) -> dict:
         "ticket": ticket.number, "subject": ticket.subject, "status": ticket.status,
         "priority": ticket.priority,
         "requester": {"email": ticket.requester.email, "name": ticket.requester.name},
+        "no_reply": reply_refusal(ticket),
         "support_address": ticket.support_address, "claimed_ref": ticket.claimed_ref,
         "created_at": ticket.created_at.isoformat() + "Z",
         "updated_at": ticket.updated_at.isoformat() + "Z",

@@ -26,5 +26,5 @@ def run(ctx) -> None:
     rows = db.execute(_BY_ID, (mid,)) if mid else db.execute(_BY_RAW, (ctx.inbound.raw_id,))
     for message, sender, kind, number in rows.fetchall():
         # A reused Message-ID from someone else is a different mail, not a copy.
-        if sender == ctx.sender.key or kind != "inbound" or not mid:
+        if sender == (ctx.sender.key if ctx.sender else "") or kind != "inbound" or not mid:
             raise Discard(f"duplicate of message {message} on ticket #{number}", "duplicate", number)

@@ -72,7 +72,7 @@ def _by_subject_tag(ctx, tag_format: str) -> None:
     if number is None:
         return
     ticket = Ticket.by_number(number)
-    if ticket is not None and tickets.is_participant(ticket, ctx.sender.key):
+    if ticket is not None and ctx.sender is not None and tickets.is_participant(ticket, ctx.sender.key):
         ctx.ticket, ctx.signal = ticket, "subject-tag"
     else:
         ctx.claimed_ref = number
