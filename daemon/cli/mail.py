@@ -41,7 +41,7 @@ def ingest(app: App, files, as_json):
             click.echo(f"{path}: {result['outcome']}"
                        + (f" #{result['ticket']}" if result["ticket"] else "")
                        + (f" ({result['reason']})" if result["reason"] else ""))
-    outbound.render_pending(app.config)  # the new tickets' acknowledgements, ready for the sender
+        outbound.render_pending(app.config)  # the new ticket's acknowledgement, ready for the sender
     if failed:
         sys.exit(1)
 
