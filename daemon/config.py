@@ -134,6 +134,13 @@ DEFAULT_PLACEHOLDERS = [
 
 
 @dataclass(frozen=True)
+class TemplatesConfig:
+    """The budget of every render of a mail template: a template past it is refused, its mail held."""
+    render_milliseconds: int = _key(500, minimum=1)
+    render_kilobytes: int = _key(256, minimum=1)  # of characters written, in units of 1,024
+
+
+@dataclass(frozen=True)
 class PatrolConfig:
     """What a closing note must hold (the SBO note, the patrol report)."""
     validate: bool = _key(True)
@@ -272,6 +279,7 @@ class Config:
     smtp: SMTPConfig = field(default_factory=SMTPConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
     autoreply: AutoreplyConfig = field(default_factory=AutoreplyConfig)
+    templates: TemplatesConfig = field(default_factory=TemplatesConfig)
     patrol: PatrolConfig = field(default_factory=PatrolConfig)
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     web: WebConfig = field(default_factory=WebConfig)

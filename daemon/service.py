@@ -17,6 +17,7 @@ from daemon.errors import PatroldeskError
 from daemon.ingest.pipeline import Worker
 from daemon.ingest.sources.imap import MailboxPoller
 from daemon.ingest.sources.smtp import SMTPListener
+from daemon import outbound
 from daemon.outbound import outbox
 from daemon.store import db
 
@@ -66,6 +67,8 @@ class Service:
         for poller in self.pollers:
             self.worker.after_batch.append(poller.poke)
         self.sender = outbox.Sender(config)
+        # Automatic mail is rendered here, after its ticket is stored: never while mail is being accepted.
+        self.sender.before_send.append(lambda: outbound.render_pending(config))
         self.worker.after_batch.append(self.sender.wake)  # acknowledgements leave at once
         self.web = None
 

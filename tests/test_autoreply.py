@@ -43,7 +43,9 @@ def send(service, raw: bytes, sender="kari@example.org", rcpts=(SUPPORT,)) -> No
 
 
 def settled() -> bool:
-    return not Inbound.select().where(Inbound.state.in_(("queued", "processing"))).exists()
+    """Every mail processed, and every acknowledgement it asked for rendered (or held back)."""
+    return not Inbound.select().where(Inbound.state.in_(("queued", "processing"))).exists() \
+        and not Outgoing.select().where(Outgoing.state == "rendering").exists()
 
 
 def trail(ticket: Ticket, action: str) -> list[dict]:
@@ -68,7 +70,7 @@ def test_a_new_ticket_gets_one_acknowledgement_threaded_to_the_customers_mail(se
     assert (mail_from, rcpts) == (SUPPORT, ["kari@example.org"])
     assert ack["In-Reply-To"] == "<q1@example.org>"
     assert ack["References"] == "<older@example.org> <q1@example.org>"
-    assert ack["Subject"] == "Re: [#10001] We have your request: Skriveren virker ikke"
+    assert ack["Subject"] == "Re: We have your request: Skriveren virker ikke [#10001]"
     assert ack["Auto-Submitted"] == "auto-replied"
     assert ack["From"].addresses[0].addr_spec == SUPPORT and ack["From"].addresses[0].display_name == "Kundestøtte"
     assert ack["To"].addresses[0].display_name == "Kari Nordmann"
@@ -111,7 +113,7 @@ def test_header_injection_through_name_and_subject_yields_exactly_the_expected_h
                                          "Content-Type"])
     assert ack["Bcc"] is None and b"\r\nBcc:" not in data.split(b"\r\n\r\n")[0]
     assert [a.addr_spec for a in ack["To"].addresses] == ["eve@example.org"]
-    assert ack["Subject"] == "Re: [#10001] We have your request: Hello Bcc: victim@example.org forged"
+    assert ack["Subject"] == "Re: We have your request: Hello Bcc: victim@example.org forged [#10001]"
 
 
 def test_a_relay_that_is_down_for_a_while_gets_each_mail_once_when_it_returns(service, relay):
@@ -391,7 +393,7 @@ def test_a_customers_8bit_message_id_still_opens_a_ticket_and_is_acknowledged(tm
     assert outbox.send_due(config) == 1
     [ack] = relay.mails()
     assert ack["In-Reply-To"] is None and ack["References"] == "<old@example.org>"
-    assert ack["Subject"].startswith("Re: [#10001]")
+    assert ack["Subject"].startswith("Re: ") and ack["Subject"].endswith(" [#10001]")
 
 
 def test_an_internationalised_recipient_needs_smtputf8_and_holds_up_no_other_mail(tmp_path, database):

@@ -199,7 +199,8 @@ def test_outbox_list_says_how_many_the_limit_leaves_out(workdir, workdir_databas
     mails = [write_mail(workdir, f"{n}.eml", frm=f"c{n}@example.org", to="support@example.com",
                         subject=f"Case {n}", body="x", message_id=f"{n}@example.org") for n in range(3)]
     cli(workdir, "ingest", *map(str, mails))  # each new ticket queues its acknowledgement
-    Outgoing.update(state="failed").where(Outgoing.id == 1).execute()
+    first = Outgoing.select().order_by(Outgoing.id).first()
+    Outgoing.update(state="failed").where(Outgoing.id == first.id).execute()
 
     cut = cli(workdir, "outbox", "list", "--limit", "2").stdout.splitlines()
     assert cut[-1] == "showing 2 of 3 mails (newest first); --limit N for more"
@@ -445,7 +446,7 @@ def test_reply_preview_prints_the_mail_and_queues_nothing(workdir):
     head, _, text = shown.partition("\n\n")
     lines = head.splitlines()
     assert lines[:4] == ["From: Support <support@example.com>", "To: Åse Ødegård <ase@example.no>",
-                         "Subject: Re: [#10001] We have your request: Skriveren skriver ikke",
+                         "Subject: Re: We have your request: Skriveren skriver ikke [#10001]",
                          "In-Reply-To: <a@example.no>"]
     assert lines[4].startswith("References: ") and lines[4].endswith(" <a@example.no>")  # after the acknowledgement
     assert text.startswith("Hello Åse Ødegård,")

@@ -87,8 +87,8 @@ def test_the_key_is_made_once_and_kept(config):
     ("Re: Printer [#10042]", True, "Re: Printer [#10042]"),
     ("RE: Sv: AW: Printer", True, "Re: Printer [#10042]"),
     ("Ответ: Принтер", True, "Re: Принтер [#10042]"),
-    ("[#10042] Re: Printer", True, "Re: [#10042] Re: Printer"),
-    ("Printer [#999]", False, "Printer [#999] [#10042]"),  # someone else's tag stays; ours is added
+    ("[#10042] Re: Printer", True, "Re: Printer [#10042]"),  # the tag goes to the end, and no Re: stacks
+    ("Printer [#999]", False, "Printer [#10042]"),  # another ticket's tag would thread a reply there
     ("", False, "[#10042]"),
 ])
 def test_the_tag_goes_in_once_and_re_is_not_doubled(subject, reply, expected):

@@ -144,6 +144,9 @@ def test_a_daemon_killed_mid_batch_loses_nothing_and_doubles_nothing_after_resta
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: done() == total, timeout=90, interval=0.1)
+        # and the acknowledgements the killed daemon had not rendered yet, rendered by the new one
+        wait_for(lambda: not Outgoing.select().where(Outgoing.state == "rendering").exists(), timeout=90,
+                 interval=0.1)
     finally:
         second.terminate()
         second.wait(30)

@@ -10,6 +10,7 @@ from peewee import OperationalError
 from daemon import tickets
 from daemon.ingest import pipeline
 from daemon.ingest.sources import spool
+from daemon.outbound import render_pending
 from daemon.store import db
 from daemon.store.models import Inbound, Message, Outgoing, Ticket, utcnow
 from tests.conftest import make_config
@@ -285,6 +286,7 @@ def test_a_worker_whose_lease_was_taken_over_leaves_the_mail_to_the_new_holder(c
     inbound = Message.select().where(Message.kind == "inbound")
     assert Inbound.get_by_id(row.id).outcome == "created" and inbound.count() == 1
     [ticket] = Ticket.select()
+    render_pending(config)  # after the mail's transaction, as the daemon's sender does
     [acknowledgement] = Outgoing.select()  # the new holder's, sent once
     assert (acknowledgement.kind, acknowledgement.ticket_id) == ("acknowledgement", ticket.id)
     assert Message.select().where(Message.kind == "outbound").count() == 1

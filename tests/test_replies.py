@@ -67,7 +67,7 @@ def test_each_builtin_renders_without_a_name_an_agent_or_an_article(config, data
 
 def test_the_acknowledgement_gives_the_reference_and_asks_to_keep_it_in_the_subject(config, database):
     rendered = replies.render(config, "acknowledgement", context_for(config, a_ticket(config)))
-    assert rendered.subject == f"[#10001] We have your request: {RUSSIAN_SUBJECT}"
+    assert rendered.subject == f"We have your request: {RUSSIAN_SUBJECT} [#10001]"
     assert "Your request is now ticket [#10001]" in rendered.text
     assert "please keep [#10001] in the subject" in rendered.text
 
@@ -87,7 +87,7 @@ def test_the_reference_follows_the_configured_tag_format(tmp_path):
     handle = db.open_database(config)
     db.upgrade()
     rendered = replies.render(config, "acknowledgement", context_for(config, a_ticket(config)))
-    assert rendered.subject.startswith("(Sak 500) ") and "keep (Sak 500) in the subject" in rendered.text
+    assert rendered.subject.endswith(" (Sak 500)") and "keep (Sak 500) in the subject" in rendered.text
     handle.close()
 
 
@@ -202,7 +202,7 @@ def test_html_escapes_what_the_text_part_keeps_as_written(config, database):
     rendered = replies.render(config, "acknowledgement", context_for(config, ticket))
     assert "Hello <script>alert(1)</script>," in rendered.text
     assert "<script>" not in rendered.html and "Hello &lt;script&gt;alert(1)&lt;/script&gt;," in rendered.html
-    assert rendered.subject == "[#10001] We have your request: Salt & pepper"
+    assert rendered.subject == "We have your request: Salt & pepper [#10001]"
 
 
 def test_a_team_templates_html_is_escaped_and_its_text_is_not(config, database):
@@ -230,7 +230,7 @@ def test_preview_renders_for_the_ticket_and_writes_nothing(config, database):
     agent = an_agent()
     replies.save_template(config, "thanks", "Takk {{ ticket.reference }}", "Hei {{ customer.name }}")
     before = row_counts()
-    assert replies.preview(config, "acknowledgement", ticket).subject.startswith("[#10001] ")
+    assert replies.preview(config, "acknowledgement", ticket).subject.endswith(" [#10001]")
     assert "Kari Nordmann, Support" in replies.preview(config, "reply", ticket, agent=agent, body="Hei").text
     assert replies.preview(config, "thanks", ticket).text == f"Hei {NORWEGIAN_NAME}"
     assert row_counts() == before

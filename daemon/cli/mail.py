@@ -12,6 +12,7 @@ import peewee
 
 from daemon.cli.root import App, cli, echo_more_exist, minute, pass_app, print_json
 from daemon.config import Config
+from daemon import outbound
 from daemon.errors import NotFound, PatroldeskError
 from daemon.ingest import requeue
 from daemon.ingest.sources import spool
@@ -40,6 +41,7 @@ def ingest(app: App, files, as_json):
             click.echo(f"{path}: {result['outcome']}"
                        + (f" #{result['ticket']}" if result["ticket"] else "")
                        + (f" ({result['reason']})" if result["reason"] else ""))
+        outbound.render_pending(app.config)  # the new ticket's acknowledgement, ready for the sender
     if failed:
         sys.exit(1)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError, InterfaceError, InternalError, OperationalError
 
+from daemon import outbound
 from daemon.config import Config
 from daemon.errors import Discard, Quarantine
 from daemon.ingest import stages
@@ -216,7 +217,8 @@ def _give_up(row: Inbound) -> Disposition:
 
 
 def drain(config: Config, limit: int | None = None) -> list[Disposition]:
-    """Process queued mail until the spool is empty (or `limit` mails are done)."""
+    """Process queued mail until the spool is empty (or `limit` mails are done), then render the
+    acknowledgements it queued."""
     done: list[Disposition] = []
     while limit is None or len(done) < limit:
         batch = config.ingest.batch_size if limit is None else min(config.ingest.batch_size, limit - len(done))
@@ -224,6 +226,7 @@ def drain(config: Config, limit: int | None = None) -> list[Disposition]:
         if not rows:
             break
         done.extend(process_batch(rows, config))
+    outbound.render_pending(config)  # after the batches' transactions, as the daemon's sender does
     return done
 
 

@@ -3,11 +3,12 @@
 compose    a mail built so that replies find their way back and nothing can be injected
 replies    reply templates, rendered in a sandbox, and replies sent with them
 automatic  what may be mailed without a person deciding (acknowledgements, notices), and what is held back
+budget     how long a template may render and how much it may write
 outbox     the queue every outgoing mail waits in, and the sender that drains it
 
 Other packages call what is named below; front doors may also use the modules themselves.
 """
-from daemon.outbound.automatic import acknowledges, send_automatic
+from daemon.outbound.automatic import acknowledges, render_pending, send_automatic
 from daemon.outbound.compose import message_id_key, ticket_of_message_id
 from daemon.outbound.outbox import compose_notice, find_by_message_ids, mark_bounced, queue, queue_alert
 from daemon.outbound.replies import (
@@ -16,7 +17,7 @@ from daemon.outbound.replies import (
 )
 
 __all__ = [
-    "acknowledges", "send_automatic",
+    "acknowledges", "render_pending", "send_automatic",
     "message_id_key", "ticket_of_message_id",
     "compose_notice", "find_by_message_ids", "mark_bounced", "queue", "queue_alert",
     "Rendered", "TemplateArticle", "TemplateRefused", "TemplateSupport", "mail_templates_folder", "render",

@@ -9,10 +9,17 @@ pattern names (mailer-daemon, noreply...), at most `per_sender_per_hour`
 to one address, and at most `per_ticket` on one ticket in a few minutes.
 A mail held back is recorded on its ticket with the reason, so an agent can
 see why a customer heard nothing.
+
+The mail's outbox row is written in the transaction of its cause, so it
+exists exactly when its ticket does, but its template is rendered later, by
+`render_pending`, outside any transaction: a template that takes its whole
+render budget must not keep the database's writer waiting (the SMTP edge,
+spooling the next mail, among others).
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from functools import lru_cache
@@ -23,8 +30,10 @@ from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NoReplyAddress, NotFound
 from daemon.mail.addresses import address_problem
-from daemon.outbound.replies import TemplateRefused, send_templated
+from daemon.outbound.outbox import queue_ticket_mail
+from daemon.outbound.replies import TemplateRefused, templated_draft
 from daemon.store import db
+from daemon.store.db import database, insert_fast
 from daemon.store.models import Outgoing, Ticket, utcnow
 
 log = logging.getLogger("patroldesk.autoreply")
@@ -63,30 +72,78 @@ def held_back(config: Config, ticket: Ticket, address: str, automatic_cause: str
     return None
 
 
+RENDERING = "rendering"  # the outbox state of automatic mail whose template is not rendered yet
+
+
 def send_automatic(config: Config, ticket: Ticket, template: str, kind: str,
                    automatic_cause: str | None = None):
     """Queue templated automatic mail to the ticket's requester, unless `held_back` says no.
 
-    Returns the queued outbox row, or None when the mail was held back (the
-    ticket's trail says why). A template that does not render holds the mail
-    back too: the customer's own mail must never suffer for it.
+    Returns the outbox row, to be rendered by `render_pending`, or None when
+    the mail was held back (the ticket's trail says why).
     """
     address = ticket.requester.email or ""
     reason = held_back(config, ticket, address, automatic_cause)
-    if reason is None:
+    if reason is not None:
+        _record_held_back(ticket, kind, address, reason)
+        return None
+    return insert_fast(Outgoing, ticket=ticket.id, kind=kind, mail_from=config.support.addresses[0],
+                       recipients=json.dumps([address]), message_id="", subject="", data=b"",
+                       state=RENDERING, automatic=True, to_address=address.strip().lower(), template=template)
+
+
+def render_pending(config: Config, batch: int = 50) -> int:
+    """Render all automatic mail waiting for its template and queue it to be sent, each in a short
+    transaction of its own; returns how many were queued. A template that does not render, or
+    runs past its budget, holds its mail back: the customer's own mail never suffers for it."""
+    queued = 0
+    while True:
+        rows = list(Outgoing.select().where(Outgoing.state == RENDERING).order_by(Outgoing.id).limit(batch))
+        queued += sum(_render_one(config, row) for row in rows)
+        if len(rows) < batch:
+            return queued
+
+
+def _render_one(config: Config, row: Outgoing) -> int:
+    ticket = Ticket.get_or_none(Ticket.id == row.ticket_id)
+    if ticket is None:
+        _claim(row)  # its ticket is gone, and with it whom to write to
+        return 0
+    try:
+        draft, revision = templated_draft(config, ticket, row.template, automatic=True)
+    except (TemplateRefused, NotFound) as exc:
+        reason = f"the template {row.template!r} cannot be used: {exc}"
+        log.error("ticket #%d: %s %s", ticket.number, row.kind, reason)
+    except NoReplyAddress as exc:
+        reason = str(exc)
+    except (DatabaseError, InterfaceError):
+        raise  # the row stays as it is and is rendered when the database answers again
+    except Exception as exc:  # noqa: BLE001 - the customer's own mail must never suffer for our reply
+        reason = f"it could not be written: {type(exc).__name__}: {exc}"
+        log.exception("ticket #%d: %s to %s could not be written", ticket.number, row.kind, row.to_address)
+    else:
         try:
-            return send_templated(config, ticket, template, kind, automatic=True)
-        except (TemplateRefused, NotFound, NoReplyAddress) as exc:
-            reason = f"the template {template!r} cannot be used: {exc}"
-            log.error("ticket #%d: %s %s", ticket.number, kind, reason)
-        except (DatabaseError, InterfaceError):
-            raise  # the database's trouble is the pipeline's to handle (it hands the mail back)
-        except Exception as exc:  # noqa: BLE001 - the customer's own mail must never suffer for our reply
-            reason = f"it could not be written: {type(exc).__name__}: {exc}"
-            log.exception("ticket #%d: %s to %s could not be written", ticket.number, kind, address)
+            with database.atomic():
+                if not _claim(row):
+                    return 0  # another process rendered it first
+                queue_ticket_mail(config, ticket, draft, row.kind, template=row.template, template_revision=revision)
+            return 1
+        except NoReplyAddress as exc:  # the address stopped being one: held back, not retried forever
+            reason = str(exc)
+    with database.atomic():
+        if _claim(row):
+            _record_held_back(ticket, row.kind, row.to_address, reason)
+    return 0
+
+
+def _claim(row: Outgoing) -> bool:
+    """Take the placeholder row away, for the mail (or the note of why not) that replaces it."""
+    return bool(Outgoing.delete().where((Outgoing.id == row.id) & (Outgoing.state == RENDERING)).execute())
+
+
+def _record_held_back(ticket: Ticket, kind: str, address: str, reason: str) -> None:
     tickets.audit(ticket, "automatic mail held back", {"kind": kind, "to": address, "reason": reason})
     log.info("ticket #%d: %s to %s held back: %s", ticket.number, kind, address, reason)
-    return None
 
 
 def acknowledges(config: Config, mailbox: str | None) -> bool:

@@ -4,7 +4,7 @@ Every mail gets a fresh Message-ID in the support domain whose local part
 carries the ticket number and an HMAC of it: a reply's In-Reply-To that
 verifies is ours, whatever its subject says. In-Reply-To and References
 continue the customer's thread, and the ticket tag goes into the subject
-once. Names and subjects lose control characters before they become header
+once, at its end. Names and subjects lose control characters before they become header
 values, and non-ASCII is encoded by the email package (RFC 2047, or UTF-8
 headers when an address itself is internationalised).
 """
@@ -31,7 +31,7 @@ from pathlib import Path
 from daemon.config import Config
 from daemon.mail.addresses import addr_spec
 from daemon.mail.cleaners import unescape
-from daemon.tickets import tagged_number
+from daemon.tickets import untagged
 
 KEY_FILE = "message-id.key"
 MAX_REFERENCES = 20  # the nearest ones: enough for any client to thread, never a huge header
@@ -183,15 +183,26 @@ def _wire_international(mail: Draft, subject: str, message_id: str, thread: list
 
 
 def tagged_subject(subject: str, number: int, tag_format: str, reply: bool) -> str:
-    """One line with the ticket tag once (kept where the customer's client left it), and
-    one 'Re: ' for a reply, however many prefixes the thread has gathered."""
-    line = one_line(subject)
+    """One line ending in the ticket's tag, the only tag in it, and one 'Re: ' in front of a reply
+    however many prefixes the thread has gathered: every mail of a ticket, written by a person or
+    not, follows this one rule, so a reply to any of them threads by its tag."""
+    line = one_line(untagged(subject, tag_format))
     if reply:
-        while _REPLY_PREFIX.match(line):
-            line = _REPLY_PREFIX.sub("", line, count=1)
-    if tagged_number(line, tag_format) != number:
-        line = f"{line} {tag_format.format(ref=number)}".strip()
+        line = _without_reply_prefixes(line)
+    line = f"{line} {tag_format.format(ref=number)}".strip()
     return f"Re: {line}" if reply else line
+
+
+def topic(subject: str, tag_format: str) -> str:
+    """What a customer's subject is about: without their reply prefixes (Re:, Sv:...) and ticket tags,
+    so that a mail quoting it does not stack them in front of its own."""
+    return _without_reply_prefixes(one_line(untagged(subject, tag_format)))
+
+
+def _without_reply_prefixes(line: str) -> str:
+    while _REPLY_PREFIX.match(line):
+        line = _REPLY_PREFIX.sub("", line, count=1)
+    return line
 
 
 def one_line(text: str) -> str:

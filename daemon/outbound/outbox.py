@@ -140,9 +140,12 @@ class Sender(WakeableThread):
     def __init__(self, config: Config):
         super().__init__()
         self.config = config
+        self.before_send: list = []  # callables that make mail ready to send (rendering automatic mail)
 
     def _round(self) -> None:
         try:
+            for prepare in self.before_send:
+                prepare()
             while not self._stop.is_set() and send_due(self.config):
                 pass  # a full batch may have more behind it
         except Exception:  # noqa: BLE001 - the sender must outlive any bug or outage

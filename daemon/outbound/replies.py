@@ -6,9 +6,12 @@ file of the same name. The people who write templates are not the people who
 run the server, so every template renders in Jinja2's sandbox with strict
 variables: one that names an unknown variable, reaches for Python's
 internals, includes another template or fails to render is refused with its
-name, line and reason, when it is saved and again whenever it is used. The
-subject always comes out as one line, so no template (and no customer's text
-inside one) can add a header to the mail.
+name, line and reason, when it is saved and again whenever it is used.
+Every render has a budget of time and of characters written ([templates]):
+a template is tried on several unlike sample tickets before it is saved, and
+a render that goes past the budget is cut off and refused. The subject
+always comes out as one line, so no template (and no customer's text inside
+one) can add a header to the mail.
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NoReplyAddress, NotFound, PatroldeskError
 from daemon.outbound.outbox import queue_ticket_mail
-from daemon.outbound.compose import Draft, one_line, tagged_subject
+from daemon.outbound.budget import Budget, BudgetedEnvironment, BudgetExceeded, Meter, instrument, stream
+from daemon.outbound.compose import Draft, one_line, tagged_subject, topic
 from daemon.store import db
 from daemon.store.db import database
 from daemon.store.models import Customer, ReplyTemplate, Ticket, User, utcnow
@@ -39,7 +43,7 @@ CONTEXT_VARIABLES: dict[str, str] = {
     "customer.email": "their address",
     "ticket": "the ticket the mail is about",
     "ticket.number": "its number, e.g. 10001",
-    "ticket.subject": "its subject, as the customer wrote it; may be empty",
+    "ticket.subject": "its subject as the customer wrote it, without Re:/Sv: prefixes and ticket tags; may be empty",
     "ticket.status": "new, open, pending, solved or closed",
     "ticket.reference": "the tag that threads replies, e.g. [#10001] (threading.tag_format)",
     "agent": "the agent who writes; None in automatic mail, so test it: {% if agent %}",
@@ -142,8 +146,8 @@ def template_context(config: Config, ticket: Ticket, customer: Customer, agent: 
     """
     return {
         "customer": TemplateCustomer(name=customer.name or "", email=customer.email or ""),
-        "ticket": TemplateTicket(number=ticket.number, subject=ticket.subject or "", status=ticket.status or "",
-                                 reference=ticket_reference(config, ticket.number)),
+        "ticket": TemplateTicket(number=ticket.number, subject=topic(ticket.subject or "", config.threading.tag_format),
+                                 status=ticket.status or "", reference=ticket_reference(config, ticket.number)),
         "agent": _template_agent(agent),
         "article": _template_article(article),
         "support": TemplateSupport(address=support_address or ticket.support_address or config.support.addresses[0],
@@ -167,18 +171,59 @@ def _template_article(article) -> TemplateArticle | None:
 
 def sample_context(config: Config) -> dict:
     """Every variable set, in the scripts real customers write in, to try a template on before it is saved."""
-    number = config.threading.first_number
-    return {
-        "customer": TemplateCustomer(name="Åse Ødegård", email="ase.odegard@example.no"),
-        "ticket": TemplateTicket(number=number, subject="Не печатает принтер на третьем этаже", status="open",
-                                 reference=ticket_reference(config, number)),
-        "agent": TemplateAgent(name="Kari Nordmann", username="kari"),
-        "article": TemplateArticle(title="Skriveren skriver ikke ut: slik løser du det",
-                                   url="https://kb.example.no/articles/42"),
-        "support": TemplateSupport(address=config.support.addresses[0], name=config.support.name),
-        "now": dt.datetime.now(dt.timezone.utc),
-        "body": "Hei Åse,\n\nПринтер снова печатает: we replaced the fuser unit.\n",
-    }
+    return sample_contexts(config)[0][1]
+
+
+def sample_contexts(config: Config) -> list[tuple[str, dict]]:
+    """Unlike sample tickets, each with what it is: a template must render within budget for all of them
+    (numbers, languages, empty and long fields, statuses, several messages quoted in a body)."""
+    first = config.threading.first_number
+    support = TemplateSupport(address=config.support.addresses[0], name=config.support.name)
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def ticket(number: int, subject: str, status: str) -> TemplateTicket:
+        return TemplateTicket(number=number, subject=subject, status=status,
+                              reference=ticket_reference(config, number))
+
+    thread = "\n\n".join(f"> {line}" for line in _SAMPLE_LINES) + "\n"
+    return [
+        ("a Norwegian customer's ticket in Russian", {
+            "customer": TemplateCustomer(name="Åse Ødegård", email="ase.odegard@example.no"),
+            "ticket": ticket(first, "Не печатает принтер на третьем этаже", "open"),
+            "agent": TemplateAgent(name="Kari Nordmann", username="kari"),
+            "article": TemplateArticle(title="Skriveren skriver ikke ut: slik løser du det",
+                                       url="https://kb.example.no/articles/42"),
+            "support": support, "now": now,
+            "body": "Hei Åse,\n\nПринтер снова печатает: we replaced the fuser unit.\n"}),
+        ("an English ticket with no name, subject, agent, article or body", {
+            "customer": TemplateCustomer(name="", email="j@example.org"),
+            "ticket": ticket(first + 1, "", "new"), "agent": None, "article": None,
+            "support": support, "now": now, "body": ""}),
+        ("a ticket with long fields and several messages", {
+            "customer": TemplateCustomer(name="Константин " * 18, email="k" * 60 + "@example.ru"),
+            "ticket": ticket(first + 987_654, ("Printer on the third floor prints blank pages again " * 40)[:2000],
+                             "pending"),
+            "agent": TemplateAgent(name="Ola " * 50, username="ola"),
+            "article": TemplateArticle(title="Blank pages " * 20, url="https://kb.example.no/articles/" + "9" * 200),
+            "support": support, "now": now, "body": ("Hei,\n\n" + thread) * 40}),
+        ("a closed ticket with markup in its fields", {
+            "customer": TemplateCustomer(name='"Nils <b>O\'Hara</b>" & {{ co }}', email="nils@example.no"),
+            "ticket": ticket(1, "<script>alert(1)</script> {% raw %} 100% & «ok»", "closed"),
+            "agent": TemplateAgent(name="kari", username="kari"), "article": None, "support": support,
+            "now": dt.datetime(2024, 2, 29, 23, 59, 59, tzinfo=dt.timezone.utc),
+            "body": "<p>Løst.</p>\n\n-- \nKari\n"}),
+        ("a solved ticket with a large number", {
+            "customer": TemplateCustomer(name="Ингрид", email="ingrid@example.com"),
+            "ticket": ticket(first + 4_000_000, "Faktura for mars: «beløpet stemmer ikke»", "solved"),
+            "agent": TemplateAgent(name="Per Hansen", username="per"), "article": None, "support": support,
+            "now": now, "body": "Fakturaen er sendt på nytt.\n"}),
+    ]
+
+
+# Lines of an earlier exchange, quoted in the long sample's body.
+_SAMPLE_LINES = ("Den 3. mars skrev Åse: skriveren skriver ut blanke ark.",
+                 "On 4 March, Support wrote: we have ordered a new fuser unit.",
+                 "4 марта Асе написала: спасибо, жду.")
 
 
 def mail_templates_folder(config: Config) -> Path:
@@ -197,13 +242,18 @@ def render(config: Config, name: str, context: dict) -> Rendered:
     stored = db.execute('SELECT "subject", "text", "html", "revision" FROM "reply_template" WHERE "name" = ?',
                         (name,)).fetchone()
     if stored is not None:
-        rendered = _render_parts(name, _stored_parts(*stored[:3]), context, folder=None)
+        rendered = _render_parts(name, _stored_parts(*stored[:3]), context, None, render_budget(config))
         return dataclasses.replace(rendered, revision=stored[3])
     folder = mail_templates_folder(config)
     parts = builtin_parts(name, folder)
     if parts is None:
         raise NotFound(f"no reply template named {name!r}: none in the database, and no {name}.txt.j2 in {folder}")
-    return _render_parts(name, parts, context, folder=folder)
+    return _render_parts(name, parts, context, folder, render_budget(config))
+
+
+def render_budget(config: Config) -> Budget:
+    """What one render may spend ([templates])."""
+    return Budget(milliseconds=config.templates.render_milliseconds, kilobytes=config.templates.render_kilobytes)
 
 
 def preview(config: Config, name: str, ticket: Ticket, agent: User | None = None, body: str = "") -> Rendered:
@@ -226,13 +276,22 @@ def preview_headers(config: Config, ticket: Ticket, rendered: Rendered) -> list[
 
 
 def check(config: Config, name: str, subject: str, text: str, html: str | None = None) -> None:
-    """Refuse a team's template before it is saved: a bad name, an empty part, or any fault rendering finds."""
+    """Refuse a team's template before it is saved: a bad name, an empty part, or any fault (or render past
+    the budget) found rendering it for each of the sample tickets."""
     _refuse_bad_name(name)
     if not subject.strip():
         raise TemplateRefused(name, "the subject is empty", part="subject")
     if not text.strip():
         raise TemplateRefused(name, "the text is empty")
-    _render_parts(name, _stored_parts(subject, text, html), sample_context(config), folder=None)
+    parts = _stored_parts(subject, text, html)
+    for tried, (described, context) in enumerate(sample_contexts(config)):
+        try:
+            _render_parts(name, parts, context, None, render_budget(config))
+        except TemplateRefused as refused:
+            if not tried:
+                raise
+            raise TemplateRefused(name, f"{refused.reason} (rendered for {described})", refused.line,
+                                  refused.part) from None
 
 
 def save_template(config: Config, name: str, subject: str, text: str, html: str | None = None,
@@ -284,16 +343,20 @@ def _split_subject_line(name: str, source: str) -> tuple[str, str]:
     return first[len("subject:"):].strip(), text
 
 
-def _render_parts(name: str, parts: list[_Part], context: dict, folder: Path | None) -> Rendered:
-    """Render each part; `folder` is the built-ins' folder, None for a team's template (no includes)."""
-    rendered = {part.kind: _render_part(name, part, context, folder) for part in parts}
+def _render_parts(name: str, parts: list[_Part], context: dict, folder: Path | None, budget: Budget) -> Rendered:
+    """Render each part within one budget; `folder` is the built-ins' folder, None for a team's template
+    (no includes)."""
+    meter = Meter(budget)
+    rendered = {part.kind: _render_part(name, part, context, folder, meter) for part in parts}
     return Rendered(subject=one_line(rendered["subject"]), text=rendered["text"], html=rendered.get("html"))
 
 
-def _render_part(name: str, part: _Part, context: dict, folder: Path | None) -> str:
+def _render_part(name: str, part: _Part, context: dict, folder: Path | None, meter: Meter) -> str:
     template = _compiled(str(folder) if folder else None, name, part, frozenset(context))
     try:
-        return template.render(context)
+        return stream(template, context, meter)
+    except BudgetExceeded as exc:
+        raise _refusal(name, part, _failing_line(exc, template), str(exc)) from None
     except SecurityError as exc:
         raise _refusal(name, part, _failing_line(exc, template), f"not allowed in a template ({exc})") from None
     except UndefinedError as exc:
@@ -304,8 +367,8 @@ def _render_part(name: str, part: _Part, context: dict, folder: Path | None) -> 
 
 @lru_cache(maxsize=16)
 def _environment(folder: str | None, html: bool) -> SandboxedEnvironment:
-    """Sandboxed and strict, escaping only HTML; only built-ins (with a folder) may include other files."""
-    return SandboxedEnvironment(
+    """Sandboxed, budgeted and strict, escaping only HTML; only built-ins (with a folder) may include other files."""
+    return BudgetedEnvironment(
         loader=FileSystemLoader(folder) if folder else None,
         undefined=StrictUndefined, autoescape=html, finalize=_none_as_empty,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -341,7 +404,7 @@ def _compile(environment: SandboxedEnvironment, name: str, part: _Part, known: f
     if unknown:
         line, variable = unknown
         raise _refusal(name, part, line, f"{variable!r} is undefined")
-    return environment.from_string(tree)
+    return environment.from_string(instrument(tree))
 
 
 def _first_internal_name(tree: nodes.Template) -> tuple[int, str] | None:
@@ -394,15 +457,9 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
     refusal = tickets.reply_refusal(ticket)
     if refusal:
         raise NoReplyAddress(f"ticket #{ticket.number} has {refusal}; nothing can be sent to it")
-    customer = ticket.requester
-    rendered = render(config, name, template_context(config, ticket, customer, agent=agent, body=body,
-                                                     article=article))
-    answered, thread = _thread_of(ticket)
-    sender = ticket.support_address or config.support.addresses[0]
-    draft = Draft(ticket_number=ticket.number, to=(customer.name or "", customer.email),
-                  sender=(config.support.name, sender), subject=rendered.subject, text=rendered.text,
-                  html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic)
-    provenance = {"template_revision": rendered.revision, **(provenance or {})}
+    draft, revision = templated_draft(config, ticket, name, agent=agent, body=body, automatic=automatic,
+                                      article=article)
+    provenance = {"template_revision": revision, **(provenance or {})}
     if kind != "reply" or automatic:  # queue_ticket_mail is one transaction of its own
         return queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
     with database.atomic():  # a person answered: the mail, and a new ticket now being worked on
@@ -414,6 +471,21 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
         tickets.audit(ticket, "replied", {"outbox": queued.id, "template": name,
                                           **({"status": "new -> open"} if opened else {})}, actor=agent)
     return queued
+
+
+def templated_draft(config: Config, ticket: Ticket, name: str, agent: User | None = None, body: str = "",
+                    automatic: bool = False, article=None) -> tuple[Draft, int | None]:
+    """The mail template `name` makes for the ticket's requester, and the template's revision;
+    writes nothing (TemplateRefused, NotFound as `render`)."""
+    customer = ticket.requester
+    rendered = render(config, name, template_context(config, ticket, customer, agent=agent, body=body,
+                                                     article=article))
+    answered, thread = _thread_of(ticket)
+    sender = ticket.support_address or config.support.addresses[0]
+    draft = Draft(ticket_number=ticket.number, to=(customer.name or "", customer.email),
+                  sender=(config.support.name, sender), subject=rendered.subject, text=rendered.text,
+                  html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic)
+    return draft, rendered.revision
 
 
 def _thread_of(ticket: Ticket) -> tuple[str | None, tuple[str, ...]]:

@@ -184,7 +184,7 @@ class MailboxState(BaseModel):
     stuck_tries = IntegerField(default=0)
 
 
-OUTBOX_STATES = ("queued", "sending", "sent", "failed", "bounced")
+OUTBOX_STATES = ("rendering", "queued", "sending", "sent", "failed", "bounced")
 
 
 class Outgoing(BaseModel):

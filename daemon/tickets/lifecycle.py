@@ -203,6 +203,11 @@ def tagged_number(subject: str, tag_format: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def untagged(subject: str, tag_format: str) -> str:
+    """The subject without any ticket tag (each becomes a space)."""
+    return _tag_pattern(tag_format).sub(" ", subject)
+
+
 # Reading tickets back ------------------------------------------------------
 
 def get_ticket(number: int) -> Ticket:
