@@ -10,7 +10,7 @@ import socket
 import threading
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from werkzeug.serving import make_server
+from waitress import create_server, wasyncore
 
 from daemon.config import Config
 from daemon.errors import PatroldeskError
@@ -25,35 +25,49 @@ log = logging.getLogger("patroldesk.service")
 
 
 class WebServer:
-    """The console's WSGI app on a thread (a real WSGI server is for production)."""
+    """The console on waitress, a production WSGI server, in threads the service stops."""
 
     def __init__(self, config: Config):
         from web import create_app
-        # Bind here: werkzeug reports a taken port by printing and exiting the process.
+        # Bind here, so a taken port is one clear line naming the key.
         listener = socket.socket(socket.AF_INET6 if ":" in config.web.host else socket.AF_INET)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             listener.bind((config.web.host, config.web.port))
-            listener.listen(128)
         except OSError as exc:
             listener.close()
             raise PatroldeskError(f"cannot serve the console on {config.web.host}:{config.web.port}: "
                                   f"{exc.strerror} (another daemon running? see [web] port in "
                                   f"{config.source})") from None
-        self._server = make_server(config.web.host, config.web.port, create_app(config), threaded=True,
-                                   fd=listener.fileno())
-        self._listener = listener
+        self._map: dict = {}
+        # ident=None: no Server header, so no version for a visitor to look up. Proxy headers are left
+        # to the app ([web] behind_proxy), which waitress would otherwise strip.
+        self._server = create_server(create_app(config), map=self._map, sockets=[listener], threads=8,
+                                     ident=None, clear_untrusted_proxy_headers=False)
         self.port = listener.getsockname()[1]  # port 0 asks for any free one
-        self._thread = threading.Thread(target=self._server.serve_forever, name="web", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="web", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def _serve(self) -> None:
+        """waitress's loop, one poll at a time, so the sockets are closed by the thread that polls them."""
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=1, map=self._map, count=1)
+        self._close()
+
+    def _close(self) -> None:
+        self._server.task_dispatcher.shutdown(timeout=5)  # requests in hand are answered first
+        wasyncore.close_all(self._map)
+
     def stop(self) -> None:
-        self._server.shutdown()
+        self._stopping.set()
+        if not self._thread.is_alive():  # never started: nobody else will close the socket
+            self._close()
+            return
+        self._server.pull_trigger()  # wake the poll now rather than at its timeout
         self._thread.join(10)
-        self._server.server_close()
-        self._listener.close()
 
 
 class Service:

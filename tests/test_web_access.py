@@ -16,7 +16,7 @@ import pytest
 from flask import Blueprint
 
 from daemon.store import db
-from daemon.store.models import AuditEvent, SignInFailure, User
+from daemon.store.models import AuditEvent, SignInThrottle, User
 from tests.browser import served
 from tests.conftest import make_config
 from tests.webtools import PASSWORD, make_console, post, token
@@ -202,7 +202,7 @@ def test_repeated_failures_lock_the_name_even_for_the_right_password(console):
     client.post("/sign-in", data={"username": "agent", "password": "nope", "csrf_token": token(client)})
     locked = client.post("/sign-in", data={"username": "agent", "password": PASSWORD, "csrf_token": token(client)})
     assert locked.status_code == 429 and "Too many failed sign-ins" in locked.get_data(as_text=True)
-    assert SignInFailure.get(SignInFailure.username == "agent").locked_until is not None
+    assert SignInThrottle.get(SignInThrottle.key == "name:agent").blocked_until is not None
 
 
 def test_unknown_names_are_locked_alike_and_not_revealed(console):
@@ -210,7 +210,7 @@ def test_unknown_names_are_locked_alike_and_not_revealed(console):
     response = client.post("/sign-in", data={"username": "nobody", "password": "whatever",
                                              "csrf_token": token(client)})
     assert response.status_code == 401 and "Wrong username or password" in response.get_data(as_text=True)
-    assert SignInFailure.get(SignInFailure.username == "nobody").failures == 1
+    assert SignInThrottle.get(SignInThrottle.key == "name:nobody").failures == 1
 
 
 def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(console):
@@ -255,7 +255,7 @@ def test_a_burst_of_parallel_guesses_gets_no_more_checks_than_the_limit(tmp_path
                 answers = list(pool.map(lambda guess: guess(), clients))
         limit = config.web.failed_sign_ins
         assert answers.count(401) <= limit and answers.count(401) + answers.count(429) == 20, answers
-        assert SignInFailure.get(SignInFailure.username == "agent").locked_until is not None
+        assert SignInThrottle.get(SignInThrottle.key == "name:agent").blocked_until is not None
     finally:
         handle.close()
 

@@ -10,6 +10,7 @@ from daemon.config import MailboxConfig
 from daemon.store import db
 from daemon.store.models import MailboxState, utcnow
 from tests.conftest import make_config
+from tests.webtools import make_console
 from web import create_app
 
 MAILBOXES = (MailboxConfig(name="main", host="imap.example.com", user="u", password="p"),
@@ -78,11 +79,14 @@ def test_the_page_lists_the_mailboxes_and_no_smtp_when_it_is_off(config, databas
     assert "refused" not in page
 
 
-def test_the_page_says_where_smtp_listens_when_it_is_on(tmp_path, database):
+def test_the_page_says_smtp_is_on_and_only_admins_see_where_it_listens(tmp_path, database):
     config = make_config(tmp_path, smtp={"enabled": True, "protocol": "lmtp", "host": "127.0.0.2", "port": 2424})
-    page = " ".join(get(config, "/health").get_data(as_text=True).split())
+    anonymous = " ".join(get(config, "/health").get_data(as_text=True).split())
+    assert "accepted by LMTP." in anonymous and "2424" not in anonymous and "127.0.0.2" not in anonymous
+    assert "IMAP" not in anonymous
+    console = make_console(config)
+    page = " ".join(console.client("admin").get("/health").get_data(as_text=True).split())
     assert "accepted by LMTP on 127.0.0.2:2424." in page
-    assert "IMAP" not in page
 
 
 def test_the_page_says_when_no_mail_can_come_in(tmp_path, database):
@@ -101,3 +105,52 @@ def test_an_unreadable_database_is_reported_not_raised(config):
     body = response.get_json()
     assert body["status"] == "down" and body["database"].startswith("unavailable")
     assert body["mailboxes"] == [{"name": "main", "status": "unknown"}, {"name": "backup", "status": "unknown"}]
+
+
+UNNAMED = MailboxConfig(host="imap.corp.example", user="helpdesk-login", password="p", folder="Support")
+
+
+def details_config(tmp_path):
+    """An unnamed mailbox (its label would be its login and host), a named one, and SMTP on a set port."""
+    config = make_config(tmp_path, smtp={"enabled": True, "host": "127.0.0.3", "port": 2626},
+                         support={"addresses": ["help@corp.example"]})
+    return dataclasses.replace(config, mailbox=(UNNAMED, MAILBOXES[1]))
+
+
+SECRETS = ("helpdesk-login", "imap.corp.example", "help@corp.example", "2626", "127.0.0.3", "corp.example")
+
+
+def test_anonymous_health_shows_no_login_host_address_or_port(tmp_path, database):
+    config = details_config(tmp_path)
+    mailbox_row(UNNAMED.label, status="failing", failing_since=utcnow(), last_error="helpdesk-login refused")
+    for path in ("/healthz", "/health"):
+        text = get(config, path).get_data(as_text=True)
+        assert not [secret for secret in SECRETS if secret in text], (path, text)
+    names = [box["name"] for box in get(config, "/healthz").get_json()["mailboxes"]]
+    assert names == ["mailbox 1", "backup"]  # an unnamed mailbox is not named by its account; a name is kept
+
+
+def test_anonymous_health_names_no_account_when_the_database_is_down(tmp_path):
+    config = details_config(tmp_path)
+    db.open_database(config)  # a new file with no tables: every query fails
+    try:
+        response = get(config, "/healthz")
+    finally:
+        db.database.close()
+    assert response.status_code == 503
+    assert response.get_json()["mailboxes"] == [{"name": "mailbox 1", "status": "unknown"},
+                                                {"name": "backup", "status": "unknown"}]
+
+
+def test_signed_in_admins_see_the_details_and_agents_do_not(tmp_path, database):
+    config = details_config(tmp_path)
+    mailbox_row(UNNAMED.label)
+    console = make_console(config)
+    admin = console.client("admin")
+    page = admin.get("/health").get_data(as_text=True)
+    assert all(secret in page for secret in ("helpdesk-login@imap.corp.example", "help@corp.example", "2626"))
+    boxes = admin.get("/healthz").get_json()["mailboxes"]
+    assert (boxes[0]["name"], boxes[0]["host"], boxes[0]["folder"]) == (
+        "helpdesk-login@imap.corp.example", "imap.corp.example", "Support")
+    agent_page = console.client("agent").get("/health").get_data(as_text=True)
+    assert not [secret for secret in SECRETS if secret in agent_page]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -65,3 +66,30 @@ def test_the_console_runs_under_a_production_wsgi_server(workdir, server):  # no
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_patroldesk_run_serves_the_console_with_no_development_server_and_no_version(workdir):  # noqa: F811
+    cli(workdir, "init")
+    env = dict(os.environ, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml"))
+    daemon = subprocess.Popen([sys.executable, "-m", "daemon", "run"], cwd=workdir, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = ""
+        while "console:" not in banner:
+            line = daemon.stdout.readline()
+            assert line, f"daemon exited: {daemon.stderr.read()}"
+            banner += line
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", banner).group(1))
+        responses = [urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) for path in
+                     ("/sign-in", "/healthz")]
+        for response in responses:
+            headers = str(response.headers)
+            assert response.status == 200 and "werkzeug" not in headers.lower(), headers
+            assert not re.search(r"\d", response.headers.get("Server", "")), headers
+            assert "python" not in headers.lower(), headers
+    finally:
+        daemon.send_signal(signal.SIGINT)
+        asked = time.monotonic()
+        code = daemon.wait(timeout=30)
+    assert code == 0, daemon.stderr.read()
+    assert time.monotonic() - asked < 5  # a clean stop does not wait out a timeout

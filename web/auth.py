@@ -1,10 +1,16 @@
 """Signing in and out, and changing one's own password.
 
-After `[web] failed_sign_ins` failures in a row for one account name, known
-or not, the name is locked for `lockout_minutes`: the page says so without
-saying whether the account exists, and a correct password does not open
-it early. Each sign-in starts a new session (nothing of the anonymous one is
-kept); signing out and changing the password revoke every session the user had.
+Failed sign-ins are counted per account name and per client address for a browser
+that never signed in as that name, and per browser for one that did (web.browsers):
+after `[web] failed_sign_ins` failures the key is blocked for `lockout_minutes`, each
+block twice the one before (daemon.people.lockout). So a stranger who guesses at
+the admin's name is slowed down more and more, while the admin's own browser still
+signs in. The page says so without saying whether the account exists, and a correct
+password does not open a block early. The current password asked for by the password
+page is counted alike: at the limit this session is signed out. Behind a proxy, the
+client's address is the proxy's unless `[web] behind_proxy` is set (werkzeug's ProxyFix).
+Each sign-in starts a new session (nothing of the anonymous one is kept); signing out
+and changing the password revoke every session the user had.
 """
 from __future__ import annotations
 
@@ -21,7 +27,9 @@ from daemon.errors import PatroldeskError
 from daemon.people import accounts, lockout, users
 from daemon.store.models import User, utcnow
 from web.access import PUBLIC, SignedIn, me, requires
+from web.browsers import browser_id, remember_browser
 
+ADDRESS_LIMIT_FACTOR = 4  # several people may share one address (an office behind NAT)
 blueprint = Blueprint("auth", __name__)
 _UNKNOWN_HASH_USER = None  # a User-shaped stand-in so an unknown name costs one hash check too
 
@@ -36,9 +44,9 @@ class SignInForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired()],
                             render_kw={"autocomplete": "current-password"})
-    new = PasswordField("New password", validators=[DataRequired(), Length(min=users.MIN_PASSWORD_LENGTH,
-                                                                           max=1000)],
-                        render_kw={"autocomplete": "new-password"})
+    # The length, like the rest of the rule, is daemon.people's to judge: one message, the same as the CLI's.
+    new = PasswordField("New password", validators=[DataRequired(), Length(max=1000)],
+                        render_kw={"autocomplete": "new-password", "minlength": users.MIN_PASSWORD_LENGTH})
     again = PasswordField("New password again", validators=[DataRequired(), EqualTo("new", "the two differ")],
                           render_kw={"autocomplete": "new-password"})
 
@@ -50,9 +58,10 @@ def sign_in():
     if not form.validate_on_submit():
         return render_template("auth/sign_in.html", form=form), 400 if request.method == "POST" else 200
     name = form.username.data.strip()
-    user, locked = _check(name, form.password.data)
-    if locked:
-        form.password.errors = [f"Too many failed sign-ins for this name: try again after {locked:%H:%M:%S} UTC."]
+    user, blocked = _check(name, form.password.data)
+    if blocked:
+        form.password.errors = [(f"Too many failed sign-ins for this name from here: try again after "
+                                 f"{blocked:%H:%M:%S} UTC.")]
         return render_template("auth/sign_in.html", form=form), 429
     if user is None:
         form.password.errors = ["Wrong username or password."]
@@ -60,25 +69,38 @@ def sign_in():
     session.clear()  # a new session: nothing of the anonymous one is carried over
     login_user(SignedIn(user))
     session["nonce"] = secrets.token_hex(8)
-    return redirect(_next_page())
+    response = redirect(_next_page())
+    remember_browser(response, name)
+    return response
 
 
 def _check(name: str, password: str) -> tuple[User | None, dt.datetime | None]:
-    """The user when the password is right and the name not locked; else (None, lock end or None)."""
-    key = name.casefold()[:100]
+    """The user when the password is right and no key of this attempt is blocked; else (None, block end or None)."""
+    keys = _sign_in_keys(name)
     config = current_app.config["PATROLDESK"].web
-    limit, minutes, now = config.failed_sign_ins, config.lockout_minutes, utcnow()
-    locked = lockout.reserve(key, now, limit, minutes)
-    if locked is not None:
-        return None, locked
+    minutes, now = config.lockout_minutes, utcnow()
+    blocked = lockout.reserve(keys, now, minutes)
+    if blocked is not None:
+        return None, blocked
     user = User.get_or_none((User.username == name) & User.active)
     if user is not None and users.check_password(user, password):
-        lockout.succeeded(key)
+        # Not the address's failures: signing in to one's own account must not buy more guesses at others.
+        lockout.succeeded([key for key, _ in keys if not key.startswith("address:")])
         return user, None
     if user is None:
         users.check_password(_stand_in(), password)  # the same time spent, known name or not
-    lockout.failed(key, now, limit, minutes)
+    lockout.failed(keys, now, minutes)
     return None, None
+
+
+def _sign_in_keys(name: str) -> lockout.Keys:
+    """A browser that signed in as `name` before answers for itself; any other, with the name and its address."""
+    limit = current_app.config["PATROLDESK"].web.failed_sign_ins
+    browser = browser_id(name)
+    if browser:
+        return [(lockout.browser_key(browser), limit)]
+    return [(lockout.name_key(name), limit),
+            (lockout.address_key(request.remote_addr or "unknown"), limit * ADDRESS_LIMIT_FACTOR)]
 
 
 def _stand_in() -> User:
@@ -112,22 +134,44 @@ def sign_out():
 @requires("agent")
 def password():
     form = PasswordForm()
+    status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
-        if not users.check_password(me(), form.current.data):
+        config, now = current_app.config["PATROLDESK"].web, utcnow()
+        keys = [(lockout.password_key(me().id), config.failed_sign_ins)]
+        blocked = lockout.reserve(keys, now, config.lockout_minutes)
+        if blocked:
+            form.current.errors = [f"Too many wrong current passwords: try again after {blocked:%H:%M:%S} UTC."]
+            status = 429
+        elif not users.check_password(me(), form.current.data):
+            if lockout.failed(keys, now, config.lockout_minutes):
+                return _sign_out_after_wrong_passwords()
             form.current.errors = ["That is not your current password."]
         else:
-            try:
-                users.set_password(me(), form.new.data)
-            except PatroldeskError as exc:
-                form.new.errors = [str(exc)]
-            else:
-                user = _revoke_sessions(me())
-                session.clear()
-                login_user(SignedIn(user))  # this browser stays signed in, with a new session
-                flash("Password changed; your other sessions are signed out.")
-                return redirect(url_for("tickets.queue"))
-    status = 400 if request.method == "POST" else 200
+            lockout.succeeded([key for key, _ in keys])
+            return _change_password(form) or (render_template("auth/password.html", form=form), 400)
     return render_template("auth/password.html", form=form), status
+
+
+def _change_password(form: PasswordForm):
+    """The new password, if the rule takes it: this browser stays signed in with a new session."""
+    try:
+        users.set_password(me(), form.new.data)
+    except PatroldeskError as exc:
+        form.new.errors = [str(exc)]
+        return None
+    user = _revoke_sessions(me())
+    session.clear()
+    login_user(SignedIn(user))
+    flash("Password changed; your other sessions are signed out.")
+    return redirect(url_for("tickets.queue"))
+
+
+def _sign_out_after_wrong_passwords():
+    """Whoever keeps guessing at the current password is not let go on guessing in this session."""
+    logout_user()
+    session.clear()
+    flash("Signed out: too many wrong current passwords. Sign in again to go on.")
+    return redirect(url_for("auth.sign_in"))
 
 
 def _revoke_sessions(user: User) -> User:

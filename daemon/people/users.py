@@ -7,25 +7,30 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from daemon.errors import PatroldeskError
+from daemon.people.strength import MIN_PASSWORD_LENGTH, refuse_weak  # noqa: F401 (the console's form)
 from daemon.store.models import ROLES, User
 
 _hasher = PasswordHasher()
-MIN_PASSWORD_LENGTH = 10
 
 
 def new_password() -> str:
-    """A random password for a first account, printed once."""
-    return secrets.token_urlsafe(12)
+    """A random password for a first account or a reset, printed once (it meets the rule like any other)."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        try:
+            refuse_weak(password)
+            return password
+        except PatroldeskError:  # a random string that happens to read as words or a run: draw again
+            continue
 
 
 def create_user(username: str, role: str, password: str, email: str = "", name: str = "") -> User:
-    """An account with an argon2id password hash; refuses a weak password or a taken name."""
+    """An account with an argon2id password hash; refuses a weak password (daemon.people.strength) or a taken name."""
     if role not in ROLES:
         raise PatroldeskError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not username or len(username) > 100 or any(c.isspace() for c in username):
         raise PatroldeskError("a username is 1 to 100 characters without spaces")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise PatroldeskError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    refuse_weak(password, (username, name, email))
     if User.select().where(User.username == username).exists():
         raise PatroldeskError(f"the username {username!r} is taken")
     return User.create(username=username, role=role, email=email, name=name,
@@ -33,9 +38,10 @@ def create_user(username: str, role: str, password: str, email: str = "", name: 
 
 
 def set_password(user: User, password: str) -> None:
-    """Store a new argon2id hash, under the same length rule as a new account."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise PatroldeskError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    """Store a new argon2id hash, under the same rule as a new account; never the password it replaces."""
+    refuse_weak(password, (user.username, user.name, user.email))
+    if check_password(user, password):
+        raise PatroldeskError("a password must differ from the one it replaces")
     User.update(password_hash=_hasher.hash(password)).where(User.id == user.id).execute()
 
 

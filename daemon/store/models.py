@@ -47,12 +47,14 @@ class User(BaseModel):
     session_version = IntegerField(default=0)  # bumped at sign-out and password change: old cookies die
 
 
-class SignInFailure(BaseModel):
-    """Failed sign-ins in a row for one account name (known or not): the lock-out's memory."""
-    username = CharField(max_length=100, unique=True)
-    failures = IntegerField(default=0)
+class SignInThrottle(BaseModel):
+    """Failed password checks under one key (an account name, a client address, a known browser,
+    an account's current-password check): the sign-in throttle's memory."""
+    key = CharField(max_length=200, unique=True)
+    failures = IntegerField(default=0)  # since the last block, or the last quiet spell
+    strikes = IntegerField(default=0)  # blocks so far: each lasts twice the one before
     last_at = DateTimeField(default=utcnow)
-    locked_until = DateTimeField(null=True)
+    blocked_until = DateTimeField(null=True)
 
 
 STATUSES = ("new", "open", "pending", "solved", "closed")
