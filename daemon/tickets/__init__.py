@@ -8,11 +8,11 @@ Other packages call what is named below; front doors may also use the queue and 
 """
 from daemon.tickets.lifecycle import (
     PRIORITIES, add_note, assign, audit, customer_for, get_ticket, is_participant, list_tickets, open_ticket,
-    record_inbound, respond_by, set_priority, tagged_number, ticket_detail, ticket_for_update,
+    record_inbound, record_outbound, respond_by, set_priority, tagged_number, ticket_detail, ticket_for_update,
 )
 
 __all__ = [
     "PRIORITIES", "add_note", "assign", "audit", "customer_for", "get_ticket", "is_participant", "list_tickets",
-    "open_ticket", "record_inbound", "respond_by", "set_priority", "tagged_number", "ticket_detail",
+    "open_ticket", "record_inbound", "record_outbound", "respond_by", "set_priority", "tagged_number", "ticket_detail",
     "ticket_for_update",
 ]
