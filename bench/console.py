@@ -57,10 +57,16 @@ def build(tickets: int, messages: int, seed: int = 5) -> list[int]:
             subject = " ".join(rng.choice(words) for _ in range(rng.randint(2, 6)))
             status, priority = rng.choice(_STATUSES), rng.choice(_PRIORITIES)
             answered = opened + dt.timedelta(minutes=rng.randint(5, 900)) if status != "new" else None
+            count = max(1, min(9, round(rng.gauss(per_ticket, 2))))
+            # Messages alternate customer, us, customer...: whose turn it is follows from the last one.
+            last_in = opened + dt.timedelta(hours=(count - 1) // 2 * 2)
+            turn = ("customer" if count % 2 else "us", opened + dt.timedelta(hours=count - 1))
+            seen = last_in + dt.timedelta(minutes=5) if rng.random() < 0.8 else None
             ticket_rows.append((ticket_id, 10000 + ticket_id, subject, rng.randint(1, customers), status, priority,
                                 rng.choice(agents) if rng.random() < 0.7 else None, opened, opened,
-                                rng.random() < 0.03, opened + dt.timedelta(minutes=480), answered))
-            for n in range(max(1, min(9, round(rng.gauss(per_ticket, 2))))):
+                                rng.random() < 0.03, opened + dt.timedelta(minutes=480), answered, *turn, last_in,
+                                seen))
+            for n in range(count):
                 message_id += 1
                 body = " ".join(rng.choice(words) if rng.random() < 0.2 else rng.choice(tail)
                                 for _ in range(rng.randint(30, 120)))
@@ -71,7 +77,8 @@ def build(tickets: int, messages: int, seed: int = 5) -> list[int]:
             database.cursor().executemany(
                 'INSERT INTO "ticket" ("id", "number", "subject", "requester_id", "status", "priority", '
                 '"assignee_id", "created_at", "updated_at", "escalated", "respond_by", "first_response_at", '
-                '"support_address", "group_name") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \'\', \'\')',
+                '"last_speaker", "waiting_since", "last_inbound_at", "seen_at", "support_address", "group_name") '
+                'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \'\', \'\')',
                 ticket_rows)
             database.cursor().executemany(
                 'INSERT INTO "message" ("id", "ticket_id", "kind", "message_id", "sender_address", "subject", '

@@ -9,7 +9,7 @@ import pytest
 
 from daemon.errors import SchemaOutOfDate
 from daemon.store import db
-from daemon.store.models import Customer, Inbound, Message, Participant, RawMail, Ticket
+from daemon.store.models import AuditEvent, Customer, Inbound, Message, Participant, RawMail, Ticket, User
 from daemon.tickets import search as ticket_search
 from tests.conftest import make_config
 
@@ -69,3 +69,42 @@ def test_run_refuses_an_out_of_date_schema(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "out of date" in result.stderr and "patroldesk db upgrade" in result.stderr
+
+
+def test_the_upgrade_to_0012_fills_whose_turn_it_is_for_existing_tickets(tmp_path, backend_url):
+    handle = db.open_database(make_config(tmp_path, backend_url))
+    db.migration_runner().up(target="0011_console")
+    at = lambda hour: dt.datetime(2026, 3, 2, hour)  # noqa: E731
+    agent = User.create(username="kari", password_hash="x")
+    customer = Customer.create(email="ola@example.no")
+    p = "%s" if not db.is_sqlite(handle) else "?"
+    for number in (10001, 10002, 10003):
+        handle.execute_sql(f'INSERT INTO ticket (number, subject, requester_id, status, priority, support_address, '
+                           f'created_at, updated_at, escalated, group_name) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, '
+                           f'{p}, {p}, {p}, {p})', (number, "Skriveren", customer.id, "open", "normal", "s@x",
+                                                    at(9), at(9), False, ""))
+    ids = {number: Ticket.select(Ticket.id).where(Ticket.number == number).scalar() for number in (10001, 10002, 10003)}
+
+    def said(number, kind, hour, automatic=None):
+        Message.create(ticket=ids[number], kind=kind, created_at=at(hour), automatic=automatic)
+
+    # 10001: the customer wrote, we acknowledged automatically, then a person answered.
+    said(10001, "inbound", 10), said(10001, "outbound", 10, "auto-replied"), said(10001, "outbound", 11)
+    said(10001, "note", 12)
+    AuditEvent.create(ticket=ids[10001], actor=agent, action="replied", created_at=at(11))
+    # 10002: answered, then two words from the customer and an out-of-office reply; no agent acted since.
+    said(10002, "inbound", 10), said(10002, "outbound", 11), said(10002, "inbound", 12), said(10002, "inbound", 13)
+    said(10002, "inbound", 14, "auto-submitted: auto-replied")
+    AuditEvent.create(ticket=ids[10002], actor=agent, action="replied", created_at=at(11))
+    AuditEvent.create(ticket=ids[10002], actor=None, action="reopened", created_at=at(12))
+    # 10003: no mail at all.
+
+    db.upgrade()
+    first, second, third = (Ticket.get(Ticket.number == number) for number in (10001, 10002, 10003))
+    assert (first.last_speaker, first.waiting_since, first.last_inbound_at, first.seen_at) == ("us", at(11), at(10),
+                                                                                              at(11))
+    assert (second.last_speaker, second.waiting_since, second.last_inbound_at, second.seen_at) == (
+        "customer", at(12), at(13), at(11))
+    assert (third.last_speaker, third.waiting_since, third.last_inbound_at, third.seen_at) == ("customer", at(9),
+                                                                                              at(9), None)
+    handle.close()

@@ -18,7 +18,7 @@ import smtplib
 import pytest
 
 from daemon.people import users
-from daemon.store.models import Article, PatrolReport, PatrolReview, Ticket
+from daemon.store.models import Article, Message, PatrolReport, PatrolReview, Ticket
 from tests.browser import Watch, sign_in
 from tests.conftest import make_config, running_service, wait_for
 
@@ -66,7 +66,7 @@ def test_from_mail_to_reviewed_report_and_validated_article(browser, desk, relay
     sign_in(page, base, "kari", PASSWORD)
     shot(page, tmp_path, "01-queue")
     page.get_by_role("link", name="Skriveren på tredje etasje").first.click()
-    page.wait_for_url(f"**/tickets/{ticket.number}")
+    page.wait_for_url(f"**/tickets/{ticket.number}#latest")  # the queue opens a ticket at its newest message
     assert page.get_by_text("skriver bare blanke sider").count() >= 1
     shot(page, tmp_path, "02-ticket")
 
@@ -140,3 +140,78 @@ def test_from_mail_to_reviewed_report_and_validated_article(browser, desk, relay
     context.close()
     assert all((tmp_path / f"{name}.png").stat().st_size > 5000 for name in (
         "01-queue", "02-ticket", "05-closed", "07-reviewed", "09-validated", "10-dashboard"))
+
+
+def test_a_refused_close_keeps_the_reply_and_note_typed_beside_it(browser, desk, tmp_path):
+    service, base = desk
+    with smtplib.SMTP("127.0.0.1", service.smtp.port) as smtp:
+        smtp.sendmail("bo@example.com", [SUPPORT], (
+            "From: Bo <bo@example.com>\r\nTo: " + SUPPORT + "\r\nSubject: VPN drops hourly\r\n"
+            "Message-ID: <v1@example.com>\r\n\r\nThe tunnel to Oslo drops every hour.\r\n").encode())
+    ticket = wait_for(lambda: Ticket.get_or_none(Ticket.subject == "VPN drops hourly"))
+    context = browser.new_context()
+    page = context.new_page()
+    watch = Watch(page)
+    sign_in(page, base, "kari", PASSWORD)
+    page.goto(f"{base}/tickets/{ticket.number}")
+    reply, note = "Bo, try the new client profile attached.", "Same as the Oslo outage last week?"
+    page.fill("textarea[name=body]", reply)
+    page.fill("textarea[name=text]", note)
+    page.fill("textarea[name=behaviour]", "Checked the tunnel logs.")
+
+    # A close refused for its incomplete SBO note: the refusal shows, and every typed word is still there.
+    page.click("#close button[type=submit]")
+    page.wait_for_selector("#situation-error")
+    shot(page, tmp_path, "11-close-refused-drafts-kept")
+    assert page.input_value("textarea[name=body]") == reply and page.input_value("textarea[name=text]") == note
+    assert page.input_value("textarea[name=behaviour]") == "Checked the tunnel logs."
+    assert Ticket.get_by_id(ticket.id).status == "new"
+
+    page.goto(f"{base}/tickets/{ticket.number}")  # a reload, or coming back later, finds them too
+    assert page.input_value("textarea[name=body]") == reply and page.input_value("textarea[name=text]") == note
+    assert page.input_value("textarea[name=behaviour]") == "Checked the tunnel logs."
+
+    # The reply sent: its draft is gone; the note and the SBO text stay until their own forms are taken.
+    page.click("button[value=send]")
+    page.wait_for_selector("text=Reply queued")
+    assert page.input_value("textarea[name=body]") == "" and page.input_value("textarea[name=text]") == note
+    page.reload()
+    assert page.input_value("textarea[name=body]") == "" and page.input_value("textarea[name=text]") == note
+    page.click("#note button[type=submit]")
+    page.wait_for_selector("text=Note added.")
+    assert page.input_value("textarea[name=text]") == ""
+    assert page.input_value("textarea[name=behaviour]") == "Checked the tunnel logs."
+    kept = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('patroldesk.draft.'))")
+    assert kept == [f"patroldesk.draft.{ticket.number}/close.behaviour"]
+    assert not watch.dialogs, watch.dialogs  # no "leave site?" on any button that submits
+    assert not watch.errors and not watch.refused_scripts and not watch.refused_styles
+    context.close()
+
+
+def test_the_ticket_page_opens_at_its_newest_message(browser, desk):
+    service, base = desk
+    body = "".join(f"Line {n} of a long report.\r\n" for n in range(200))
+    with smtplib.SMTP("127.0.0.1", service.smtp.port) as smtp:
+        smtp.sendmail("bo@example.com", [SUPPORT], (
+            "From: Bo <bo@example.com>\r\nTo: " + SUPPORT + "\r\nSubject: Long report\r\n"
+            "Message-ID: <l1@example.com>\r\n\r\n" + body).encode())
+        ticket = wait_for(lambda: Ticket.get_or_none(Ticket.subject == "Long report"))
+        smtp.sendmail("bo@example.com", [SUPPORT], (
+            "From: Bo <bo@example.com>\r\nTo: " + SUPPORT + f"\r\nSubject: Re: [#{ticket.number}] Long report\r\n"
+            "Message-ID: <l2@example.com>\r\nIn-Reply-To: <l1@example.com>\r\n\r\nAnd now it is worse.\r\n").encode())
+    wait_for(lambda: ticket.messages.where(Message.message_id == "l2@example.com").exists())
+    context = browser.new_context(viewport={"width": 1200, "height": 700})
+    page = context.new_page()
+    sign_in(page, base, "kari", PASSWORD)
+    page.goto(f"{base}/tickets")
+    page.get_by_role("link", name="Long report").first.click()
+    page.wait_for_url(f"**/tickets/{ticket.number}#latest")
+    newest = page.get_by_text("And now it is worse.")
+    wait_for(lambda: page.evaluate("window.scrollY") > 0)
+    assert newest.is_visible()
+    box = newest.bounding_box()
+    assert 0 <= box["y"] < 700, box  # in view without scrolling
+    page.goto(f"{base}/tickets/{ticket.number}")  # opened without the anchor: the same place
+    wait_for(lambda: page.evaluate("window.scrollY") > 0)
+    assert 0 <= page.get_by_text("And now it is worse.").bounding_box()["y"] < 700
+    context.close()

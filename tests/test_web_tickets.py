@@ -326,3 +326,120 @@ def test_an_attachment_downloads_from_a_relative_var_whatever_the_working_direct
         assert (home / "var" / "attachments").is_dir() and not any(elsewhere.iterdir())
     finally:
         handle.close()
+
+
+# Whose turn it is ------------------------------------------------------------
+
+def customer_writes_back(config, ticket: Ticket, body: str = "Det virker fortsatt ikke.", automatic: bool = False):
+    """The requester answers by the ticket's subject tag (an auto-responder, when `automatic`)."""
+    extra = [("Auto-Submitted", "auto-replied")] if automatic else []
+    subject = f"Re: [#{ticket.number}] {ticket.subject}"
+    spool.enqueue(simple_mail(frm="Åse <ase@example.no>", to=SUPPORT, subject=subject, body=body, extra_headers=extra),
+                  "test")
+    pipeline.drain(config)
+
+
+def queue_rows(client, path: str = "/tickets") -> list[tuple[str, str]]:
+    """(subject, the row's text) of each ticket in the queue, in the order shown."""
+    page = client.get(path).get_data(as_text=True)
+    rows = re.findall(r"<tr class=\"[^\"]*\">(.*?)</tr>", page, re.S)
+    return [(re.findall(r'#latest">([^<]+)</a>', row)[1], " ".join(re.sub("<[^>]+>", " ", row).split()))
+            for row in rows]
+
+
+def test_the_queue_puts_tickets_waiting_for_us_first_and_says_who_spoke_last(setup):
+    config, console = setup
+    quiet = mail_in(config, subject="Answered, customer quiet")
+    replied = mail_in(config, subject="Answered, customer wrote back")
+    reopened = mail_in(config, subject="Solved, customer wrote back")
+    fresh = mail_in(config, subject="Nobody answered yet")
+    client = console.client("agent")
+    for ticket in (quiet, replied):
+        post(client, f"/tickets/{ticket.number}/reply", {"template": "reply", "body": "Prøv nå.", "action": "send"})
+    assert post(client, f"/tickets/{reopened.number}/close", NOTE).status_code == 302
+    customer_writes_back(config, replied)
+    customer_writes_back(config, reopened)
+    assert Ticket.get_by_id(reopened.id).status == "open"
+
+    rows = queue_rows(client)
+    # Waiting for us first, longest waiting first; the ticket waiting for the customer after them.
+    assert [subject for subject, _ in rows] == [fresh.subject, replied.subject, reopened.subject, quiet.subject]
+    shown = dict(rows)
+    for subject, speaker in ((fresh.subject, "customer"), (replied.subject, "customer"), (reopened.subject, "customer"),
+                             (quiet.subject, "us")):
+        assert re.search(rf"— {speaker} \S+ \w+ ago", shown[subject]), shown[subject]  # after the assignee column
+    assert "answered" not in shown[replied.subject] and "sent" in shown[replied.subject]
+    assert [s for s, _ in queue_rows(client, "/tickets?sort=waiting")] == [s for s, _ in rows]
+
+
+def test_automatic_mail_is_nobodys_turn(setup):
+    config, console = setup
+    ticket = mail_in(config)
+    client = console.client("agent")
+    post(client, f"/tickets/{ticket.number}/reply", {"template": "reply", "body": "Prøv nå.", "action": "send"})
+    client.get(f"/tickets/{ticket.number}")
+    customer_writes_back(config, ticket, "I am away until Monday.", automatic=True)
+    fresh = Ticket.get_by_id(ticket.id)
+    assert fresh.last_speaker == "us" and fresh.last_inbound_at < fresh.waiting_since
+    assert "unread" not in queue_rows(client)[0][1]
+
+
+def test_customer_mail_is_unread_until_an_agent_opens_the_ticket(setup):
+    config, console = setup
+    ticket = mail_in(config)
+    client = console.client("agent")
+    assert "unread" in queue_rows(client)[0][1]
+    first = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert first.count('class="badge unread">new</span>') == 1
+    assert "unread" not in queue_rows(client)[0][1]
+    assert 'class="badge unread"' not in client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+
+    post(client, f"/tickets/{ticket.number}/reply", {"template": "reply", "body": "Prøv nå.", "action": "send"})
+    assert "unread" not in queue_rows(client)[0][1]  # our own answer is no news to us
+    customer_writes_back(config, ticket, "Fortsatt blanke sider.")
+    assert "unread" in queue_rows(console.client("agent2"))[0][1]
+    page = console.client("agent2").get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert page.count('class="badge unread">new</span>') == 1  # only the mail that came after the last look
+    assert "unread" not in queue_rows(client)[0][1]  # read by one agent is read for the team
+
+
+def test_the_ticket_page_opens_at_the_newest_message_and_folds_automatic_mail(setup):
+    config, console = setup
+    ticket = mail_in(config)
+    client = console.client("agent")
+    post(client, f"/tickets/{ticket.number}/reply", {"template": "reply", "body": "Prøv nå.", "action": "send"})
+    customer_writes_back(config, ticket, "I am away until Monday.", automatic=True)
+    customer_writes_back(config, ticket, "Back again: it still prints blank pages.")
+    assert f'href="/tickets/{ticket.number}#latest"' in client.get("/tickets").get_data(as_text=True)
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    newest = Message.select().where(Message.ticket == ticket.id).order_by(Message.id.desc()).get()
+    assert page.count('id="latest"') == 1
+    assert re.search(rf'<span id="latest" class="anchor"></span>\s*<article class="card message inbound" '
+                     rf'id="m{newest.id}">', page)
+    automatic = list(Message.select().where((Message.ticket == ticket.id) & Message.automatic.is_null(False)))
+    assert any(m.kind == "inbound" for m in automatic)
+    for message in automatic:  # acknowledgements and the out-of-office reply: one line each, opened on demand
+        folded = re.search(rf'<details class="card message automatic {message.kind}" id="m{message.id}">\s*'
+                           r'<summary>(.*?)</summary>', page, re.S)
+        assert folded and "\n" not in " ".join(folded.group(1).split()), message.kind
+    assert re.search(r"<summary>Automatic mail from Åse:\s+Re: \[#\d+\]", page)
+    assert {m.kind for m in automatic} == {"inbound", "outbound"}, "the acknowledgement is there too"
+    people = list(Message.select().where((Message.ticket == ticket.id) & Message.automatic.is_null()))
+    for message in people:
+        assert f'<article class="card message {message.kind}" id="m{message.id}">' in page
+
+
+def test_a_taken_form_tells_the_next_page_to_drop_its_draft_and_a_refused_one_does_not(setup):
+    config, console = setup
+    ticket = mail_in(config)
+    client = console.client("agent")
+    refused = post(client, f"/tickets/{ticket.number}/close", {"behaviour": "Restarted it."})
+    assert refused.status_code == 400 and 'data-drafts-sent=""' in refused.get_data(as_text=True)
+    assert f'data-draft="{ticket.number}/close"' in refused.get_data(as_text=True)
+    post(client, f"/tickets/{ticket.number}/notes", {"text": "Called her."})
+    assert f'data-drafts-sent="{ticket.number}/note "' in client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert 'data-drafts-sent=""' in client.get(f"/tickets/{ticket.number}").get_data(as_text=True)  # said once
+    sent = post(client, f"/tickets/{ticket.number}/reply", {"template": "reply", "body": "Prøv nå.", "action": "send"})
+    assert sent.headers["Location"].endswith(f"/tickets/{ticket.number}#latest")
+    page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert f'data-drafts-sent="{ticket.number}/reply "' in page

@@ -13,8 +13,10 @@ def ago(moment) -> str:
     """'12 min ago' for a stored UTC datetime or ISO string; 'never' for none."""
     if moment is None:
         return "never"
-    iso = moment if isinstance(moment, str) else moment.isoformat() + "Z"
-    return timefmt.ago(iso, utcnow())
+    if isinstance(moment, str):
+        return timefmt.ago(moment, utcnow())
+    # A datetime needs no trip through text: the queue shows a few of these on every row.
+    return f"{timefmt.duration(max(0.0, (utcnow() - moment).total_seconds()))} ago"
 
 
 def when(moment) -> str:

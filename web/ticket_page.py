@@ -26,6 +26,11 @@ class ShownMessage:
         full, visible = self.row.body_text.strip(), self.row.body_visible.strip()
         return full if full and full != visible else ""
 
+    @property
+    def folded(self) -> bool:
+        """Automatic mail (our acknowledgements, auto-replies and bounces) shows as one line until opened."""
+        return bool(self.row.automatic) and self.row.kind != "note"
+
 
 @dataclass
 class TicketView:
@@ -48,7 +53,8 @@ def view(config: Config, ticket: Ticket) -> TicketView:
             by_id[att.message_id].attachments.append(att)
     # How each sent mail fared; not the composed mail itself (Outgoing.data), which the page never shows.
     deliveries = {row.message_id.strip("<>"): row for row in Outgoing.select(
-        Outgoing.id, Outgoing.message_id, Outgoing.state, Outgoing.last_error).where(Outgoing.ticket == ticket.id)}
+        Outgoing.id, Outgoing.message_id, Outgoing.kind, Outgoing.state, Outgoing.last_error)
+        .where(Outgoing.ticket == ticket.id)}
     for message in messages:
         message.delivery = deliveries.get(message.row.message_id or "")
     return TicketView(

@@ -6,7 +6,7 @@ about, with everything typed kept.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
 
 from daemon import patrol, tickets
 from daemon.errors import PatroldeskError
@@ -49,7 +49,7 @@ def queue():
     filters = ticket_queue.Filters(
         status=args.get("status", "active"), assignee=args.get("assignee", "").strip(),
         priority=args.get("priority", ""), escalated=args.get("escalated") == "1", text=args.get("q", "")[:200],
-        sort=args.get("sort", "sla"))
+        sort=args.get("sort", "waiting"))
     errors = ticket_queue.problems(filters)
     number = form_number(args.get("page"), largest=100_000) or 1
     rows, more = ([], False) if errors else ticket_queue.page(filters, number, _config().web.page_size, me().id)
@@ -66,20 +66,33 @@ def queue():
 @blueprint.route("/tickets/<int:number>")
 @requires("agent")
 def ticket(number: int):
-    return _render(_ticket(number))
+    shown = _ticket(number)
+    opened = utcnow()  # before the thread is read: mail arriving meanwhile stays unread
+    page = _render(shown)
+    ticket_queue.mark_seen(shown, opened)
+    return page
 
 
 def _render(ticket: Ticket, status: int = 200, **forms):
     """The ticket page; `forms` carries a refused form's values and errors back into it."""
     config = _config()
     page = ticket_view(config, ticket)
+    sent = session.pop("drafts_sent", None) or {}
     return render_template("tickets/ticket.html", t=page, ticket=ticket,
                            templates=article_replies.reply_templates(config),
                            outcome_kinds=OUTCOME_KINDS, flag_kinds=[k for k in FLAG_KINDS if k != "reopened"],
                            agents=list(User.select().where(User.active).order_by(User.username)),
                            reply=forms.get("reply", {}), close=forms.get("close", {}),
                            no_reply=tickets.reply_refusal(ticket),
-                           note=forms.get("note", {})), status
+                           note=forms.get("note", {}),
+                           drafts_sent=sent.get("forms", []) if sent.get("ticket") == ticket.number else []), status
+
+
+def _accepted(ticket: Ticket, form: str) -> None:
+    """Tell the next ticket page that this form's submit was taken, so the browser drops its draft."""
+    earlier = session.get("drafts_sent") or {}
+    forms = earlier.get("forms", []) if earlier.get("ticket") == ticket.number else []
+    session["drafts_sent"] = {"ticket": ticket.number, "forms": [*forms, form]}
 
 
 @blueprint.route("/tickets/<int:number>/reply", methods=["POST"])
@@ -98,7 +111,8 @@ def reply(number: int):
             errors["template"] = str(exc)
         else:
             flash(f"Reply queued to {ticket.requester.email} (outbox {queued.id}).")
-            return redirect(url_for("tickets.ticket", number=number) + "#thread")
+            _accepted(ticket, "reply")
+            return redirect(url_for("tickets.ticket", number=number) + "#latest")
     else:
         try:
             values["preview"] = replies.preview(_config(), values["template"], ticket, me(), values["body"])
@@ -117,7 +131,8 @@ def add_note(number: int):
     except PatroldeskError as exc:
         return _render(ticket, 400, note={"values": {"text": text}, "errors": {"text": str(exc)}})
     flash("Note added.")
-    return redirect(url_for("tickets.ticket", number=number) + "#thread")
+    _accepted(ticket, "note")
+    return redirect(url_for("tickets.ticket", number=number) + "#latest")
 
 
 @blueprint.route("/tickets/<int:number>/assign", methods=["POST"])
@@ -179,6 +194,7 @@ def close(number: int):
     if errors:
         return _render(ticket, 400, close={"values": values, "errors": errors})
     flash(closed_message(report))
+    _accepted(ticket, "close")
     return redirect(url_for("tickets.ticket", number=number))
 
 

@@ -28,6 +28,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 
+from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NoReplyAddress
 from daemon.mail.addresses import address_problem
@@ -61,13 +62,16 @@ def queue_ticket_mail(config: Config, ticket, draft: Draft, kind: str, author=No
     if problem:
         raise NoReplyAddress(f"ticket #{ticket.number}: no mail queued to the requester: {problem}")
     mail = compose(config, draft)
+    now = utcnow()
     with database.atomic():
         insert_fast(Message, ticket=ticket.id, kind="outbound", message_id=mail.message_id.strip("<>"),
                     in_reply_to=draft.in_reply_to or "", refs=" ".join(draft.references),
                     sender_address=draft.sender[1].lower(), sender_name=draft.sender[0][:200],
                     to_addrs=json.dumps([list(draft.to)], ensure_ascii=False), subject=mail.subject,
-                    body_text=draft.text, body_visible=draft.text, body_html=draft.html, sent_at=utcnow(),
-                    automatic="auto-replied" if draft.automatic else None, author=author)
+                    body_text=draft.text, body_visible=draft.text, body_html=draft.html, sent_at=now,
+                    created_at=now, automatic="auto-replied" if draft.automatic else None, author=author)
+        if not draft.automatic:
+            tickets.record_outbound(ticket, now)
         return insert_fast(Outgoing, ticket=ticket.id, kind=kind, mail_from=_envelope_from(config),
                            recipients=json.dumps(list(mail.recipients)), message_id=mail.message_id,
                            subject=mail.subject, data=mail.data, automatic=draft.automatic,

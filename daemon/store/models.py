@@ -75,6 +75,11 @@ class Ticket(BaseModel):
     group_name = CharField(max_length=100, default="")  # the group it is assigned to ('' : none)
     first_response_at = DateTimeField(null=True)  # a person's first reply was queued
     respond_by = DateTimeField(null=True)  # the SLA: first response due ([sla], by priority)
+    # Whose turn it is: who spoke last (automatic mail aside) and since their first word after the other's.
+    last_speaker = CharField(max_length=10, default="customer")  # customer, us
+    waiting_since = DateTimeField(null=True)
+    last_inbound_at = DateTimeField(null=True)  # the customer's latest mail (not automatic)
+    seen_at = DateTimeField(null=True)  # an agent opened the ticket page, every customer mail before this shown
 
     @classmethod
     def by_number(cls, number: int) -> "Ticket | None":

@@ -8,12 +8,12 @@ Other packages call what is named below; front doors may also use the queue and 
 """
 from daemon.tickets.lifecycle import (
     PRIORITIES, add_note, assign, audit, customer_for, get_ticket, is_participant, list_tickets, open_ticket,
-    record_inbound, reply_refusal, respond_by, set_priority, tagged_number, ticket_detail, ticket_for_update,
-    untagged,
+    record_inbound, record_outbound, reply_refusal, respond_by, set_priority, tagged_number, ticket_detail,
+    ticket_for_update, untagged,
 )
 
 __all__ = [
     "PRIORITIES", "add_note", "assign", "audit", "customer_for", "get_ticket", "is_participant", "list_tickets",
-    "open_ticket", "record_inbound", "reply_refusal", "respond_by", "set_priority", "tagged_number", "ticket_detail",
-    "ticket_for_update", "untagged",
+    "open_ticket", "record_inbound", "record_outbound", "reply_refusal", "respond_by", "set_priority", "tagged_number",
+    "ticket_detail", "ticket_for_update", "untagged",
 ]

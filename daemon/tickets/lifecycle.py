@@ -71,8 +71,10 @@ def open_ticket(requester: Customer, subject: str, support_address: str,
     """A new ticket; its public number follows from its row id, its first answer is due in `sla_minutes`."""
     now = utcnow()
     due = now + dt.timedelta(minutes=sla_minutes) if sla_minutes else None
+    # Opened by the customer's mail: the customer spoke, and it is our turn from now.
     ticket = insert_fast(Ticket, requester=requester, subject=subject[:2000], created_at=now, updated_at=now,
-                         support_address=support_address, claimed_ref=claimed_ref, respond_by=due)
+                         support_address=support_address, claimed_ref=claimed_ref, respond_by=due,
+                         last_speaker="customer", waiting_since=now, last_inbound_at=now)
     ticket.number = first_number - 1 + ticket.id
     execute('UPDATE "ticket" SET "number" = ? WHERE "id" = ?', (ticket.number, ticket.id))
     detail = {"requester": requester.email}
@@ -143,11 +145,25 @@ def record_inbound(ticket: Ticket, mail: ParsedMail, sender: Address | None, raw
 
 def _touch(ticket: Ticket, customer_replied: bool) -> None:
     ticket.updated_at = utcnow()
-    if customer_replied and ticket.status in _REOPENED_BY_REPLY:
+    now = Ticket.updated_at.db_value(ticket.updated_at)
+    if not customer_replied:  # automatic mail is nobody's turn
+        execute('UPDATE "ticket" SET "updated_at" = ? WHERE "id" = ?', (now, ticket.id))
+        return
+    if ticket.status in _REOPENED_BY_REPLY:
         audit(ticket, "reopened", {"from": ticket.status, "by": "customer reply"})
         ticket.status = "open"
-    execute('UPDATE "ticket" SET "updated_at" = ?, "status" = ? WHERE "id" = ?',
-            (Ticket.updated_at.db_value(ticket.updated_at), ticket.status, ticket.id))
+    execute('UPDATE "ticket" SET "updated_at" = ?, "status" = ?, "last_inbound_at" = ?, ' + _TURN_SQL,
+            (now, ticket.status, now, "customer", now, "customer", ticket.id))
+
+
+# Who spoke, and since when their turn began: kept when the same side speaks again.
+_TURN_SQL = ('"waiting_since" = CASE WHEN "last_speaker" = ? THEN "waiting_since" ELSE ? END, "last_speaker" = ? '
+             'WHERE "id" = ?')
+
+
+def record_outbound(ticket: Ticket, at: dt.datetime) -> None:
+    """We wrote to the customer (not automatically): the ticket now waits for them."""
+    execute('UPDATE "ticket" SET ' + _TURN_SQL, ("us", Ticket.waiting_since.db_value(at), "us", ticket.id))
 
 
 def ticket_for_update(ticket_id: int) -> Ticket:

@@ -1,7 +1,7 @@
 """The agents' queue: tickets filtered, searched, sorted and paged, in one deliberate query.
 
-The indexes it leans on are made by migration 0011: partial indexes of the
-active tickets in SLA order and in age order for the default views,
+The indexes it leans on: migration 0012's partial index of the active tickets
+waiting for us first (the default view); migration 0011's in SLA order and in age order,
 (assignee, status), (priority, status) and (escalated, status) for the filters. A page is read with one row more than
 it shows, to know whether another follows, and never counted in full.
 """
@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from daemon.store import db
-from daemon.store.models import STATUSES  # noqa: F401 (the queue page lists them)
+from daemon.store.models import STATUSES, Ticket  # noqa: F401 (the queue page lists STATUSES)
 from daemon.tickets import search as ticket_search
 from daemon.tickets.lifecycle import PRIORITIES
 
@@ -20,6 +20,7 @@ ACTIVE = ("new", "open", "pending")
 ACTIVE_SQL = 't."status" IN (\'new\', \'open\', \'pending\')'
 SORTS = {
     # name: (ORDER BY, what people read it as)
+    "waiting": ('t."last_speaker" <> \'customer\', t."waiting_since", t."id"', "waiting for us first"),
     "sla": ('t."first_response_at" IS NOT NULL, t."respond_by", t."id"', "first answer due soonest"),
     "oldest": ('t."id"', "oldest first"),
     "newest": ('t."id" DESC', "newest first"),
@@ -34,7 +35,7 @@ class Filters:
     priority: str = ""
     escalated: bool = False
     text: str = ""
-    sort: str = "sla"
+    sort: str = "waiting"
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,34 @@ class Row:
     updated_at: dt.datetime
     respond_by: dt.datetime | None
     first_response_at: dt.datetime | None
+    last_speaker: str  # customer, us
+    waiting_since: dt.datetime | None
+    last_inbound_at: dt.datetime | None
+    seen_at: dt.datetime | None
 
     def sla(self, now: dt.datetime) -> str:
         return sla_state(self.status, self.respond_by, self.first_response_at, now)
+
+    @property
+    def waiting_for_us(self) -> bool:
+        return self.last_speaker == "customer"
+
+    @property
+    def unread(self) -> bool:
+        return is_unread(self.last_inbound_at, self.seen_at)
+
+
+def is_unread(last_inbound_at, seen_at) -> bool:
+    """Customer mail came in that no agent has seen on the ticket page yet."""
+    return last_inbound_at is not None and (seen_at is None or seen_at < last_inbound_at)
+
+
+def mark_seen(ticket, at: dt.datetime) -> None:
+    """An agent opened the ticket page at `at`, shown every mail before it; written only when
+    that clears unread mail, so opening a ticket costs no write most of the time."""
+    if is_unread(ticket.last_inbound_at, ticket.seen_at):
+        Ticket.update(seen_at=at).where(Ticket.id == ticket.id).execute()
+        ticket.seen_at = at
 
 
 def sla_state(status: str, respond_by, first_response_at, now: dt.datetime) -> str:
@@ -92,7 +118,8 @@ def page(filters: Filters, number: int, size: int, me_id: int | None = None) -> 
     if where is None:
         return [], False
     sql = ('SELECT t."number", t."subject", t."status", t."priority", t."escalated", t."requester_id", '
-           't."assignee_id", t."created_at", t."updated_at", t."respond_by", t."first_response_at" FROM "ticket" t'
+           't."assignee_id", t."created_at", t."updated_at", t."respond_by", t."first_response_at", '
+           't."last_speaker", t."waiting_since", t."last_inbound_at", t."seen_at" FROM "ticket" t'
            + (" WHERE " + " AND ".join(where) if where else "")
            + f' ORDER BY {SORTS[filters.sort][0]} LIMIT ? OFFSET ?')
     rows = db.execute(sql, (*params, size + 1, (max(number, 1) - 1) * size)).fetchall()[:size + 1]
@@ -143,7 +170,8 @@ def _row(row, customers: dict, people: dict) -> Row:
     return Row(number=row[0], subject=row[1], status=row[2], priority=row[3], escalated=bool(row[4]),
                requester=name, requester_email=email, assignee=people.get(row[6], (None,))[0],
                created_at=_moment(row[7]), updated_at=_moment(row[8]), respond_by=_moment(row[9]),
-               first_response_at=_moment(row[10]))
+               first_response_at=_moment(row[10]), last_speaker=row[11], waiting_since=_moment(row[12]),
+               last_inbound_at=_moment(row[13]), seen_at=_moment(row[14]))
 
 
 def _moment(value):
