@@ -52,10 +52,11 @@ def mail(n: int, **fields) -> bytes:
 
 
 def ingest(config) -> list[str]:
-    """Three new tickets, a reply to the first, the same mail twice, and one that cannot be processed."""
+    """Three new tickets, a reply to the first, the same mail twice, and one that cannot be processed
+    (a sender address longer than any real one: quarantined; a mail with no sender is a ticket now)."""
     for raw in (mail(1), mail(2), mail(3), mail(4, subject="Re: Problem 1", in_reply_to="m1@example.no",
                                                   frm="Kunde 1 <kunde1@example.no>"), mail(2),
-                b"To: support@localhost\r\nSubject: anonymous\r\n\r\nwho am I\r\n"):
+                b"From: " + b"a" * 400 + b"@example.org\r\nTo: support@localhost\r\nSubject: anonymous\r\n\r\nwho am I\r\n"):
         spool.enqueue(raw, "cli")
     return [result.outcome for result in pipeline.drain(config)]
 
