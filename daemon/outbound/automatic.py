@@ -34,7 +34,7 @@ from daemon.outbound.outbox import queue_ticket_mail
 from daemon.outbound.replies import TemplateRefused, templated_draft
 from daemon.store import db
 from daemon.store.db import database, insert_fast
-from daemon.store.models import Outgoing, Ticket, utcnow
+from daemon.store.models import Customer, Outgoing, Ticket, utcnow
 
 log = logging.getLogger("patroldesk.autoreply")
 
@@ -93,24 +93,29 @@ def send_automatic(config: Config, ticket: Ticket, template: str, kind: str,
 
 
 def render_pending(config: Config, batch: int = 50) -> int:
-    """Render all automatic mail waiting for its template and queue it to be sent, each in a short
-    transaction of its own; returns how many were queued. A template that does not render, or
-    runs past its budget, holds its mail back: the customer's own mail never suffers for it."""
+    """Render all automatic mail waiting for its template and queue it to be sent; returns how many
+    were queued. Templates render outside any transaction, then each batch is queued in one short
+    transaction. A template that does not render, or runs past its budget, holds its mail back:
+    the customer's own mail never suffers for it."""
     queued = 0
     while True:
         rows = list(Outgoing.select().where(Outgoing.state == RENDERING).order_by(Outgoing.id).limit(batch))
-        queued += sum(_render_one(config, row) for row in rows)
+        owners = {t.id: t for t in Ticket.select(Ticket, Customer).join(Customer)
+                  .where(Ticket.id.in_({row.ticket_id for row in rows}))} if rows else {}
+        rendered = [(row, owners.get(row.ticket_id), *_render(config, owners.get(row.ticket_id), row))
+                    for row in rows]
+        with database.atomic():
+            queued += sum(_queue_rendered(config, *one) for one in rendered)
         if len(rows) < batch:
             return queued
 
 
-def _render_one(config: Config, row: Outgoing) -> int:
-    ticket = Ticket.get_or_none(Ticket.id == row.ticket_id)
+def _render(config: Config, ticket: Ticket | None, row: Outgoing) -> tuple[tuple | None, str | None]:
+    """(the draft and its template revision, None), or (None, why it is held back)."""
     if ticket is None:
-        _claim(row)  # its ticket is gone, and with it whom to write to
-        return 0
+        return None, None  # its ticket is gone, and with it whom to write to
     try:
-        draft, revision = templated_draft(config, ticket, row.template, automatic=True)
+        return templated_draft(config, ticket, row.template, automatic=True), None
     except (TemplateRefused, NotFound) as exc:
         reason = f"the template {row.template!r} cannot be used: {exc}"
         log.error("ticket #%d: %s %s", ticket.number, row.kind, reason)
@@ -121,17 +126,24 @@ def _render_one(config: Config, row: Outgoing) -> int:
     except Exception as exc:  # noqa: BLE001 - the customer's own mail must never suffer for our reply
         reason = f"it could not be written: {type(exc).__name__}: {exc}"
         log.exception("ticket #%d: %s to %s could not be written", ticket.number, row.kind, row.to_address)
-    else:
+    return None, reason
+
+
+def _queue_rendered(config: Config, row: Outgoing, ticket: Ticket | None, made: tuple | None,
+                    reason: str | None) -> int:
+    """Replace the placeholder with its mail (1), or with the note of why not (0); a savepoint each."""
+    if made is not None:
         try:
             with database.atomic():
                 if not _claim(row):
                     return 0  # another process rendered it first
+                draft, revision = made
                 queue_ticket_mail(config, ticket, draft, row.kind, template=row.template, template_revision=revision)
             return 1
         except NoReplyAddress as exc:  # the address stopped being one: held back, not retried forever
             reason = str(exc)
     with database.atomic():
-        if _claim(row):
+        if _claim(row) and ticket is not None:
             _record_held_back(ticket, row.kind, row.to_address, reason)
     return 0
 
