@@ -44,6 +44,21 @@ def cli(workdir: Path, *args, input=None, env_extra=None, check=True):
     return result
 
 
+def start_daemon(workdir: Path) -> tuple[subprocess.Popen, str]:
+    """`patroldesk run` in the workdir, and the banner it printed once it was ready."""
+    env = dict(os.environ, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml"))
+    daemon = subprocess.Popen([sys.executable, "-m", "daemon", "run"], cwd=workdir, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    banner = ""
+    while "tickets list" not in banner:
+        line = daemon.stdout.readline()
+        if not line:
+            daemon.wait(10)
+            raise AssertionError(f"daemon exited: {daemon.stderr.read()}")
+        banner += line
+    return daemon, banner
+
+
 def write_mail(workdir: Path, name: str, **fields) -> Path:
     path = workdir / name
     path.write_bytes(simple_mail(**fields))
@@ -330,15 +345,8 @@ def test_user_add_refuses_a_short_password(workdir):
 
 def test_the_daemon_runs_takes_mail_and_stops_cleanly_on_ctrl_c(workdir):
     cli(workdir, "init")
-    env = dict(os.environ, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml"))
-    daemon = subprocess.Popen([sys.executable, "-m", "daemon", "run"], cwd=workdir, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    daemon, banner = start_daemon(workdir)
     try:
-        banner = ""
-        while "tickets list" not in banner:
-            line = daemon.stdout.readline()
-            assert line, f"daemon exited: {daemon.stderr.read()}"
-            banner += line
         smtp_port = int(re.search(r"SMTP 127\.0\.0\.1:(\d+)", banner).group(1))
         web_port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", banner).group(1))
         example = re.search(r"(python3 -c .*)", banner).group(1)
@@ -564,16 +572,9 @@ def modes_under(folder: Path) -> dict[str, int]:
 
 def test_everything_the_daemon_keeps_under_var_is_for_its_user_only(workdir):
     cli(workdir, "init")
-    env = dict(os.environ, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml"))
-    daemon = subprocess.Popen([sys.executable, "-m", "daemon", "run"], cwd=workdir, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    daemon, banner = start_daemon(workdir)
     var = workdir / "var"
     try:
-        banner = ""
-        while "tickets list" not in banner:
-            line = daemon.stdout.readline()
-            assert line, f"daemon exited: {daemon.stderr.read()}"
-            banner += line
         smtp_port = int(re.search(r"SMTP 127\.0\.0\.1:(\d+)", banner).group(1))
         with smtplib.SMTP("127.0.0.1", smtp_port) as client:
             client.sendmail("kari@example.no", ["support@example.com"], mail_with_attachments(

@@ -24,7 +24,6 @@ from daemon.store import db
 from daemon.store.models import AuditEvent, Customer, Outgoing, Ticket
 from daemon.tickets.lifecycle import NO_ADDRESS_NAME
 from tests.conftest import make_config
-from tests.relay import Relay
 from tests.webtools import make_console, post
 
 SUPPORT = "hjelp@example.no"
@@ -34,13 +33,6 @@ NOTE = patrol.Note(
     outcome="Printing works again after the restart; nobody could be told, there is no address.",
     outcome_kind="resolved", cause="A stuck spooler", tags=("printer",))
 
-
-@pytest.fixture
-def relay():
-    server = Relay()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

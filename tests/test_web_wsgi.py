@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.relay import free_port
-from tests.test_cli import cli, workdir  # noqa: F401 (a fixture)
+from tests.test_cli import cli, start_daemon, workdir  # noqa: F401 (a fixture)
 
 BIN = Path(sys.executable).parent
 
@@ -70,15 +70,8 @@ def test_the_console_runs_under_a_production_wsgi_server(workdir, server):  # no
 
 def test_patroldesk_run_serves_the_console_with_no_development_server_and_no_version(workdir):  # noqa: F811
     cli(workdir, "init")
-    env = dict(os.environ, PATROLDESK_CONFIG=str(workdir / "patroldesk.toml"))
-    daemon = subprocess.Popen([sys.executable, "-m", "daemon", "run"], cwd=workdir, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    daemon, banner = start_daemon(workdir)
     try:
-        banner = ""
-        while "console:" not in banner:
-            line = daemon.stdout.readline()
-            assert line, f"daemon exited: {daemon.stderr.read()}"
-            banner += line
         port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", banner).group(1))
         responses = [urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) for path in
                      ("/sign-in", "/healthz")]
