@@ -46,6 +46,8 @@ class WebServer:
                                      ident=None, clear_untrusted_proxy_headers=False)
         self.port = listener.getsockname()[1]  # port 0 asks for any free one
         self._stopping = threading.Event()
+        self._closing = threading.Lock()  # the trigger is pulled only while its socket is open
+        self._closed = False
         self._thread = threading.Thread(target=self._serve, name="web", daemon=True)
 
     def start(self) -> None:
@@ -58,15 +60,21 @@ class WebServer:
         self._close()
 
     def _close(self) -> None:
-        self._server.task_dispatcher.shutdown(timeout=5)  # requests in hand are answered first
-        wasyncore.close_all(self._map)
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
+            self._server.task_dispatcher.shutdown(timeout=5)  # requests in hand are answered first
+            wasyncore.close_all(self._map)
 
     def stop(self) -> None:
         self._stopping.set()
         if not self._thread.is_alive():  # never started: nobody else will close the socket
             self._close()
             return
-        self._server.pull_trigger()  # wake the poll now rather than at its timeout
+        with self._closing:
+            if not self._closed:  # the loop may have seen the flag and closed everything already
+                self._server.pull_trigger()  # wake the poll now rather than at its timeout
         self._thread.join(10)
 
 
