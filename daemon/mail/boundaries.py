@@ -34,7 +34,8 @@ def repair_multiparts(message: Message, notes: list[str]) -> None:
         if isinstance(payload, list):
             stack.extend(sub for sub in payload if isinstance(sub, Message))
             continue
-        if repairs >= _MAX_REPAIRS or not isinstance(payload, str) or not content_type_of(part).startswith("multipart/"):
+        multipart = content_type_of(part).startswith("multipart/")
+        if repairs >= _MAX_REPAIRS or not isinstance(payload, str) or not multipart:
             continue
         found = _split_again(part, payload)
         if found is not None:

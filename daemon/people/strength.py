@@ -1,5 +1,6 @@
-"""The rule every new password meets: long enough, not the person's own name or address, and hard to guess by zxcvbn's estimate (common passwords, words, keyboard
-runs, repeats, dates), with a reason a person can act on when it is refused.
+"""The rule every new password meets: long enough, not the person's own name or address, and
+hard to guess by zxcvbn's estimate (common passwords, words, keyboard runs, repeats, dates),
+with a reason a person can act on when it is refused.
 """
 from __future__ import annotations
 
