@@ -1,6 +1,7 @@
-"""The rule every new password meets: long enough, not the person's own name or address, and
-hard to guess by zxcvbn's estimate (common passwords, words, keyboard runs, repeats, dates),
-with a reason a person can act on when it is refused.
+"""The rule every new password meets: long enough, not the person's own name or address,
+and hard to guess; a refusal gives a reason a person can act on.
+
+Hard to guess is zxcvbn's estimate: common passwords, words, keyboard runs, repeats, dates.
 """
 from __future__ import annotations
 
