@@ -443,3 +443,18 @@ def test_a_taken_form_tells_the_next_page_to_drop_its_draft_and_a_refused_one_do
     assert sent.headers["Location"].endswith(f"/tickets/{ticket.number}#latest")
     page = client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
     assert f'data-drafts-sent="{ticket.number}/reply "' in page
+
+
+def test_the_page_opens_at_the_newest_mail_a_person_wrote_not_at_automatic_mail_after_it(setup):
+    config, console = setup
+    ticket = mail_in(config)
+    customer_writes_back(config, ticket, "Still blank pages, and now it jams too.")
+    customer_writes_back(config, ticket, "I am away until Monday.", automatic=True)
+    written = (Message.select().where((Message.ticket == ticket.id) & Message.automatic.is_null())
+               .order_by(Message.id.desc()).get())
+    last = Message.select().where(Message.ticket == ticket.id).order_by(Message.id.desc()).get()
+    assert last.automatic and written.id < last.id
+    page = console.client("agent").get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert page.count('id="latest"') == 1
+    assert re.search(rf'<span id="latest" class="anchor"></span>\s*<article class="card message inbound" '
+                     rf'id="m{written.id}">', page), "the page must open at the customer's own words"
