@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from daemon.outbound import outbox
 from daemon.store.db import database
 from daemon.store.models import Outgoing, utcnow
-from tests.conftest import make_config
+from tests.conftest import make_config, wait_for
 
 
 class Sink:
@@ -129,3 +129,17 @@ def test_a_ticket_mail_is_kept_on_its_ticket_and_sent_once(relayed, relay):
     parsed = email.message_from_bytes(data, policy=email.policy.default)
     assert rcpts == ["ase@example.no"] and parsed["In-Reply-To"] == "<first@example.no>"
     assert ticket_of_message_id(relayed, parsed["Message-ID"]) == ticket.number
+
+
+def test_the_sender_still_sends_when_preparing_other_mail_fails(relayed, relay):
+    with database.atomic():
+        outbox.queue_alert(relayed, "mailbox failing", "Detaljer: ingen.")
+    sender = outbox.Sender(relayed)
+    sender.before_send.append(lambda: 1 / 0)  # a fault injected in what makes other mail ready
+    sender.start()
+    try:
+        sender.wake()
+        wait_for(lambda: relay.received, timeout=10)
+    finally:
+        sender.stop()
+    assert len(relay.received) == 1

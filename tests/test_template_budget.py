@@ -10,7 +10,7 @@ import pytest
 
 from daemon.ingest import pipeline
 from daemon.ingest.sources import spool
-from daemon.outbound import replies
+from daemon.outbound import automatic, replies
 from daemon.outbound.compose import tagged_subject
 from daemon.outbound.replies import TemplateRefused
 from daemon.store.db import database
@@ -142,3 +142,23 @@ def test_the_acknowledgement_and_a_reply_put_the_tag_in_the_same_place(config, d
     # Either, answered, threads to this ticket by its tag and keeps it in the one place.
     assert tagged_subject(f"Re: {acknowledgement.subject}", 10001, "[#{ref}]", reply=True) == \
         acknowledgement.subject
+
+
+def test_an_acknowledgement_that_cannot_be_queued_is_held_back_and_the_others_still_go(config, database,
+                                                                                     monkeypatch):
+    real = automatic.queue_ticket_mail
+
+    def failing_for_one(config, ticket, draft, kind, **provenance):  # a fault injected for one customer
+        if "olga" in draft.to[1]:
+            raise ValueError("the composer broke on this one")
+        return real(config, ticket, draft, kind, **provenance)
+
+    monkeypatch.setattr(automatic, "queue_ticket_mail", failing_for_one)
+    for sender, subject in (("olga@example.ru", "Принтер не печатает"), ("kari@example.no", "Skriveren")):
+        spool.enqueue(simple_mail(frm=sender, to="support@localhost", subject=subject, body="Hei"), "cli")
+    pipeline.drain(config)
+    olga, kari = Ticket.select().order_by(Ticket.id)
+    [held] = held_back(olga)
+    assert "could not be queued: ValueError" in held["reason"]
+    assert [row.ticket_id for row in Outgoing.select()] == [kari.id]
+    assert not Outgoing.select().where(Outgoing.state == "rendering").exists()

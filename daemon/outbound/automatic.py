@@ -142,6 +142,11 @@ def _queue_rendered(config: Config, row: Outgoing, ticket: Ticket | None, made: 
             return 1
         except NoReplyAddress as exc:  # the address stopped being one: held back, not retried forever
             reason = str(exc)
+        except (DatabaseError, InterfaceError):
+            raise  # the batch rolls back and is rendered again when the database answers
+        except Exception as exc:  # noqa: BLE001 - one bad row must not stop every later acknowledgement
+            reason = f"it could not be queued: {type(exc).__name__}: {exc}"
+            log.exception("ticket #%d: %s to %s could not be queued", ticket.number, row.kind, row.to_address)
     with database.atomic():
         if _claim(row) and ticket is not None:
             _record_held_back(ticket, row.kind, row.to_address, reason)

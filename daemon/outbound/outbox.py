@@ -147,9 +147,12 @@ class Sender(WakeableThread):
         self.before_send: list = []  # callables that make mail ready to send (rendering automatic mail)
 
     def _round(self) -> None:
-        try:
-            for prepare in self.before_send:
+        for prepare in self.before_send:
+            try:
                 prepare()
+            except Exception:  # noqa: BLE001 - what is ready is still sent
+                log.exception("outbox: preparing mail failed; sending what is ready, trying again later")
+        try:
             while not self._stop.is_set() and send_due(self.config):
                 pass  # a full batch may have more behind it
         except Exception:  # noqa: BLE001 - the sender must outlive any bug or outage
