@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from peewee import JOIN
 
@@ -42,6 +43,13 @@ class TicketView:
     firings: list
     reports: list
     sla: str  # overdue, soon, ok, answered
+
+    @cached_property
+    def opens_at(self) -> int:
+        """The index of the message the page opens at: the newest a person wrote (folded automatic mail
+        is no place to land), else the newest."""
+        written = [i for i, message in enumerate(self.messages) if not message.folded]
+        return written[-1] if written else len(self.messages) - 1
 
 
 def view(config: Config, ticket: Ticket) -> TicketView:
