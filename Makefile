@@ -4,16 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_DSN ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test bench install install-test services system-packages dovecot postgres clean
+.PHONY: run test bench install install-test catalogues messages services system-packages dovecot postgres clean
 
-run: install
+# The console's translations: the .po files are the source, the .mo files are built here, never committed.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
+
+run: install catalogues
 	$(BIN)/patroldesk init
 	exec $(BIN)/patroldesk run
 
-test: install-test services
+test: install-test catalogues services
 	$(BIN)/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
-bench: install-test dovecot
+bench: install-test catalogues dovecot
 	$(BIN)/python -m bench
 
 install: $(VENV)/.installed
@@ -30,6 +33,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
+
+catalogues: $(CATALOGUES)
+
+web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After changing the console's strings: gather them and merge them into each language's catalogue.
+messages: install
+	$(BIN)/pybabel extract -F web/translations/babel.cfg -k lazy_gettext -k N_ --no-location --sort-output \
+	  -o web/translations/messages.pot .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages --no-fuzzy-matching
 
 # The real servers the suite talks to. PostgreSQL runs on CI machines already;
 # start the local cluster if it is installed but stopped. Dovecot (the tests

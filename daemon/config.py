@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from daemon.errors import ConfigError
+from daemon.languages import DETECTED, SHIPPED
 
 EMBEDDED = "<embedded defaults>"
 
@@ -100,6 +101,7 @@ class SupportConfig:
     addresses: list = _key(["support@localhost"], check=_addresses_ok)
     alerts_to: list = _key([], check=lambda v: _addresses_ok(v) if v else None)
     message_id_secret: str = _key("", secret=True)  # empty: a random key kept in var/message-id.key
+    default_language: str = _key("en", choices=DETECTED)  # customers whose language is not known yet
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,7 @@ class WebConfig:
     failed_sign_ins: int = _key(5, minimum=1)  # in a row, before the account name is locked
     lockout_minutes: int = _key(15, minimum=1)
     page_size: int = _key(50, minimum=5)
+    language: str = _key("en", choices=SHIPPED)  # for people whose browser asks for none of SHIPPED
 
 
 @dataclass(frozen=True)

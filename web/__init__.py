@@ -4,7 +4,8 @@ Every page but sign-in, /healthz and /metrics needs a signed-in user of the
 right role (web.access); every form that changes anything carries a CSRF
 token (Flask-WTF); every response carries the security headers of
 web.security; every error, expected or not, is a page in the console's layout
-(web.errors). The pages call the same domain functions as the CLI.
+(web.errors). Pages speak the user's language (web.i18n). The pages call
+the same domain functions as the CLI.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def create_app(config: Config) -> Flask:
     app.config["PATROLDESK"] = config
     from web.params import IdConverter
     app.url_map.converters["int"] = IdConverter
-    from web import access, security
+    from web import access, i18n, security
+    i18n.init_app(app)
     security.init_app(app, config)
     access.init_app(app)
     from web import admin, auth, health, knowledge, metrics, patrol, reports, spool, tickets
