@@ -31,6 +31,8 @@ class Customer(BaseModel):
     name = CharField(max_length=200, default="")
     created_at = DateTimeField(default=utcnow)
     attributes = TextField(default="{}")  # JSON: what policies may ask about (monthly_spend, plan...)
+    language = CharField(max_length=8, default="")  # the language to write to them in ("" : not known)
+    language_source = CharField(max_length=10, default="")  # detected, set (a person's word wins over detection)
 
 
 ROLES = ("agent", "reviewer", "admin")
@@ -124,6 +126,8 @@ class Message(BaseModel):
     notes = TextField(default="")  # what decoding had to repair, one per line
     raw = ForeignKeyField(RawMail, null=True, backref="messages")
     author = ForeignKeyField(User, null=True, backref="messages")
+    language = CharField(max_length=8, default="")  # detected in the text ("" : could not tell)
+    language_confidence = FloatField(null=True)
 
 
 class Attachment(BaseModel):
@@ -218,6 +222,7 @@ class Outgoing(BaseModel):
     article = DeferredForeignKey("Article", null=True, on_delete="SET NULL", backref="mail")  # a template's article
     article_revision = IntegerField(null=True)
     bounced_at = DateTimeField(null=True)  # a delivery failure report came back for it
+    language = CharField(max_length=8, default="")  # the language it went out in
 
     class Meta:
         table_name = "outbox"
@@ -237,7 +242,8 @@ class ReplyTemplate(BaseModel):
 
     Written from the console and checked by daemon.outbound.replies before it is saved.
     """
-    name = CharField(max_length=64, unique=True)
+    name = CharField(max_length=64)
+    language = CharField(max_length=8, default="")  # a variant for readers of it; "" the base text
     subject = TextField()
     text = TextField()
     html = TextField(null=True)  # None: the mail has a plain-text part only
@@ -248,6 +254,9 @@ class ReplyTemplate(BaseModel):
     article = DeferredForeignKey("Article", null=True, on_delete="SET NULL", backref="templates")
     article_revision = IntegerField(null=True)  # the article's revision the text was taken from
     needs_review = BooleanField(default=False)  # the article changed since
+
+    class Meta:
+        indexes = ((("name", "language"), True),)
 
 
 # What came of a ticket; the review queue shows the ones that did not end well first.
