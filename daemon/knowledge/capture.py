@@ -177,7 +177,8 @@ def best_match(text: str, states: tuple[str, ...] = LIVE_STATES) -> tuple[Articl
     hits = match_groups(groups, states, _CANDIDATES, every=False)
     if not hits:
         return None, 0.0
-    candidates = {a.id: a for a in Article.select().where(Article.id.in_([h.article_id for h in hits]))}
+    candidates = {a.id: a for a in Article.with_variants(list(Article.select().where(
+        Article.id.in_([h.article_id for h in hits]))))}
     vectors = {aid: [term_counts(variant_text(v)) for v in a.variant_list if v.state in states]
                for aid, a in candidates.items()}
     df.update(document_frequencies(sorted({t for each in vectors.values() for v in each for t in v} - set(df))))

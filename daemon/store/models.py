@@ -334,7 +334,7 @@ class PolicyFiring(BaseModel):
 ARTICLE_STATES = ("draft", "not_validated", "validated", "published", "archived")
 FLAG_KINDS = ("inaccurate", "outdated", "duplicate", "wrong", "incomplete", "reopened")
 LINK_KINDS = ("created", "reused", "reply")
-VARIANT_FIELDS = ("title", "issue", "environment", "resolution", "cause", "keywords")
+_PROGRESS_RANK = {"published": 0, "validated": 1, "not_validated": 2, "draft": 3, "archived": 4}
 
 
 class Article(BaseModel):
@@ -359,18 +359,29 @@ class Article(BaseModel):
 
     @property
     def variant_list(self) -> list["ArticleVariant"]:
-        """Its variants, furthest state first, then oldest (read once per instance)."""
+        """Its variants, furthest state first, then oldest (read once per instance; with_variants reads
+        them for many articles in one query)."""
         cached = self.__dict__.get("_variant_list")
         if cached is None:
-            rank = {state: n for n, state in enumerate(("published", "validated", "not_validated", "draft",
-                                                        "archived"))}
-            cached = sorted(ArticleVariant.select().where(ArticleVariant.article == self.id),
-                            key=lambda v: (rank.get(v.state, 9), v.id))
-            self.__dict__["_variant_list"] = cached
+            self.keep_variants(ArticleVariant.select().where(ArticleVariant.article == self.id))
+            cached = self.__dict__["_variant_list"]
         return cached
+
+    def keep_variants(self, variants) -> None:
+        self.__dict__["_variant_list"] = sorted(variants, key=lambda v: (_PROGRESS_RANK.get(v.state, 9), v.id))
 
     def forget_variants(self) -> None:
         self.__dict__.pop("_variant_list", None)
+
+    @staticmethod
+    def with_variants(articles: list["Article"]) -> list["Article"]:
+        """The articles, each with its variants read (one query for all)."""
+        found: dict[int, list] = {a.id: [] for a in articles}
+        for variant in ArticleVariant.select().where(ArticleVariant.article.in_(list(found))):
+            found[variant.article_id].append(variant)
+        for article in articles:
+            article.keep_variants(found[article.id])
+        return articles
 
     def variant(self, language: str) -> "ArticleVariant | None":
         return next((v for v in self.variant_list if v.language == language), None)
