@@ -377,7 +377,7 @@ def kb_template(app: App, article_id, username, name, language, ref):
     if ref and not language:
         ticket = tickets.get_ticket(ticket_number(ref))
         choice = article_replies.choose_variant(app.config, article,
-                                                article_replies.writing_language(app.config, ticket.requester))
+                                                tickets.writing_language(app.config, ticket.requester))
         if choice is not None and not choice.theirs:
             click.echo(f"warning: {choice.warning()}; the template is made from the {choice.language} variant, "
                        f"marked as another language than the customer's (write theirs: patroldesk kb variant add "

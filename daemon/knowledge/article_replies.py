@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from daemon import outbound
+from daemon import outbound, tickets
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
 from daemon.knowledge.articles import (
@@ -27,7 +27,7 @@ from daemon.knowledge.articles import (
 from daemon.languages import NEIGHBOURS, choices, normalise
 from daemon.languages import name as language_name
 from daemon.store.db import database
-from daemon.store.models import Article, ArticleVariant, Customer, ReplyTemplate, Ticket, User, utcnow
+from daemon.store.models import Article, ArticleVariant, ReplyTemplate, Ticket, User, utcnow
 
 # (greeting with a name, without, the line before the article's address, the closing) per language.
 _WORDING = {
@@ -77,11 +77,6 @@ class VariantChoice:
             return ""
         return (f"article {self.variant.article_id} has no checked {language_name(self.wanted, in_language)} "
                 f"variant: the closest is {language_name(self.language, in_language)}")
-
-
-def writing_language(config: Config, customer: Customer) -> str:
-    """The language to write to the customer in: theirs when known, else [support] default_language."""
-    return normalise(customer.language or "") or config.support.default_language
 
 
 def choose_variant(config: Config, article: Article, wanted: str, states: tuple[str, ...] = CHECKED_STATES,
@@ -199,7 +194,7 @@ def variant_for_ticket(config: Config, ticket: Ticket, name: str) -> VariantChoi
     article = Article.get_or_none(Article.id == rows[0].article_id) if rows else None
     if article is None:
         return None
-    return choose_variant(config, article, writing_language(config, ticket.requester),
+    return choose_variant(config, article, tickets.writing_language(config, ticket.requester),
                           among={row.language for row in rows})
 
 

@@ -489,12 +489,12 @@ def _templates_need_review(article: Article, variant: ArticleVariant) -> None:
         & ReplyTemplate.article_revision.in_(of_variant)).execute()
 
 
-def language_of(text: ArticleText | str) -> str:
-    """The language an article's text is written in (its title, issue and resolution); English when
-    there are too few words to tell."""
+def language_of(text: ArticleText | str, unsure: str = FALLBACK) -> str:
+    """The language an article's text is written in (its title, issue and resolution); `unsure` when the
+    detector cannot tell for sure (a few words of English may look Danish)."""
     value = text if isinstance(text, str) else "\n".join((text.title, text.issue, text.resolution))
     found = detect(value)
-    return found.language if found is not None else FALLBACK
+    return found.language if found is not None and found.confident else unsure
 
 
 # Flags ------------------------------------------------------------------------

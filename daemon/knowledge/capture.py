@@ -223,9 +223,11 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
     searched = _searched_words(ticket)
     keywords = _keywords(subject, customer_words, note, searched)
     text = ArticleText(keywords=tuple(keywords), **fields)
-    # The variant is in the language the customer asked in: the title and the issue are their words.
+    # What the draft is written in (title, issue and resolution, as the migration judged old articles);
+    # when the detector is unsure, the customer's language.
+    language = language_of(text, unsure=tickets.writing_language(config, ticket.requester))
     article = create_article(text, agent, ticket=ticket, note=f"drafted from ticket #{ticket.number}",
-                             language=language_of(f"{text.title}\n{text.issue}"))
+                             language=language)
     link_article(article, ticket, "created", agent, report=report)
     return Capture("drafted", article, best_miss, removed=tuple(removed), searched=tuple(searched))
 
