@@ -171,15 +171,15 @@ def test_the_diff_shows_both_revisions_side_by_side_with_the_changes_marked(cons
         "keywords": "printer, driver", "note": "a restart is needed", "base_revision": "1"})
     assert edited.status_code == 302
     page = text(agent.get(f"/kb/{article.id}/diff?old=1&new=2"))
-    assert "revision 1 · draft · agent" in page and "revision 2 · draft · agent" in page
+    assert "revision 1 · English · draft · agent" in page and "revision 2 · English · draft · agent" in page
     assert "a restart is needed" in page
-    left, right = re.findall(r'<pre aria-label="resolution, revision \d">(.*?)</pre>', page, re.S)
+    left, right = re.findall(r'<pre aria-label="Resolution, revision \d">(.*?)</pre>', page, re.S)
     assert left.splitlines() == ["Open Devices.", "Remove the printer.", '<span class="changed"></span>',
                                  "Install the vendor&#39;s driver again."]
     assert right.splitlines()[2] == '<span class="changed">Restart.</span>'
-    title_left, title_right = re.findall(r'<pre aria-label="title, revision \d">(.*?)</pre>', page, re.S)
+    title_left, title_right = re.findall(r'<pre aria-label="Title, revision \d">(.*?)</pre>', page, re.S)
     assert title_left == title_right == PRINTER["title"] + "\n"  # unchanged, unmarked
-    keywords = re.findall(r'<pre aria-label="keywords, revision \d">(.*?)</pre>', page, re.S)
+    keywords = re.findall(r'<pre aria-label="Keywords, revision \d">(.*?)</pre>', page, re.S)
     assert keywords[0].splitlines() == ["printer", "driver", '<span class="changed">windows update</span>']
     assert keywords[1].splitlines() == ["printer", "driver", '<span class="changed"></span>']  # its gap, aligned
 
