@@ -94,6 +94,18 @@ def choose_variant(config: Config, article: Article, wanted: str, states: tuple[
     return VariantChoice(chosen, wanted, chosen.language in (wanted, *NEIGHBOURS.get(wanted, ())))
 
 
+def told_article(config: Config, article: Article | None, customer) -> outbound.TemplateArticle | None:
+    """The article a mail to `customer` may name: its published variant in their language (else the
+    closest published one), with its public address; None when no variant of it is published."""
+    if article is None or not config.knowledge.public_url:
+        return None
+    choice = choose_variant(config, get_article(article.id), tickets.writing_language(config, customer),
+                            states=("published",))
+    if choice is None:
+        return None
+    return outbound.TemplateArticle(title=choice.variant.title, url=public_url(config, article, choice.language))
+
+
 def template_name(article: Article) -> str:
     return f"kb-{article.id}"
 
