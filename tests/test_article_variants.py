@@ -7,6 +7,7 @@ language) and close through patrol.close; on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import email
+import json
 
 import pytest
 
@@ -17,7 +18,7 @@ from daemon.knowledge.articles import ArticleRefused, ArticleText, NotAllowed
 from daemon.patrol import logbook as patrol
 from daemon.patrol.logbook import Note
 from daemon.store.models import (
-    Article, ArticleLink, ArticleRevision, ArticleSuggestion, ArticleVariant, Outgoing, ReplyTemplate,
+    Article, ArticleLink, ArticleRevision, ArticleSuggestion, ArticleVariant, AuditEvent, Outgoing, ReplyTemplate,
 )
 from tests.test_knowledge import mail_in, setup  # noqa: F401 - the fixture
 
@@ -193,6 +194,10 @@ def test_the_reply_from_an_article_goes_in_the_customers_language_and_warns_when
     body = email.message_from_bytes(bytes(row.data)).get_payload(decode=True).decode("utf-8")
     assert body.startswith("Hello Kari,") and "spam folder" in body and row.language == "en"
     assert Article.get_by_id(item.id).reuse_count == 2
+    (told,) = AuditEvent.select().where((AuditEvent.ticket == norwegian.id)
+                                        & (AuditEvent.action == "article sent in another language"))
+    assert json.loads(told.detail) == {"article": item.id, "language": "en", "customer_language": "nb"}
+    assert kb_replies.reply_templates(config).count(f"kb-{item.id}") == 1
 
 
 def test_a_change_of_one_variant_marks_only_its_own_template_for_review(setup):
