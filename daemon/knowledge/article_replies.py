@@ -105,7 +105,8 @@ def reply_templates(config: Config) -> list[str]:
     return ["reply", *[name for name in stored if name not in refused and name != "reply"]]
 
 
-def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: str = "", flag: Flag | None = None):
+def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: str = "", flag: Flag | None = None,
+          language: str | None = None):
     """Send reply template `name` to the ticket's requester; a template made from an article also links
     the ticket to it (and raises `flag` on it). One transaction: nothing of it happens without the rest."""
     if name in system_templates(config):
@@ -126,7 +127,7 @@ def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: s
         shown = outbound.TemplateArticle(title=article.title, url=public_url(config, article))
     with database.atomic():
         queued = outbound.send_templated(config, ticket, name, kind="reply", agent=agent, body=body, article=shown,
-                                        provenance=provenance)
+                                        provenance=provenance, language=language)
         if article is not None:
             link_article(article, ticket, "reply", agent)
             if flag is not None:
