@@ -422,3 +422,19 @@ def test_the_composer_says_when_there_is_no_variant_of_theirs_and_lets_the_agent
                 page=f"/tickets/{ticket.number}").status_code == 302
     row = Outgoing.get(Outgoing.kind == "reply")
     assert row.language == "nb" and "Slå skriveren av og på." in sent(row).get_body(("plain",)).get_content()
+
+
+# The detector ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, language, confident", [
+    ("After the toner change the printer only gives blank pages.", "en", False),  # lingua alone: Danish, sure
+    ("Printeren udskriver kun tomme sider efter tonerskift.", "da", True),
+    ("Passordet verkar ikkje, eg får ikkje logga inn.", "nn", True),
+    ("Не приходит письмо для сброса пароля", "ru", True),
+    ("Не приходить лист для скидання пароля", "uk", True),
+    ("Hej, jag kan inte logga in sedan i morse.", "sv", True),
+])
+def test_the_detector_names_the_language_and_doubts_itself_when_the_small_words_disagree(text, language, confident):
+    from daemon.mail.language import detect
+    found = detect(text)
+    assert (found.language, found.confident) == (language, confident)
