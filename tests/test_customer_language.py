@@ -438,3 +438,32 @@ def test_the_detector_names_the_language_and_doubts_itself_when_the_small_words_
     from daemon.mail.language import detect
     found = detect(text)
     assert (found.language, found.confident) == (language, confident)
+
+
+def test_an_admin_writes_a_variant_of_a_template_from_the_console(console):
+    from tests.webtools import post
+    config, app = console
+    replies.save_template(config, "printer", "Re: {{ ticket.subject }}", "Turn it off and on.\n")
+    client = app.client("admin")
+    page = page_text(client.get("/admin/templates/printer"))
+    assert 'href="/admin/templates/printer/variants/ru">Russian</a> <span class="hint">none yet: write one</span>' \
+        in page
+    # A built-in's variant starts from its file in that language.
+    start = page_text(client.get("/admin/templates/acknowledgement/variants/nb"))
+    assert "Vi har mottatt henvendelsen din" in start
+    path = "/admin/templates/printer/variants/ru"
+    refused = post(client, path, {"subject": "Re: {{ ticket.subject }}", "text": "Здравствуйте, {{ order }}"},
+                   page=path)
+    assert refused.status_code == 400 and "&#39;order&#39; is undefined" in refused.get_data(as_text=True)
+    saved = post(client, path, {"subject": "Re: {{ ticket.subject }}", "text": "Выключите и включите.\n"}, page=path)
+    assert saved.status_code == 302
+    variant = ReplyTemplate.get((ReplyTemplate.name == "printer") & (ReplyTemplate.language == "ru"))
+    assert variant.text == "Выключите и включите.\n" and variant.updated_by.username == "admin"
+    listed = page_text(client.get("/admin/templates"))
+    assert '<a href="/admin/templates/printer/variants/ru">printer</a> <span class="badge" lang="ru">ru</span>' \
+        in listed
+    ticket = spooled(config, *WRITTEN["ru"][:2])
+    assert "Выключите и включите." in replies.preview(config, "printer", ticket).text
+    assert app.client("agent").get(path).status_code == 403
+    assert post(client, f"{path}/delete", {}, page=path).status_code == 302
+    assert replies.preview(config, "printer", ticket).text == "Turn it off and on.\n"
