@@ -379,6 +379,10 @@ def test_the_ticket_page_shows_the_customers_language_and_each_messages(console)
     # In the agent's own language, the names are theirs.
     norwegian = page_text(app.client("agent").get(f"/tickets/{ticket.number}", headers={"Accept-Language": "nb"}))
     assert '<option value="ru">russisk</option>' in norwegian
+    assert "Kundens språk" in norwegian and "Varianten på russisk sendes." in norwegian
+    russian = page_text(app.client("agent").get(f"/tickets/{ticket.number}", headers={"Accept-Language": "ru"}))
+    assert "Язык клиента" in russian and "Уйдёт вариант на языке «русский»." in russian
+    assert "(определён по письмам клиента)" in russian
 
 
 def test_an_agent_sets_the_customers_language_on_the_ticket_page(console):
