@@ -12,7 +12,9 @@ from daemon.knowledge import article_replies, figures
 from daemon.knowledge import articles as knowledge
 from daemon.knowledge.articles import ArticleText
 from daemon.mail.parse import Address
-from daemon.store.models import Article, ArticleFlag, ArticleLink, ArticleSuggestion, ReplyTemplate, SearchLog
+from daemon.store.models import (
+    Article, ArticleFlag, ArticleLink, ArticleSuggestion, AuditEvent, ReplyTemplate, SearchLog,
+)
 from daemon.tickets import lifecycle as tickets
 from daemon.tickets import set_customer_language
 from tests import webtools
@@ -364,3 +366,17 @@ def test_the_knowledge_pages_speak_the_agents_language(console):
     assert "Добавить язык" in page and "Ключевые слова" in page
     page = text(console.client("agent").get("/kb/", headers={"Accept-Language": "nb"}))
     assert "Skriv en artikkel" in page
+
+
+def test_the_composer_sends_an_articles_template_in_the_closest_language_and_says_so(console):
+    article = checked(console)
+    article_replies.templates_from_article(console.app.config["PATROLDESK"], article, console.people["reviewer"])
+    ticket = russian_ticket(console, article)
+    agent = console.client("agent")
+    page = text(agent.get(f"/tickets/{ticket.number}?template=kb-{article.id}"))
+    assert "closest: English" in page
+    sent = webtools.post(agent, f"/tickets/{ticket.number}/reply", {"template": f"kb-{article.id}", "action": "send"})
+    assert sent.status_code == 302, text(sent)[:2000]
+    (told,) = AuditEvent.select().where(AuditEvent.action == "article sent in another language")
+    assert (told.ticket_id, told.actor_id) == (ticket.id, console.people["agent"].id)
+    assert '"customer_language": "ru"' in told.detail and '"language": "en"' in told.detail

@@ -242,9 +242,10 @@ def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: s
     with database.atomic():
         queued = outbound.send_templated(config, ticket, name, kind="reply", agent=agent, body=body, article=shown,
                                          provenance=provenance, language=picked)
-        if choice is not None and not language and not choice.theirs:  # the agent was told; the trail keeps it
+        wanted = tickets.writing_language(config, ticket.requester)
+        if picked not in (wanted, *NEIGHBOURS.get(wanted, ())):  # the agent was told; the trail keeps it
             tickets.audit(ticket, "article sent in another language", {
-                "article": article.id, "language": picked, "customer_language": choice.wanted}, actor=agent)
+                "article": article.id, "language": picked, "customer_language": wanted}, actor=agent)
         link_article(article, ticket, "reply", agent)
         if flag is not None:
             raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
