@@ -346,7 +346,9 @@ def test_a_reviewer_validates_one_variant_and_the_gap_shows_until_there_is_one(c
     reviewer = console.client("reviewer")
     page = text(reviewer.get(f"/kb/{article.id}"))
     assert "Needs a Russian variant:" in page and "1 ticket of a reader of it was sent here." in page
-    assert "Articles that need a language" in text(reviewer.get("/kb/review"))
+    review = text(reviewer.get("/kb/review"))
+    assert "Articles that need a language" in review and "Russian: 1" in review
+    assert "Articles: 1; language variants: 1; articles that need a variant in their readers' language: 1." in review
     knowledge.add_variant(article, "ru", ArticleText(**{k: v for k, v in PRINTER_RU.items()
                                                        if k not in ("keywords", "note")}), console.people["agent"])
     validated = webtools.post(reviewer, f"/kb/{article.id}/state", {"action": "validate", "language": "ru"})

@@ -461,14 +461,14 @@ def review_queue():
     waiting = [(variant, variant.article) for variant in ArticleVariant.select(ArticleVariant, Article)
                .join(Article).where(ArticleVariant.state.in_(WAITING_STATES))
                .order_by(ArticleVariant.updated_at, ArticleVariant.id)]
-    return render_template("knowledge/review.html", waiting=waiting, flags=knowledge.flag_queue(),
-                           stale=article_replies.stale_templates(), needs=_needs(),
-                           language_label=language_label)
-
-
-def _needs() -> list[tuple[Article, list]]:
-    """The articles that need a variant in their readers' language, with those gaps, most tickets first."""
     gaps = figures.language_gaps()
+    return render_template("knowledge/review.html", waiting=waiting, flags=knowledge.flag_queue(),
+                           stale=article_replies.stale_templates(), needs=_needs(gaps),
+                           languages=figures.variant_figures(gaps), language_label=language_label)
+
+
+def _needs(gaps: list) -> list[tuple[Article, list]]:
+    """The articles that need a variant in their readers' language, with those gaps, most tickets first."""
     by_article: dict[int, list] = {}
     for gap in gaps:
         by_article.setdefault(gap.article_id, []).append(gap)

@@ -121,13 +121,13 @@ def _readers(article_ids: list[int] | None) -> dict[int, Counter]:
     return {aid: Counter({lang: len(ids) for lang, ids in langs.items()}) for aid, langs in seen.items()}
 
 
-def variant_figures() -> dict:
+def variant_figures(gaps: list[LanguageGap] | None = None) -> dict:
     """One problem counts once: articles, their variants per language, and the articles that need a
-    variant (per language, and in all)."""
+    variant (per language, and in all); `gaps` when language_gaps() was read already."""
     live = Article.select(Article.id).where(Article.state != "archived")
     per_language = Counter(language for (language,) in ArticleVariant.select(ArticleVariant.language).where(
         ArticleVariant.article.in_(live) & (ArticleVariant.state != "archived")).tuples())
-    gaps = language_gaps()
+    gaps = language_gaps() if gaps is None else gaps
     return {"articles": live.count(), "variants": sum(per_language.values()),
             "variants_per_language": dict(sorted(per_language.items())),
             "articles_needing_a_variant": len({gap.article_id for gap in gaps}),
