@@ -125,7 +125,7 @@ def test_the_upgrade_to_0012_fills_whose_turn_it_is_for_existing_tickets(tmp_pat
 
 
 def test_the_upgrade_to_0016_makes_each_article_one_variant_in_its_language(tmp_path, backend_url):
-    from daemon.store.models import Article, ArticleRevision, ArticleVariant
+    from daemon.store.models import Article, ArticleRevision, ArticleVariant, ReplyTemplate
     handle = db.open_database(make_config(tmp_path, backend_url))
     db.migration_runner().up(target="0013_sign_in_throttle")
     at = dt.datetime(2026, 3, 2, 9)
@@ -161,6 +161,8 @@ def test_the_upgrade_to_0016_makes_each_article_one_variant_in_its_language(tmp_
                  reviewer, "written", at))
     insert(handle, "article_link", article_id=1, ticket_id=ticket, kind="created", created_at=at)
     insert(handle, "article_flag", article_id=2, kind="outdated", detail="new menu", raised_at=at, clear_note="")
+    insert(handle, "reply_template", name="kb-2", subject="Re: {{ ticket.subject }}", text="Проверьте папку «Спам».",
+           created_at=at, updated_at=at, revision=1, article_id=2, article_revision=2, needs_review=False)
 
     db.upgrade()
 
@@ -183,6 +185,8 @@ def test_the_upgrade_to_0016_makes_each_article_one_variant_in_its_language(tmp_
                                                                            (2, 1, "ru"), (2, 2, "ru")]
     assert revisions[0].title == "Skriveren skriver ut blanke sider (old)"
     assert [link.kind for link in first.links] == ["created"] and Article.get_by_id(2).flags.count() == 1
+    template = ReplyTemplate.get(ReplyTemplate.name == "kb-2")
+    assert (template.language, template.article_id, template.text) == ("ru", 2, "Проверьте папку «Спам».")
     columns = {c.name for c in handle.get_columns("article")}
     assert not columns & {"title", "issue", "resolution", "keywords", "language"}
     handle.close()

@@ -201,6 +201,13 @@ def reply_templates(config: Config) -> list[str]:
     return ["reply", *[name for name in stored if name not in refused and name != "reply"]]
 
 
+def _rows_by_variant(article: Article, rows) -> dict:
+    """An article template's rows by the language of the variant each was made from: a row in no
+    language (made before articles had variants) is its primary variant's."""
+    primary = article.primary.language if article.primary else ""
+    return {row.language or primary: row for row in rows}
+
+
 def variant_for_ticket(config: Config, ticket: Ticket, name: str) -> VariantChoice | None:
     """Which checked variant of its article template `name` gives the ticket's customer, and whether it
     is their language (None: not an article's template, or no variant it was made from is checked)."""
@@ -209,7 +216,7 @@ def variant_for_ticket(config: Config, ticket: Ticket, name: str) -> VariantChoi
     if article is None:
         return None
     return choose_variant(config, article, tickets.writing_language(config, ticket.requester),
-                          among={row.language for row in rows})
+                          among=set(_rows_by_variant(article, rows)))
 
 
 def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: str = "", flag: Flag | None = None,
@@ -220,8 +227,8 @@ def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: s
     One transaction: nothing of it happens without the rest."""
     if name in system_templates(config):
         raise PatroldeskError(f"{name!r} is mail the system sends on its own; answer with 'reply' or a team template")
-    rows = {row.language: row for row in ReplyTemplate.select().where(ReplyTemplate.name == name)}
-    made_from = next((row.article_id for row in rows.values() if row.article_id), None)
+    stored = list(ReplyTemplate.select().where(ReplyTemplate.name == name))
+    made_from = next((row.article_id for row in stored if row.article_id), None)
     article = Article.get_or_none(Article.id == made_from) if made_from else None
     if flag is not None and article is None:
         raise NotFound(f"template {name!r} was not made from an article, so there is no article to flag")
@@ -230,6 +237,7 @@ def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: s
     if article is None:
         return outbound.send_templated(config, ticket, name, kind="reply", agent=agent, body=body,
                                        language=language)
+    rows = _rows_by_variant(article, [row for row in stored if row.article_id])
     choice = variant_for_ticket(config, ticket, name)
     picked = normalise(language) if language else (choice.language if choice else None)
     variant = article.variant(picked) if picked else None
@@ -241,7 +249,7 @@ def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: s
     shown = outbound.TemplateArticle(title=variant.title, url=public_url(config, article, variant.language))
     with database.atomic():
         queued = outbound.send_templated(config, ticket, name, kind="reply", agent=agent, body=body, article=shown,
-                                         provenance=provenance, language=picked)
+                                         provenance=provenance, language=rows[picked].language)
         wanted = tickets.writing_language(config, ticket.requester)
         if picked not in (wanted, *NEIGHBOURS.get(wanted, ())):  # the agent was told; the trail keeps it
             tickets.audit(ticket, "article sent in another language", {

@@ -1,7 +1,8 @@
 """Article variants: one problem is one article, its text a variant per language, each with its own state.
 
 Every existing article becomes an article with one variant, in the language its
-title, issue and resolution are written in, and every revision learns that language.
+title, issue and resolution are written in; its revisions and the reply templates
+made from it learn that language.
 """
 from __future__ import annotations
 
@@ -66,6 +67,9 @@ def up(migrator, db):
             published_at=published_at).execute()
         db.execute_sql(f'UPDATE "article_revision" SET "language" = {db.param} WHERE "article_id" = {db.param}',
                        (language, article_id))
+        # A reply template made from the article (0014 left it as a base text) is its variant's.
+        db.execute_sql(f'UPDATE "reply_template" SET "language" = {db.param} '
+                       f'WHERE "article_id" = {db.param} AND "language" = {db.param}', (language, article_id, ""))
     # One source of truth: the text lives in the variants only. None of these columns is indexed
     # or a foreign key, so SQLite drops them in place (no table rebuild, no cascade).
     migrator.migrate(*(migrator.drop_column("article", column) for column in _TEXT_COLUMNS))
