@@ -367,7 +367,10 @@ def test_the_knowledge_pages_speak_the_agents_language(console):
     page = text(console.client("agent").get(f"/kb/{article.id}", headers={"Accept-Language": "ru"}))
     assert "Добавить язык" in page and "Ключевые слова" in page
     page = text(console.client("agent").get("/kb/", headers={"Accept-Language": "nb"}))
-    assert "Skriv en artikkel" in page
+    assert "Skriv en artikkel" in page and ">validert</span>" in page
+    draft = written(console, title="Skanneren lagrer i feil mappe", issue="Skanneren lagrer i feil mappe.")
+    page = text(console.client("reviewer").get(f"/kb/{draft.id}", headers={"Accept-Language": "ru"}))
+    assert ">Утвердить</button>" in page and ">черновик</span>" in page and "Состояние языковой версии" in page
 
 
 def test_the_composer_sends_an_articles_template_in_the_closest_language_and_says_so(console):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext, pgettext
 from peewee import JOIN
 
 from daemon import knowledge, tickets
@@ -51,14 +51,14 @@ def articles():
     errors: dict[str, str] = {}
     ticket = _ticket_of(values["ticket"], errors)
     if values["state"] and values["state"] not in ARTICLE_STATES:
-        errors["state"] = _("one of %(states)s", states=", ".join(ARTICLE_STATES))
+        errors["state"] = _("one of %(states)s", states=", ".join(kb_word(s) for s in ARTICLE_STATES))
     page = page_number()
     found, more = [], False
     if not errors:
         found, more = _search(values, ticket) if values["q"] else _newest(values["state"], page)
     Article.with_variants(found)
     return render_template("knowledge/articles.html", found=found, more=more, page=page, values=values,
-                           errors=errors, ticket=ticket, states=[(s, s) for s in ARTICLE_STATES],
+                           errors=errors, ticket=ticket, states=[(s, kb_word(s)) for s in ARTICLE_STATES],
                            flags=knowledge.open_flag_counts([a.id for a in found]) if found else {},
                            args={k: v for k, v in values.items() if v}), 400 if errors else 200
 
@@ -115,6 +115,29 @@ def _missing(article_id: int):
                            message=_("There is no article %(id)s.", id=article_id)), 404
 
 
+def _words() -> dict[str, str]:
+    """What the pages call the knowledge base's states, actions and kinds, in the page's language."""
+    return {
+        "draft": pgettext("article state", "draft"), "not_validated": pgettext("article state", "not validated"),
+        "validated": pgettext("article state", "validated"), "published": pgettext("article state", "published"),
+        "archived": pgettext("article state", "archived"),
+        "submit": pgettext("article action", "Submit"), "validate": pgettext("article action", "Validate"),
+        "publish": pgettext("article action", "Publish"), "unpublish": pgettext("article action", "Unpublish"),
+        "archive": pgettext("article action", "Archive"), "restore": pgettext("article action", "Restore"),
+        "created": pgettext("article link", "created"), "reused": pgettext("article link", "reused"),
+        "reply": pgettext("article link", "reply"), "suggested": pgettext("article link", "suggested"),
+        "inaccurate": pgettext("article flag", "inaccurate"), "outdated": pgettext("article flag", "outdated"),
+        "duplicate": pgettext("article flag", "duplicate"), "wrong": pgettext("article flag", "wrong"),
+        "incomplete": pgettext("article flag", "incomplete"), "reopened": pgettext("article flag", "reopened"),
+    }
+
+
+@blueprint.app_template_global()
+def kb_word(value: str) -> str:
+    """A state, action or kind as the page's reader says it (unknown values as they are)."""
+    return _words().get(value, value)
+
+
 @blueprint.app_template_global()
 def variant_url(found: Article, language: str | None = None, **more) -> str:
     """The article page showing its `language` variant (the plain address when it has only one)."""
@@ -150,7 +173,7 @@ def _article_page(found: Article, status: int = 200, language: str | None = None
         source=Ticket.get_or_none(Ticket.id == found.source_ticket_id) if found.source_ticket_id else None,
         templates=list(ReplyTemplate.select().where(ReplyTemplate.article == found.id)
                        .order_by(ReplyTemplate.name, ReplyTemplate.language)),
-        actions=_actions_for(variant, me()), flag_kinds=[(k, k) for k in FLAG_CHOICES],
+        actions=_actions_for(variant, me()), flag_kinds=[(k, kb_word(k)) for k in FLAG_CHOICES],
         public_url=knowledge.public_url(current_app.config["PATROLDESK"], found, variant.language),
         checked=variant.state in knowledge.CHECKED_STATES, language_label=language_label, **forms), status
 
@@ -178,7 +201,7 @@ def change_state(article_id: int):
         return _article_page(found, 400, language, state_note=note, state_messages=[str(exc)])
     variant = _shown_variant(changed, language)
     flash(_("Article %(id)s (%(language)s) is %(state)s now (revision %(revision)s).", id=changed.id,
-            language=language_label(variant.language), state=variant.state, revision=changed.revision))
+            language=language_label(variant.language), state=kb_word(variant.state), revision=changed.revision))
     return redirect(variant_url(changed, variant.language))
 
 
@@ -359,7 +382,7 @@ def edit(article_id: int):
         return _form_page(found, values, errors, 400, variant=variant)
     flash(_("Article %(id)s (%(language)s) is at revision %(revision)s (%(state)s).", id=edited.id,
             language=language_label(variant.language), revision=edited.revision,
-            state=edited.variant(variant.language).state))
+            state=kb_word(edited.variant(variant.language).state)))
     return redirect(variant_url(edited, variant.language))
 
 
