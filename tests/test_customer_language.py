@@ -2,6 +2,7 @@
 send them written in it (built-in templates, team template variants, dates and numbers)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -471,3 +472,37 @@ def test_an_admin_writes_a_variant_of_a_template_from_the_console(console):
     assert app.client("agent").get(path).status_code == 403
     assert post(client, f"{path}/delete", {}, page=path).status_code == 302
     assert replies.preview(config, "printer", ticket).text == "Turn it off and on.\n"
+
+
+def test_the_solved_notice_goes_in_the_customers_language(setup):
+    from daemon import patrol
+    from daemon.patrol import Note
+    agent = User.create(username="kari", password_hash="x", name="Kari")
+    ticket = spooled(setup, *WRITTEN["nb"][:2])
+    patrol.close(setup, ticket, Note(
+        situation="Kunden fikk ikke e-posten for å tilbakestille passordet sitt.",
+        behaviour="Fant e-posten i karantene hos leverandøren og slapp den ut.",
+        outcome="Hun fikk e-posten og kom inn igjen.", outcome_kind="resolved"), agent, notify=True)
+    row = Outgoing.get(Outgoing.kind == "notice")
+    mail = sent(row)
+    assert row.language == "nb" and mail["Subject"] == f"Re: Løst: {WRITTEN['nb'][0]} [#10001]"
+    text = mail.get_body(("plain",)).get_content()
+    assert "Vi har markert sak [#10001] som løst." in text and "Hun fikk e-posten og kom inn igjen." in text
+
+
+def test_the_digest_goes_to_each_reader_in_their_own_language(setup, monkeypatch):
+    from daemon.patrol import digest
+    from daemon.people.users import create_user
+    config = dataclasses.replace(setup, patrol=dataclasses.replace(setup.patrol, digest_to=("leder@example.no",)))
+    reviewer = create_user("olga", "reviewer", "korrekt-hest-batteri", email="olga@example.no")
+    if "language" in User._meta.fields:  # the accounts' own language setting
+        User.update(language="ru").where(User.id == reviewer.id).execute()
+    else:
+        monkeypatch.setattr(User, "language", "ru", raising=False)
+    rows = digest.send(config, dt.datetime(2026, 11, 16), dt.datetime(2026, 11, 23))
+    mails = {row.language: sent(row) for row in rows}
+    assert sorted(mails) == ["en", "ru"]
+    assert [a.addr_spec for a in mails["ru"]["To"].addresses] == ["olga@example.no"]
+    assert mails["ru"]["Subject"].startswith("Сводка патруля") and mails["ru"]["Content-Language"] == "ru"
+    assert [a.addr_spec for a in mails["en"]["To"].addresses] == ["leder@example.no"]
+    assert digest.send(config, dt.datetime(2026, 11, 16), dt.datetime(2026, 11, 23)) == []  # once per period
