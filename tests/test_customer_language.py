@@ -419,6 +419,7 @@ def test_the_composer_says_when_there_is_no_variant_of_theirs_and_lets_the_agent
     preview = page_text(post(client, path, {"template": "printer", "body": "", "action": "preview"},
                              page=f"/tickets/{ticket.number}"))
     assert '<p class="hint" id="variant-note">No Russian variant: English will go.</p>' in preview
+    assert preview.count('<option value="printer"') == 1  # one template, whatever its languages
     assert "Turn it off and on." in preview
     picked = page_text(post(client, path, {"template": "printer", "body": "", "language": "nb", "action": "preview"},
                             page=f"/tickets/{ticket.number}"))
