@@ -507,3 +507,12 @@ def test_the_digest_goes_to_each_reader_in_their_own_language(setup, monkeypatch
     assert mails["ru"]["Subject"].startswith("Сводка патруля") and mails["ru"]["Content-Language"] == "ru"
     assert [a.addr_spec for a in mails["en"]["To"].addresses] == ["leder@example.no"]
     assert digest.send(config, dt.datetime(2026, 11, 16), dt.datetime(2026, 11, 23)) == []  # once per period
+
+
+def test_a_policy_routes_tickets_by_the_customers_language(setup):
+    from daemon.patrol import policies
+    policies.save_policy("russian-desk", "customer.language == 'ru'", "group:russian")
+    russian = spooled(setup, *WRITTEN["ru"][:2])
+    english = spooled(setup, *WRITTEN["en"][:2], frm="Bob <bob@example.com>")
+    assert Ticket.get_by_id(russian.id).group_name == "russian"
+    assert Ticket.get_by_id(english.id).group_name == ""
