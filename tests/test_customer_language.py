@@ -516,3 +516,32 @@ def test_a_policy_routes_tickets_by_the_customers_language(setup):
     english = spooled(setup, *WRITTEN["en"][:2], frm="Bob <bob@example.com>")
     assert Ticket.get_by_id(russian.id).group_name == "russian"
     assert Ticket.get_by_id(english.id).group_name == ""
+
+
+# A few lines about a missing invoice, in each language customer mail is recognised in.
+INVOICE = {
+    "nb": "Hei! Vi har ikke fått fakturaen for november ennå. Kan dere sende den på nytt til regnskap@firma.no? "
+          "Takk for hjelpen.",
+    "nn": "Hei! Vi har ikkje fått fakturaen for november enno. Kan de sende han på nytt til rekneskapen vår? "
+          "Takk for hjelpa.",
+    "da": "Hej! Vi har endnu ikke modtaget fakturaen for november. Kan I sende den igen til vores bogholderi? "
+          "Tak for hjælpen.",
+    "sv": "Hej! Vi har ännu inte fått fakturan för november. Kan ni skicka den igen till vår ekonomiavdelning? "
+          "Tack för hjälpen.",
+    "de": "Hallo! Wir haben die Rechnung für November noch nicht erhalten. Können Sie sie bitte noch einmal "
+          "schicken? Danke.",
+    "fr": "Bonjour, nous n'avons toujours pas reçu la facture de novembre. Pourriez-vous nous la renvoyer ? "
+          "Merci beaucoup.",
+    "uk": "Добрий день! Ми досі не отримали рахунок за листопад. Чи можете ви надіслати його ще раз? Дякую.",
+    "ru": "Добрый день! Мы до сих пор не получили счёт за ноябрь. Не могли бы вы отправить его ещё раз? Спасибо.",
+    "en": "Hello, we still have not received the invoice for November. Could you send it again to our accounts "
+          "team? Thanks.",
+}
+
+
+@pytest.mark.parametrize("language", sorted(INVOICE))
+def test_the_stage_tells_each_recognised_language_from_the_start_of_the_mail(language):
+    from daemon.ingest.stages.language import _sample
+    from daemon.mail.language import detect
+    found = detect(_sample("Faktura [#10001]", INVOICE[language], "[#{ref}]"))
+    assert (found.language, found.confident) == (language, True)
