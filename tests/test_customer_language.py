@@ -2,6 +2,7 @@
 send them written in it (built-in templates, team template variants, dates and numbers)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -418,6 +419,7 @@ def test_the_composer_says_when_there_is_no_variant_of_theirs_and_lets_the_agent
     preview = page_text(post(client, path, {"template": "printer", "body": "", "action": "preview"},
                              page=f"/tickets/{ticket.number}"))
     assert '<p class="hint" id="variant-note">No Russian variant: English will go.</p>' in preview
+    assert preview.count('<option value="printer"') == 1  # one template, whatever its languages
     assert "Turn it off and on." in preview
     picked = page_text(post(client, path, {"template": "printer", "body": "", "language": "nb", "action": "preview"},
                             page=f"/tickets/{ticket.number}"))
@@ -471,3 +473,75 @@ def test_an_admin_writes_a_variant_of_a_template_from_the_console(console):
     assert app.client("agent").get(path).status_code == 403
     assert post(client, f"{path}/delete", {}, page=path).status_code == 302
     assert replies.preview(config, "printer", ticket).text == "Turn it off and on.\n"
+
+
+def test_the_solved_notice_goes_in_the_customers_language(setup):
+    from daemon import patrol
+    from daemon.patrol import Note
+    agent = User.create(username="kari", password_hash="x", name="Kari")
+    ticket = spooled(setup, *WRITTEN["nb"][:2])
+    patrol.close(setup, ticket, Note(
+        situation="Kunden fikk ikke e-posten for å tilbakestille passordet sitt.",
+        behaviour="Fant e-posten i karantene hos leverandøren og slapp den ut.",
+        outcome="Hun fikk e-posten og kom inn igjen.", outcome_kind="resolved"), agent, notify=True)
+    row = Outgoing.get(Outgoing.kind == "notice")
+    mail = sent(row)
+    assert row.language == "nb" and mail["Subject"] == f"Re: Løst: {WRITTEN['nb'][0]} [#10001]"
+    text = mail.get_body(("plain",)).get_content()
+    assert "Vi har markert sak [#10001] som løst." in text and "Hun fikk e-posten og kom inn igjen." in text
+
+
+def test_the_digest_goes_to_each_reader_in_their_own_language(setup, monkeypatch):
+    from daemon.patrol import digest
+    from daemon.people.users import create_user
+    config = dataclasses.replace(setup, patrol=dataclasses.replace(setup.patrol, digest_to=("leder@example.no",)))
+    reviewer = create_user("olga", "reviewer", "korrekt-hest-batteri", email="olga@example.no")
+    if "language" in User._meta.fields:  # the accounts' own language setting
+        User.update(language="ru").where(User.id == reviewer.id).execute()
+    else:
+        monkeypatch.setattr(User, "language", "ru", raising=False)
+    rows = digest.send(config, dt.datetime(2026, 11, 16), dt.datetime(2026, 11, 23))
+    mails = {row.language: sent(row) for row in rows}
+    assert sorted(mails) == ["en", "ru"]
+    assert [a.addr_spec for a in mails["ru"]["To"].addresses] == ["olga@example.no"]
+    assert mails["ru"]["Subject"].startswith("Сводка патруля") and mails["ru"]["Content-Language"] == "ru"
+    assert [a.addr_spec for a in mails["en"]["To"].addresses] == ["leder@example.no"]
+    assert digest.send(config, dt.datetime(2026, 11, 16), dt.datetime(2026, 11, 23)) == []  # once per period
+
+
+def test_a_policy_routes_tickets_by_the_customers_language(setup):
+    from daemon.patrol import policies
+    policies.save_policy("russian-desk", "customer.language == 'ru'", "group:russian")
+    russian = spooled(setup, *WRITTEN["ru"][:2])
+    english = spooled(setup, *WRITTEN["en"][:2], frm="Bob <bob@example.com>")
+    assert Ticket.get_by_id(russian.id).group_name == "russian"
+    assert Ticket.get_by_id(english.id).group_name == ""
+
+
+# A few lines about a missing invoice, in each language customer mail is recognised in.
+INVOICE = {
+    "nb": "Hei! Vi har ikke fått fakturaen for november ennå. Kan dere sende den på nytt til regnskap@firma.no? "
+          "Takk for hjelpen.",
+    "nn": "Hei! Vi har ikkje fått fakturaen for november enno. Kan de sende han på nytt til rekneskapen vår? "
+          "Takk for hjelpa.",
+    "da": "Hej! Vi har endnu ikke modtaget fakturaen for november. Kan I sende den igen til vores bogholderi? "
+          "Tak for hjælpen.",
+    "sv": "Hej! Vi har ännu inte fått fakturan för november. Kan ni skicka den igen till vår ekonomiavdelning? "
+          "Tack för hjälpen.",
+    "de": "Hallo! Wir haben die Rechnung für November noch nicht erhalten. Können Sie sie bitte noch einmal "
+          "schicken? Danke.",
+    "fr": "Bonjour, nous n'avons toujours pas reçu la facture de novembre. Pourriez-vous nous la renvoyer ? "
+          "Merci beaucoup.",
+    "uk": "Добрий день! Ми досі не отримали рахунок за листопад. Чи можете ви надіслати його ще раз? Дякую.",
+    "ru": "Добрый день! Мы до сих пор не получили счёт за ноябрь. Не могли бы вы отправить его ещё раз? Спасибо.",
+    "en": "Hello, we still have not received the invoice for November. Could you send it again to our accounts "
+          "team? Thanks.",
+}
+
+
+@pytest.mark.parametrize("language", sorted(INVOICE))
+def test_the_stage_tells_each_recognised_language_from_the_start_of_the_mail(language):
+    from daemon.ingest.stages.language import _sample
+    from daemon.mail.language import detect
+    found = detect(_sample("Faktura [#10001]", INVOICE[language], "[#{ref}]"))
+    assert (found.language, found.confident) == (language, True)

@@ -85,7 +85,7 @@ def _render(ticket: Ticket, status: int = 200, **forms):
                                                        chosen.get("language") or None),
                            writes_in=tickets.writing_language(config, ticket.requester),
                            language_name=language_name, language_choices=language_choices(),
-                           templates=article_replies.reply_templates(config),
+                           templates=list(dict.fromkeys(article_replies.reply_templates(config))),  # a name per variant
                            outcome_kinds=OUTCOME_KINDS, flag_kinds=[k for k in FLAG_KINDS if k != "reopened"],
                            agents=list(User.select().where(User.active).order_by(User.username)),
                            reply=forms.get("reply", {}), close=forms.get("close", {}),

@@ -323,7 +323,8 @@ def check(config: Config, name: str, subject: str, text: str, html: str | None =
     parts = _stored_parts(subject, text, html)
     for tried, (described, context) in enumerate(sample_contexts(config)):
         try:
-            _render_parts(name, parts, context, None, render_budget(config), language or config.support.default_language)
+            _render_parts(name, parts, context, None, render_budget(config),
+                          language or config.support.default_language)
         except TemplateRefused as refused:
             if not tried:
                 raise

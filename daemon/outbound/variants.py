@@ -35,7 +35,8 @@ class Variant:
     @property
     def theirs(self) -> bool:
         """The reader gets their own language (or a neighbour's they read: nn readers get nb)."""
-        return bool(self.language) and (self.language == self.wanted or self.language in NEIGHBOURS.get(self.wanted, ()))
+        readable = (self.wanted, *NEIGHBOURS.get(self.wanted, ()))
+        return bool(self.language) and self.language in readable
 
 
 def file_of(name: str, language: str, folder: Path, suffix: str = "txt") -> Path:

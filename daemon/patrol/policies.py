@@ -40,6 +40,7 @@ VARIABLES: dict[str, str] = {
     "customer.email": "the requester's address",
     "customer.domain": "the part of the address after @",
     "customer.tickets": "how many tickets the customer has opened, this one included",
+    "customer.language": "the language mail to them goes in (en, nb, ru...; '' while not known)",
     "customer.<attribute>": "any attribute set with `patroldesk customer set` (monthly_spend, plan...); "
                             "none when not set",
     "ticket.number": "the ticket's number",
@@ -54,7 +55,7 @@ VARIABLES: dict[str, str] = {
 PRIORITIES = tickets.PRIORITIES
 ACTIONS = ("priority:<low|normal|high|urgent>", "group:<name>", "escalate", "notify-reviewers")
 _TICKET_FIELDS = {name.split(".", 1)[1] for name in VARIABLES if name.startswith("ticket.")}
-_CUSTOMER_FIELDS = {"email", "domain", "tickets"}
+_CUSTOMER_FIELDS = {"email", "domain", "tickets", "language"}
 def _contains(haystack, needle) -> bool:
     """`x in [..]` is membership; `'word' in ticket.subject` looks in the text (never for empty text)."""
     if isinstance(haystack, str):
@@ -249,8 +250,9 @@ def set_customer_attributes(email: str, values: dict) -> Customer:
 
 def facts_for(ticket: Ticket) -> dict:
     """What conditions can read about this ticket and its requester, as they stand now."""
-    row = db.execute('SELECT "email", "attributes" FROM "customer" WHERE "id" = ?', (ticket.requester_id,)).fetchone()
-    email, attributes = row[0], json.loads(row[1] or "{}")
+    row = db.execute('SELECT "email", "attributes", "language" FROM "customer" WHERE "id" = ?',
+                     (ticket.requester_id,)).fetchone()
+    email, attributes, language = row[0], json.loads(row[1] or "{}"), row[2]
     number, subject, status, priority, group_name, escalated, created = db.execute(
         'SELECT "number", "subject", "status", "priority", "group_name", "escalated", "created_at" FROM "ticket" '
         'WHERE "id" = ?', (ticket.id,)).fetchone()
@@ -259,7 +261,8 @@ def facts_for(ticket: Ticket) -> dict:
     opened = db.execute('SELECT COUNT(*) FROM "ticket" WHERE "requester_id" = ?', (ticket.requester_id,)).fetchone()[0]
     created = Ticket.created_at.python_value(created)
     return {
-        "customer": {**attributes, "email": email, "domain": email.rpartition("@")[2], "tickets": opened},
+        "customer": {**attributes, "email": email, "domain": email.rpartition("@")[2], "tickets": opened,
+                     "language": language},
         "ticket": {"number": number, "subject": subject, "status": status, "priority": priority,
                    "group": group_name, "escalated": bool(escalated), "contact_count": contacts,
                    "age_hours": round((utcnow() - created).total_seconds() / 3600, 2)},

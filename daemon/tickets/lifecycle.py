@@ -262,7 +262,8 @@ def ticket_detail(ticket: Ticket) -> dict:
         attachments.setdefault(att.message_id, []).append(att.filename)
     deliveries = {row.message_id.strip("<>"): row for row in Outgoing.select(
         Outgoing.id, Outgoing.message_id, Outgoing.kind, Outgoing.state, Outgoing.last_error, Outgoing.sent_at,
-        Outgoing.bounced_at, Outgoing.attempts, Outgoing.template, Outgoing.language).where(Outgoing.ticket == ticket.id)}
+        Outgoing.bounced_at, Outgoing.attempts, Outgoing.template, Outgoing.language)
+        .where(Outgoing.ticket == ticket.id)}
     detail = ticket_summary(ticket)
     detail["messages"] = [_message_dict(m, attachments.get(m.id, []), deliveries.get(m.message_id or ""))
                           for m in messages]

@@ -11,8 +11,8 @@ from daemon import tickets
 from daemon.mail.language import detect
 from daemon.store.db import execute
 
-# The start of what they wrote tells; the detector's cost grows with the text (about 0.2 ms for this much).
-_SAMPLE_CHARS = 200
+# The start of what they wrote tells; the detector's cost grows with the text (about 0.1 ms for this much).
+_SAMPLE_CHARS = 120
 # A text with fewer letters than this is read together with the subject.
 _ENOUGH_LETTERS = 60
 
@@ -36,6 +36,6 @@ def _sample(subject: str, visible: str, tag_format: str) -> str:
     its ticket tag) when they are short."""
     lines = [line for line in visible[:_SAMPLE_CHARS * 2].splitlines() if not line.lstrip().startswith(">")]
     text = "\n".join(lines)[:_SAMPLE_CHARS]
-    if sum(ch.isalpha() for ch in text) >= _ENOUGH_LETTERS:
+    if sum(map(str.isalpha, text)) >= _ENOUGH_LETTERS:
         return text
     return tickets.untagged(subject or "", tag_format) + "\n" + text
