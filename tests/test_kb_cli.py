@@ -133,7 +133,7 @@ def test_kb_edit_takes_a_file_and_keeps_a_comparable_revision(workdir):
     (workdir / "article.toml").write_text('resolution = "Pull the orange strip out of the new toner."\n'
                                           'keywords = ["blank pages", "toner seal"]\n', encoding="utf-8")
     edited = cli(workdir, "kb", "edit", "1", "--as", "admin", "--file", "article.toml", "--note", "shorter steps")
-    assert "article 1 is at revision 2 (draft)" in edited.stdout
+    assert "article 1 (en) is at revision 2 (draft)" in edited.stdout
     diff = cli(workdir, "kb", "show", "1", "--diff", "1", "2").stdout
     assert "+Pull the orange strip out of the new toner." in diff and "+toner seal" in diff
     (workdir / "bad.toml").write_text('solution = "x"\n', encoding="utf-8")

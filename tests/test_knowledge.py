@@ -127,7 +127,7 @@ def test_a_new_problem_drafts_every_kcs_field_from_its_source(setup):
     removed = {(r.kind, r.text) for r in result.removed}
     assert ("email", "ase.odegard@firma.no") in removed
     assert any(kind == "phone" for kind, _ in removed) and any(kind == "name" for kind, _ in removed)
-    assert drafted.language == "no"
+    assert drafted.languages == ["nb"] and drafted.variant("nb").title == drafted.title
     assert [r.note for r in knowledge.revisions(drafted)] == [f"drafted from ticket #{ticket.number}"]
     facts_links = ArticleLink.get(ArticleLink.ticket == ticket.id)
     assert facts_links.kind == "created" and facts_links.report_id == report.id

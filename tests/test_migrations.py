@@ -9,7 +9,7 @@ import pytest
 
 from daemon.errors import SchemaOutOfDate
 from daemon.store import db
-from daemon.store.models import AuditEvent, Customer, Inbound, Message, Participant, RawMail, Ticket, User
+from daemon.store.models import AuditEvent, Customer, Inbound, Message, Participant, RawMail, Ticket
 from daemon.tickets import search as ticket_search
 from tests.conftest import make_config
 
@@ -71,22 +71,36 @@ def test_run_refuses_an_out_of_date_schema(tmp_path):
     assert "out of date" in result.stderr and "patroldesk db upgrade" in result.stderr
 
 
+def insert(handle, table: str, **values) -> int:
+    """A row written with plain SQL, as an older schema takes it; returns its id."""
+    p = "%s" if not db.is_sqlite(handle) else "?"
+    columns = ", ".join(f'"{name}"' for name in values)
+    sql = f'INSERT INTO "{table}" ({columns}) VALUES ({", ".join([p] * len(values))})'
+    if db.is_sqlite(handle):
+        return handle.execute_sql(sql, tuple(values.values())).lastrowid
+    return handle.execute_sql(f'{sql} RETURNING "id"', tuple(values.values())).fetchone()[0]
+
+
 def test_the_upgrade_to_0012_fills_whose_turn_it_is_for_existing_tickets(tmp_path, backend_url):
     handle = db.open_database(make_config(tmp_path, backend_url))
     db.migration_runner().up(target="0011_console")
     at = lambda hour: dt.datetime(2026, 3, 2, hour)  # noqa: E731
-    agent = User.create(username="kari", password_hash="x")
-    customer = Customer.create(email="ola@example.no")
     p = "%s" if not db.is_sqlite(handle) else "?"
+    # Rows as that schema wrote them: today's models have columns later migrations add.
+    agent = insert(handle, "user", username="kari", password_hash="x", email="", name="", role="agent",
+                   active=True, created_at=at(8), session_version=0)
+    customer = insert(handle, "customer", email="ola@example.no", name="", created_at=at(8), attributes="{}")
     for number in (10001, 10002, 10003):
         handle.execute_sql(f'INSERT INTO ticket (number, subject, requester_id, status, priority, support_address, '
                            f'created_at, updated_at, escalated, group_name) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, '
-                           f'{p}, {p}, {p}, {p})', (number, "Skriveren", customer.id, "open", "normal", "s@x",
+                           f'{p}, {p}, {p}, {p})', (number, "Skriveren", customer, "open", "normal", "s@x",
                                                     at(9), at(9), False, ""))
     ids = {number: Ticket.select(Ticket.id).where(Ticket.number == number).scalar() for number in (10001, 10002, 10003)}
 
     def said(number, kind, hour, automatic=None):
-        Message.create(ticket=ids[number], kind=kind, created_at=at(hour), automatic=automatic)
+        insert(handle, "message", ticket_id=ids[number], kind=kind, created_at=at(hour), automatic=automatic,
+               in_reply_to="", refs="", sender_address="", sender_name="", to_addrs="", cc_addrs="", subject="",
+               body_text="", body_visible="", notes="")
 
     # 10001: the customer wrote, we acknowledged automatically, then a person answered.
     said(10001, "inbound", 10), said(10001, "outbound", 10, "auto-replied"), said(10001, "outbound", 11)
@@ -107,4 +121,65 @@ def test_the_upgrade_to_0012_fills_whose_turn_it_is_for_existing_tickets(tmp_pat
         "customer", at(12), at(13), at(11))
     assert (third.last_speaker, third.waiting_since, third.last_inbound_at, third.seen_at) == ("customer", at(9),
                                                                                               at(9), None)
+    handle.close()
+
+
+def test_the_upgrade_to_0016_makes_each_article_one_variant_in_its_language(tmp_path, backend_url):
+    from daemon.store.models import Article, ArticleFlag, ArticleLink, ArticleRevision, ArticleVariant
+    handle = db.open_database(make_config(tmp_path, backend_url))
+    db.migration_runner().up(target="0013_sign_in_throttle")
+    reviewer = User.create(username="rita", password_hash="x", role="reviewer")
+    customer = Customer.create(email="ola@example.no")
+    ticket = Ticket.create(number=10001, subject="Skriveren", requester=customer)
+    p = "%s" if not db.is_sqlite(handle) else "?"
+    at = dt.datetime(2026, 3, 2, 9)
+    old = [  # title, issue, resolution, language as 0010 guessed it, state
+        ("Skriveren skriver ut blanke sider", "Alle sidene kommer ut hvite fra skriveren på kontoret.",
+         "Bytt tonerkassetten og kjør rensing fra menyen.", "no", "validated"),
+        ("Не приходит письмо для сброса пароля", "Я нажимаю «Забыли пароль», но письмо так и не приходит.",
+         "Проверьте папку «Спам» и добавьте наш адрес в контакты.", "ru", "published"),
+        ("VPN drops every hour", "The VPN connection drops every hour and has to be restarted by hand.",
+         "Update the client to 5.2, which renews the session key in time.", "en", "draft"),
+        ("X1", "", "", "", "draft"),  # too little to tell, no guess of its own: English
+    ]
+    for n, (title, issue, resolution, language, state) in enumerate(old, start=1):
+        handle.execute_sql(
+            f'INSERT INTO article (title, issue, environment, resolution, cause, keywords, language, state, '
+            f'revision, source_ticket_id, created_by_id, created_at, updated_at, validated_at, validated_by_id, '
+            f'published_at, reuse_count, reopen_count) VALUES ({", ".join([p] * 18)})',
+            (title, issue, "Kontor 3", resolution, "Slitt trommel", '["toner", "blank"]', language, state, 2,
+             ticket.id, reviewer.id, at, at, at if state != "draft" else None,
+             reviewer.id if state != "draft" else None, at if state == "published" else None, 3, 1))
+        for number in (1, 2):
+            handle.execute_sql(
+                f'INSERT INTO article_revision (article_id, number, title, issue, environment, resolution, cause, '
+                f'keywords, state, author_id, note, created_at) VALUES ({", ".join([p] * 12)})',
+                (n, number, title + (" (old)" if number == 1 else ""), issue, "", resolution, "", "[]", state,
+                 reviewer.id, "written", at))
+    ArticleLink.create(article=1, ticket=ticket, kind="created", created_at=at)
+    ArticleFlag.create(article=2, kind="outdated", detail="new menu", raised_at=at)
+
+    db.upgrade()
+
+    assert Article.select().count() == 4 and ArticleVariant.select().count() == 4
+    languages = {v.article_id: v.language for v in ArticleVariant.select()}
+    assert languages == {1: "nb", 2: "ru", 3: "en", 4: "en"}
+    first = Article.get_by_id(1)
+    variant = first.variant("nb")
+    assert (variant.title, variant.issue, variant.environment, variant.cause, variant.keyword_list) == (
+        "Skriveren skriver ut blanke sider", "Alle sidene kommer ut hvite fra skriveren på kontoret.", "Kontor 3",
+        "Slitt trommel", ["toner", "blank"])
+    assert (variant.state, variant.validated_by_id, variant.validated_at, variant.created_by_id) == (
+        "validated", reviewer.id, at, reviewer.id)
+    assert (first.state, first.revision, first.reuse_count, first.reopen_count, first.source_ticket_id) == (
+        "validated", 2, 3, 1, ticket.id)
+    assert first.title == variant.title and first.language == "nb"
+    assert Article.get_by_id(2).variant("ru").published_at == at
+    revisions = list(ArticleRevision.select().order_by(ArticleRevision.article, ArticleRevision.number))
+    assert [(r.article_id, r.number, r.language) for r in revisions][:4] == [(1, 1, "nb"), (1, 2, "nb"),
+                                                                           (2, 1, "ru"), (2, 2, "ru")]
+    assert revisions[0].title == "Skriveren skriver ut blanke sider (old)"
+    assert [link.kind for link in first.links] == ["created"] and Article.get_by_id(2).flags.count() == 1
+    columns = {c.name for c in handle.get_columns("article")}
+    assert not columns & {"title", "issue", "resolution", "keywords", "language"}
     handle.close()

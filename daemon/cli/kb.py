@@ -1,7 +1,9 @@
 """The command line of the knowledge base: `patroldesk kb ...`.
 
 Registered on the `patroldesk` group by daemon.cli; every rule lives in
-daemon.knowledge: articles, capture, article_replies and figures.
+daemon.knowledge: articles, capture, article_replies and figures. An article
+is one problem with a variant per language: the commands that read or change
+text take --language (needed only when the article has several variants).
 """
 from __future__ import annotations
 
@@ -15,7 +17,13 @@ from daemon.cli.root import (
     App, active_user, cli, echo_capture, indent, pass_app, print_json, read_table_file, ticket_number,
 )
 from daemon.knowledge import ArticleText, article_replies, capture, figures
+from daemon.languages import DETECTED
+from daemon.languages import name as language_name
 from daemon.store.models import ARTICLE_STATES, FLAG_KINDS, Article
+
+
+def _language_option(help_text: str = "The variant's language (needed when the article has several)."):
+    return click.option("--language", type=click.Choice(DETECTED), help=help_text)
 
 
 @cli.group("kb")
@@ -32,7 +40,7 @@ def _refused(exc: knowledge.ArticleRefused) -> None:
 
 def _article_line(article: Article, flags: int) -> str:
     flagged = f"  [{flags} flag{'s' * (flags != 1)}]" if flags else ""
-    return f"{article.id:>6}  {article.state:<13} {article.title}{flagged}"
+    return f"{article.id:>6}  {article.state:<13} [{' '.join(article.languages)}] {article.title}{flagged}"
 
 
 @kb_group.command("search")
@@ -58,6 +66,7 @@ def kb_search(app: App, text, ref, username, states, limit, as_json):
                                         states=tuple(states) or knowledge.LIVE_STATES, limit=limit)
     if as_json:
         print_json([{"article": f.article.id, "title": f.article.title, "state": f.article.state,
+                      "languages": {v.language: v.state for v in f.article.variant_list},
                       "score": _relevance(f.score)} for f in result.found])
         return
     if not result.found:
@@ -74,48 +83,64 @@ def _relevance(score: float) -> float:
 
 @kb_group.command("show")
 @click.argument("article_id", type=int)
+@_language_option("Show this language's variant (default: the one furthest along).")
 @click.option("--revision", type=int, help="Show this revision instead of the current text.")
 @click.option("--diff", nargs=2, type=int, metavar="OLD NEW", help="Compare two revisions.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def kb_show(app: App, article_id, revision, diff, as_json):
-    """An article: its KCS fields, state, flags, revisions and tickets; or one revision, or a diff."""
+def kb_show(app: App, article_id, language, revision, diff, as_json):
+    """An article: its variants, the shown one's KCS fields, state, flags, revisions and tickets, the
+    languages it needs; or one revision, or a diff."""
     app.database()
     article = knowledge.get_article(article_id)
     if diff:
         click.echo(knowledge.diff(article, *diff) or f"revisions {diff[0]} and {diff[1]} have the same text")
         return
-    text = ArticleText.of(knowledge.get_revision(article, revision) if revision else article)
+    if revision:
+        shown = knowledge.get_revision(article, revision)
+    else:
+        shown = knowledge.get_variant(article, language) if language else article.primary
     if as_json:
-        print_json(article_dict(app.config, article, text))
+        print_json(article_dict(app.config, article, shown))
         return
-    _echo_article(app, article, text, revision)
+    _echo_article(app, article, shown, revision)
 
 
-def article_dict(config, article: Article, text: ArticleText) -> dict:
+def article_dict(config, article: Article, shown) -> dict:
+    """An article as `kb show --json` gives it: the shown variant's (or revision's) text, every variant's
+    language and state, and the languages its readers need."""
+    text = ArticleText.of(shown)
     return {
         "article": article.id, "state": article.state, "revision": article.revision,
-        "language": article.language, **{k: getattr(text, k) for k in ("title", "issue", "environment",
-                                                                       "resolution", "cause")},
-        "keywords": list(text.keywords), "url": knowledge.public_url(config, article),
+        "language": shown.language, "variant_state": shown.state,
+        **{k: getattr(text, k) for k in ("title", "issue", "environment", "resolution", "cause")},
+        "keywords": list(text.keywords), "url": knowledge.public_url(config, article, shown.language),
+        "variants": [{"language": v.language, "state": v.state, "title": v.title} for v in article.variant_list],
+        "needs": [gap.language for gap in figures.language_gaps([article.id])],
         "reuse_count": article.reuse_count, "reopens": article.reopen_count,
         "flags": [{"id": f.id, "kind": f.kind, "detail": f.detail, "duplicate_of": f.duplicate_of_id}
                   for f in knowledge.open_flags(article)],
-        "revisions": [{"number": r.number, "state": r.state, "note": r.note,
+        "revisions": [{"number": r.number, "language": r.language, "state": r.state, "note": r.note,
                        "author": r.author.username if r.author_id else None,
                        "at": r.created_at.isoformat() + "Z"} for r in knowledge.revisions(article)],
         "tickets": [{"ticket": link.ticket.number, "kind": link.kind} for link in article.links],
     }
 
 
-def _echo_article(app: App, article: Article, text: ArticleText, revision: int | None) -> None:
-    shown = f" (revision {revision} of {article.revision})" if revision else f" (revision {article.revision})"
-    click.echo(f"article {article.id}: {text.title}\nstate: {article.state}{shown}; reused {article.reuse_count}x")
+def _echo_article(app: App, article: Article, shown, revision: int | None) -> None:
+    text = ArticleText.of(shown)
+    at = f" (revision {revision} of {article.revision})" if revision else f" (revision {article.revision})"
+    click.echo(f"article {article.id}: {text.title}\nstate: {article.state}{at}; reused {article.reuse_count}x")
+    click.echo("variants: " + ", ".join(f"{v.language} {v.state}{' (shown)' if v.language == shown.language else ''}"
+                                        for v in article.variant_list))
+    for gap in figures.language_gaps([article.id]):
+        click.echo(f"needs a {language_name(gap.language)} variant: {gap.tickets} ticket(s) of its readers "
+                   f"(kb variant add {article.id} --language {gap.language} ...)")
     for label, value in (("issue", text.issue), ("environment", text.environment),
                          ("resolution", text.resolution), ("cause", text.cause)):
         click.echo(f"\n{label}:\n{indent(value) if value else '  (empty)'}")
     click.echo(f"\nkeywords: {', '.join(text.keywords) or '(none)'}")
-    url = knowledge.public_url(app.config, article)
+    url = knowledge.public_url(app.config, article, shown.language)
     if url:
         click.echo(f"public at: {url}")
     for flag in knowledge.open_flags(article):
@@ -125,7 +150,8 @@ def _echo_article(app: App, article: Article, text: ArticleText, revision: int |
     click.echo("\nrevisions:")
     for rev in knowledge.revisions(article):
         who = rev.author.username if rev.author_id else "the system"
-        click.echo(f"  {rev.number:>3}  {rev.created_at:%Y-%m-%d %H:%M}  {who:<12} {rev.state:<13} {rev.note}")
+        click.echo(f"  {rev.number:>3}  {rev.created_at:%Y-%m-%d %H:%M}  {rev.language:<3} {who:<12} {rev.state:<13} "
+                   f"{rev.note}")
     links = list(article.links)
     if links:
         click.echo("tickets: " + ", ".join(f"#{link.ticket.number} ({link.kind})" for link in links))
@@ -162,23 +188,69 @@ _FIELDS = ("title", "issue", "environment", "resolution", "cause")
 @click.option("--keywords", help="Comma-separated; replaces the list.")
 @click.option("--ticket", "ref", help="The ticket that taught the change.")
 @click.option("--note", default="edited", show_default=True, help="Why it changed (kept with the revision).")
+@_language_option()
 @pass_app
-def kb_edit(app: App, article_id, username, article_file, ref, note, keywords, **values):
-    """Improve an article: a new revision with your changes; the old one stays comparable."""
+def kb_edit(app: App, article_id, username, article_file, ref, note, keywords, language, **values):
+    """Improve an article's variant: a new revision with your changes; the old one stays comparable."""
     app.database()
     article = knowledge.get_article(article_id)
+    variant = knowledge.get_variant(article, language)
+    changes = _changes(article_file, keywords, values)
+    ticket = tickets.get_ticket(ticket_number(ref)) if ref else None
+    try:
+        edited = knowledge.edit_article(article, ArticleText.of(variant).replace(**changes), active_user(username),
+                                        ticket=ticket, note=note, language=variant.language)
+    except knowledge.ArticleRefused as exc:
+        _refused(exc)
+    click.echo(f"article {edited.id} ({variant.language}) is at revision {edited.revision} "
+               f"({edited.variant(variant.language).state})")
+
+
+def _changes(article_file: Path | None, keywords: str | None, values: dict) -> dict:
+    """The fields given in a file and as options (options win); keywords as a tuple."""
     changes = {**(_read_file(article_file) if article_file else {}), **{k: v for k, v in values.items() if v}}
     if keywords is not None:
         changes["keywords"] = [k.strip() for k in keywords.split(",")]
     if "keywords" in changes:
         changes["keywords"] = tuple(str(k) for k in changes["keywords"])
+    return changes
+
+
+@kb_group.group("variant")
+def kb_variant():
+    """An article's variants: the same problem in another language."""
+
+
+@kb_variant.command("add")
+@click.argument("article_id", type=int)
+@click.option("--language", required=True, type=click.Choice(DETECTED), help="The new variant's language.")
+@click.option("--as", "username", required=True, metavar="USER")
+@click.option("--file", "article_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A .toml or .json file with title, issue and any of environment, resolution, cause, keywords.")
+@click.option("--title")
+@click.option("--issue")
+@click.option("--environment")
+@click.option("--resolution")
+@click.option("--cause")
+@click.option("--keywords", help="Comma-separated.")
+@click.option("--ticket", "ref", help="The ticket that asked in this language: it is linked to the article.")
+@click.option("--note", default="", help="Why (kept with the revision).")
+@pass_app
+def kb_variant_add(app: App, article_id, language, username, article_file, keywords, ref, note, **values):
+    """Write article ARTICLE_ID in one more language (a draft variant), instead of drafting a second
+    article for the same problem; with --ticket, the ticket is linked to the article as well."""
+    app.database()
+    article = knowledge.get_article(article_id)
+    changes = _changes(article_file, keywords, values)
     ticket = tickets.get_ticket(ticket_number(ref)) if ref else None
     try:
-        edited = knowledge.edit_article(article, ArticleText.of(article).replace(**changes), active_user(username),
-                                        ticket=ticket, note=note)
+        variant = knowledge.add_variant(article, language, ArticleText(title="").replace(**changes),
+                                        active_user(username), ticket=ticket, note=note)
     except knowledge.ArticleRefused as exc:
         _refused(exc)
-    click.echo(f"article {edited.id} is at revision {edited.revision} ({edited.state})")
+    linked = f"; ticket #{ticket.number} is linked to it" if ticket else ""
+    click.echo(f"article {article_id} has a {variant.language} variant now (draft){linked}; "
+               f"submit it: patroldesk kb submit {article_id} --language {variant.language} --as USER")
 
 
 def _read_file(path: Path) -> dict:
@@ -190,14 +262,18 @@ def _transition_command(action: str, help_text: str):
     @click.argument("article_id", type=int)
     @click.option("--as", "username", required=True, metavar="USER")
     @click.option("--note", default="", help="Why (kept with the revision).")
+    @_language_option("The variant (needed when the article has several; archive and restore without it act "
+                      "on every variant).")
     @pass_app
-    def command(app: App, article_id, username, note):
+    def command(app: App, article_id, username, note, language):
         app.database()
         try:
-            article = knowledge.transition(knowledge.get_article(article_id), action, active_user(username), note)
+            article = knowledge.transition(knowledge.get_article(article_id), action, active_user(username), note,
+                                           language=language)
         except knowledge.ArticleRefused as exc:
             _refused(exc)
-        click.echo(f"article {article.id} is {article.state} (revision {article.revision})")
+        variants = ", ".join(f"{v.language} {v.state}" for v in article.variant_list)
+        click.echo(f"article {article.id} is {article.state} (revision {article.revision}; {variants})")
     return command
 
 
@@ -288,14 +364,32 @@ def kb_link(app: App, ref, article_id, username):
 @click.argument("article_id", type=int)
 @click.option("--as", "username", required=True, metavar="USER")
 @click.option("--name", help="The template's name (default kb-ID).")
+@_language_option("Make it from this language's variant (default: every checked variant).")
+@click.option("--ticket", "ref", help="Make it for this ticket's customer: their language's variant, or the "
+                                      "closest one with a warning.")
 @pass_app
-def kb_template(app: App, article_id, username, name):
-    """Make a reply template from a validated article (reply REF --template kb-ID sends it)."""
+def kb_template(app: App, article_id, username, name, language, ref):
+    """Make a reply template from a validated article, a variant per checked language of it (reply REF
+    --template kb-ID sends the customer's language)."""
     app.database()
     article = knowledge.get_article(article_id)
-    saved = article_replies.template_from_article(app.config, article, active_user(username), name)
-    click.echo(f"reply template {saved.name} made from article {article_id} (revision {saved.article_revision}); "
-               f"send it: patroldesk reply REF --template {saved.name} --as USER")
+    user = active_user(username)
+    if ref and not language:
+        ticket = tickets.get_ticket(ticket_number(ref))
+        choice = article_replies.choose_variant(app.config, article,
+                                                tickets.writing_language(app.config, ticket.requester))
+        if choice is not None and not choice.theirs:
+            click.echo(f"warning: {choice.warning()}; the template is made from the {choice.language} variant, "
+                       f"marked as another language than the customer's (write theirs: patroldesk kb variant add "
+                       f"{article_id} --language {choice.wanted} ...)", err=True)
+        language = choice.language if choice else None
+    if language:
+        made = [article_replies.template_from_article(app.config, article, user, name, language)]
+    else:
+        made = article_replies.templates_from_article(app.config, article, user, name)
+    for saved in made:
+        click.echo(f"reply template {saved.name} ({saved.language}) made from article {article_id} (revision "
+                   f"{saved.article_revision}); send it: patroldesk reply REF --template {saved.name} --as USER")
 
 
 @kb_group.command("reindex")
@@ -340,8 +434,9 @@ def kb_report(app: App, since, as_json):
     app.database()
     health = figures.article_health()
     performance = figures.performance(since=since)
+    languages = figures.variant_figures()
     if as_json:
-        print_json({"articles": health, **performance})
+        print_json({"articles": health, "languages": languages, **performance})
         return
     click.echo("articles (most reused first):")
     for row in health:
@@ -349,7 +444,12 @@ def kb_report(app: App, since, as_json):
             else "not validated"
         click.echo(f"  {row['article']:>5}  {row['state']:<13} reused {row['reuse_count']:>3}x  "
                    f"last {row['last_used_at'][:10] if row['last_used_at'] else 'never':<10}  "
-                   f"flags {row['open_flags']}  reopens {row['reopens']}  {age}  {row['title'][:60]}")
+                   f"flags {row['open_flags']}  reopens {row['reopens']}  {age}  [{' '.join(row['languages'])}]"
+                   f"{'  needs ' + ', '.join(row['needs']) if row['needs'] else ''}  {row['title'][:60]}")
+    needed = ", ".join(f"{code} {count}" for code, count in languages["needed_per_language"].items())
+    click.echo(f"\n{languages['articles']} articles in {languages['variants']} variants; "
+               f"{languages['articles_needing_a_variant']} need a variant in their readers' language"
+               f"{' (' + needed + ')' if needed else ''}")
     click.echo("\n" + _figures_header())
     for name, row in performance["agents"].items():
         click.echo(_figures_line(name, row))

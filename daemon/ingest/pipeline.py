@@ -20,6 +20,7 @@ from daemon.config import Config
 from daemon.errors import Discard, Quarantine
 from daemon.ingest import stages
 from daemon.ingest.sources import spool
+from daemon.mail.language import Detected
 from daemon.mail.parse import Address, ParsedMail, parse
 from daemon.store.db import database
 from daemon.store.models import Inbound, Message, Ticket
@@ -32,6 +33,7 @@ STAGES = (
     "threading",
     "ticket",
     "attachments",
+    "language",
     "suggest",
     "policies",
     "acknowledge",
@@ -54,6 +56,7 @@ class MailContext:
     signal: str | None = None
     claimed_ref: int | None = None
     message: Message | None = None
+    language: Detected | None = None  # what the mail is written in (the language stage)
     outcome: str = "created"
 
 

@@ -1,6 +1,6 @@
 """Knowledge: KCS articles and their variants, capture on close, search, and what reuse says.
 
-articles         articles: KCS structure, lifecycle, revisions, flags, links to tickets
+articles         articles: one per problem, a variant per language; lifecycle, revisions, flags, links
 capture          on close: reuse an article that knows the problem, or draft one from the SBO note
 search           full-text search over articles (FTS5 on SQLite, tsvector on PostgreSQL), suggestions
 words            words as the knowledge base indexes them: tokens, stems, stopwords, keywords
@@ -11,18 +11,20 @@ figures          searching as a person does, and what the searches and links say
 Other packages call what is named below; front doors may also use article_replies and figures.
 """
 from daemon.knowledge.articles import (
-    CHECKED_STATES, LIVE_STATES, TRANSITIONS, ArticleRefused, ArticleText, NotAllowed, check_flag, check_text,
-    clear_flag, create_article, diff, edit_article, flag_queue, get_article, get_flag, get_revision, link,
-    open_flag_counts, open_flags, public_url, raise_flag, reindex_all, revisions, ticket_reopened, transition,
+    CHECKED_STATES, LIVE_STATES, TRANSITIONS, WHOLE_ARTICLE_ACTIONS, ArticleRefused, ArticleText, NotAllowed,
+    add_variant, check_flag, check_language, check_text, clear_flag, create_article, diff, edit_article, flag_queue,
+    get_article, get_flag, get_revision, get_variant, link, missing_languages, open_flag_counts, open_flags,
+    public_url, raise_flag, reindex_all, revisions, ticket_reopened, transition,
 )
 from daemon.knowledge.capture import on_close
 from daemon.knowledge.figures import Gap, gaps
 from daemon.knowledge.search import suggest
 
 __all__ = [
-    "CHECKED_STATES", "LIVE_STATES", "TRANSITIONS", "ArticleRefused", "ArticleText", "NotAllowed", "check_flag",
-    "check_text", "clear_flag", "create_article", "diff", "edit_article", "flag_queue", "get_article", "get_flag",
-    "get_revision", "link", "open_flag_counts", "open_flags", "public_url", "raise_flag", "reindex_all",
-    "revisions", "ticket_reopened", "transition",
+    "CHECKED_STATES", "LIVE_STATES", "TRANSITIONS", "WHOLE_ARTICLE_ACTIONS", "ArticleRefused", "ArticleText",
+    "NotAllowed", "add_variant", "check_flag", "check_language", "check_text", "clear_flag", "create_article", "diff",
+    "edit_article", "flag_queue", "get_article", "get_flag", "get_revision", "get_variant", "link",
+    "missing_languages", "open_flag_counts", "open_flags", "public_url", "raise_flag", "reindex_all", "revisions",
+    "ticket_reopened", "transition",
     "on_close", "Gap", "gaps", "suggest",
 ]

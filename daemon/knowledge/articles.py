@@ -1,18 +1,29 @@
-"""Knowledge articles: KCS structure, lifecycle, revisions, flags and reuse.
+"""Knowledge articles: KCS structure, lifecycle, revisions, flags and reuse; one article per problem.
 
-An article has a title, the issue in the customer's words, the environment,
-the resolution, the cause and keywords. Its states are draft (work in
-progress), not_validated, validated, published (customers may read it) and
-archived. Agents write and improve drafts and unvalidated articles and flag
-anything; reviewers and admins validate, publish, archive, clear flags and
-edit any article. An agent's edit of a validated article sends it back to
-not_validated; a published one they flag instead. Every change is a
-revision with its author, time and reason, and any two can be compared.
+An article is one problem: one id, one set of links to tickets, flags,
+reuse and reopen counts. Its text is in variants, one per language, each
+with a title, the issue in the customer's words, the environment, the
+resolution, the cause and keywords, and each with its own state: draft
+(work in progress), not_validated, validated, published (customers may
+read it) and archived. The article's own state sums its variants up: it
+is as far along as its furthest variant (validated when any variant is,
+published when any is, archived only when all are), so a problem is found
+and suggested once one language of it has been checked.
 
-A ticket linked to an article is a reuse (or the article's creation);
-a ticket that comes back after it was closed with an article counts
-against the article, and [knowledge] reopen_flag_after of them flag it.
-Capture on close lives in daemon.knowledge.capture, the figures in daemon.knowledge.figures.
+Agents write and improve drafts and unvalidated variants, add a variant in
+their language to an existing article (the same problem, asked in another
+language) and flag anything; reviewers and admins validate, publish,
+archive, clear flags and edit any variant. An agent's edit of a validated
+variant sends it back to not_validated; a published one they flag instead.
+Every change of a variant is a revision of the article (numbered per
+article, with the variant's language), with its author, time and reason,
+and any two can be compared.
+
+A ticket linked to an article is a reuse (or the article's creation),
+whatever language it was found in; a ticket that comes back after it was
+closed with an article counts against the article, and [knowledge]
+reopen_flag_after of them flag it. Capture on close lives in
+daemon.knowledge.capture, the figures in daemon.knowledge.figures.
 """
 from __future__ import annotations
 
@@ -21,6 +32,7 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, fields
+from types import SimpleNamespace
 
 from peewee import JOIN, fn
 
@@ -30,11 +42,13 @@ from daemon.errors import NotFound, PatroldeskError
 from daemon.knowledge.search import (
     clear as clear_index, index as index_article, index_for_suggestions, unindex_for_suggestions,
 )
-from daemon.knowledge.words import language as detect_language
+from daemon.languages import DETECTED, FALLBACK, NEIGHBOURS, normalise
+from daemon.mail.language import detect
 from daemon.store import db
 from daemon.store.db import database
 from daemon.store.models import (
-    FLAG_KINDS, Article, ArticleFlag, ArticleLink, ArticleRevision, ReplyTemplate, SearchLog, Ticket, User, utcnow,
+    FLAG_KINDS, Article, ArticleFlag, ArticleLink, ArticleRevision, ArticleVariant, ReplyTemplate,
+    SearchLog, Ticket, User, utcnow,
 )
 
 REVIEWER_ROLES = ("reviewer", "admin")
@@ -42,7 +56,7 @@ REVIEWER_ROLES = ("reviewer", "admin")
 LIVE_STATES = ("draft", "not_validated", "validated", "published")
 # What an agent is offered when a ticket opens: only articles someone has checked.
 CHECKED_STATES = ("validated", "published")
-# action: (the states it starts from, the state it leads to, who may take it)
+# action: (the states it starts from, the state it leads to, who may take it); each acts on one variant.
 TRANSITIONS = {
     "submit": (("draft",), "not_validated", None),
     "validate": (("draft", "not_validated"), "validated", REVIEWER_ROLES),
@@ -51,12 +65,16 @@ TRANSITIONS = {
     "archive": (("draft", "not_validated", "validated", "published"), "archived", REVIEWER_ROLES),
     "restore": (("archived",), "not_validated", REVIEWER_ROLES),
 }
+# What may be done to every variant at once: retiring the problem, and bringing it back.
+WHOLE_ARTICLE_ACTIONS = ("archive", "restore")
+# How far along a state is: the article takes its furthest variant's.
+_PROGRESS = {"archived": 0, "draft": 1, "not_validated": 2, "validated": 3, "published": 4}
 _LIMITS = {"title": 300, "issue": 20_000, "environment": 5_000, "resolution": 50_000, "cause": 5_000}
 
 
 @dataclass(frozen=True)
 class ArticleText:
-    """What a person writes of an article (its KCS fields)."""
+    """What a person writes of an article in one language (its KCS fields)."""
     title: str
     issue: str = ""
     environment: str = ""
@@ -65,10 +83,11 @@ class ArticleText:
     keywords: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, article: Article | ArticleRevision) -> "ArticleText":
-        return cls(title=article.title, issue=article.issue, environment=article.environment,
-                   resolution=article.resolution, cause=article.cause,
-                   keywords=tuple(json.loads(article.keywords or "[]")))
+    def of(cls, source: ArticleVariant | ArticleRevision | Article) -> "ArticleText":
+        """The text of a variant or a revision (of an article: its primary variant's)."""
+        return cls(title=source.title, issue=source.issue, environment=source.environment,
+                   resolution=source.resolution, cause=source.cause,
+                   keywords=tuple(json.loads(source.keywords or "[]")))
 
     def replace(self, **changes) -> "ArticleText":
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -97,18 +116,54 @@ def get_article(article_id: int) -> Article:
     return article
 
 
-def public_url(config: Config, article: Article) -> str:
-    """Where customers read the article: only a published one, only with [knowledge] public_url set."""
-    if article.state != "published" or not config.knowledge.public_url:
+def get_variant(article: Article, language: str | None = None) -> ArticleVariant:
+    """The article's variant in `language`; without one, its only variant (refused when it has several)."""
+    variants = article.variant_list
+    if language:
+        found = article.variant(normalise(language))
+        if found is None:
+            raise NotFound(f"article {article.id} has no {normalise(language)} variant (it has "
+                           f"{', '.join(article.languages) or 'none'})")
+        return found
+    if len(variants) == 1:
+        return variants[0]
+    raise NotAllowed(f"article {article.id} has variants in {', '.join(article.languages)}: say which language")
+
+
+def missing_languages(article: Article, wanted) -> list[str]:
+    """Of the readers' languages `wanted`, those no live variant of the article serves (its own or a
+    neighbour its reader reads, as nynorsk readers read bokmål): the gaps, each once."""
+    have = {v.language for v in article.variant_list if v.state != "archived"}
+    gaps = []
+    for language in wanted:
+        language = normalise(language)
+        if language and language not in gaps and not have & {language, *NEIGHBOURS.get(language, ())}:
+            gaps.append(language)
+    return gaps
+
+
+def public_url(config: Config, article: Article, language: str | None = None) -> str:
+    """Where customers read the article (in `language`): only a published variant, only with
+    [knowledge] public_url set."""
+    if not config.knowledge.public_url:
+        return ""
+    if language is not None:
+        variant = article.variant(normalise(language))
+        if variant is None or variant.state != "published":
+            return ""
+    elif article.state != "published":
         return ""
     return config.knowledge.public_url.format(id=article.id)
 
 
-def revisions(article: Article) -> list[ArticleRevision]:
-    """Every revision, oldest first, with its author read in the same query."""
-    return list(ArticleRevision.select(ArticleRevision, User).join(User, JOIN.LEFT_OUTER, on=(
-        ArticleRevision.author == User.id)).where(ArticleRevision.article == article.id)
-        .order_by(ArticleRevision.number))
+def revisions(article: Article, language: str | None = None) -> list[ArticleRevision]:
+    """Every revision (of the `language` variant, when given), oldest first, with its author read in the
+    same query."""
+    query = (ArticleRevision.select(ArticleRevision, User).join(User, JOIN.LEFT_OUTER, on=(
+        ArticleRevision.author == User.id)).where(ArticleRevision.article == article.id))
+    if language:
+        query = query.where(ArticleRevision.language == normalise(language))
+    return list(query.order_by(ArticleRevision.number))
 
 
 def get_revision(article: Article, number: int) -> ArticleRevision:
@@ -118,15 +173,22 @@ def get_revision(article: Article, number: int) -> ArticleRevision:
     return found
 
 
+def latest_revision(article: Article, language: str) -> int:
+    """The number of the newest revision of the article's `language` variant (0: none)."""
+    return (ArticleRevision.select(fn.MAX(ArticleRevision.number)).where(
+        (ArticleRevision.article == article.id) & (ArticleRevision.language == language)).scalar() or 0)
+
+
 def diff(article: Article, old: int, new: int) -> str:
     """Revision `old` against revision `new`, field by field, as a unified diff (empty: no difference)."""
-    before, after = ArticleText.of(get_revision(article, old)), ArticleText.of(get_revision(article, new))
+    first, second = get_revision(article, old), get_revision(article, new)
+    before, after = ArticleText.of(first), ArticleText.of(second)
     chunks = []
     for name in ("title", "issue", "environment", "resolution", "cause", "keywords"):
         left, right = _field_lines(before, name), _field_lines(after, name)
         if left != right:
-            chunks.extend(difflib.unified_diff(left, right, f"{name} (revision {old})", f"{name} (revision {new})",
-                                               lineterm=""))
+            chunks.extend(difflib.unified_diff(left, right, f"{name} (revision {old}, {first.language})",
+                                               f"{name} (revision {new}, {second.language})", lineterm=""))
     return "\n".join(chunks)
 
 
@@ -177,83 +239,126 @@ def check_text(text: ArticleText) -> dict[str, str]:
     return problems
 
 
+def check_language(language: str) -> dict[str, str]:
+    """What is wrong with a variant's language code (empty: nothing)."""
+    if normalise(language) not in DETECTED:
+        return {"language": f"one of {', '.join(DETECTED)}, not {language!r}"}
+    return {}
+
+
 def create_article(text: ArticleText, author: User | None, ticket: Ticket | None = None,
-                   note: str = "written") -> Article:
-    """A new draft, its first revision and its index entry, in one transaction."""
+                   note: str = "written", language: str | None = None) -> Article:
+    """A new article with one draft variant in `language` (None: the language the text is written in),
+    its first revision and its index entry, in one transaction."""
     text = _clean(text)
-    _refuse(check_text(text))
+    language = normalise(language) if language else language_of(text)
+    _refuse({**check_language(language), **check_text(text)})
     with database.atomic():
         now = utcnow()
-        article = Article.create(**_columns(text), language=language_of(text), state="draft", revision=1,
-                                 source_ticket=ticket.id if ticket else None, created_by=author,
-                                 created_at=now, updated_at=now)
-        _record_revision(article, author, ticket, note)
-        index_article(article)
-    return article
+        article = Article.create(state="draft", revision=0, source_ticket=ticket.id if ticket else None,
+                                 created_by=author, created_at=now, updated_at=now)
+        variant = ArticleVariant.create(article=article.id, language=language, state="draft", created_by=author,
+                                        created_at=now, updated_at=now, **_columns(text))
+        _changed(article, variant, author, ticket, note)
+    return get_article(article.id)
+
+
+def add_variant(article: Article, language: str, text: ArticleText, author: User, ticket: Ticket | None = None,
+                note: str = "") -> ArticleVariant:
+    """The article in one more language: a draft variant, its revision and its index entry. From a
+    ticket ("the same problem as article N, asked in Russian"), the ticket is linked to the article too."""
+    article = get_article(article.id)
+    language = normalise(language)
+    text = _clean(text)
+    _refuse({**check_language(language), **check_text(text)})
+    if article.variant(language) is not None:
+        raise ArticleRefused({"language": f"article {article.id} has a {language} variant already; improve it "
+                                          f"(kb edit {article.id} --language {language})"})
+    if article.state == "archived":
+        raise NotAllowed(f"article {article.id} is archived; a reviewer restores it before it is changed")
+    with database.atomic():
+        locked = _for_update(article.id)
+        now = utcnow()
+        variant = ArticleVariant.create(article=locked.id, language=language, state="draft", created_by=author,
+                                        created_at=now, updated_at=now, **_columns(text))
+        _changed(locked, variant, author, ticket, note or f"{language} variant written")
+        if ticket is not None:
+            link(locked, ticket, "reused", author)
+    return variant
 
 
 def edit_article(article: Article, text: ArticleText, author: User, ticket: Ticket | None = None,
-                 note: str = "edited") -> Article:
-    """A new revision of the article's fields; see the module's rules on who may edit what."""
+                 note: str = "edited", language: str | None = None) -> Article:
+    """A new revision of one variant's fields (`language`; None: the article's only variant); see the
+    module's rules on who may edit what."""
     article = get_article(article.id)
+    variant = get_variant(article, language)
     reviewer = author.role in REVIEWER_ROLES
-    if article.state == "archived":
-        raise NotAllowed(f"article {article.id} is archived; a reviewer restores it before it is changed")
-    if article.state == "published" and not reviewer:
-        raise NotAllowed(f"article {article.id} is published: customers read it, so a reviewer changes it; "
-                         f"flag it with what is wrong (kb flag {article.id} --kind incomplete ...)")
+    if variant.state == "archived":
+        raise NotAllowed(f"article {article.id} ({variant.language}) is archived; a reviewer restores it before "
+                         f"it is changed")
+    if variant.state == "published" and not reviewer:
+        raise NotAllowed(f"article {article.id} ({variant.language}) is published: customers read it, so a "
+                         f"reviewer changes it; flag it with what is wrong (kb flag {article.id} --kind "
+                         f"incomplete ...)")
     text = _clean(text)
     _refuse(check_text(text))
-    if text == ArticleText.of(article):
+    if text == ArticleText.of(variant):
         raise ArticleRefused({"article": "nothing changed"})
     with database.atomic():
-        article = _for_update(article.id)
+        locked = _for_update(article.id)
+        variant = ArticleVariant.get_by_id(variant.id)
         for key, value in _columns(text).items():
-            setattr(article, key, value)
-        article.language = language_of(text)
-        if article.state == "validated" and not reviewer:
-            article.state = "not_validated"  # a candidate's change is checked again
-        article.revision += 1
-        article.updated_at = utcnow()
-        article.save(only=_CONTENT_COLUMNS)
-        _record_revision(article, author, ticket, note)
-        index_article(article)
-        _offer_if_checked(article)
-        _templates_need_review(article)
-    return article
+            setattr(variant, key, value)
+        if variant.state == "validated" and not reviewer:
+            variant.state = "not_validated"  # a candidate's change is checked again
+        variant.updated_at = utcnow()
+        variant.save()
+        _changed(locked, variant, author, ticket, note)
+    return get_article(article.id)
 
 
-def transition(article: Article, action: str, user: User, note: str = "") -> Article:
-    """Move an article through its lifecycle (TRANSITIONS); refused when the state or role does not allow it."""
+def transition(article: Article, action: str, user: User, note: str = "", language: str | None = None) -> Article:
+    """Move one variant (`language`; None: the only one) through its lifecycle (TRANSITIONS); archive and
+    restore without a language act on every variant they can. Refused when the state or role does not allow it."""
     if action not in TRANSITIONS:
         raise PatroldeskError(f"no article action {action!r} (the actions are {', '.join(TRANSITIONS)})")
     sources, target, roles = TRANSITIONS[action]
     article = get_article(article.id)
     if roles and user.role not in roles:
         raise NotAllowed(f"only a reviewer or an admin may {action} an article ({user.username} is {user.role})")
-    if article.state not in sources:
-        raise NotAllowed(f"article {article.id} is {article.state}; {action} takes an article that is "
-                         f"{' or '.join(sources)}")
+    if language is None and action in WHOLE_ARTICLE_ACTIONS and len(article.variant_list) > 1:
+        variants = [v for v in article.variant_list if v.state in sources]
+        if not variants:
+            raise NotAllowed(f"article {article.id} is {article.state}; {action} takes an article that is "
+                             f"{' or '.join(sources)}")
+    else:
+        variants = [get_variant(article, language)]
+        if variants[0].state not in sources:
+            raise NotAllowed(f"article {article.id}{_which(article, variants[0])} is {variants[0].state}; {action} "
+                             f"takes an article that is {' or '.join(sources)}")
     if target in CHECKED_STATES and action != "unpublish":
-        _refuse_unchecked(article)
+        for variant in variants:
+            _refuse_unchecked(article, variant)
     with database.atomic():
-        article = _for_update(article.id)
-        if article.state not in sources:
-            raise NotAllowed(f"article {article.id} became {article.state} meanwhile")
-        now = utcnow()
-        article.state = target
-        if target == "validated" and action == "validate":
-            article.validated_at, article.validated_by = now, user.id
-        if target == "published":
-            article.published_at = now
-        article.revision += 1
-        article.updated_at = now
-        article.save(only=_STATE_COLUMNS)
-        _record_revision(article, user, None, f"{action}{': ' + note if note else ''}")
-        _offer_if_checked(article)
-        if target not in CHECKED_STATES:
-            _templates_need_review(article)  # a template must not go on sending what was withdrawn
-    return article
+        locked = _for_update(article.id)
+        for variant in variants:
+            variant = ArticleVariant.get_by_id(variant.id)
+            if variant.state not in sources:
+                raise NotAllowed(f"article {article.id}{_which(article, variant)} became {variant.state} meanwhile")
+            now = utcnow()
+            variant.state, variant.updated_at = target, now
+            if target == "validated" and action == "validate":
+                variant.validated_at, variant.validated_by = now, user.id
+            if target == "published":
+                variant.published_at = now
+            variant.save()
+            _changed(locked, variant, user, None, f"{action}{': ' + note if note else ''}", content=False)
+    return get_article(article.id)
+
+
+def _which(article: Article, variant: ArticleVariant) -> str:
+    return f" ({variant.language})" if len(article.variant_list) > 1 else ""
 
 
 def reindex_all(batch: int = 500) -> int:
@@ -266,7 +371,7 @@ def reindex_all(batch: int = 500) -> int:
     for start in range(0, len(ids), batch):
         with database.atomic():
             for article in Article.select().where(Article.id.in_(ids[start:start + batch])):
-                index_article(article)
+                index_article(searchable(article))
     for start in range(0, len(ids), batch):
         with database.atomic():
             for article in Article.select().where(Article.id.in_(ids[start:start + batch])):
@@ -274,19 +379,55 @@ def reindex_all(batch: int = 500) -> int:
     return len(ids)
 
 
+def searchable(article: Article, states: tuple[str, ...] = LIVE_STATES):
+    """The article as the search index reads it: its id and state, the text of its variants in `states`
+    (every language in one document, so a search in any of them finds the one problem), and the
+    variants themselves (`variant_list`)."""
+    variants = [v for v in article.variant_list if v.state in states]
+
+    def joined(name: str) -> str:
+        return "\n".join(getattr(v, name) for v in variants if getattr(v, name))
+
+    return SimpleNamespace(
+        id=article.id, state=article.state, variant_list=variants,
+        title=joined("title"), issue=joined("issue"), environment=joined("environment"),
+        resolution=joined("resolution"), cause=joined("cause"),
+        keyword_list=list(dict.fromkeys(k for v in variants for k in v.keyword_list)))
+
+
 def _offer_if_checked(article: Article) -> None:
-    """Only validated and published articles are suggested on new tickets."""
+    """Only validated and published articles are suggested on new tickets, by their checked variants' words."""
     if article.state in CHECKED_STATES:
-        index_for_suggestions(article)
+        index_for_suggestions(searchable(article, CHECKED_STATES))
     else:
         unindex_for_suggestions(article.id)
 
 
-# What each kind of change writes: never the counters, which reuse and reopens move meanwhile.
-_CONTENT_COLUMNS = [Article.title, Article.issue, Article.environment, Article.resolution, Article.cause,
-                    Article.keywords, Article.language, Article.state, Article.revision, Article.updated_at]
-_STATE_COLUMNS = [Article.state, Article.revision, Article.updated_at, Article.validated_at, Article.validated_by,
-                  Article.published_at]
+def _changed(article: Article, variant: ArticleVariant, author: User | None, ticket: Ticket | None, note: str,
+             content: bool = True) -> None:
+    """After a variant changed (inside the caller's transaction): the article sums its variants up
+    again, a revision records the variant, the index and suggestions learn it, templates made from the
+    variant are marked for review."""
+    article.forget_variants()
+    variants = article.variant_list
+    article.state = max((v.state for v in variants), key=lambda state: _PROGRESS[state])
+    validated = max((v for v in variants if v.validated_at), key=lambda v: v.validated_at, default=None)
+    article.validated_at, article.validated_by = (validated.validated_at, validated.validated_by_id) \
+        if validated else (None, None)
+    article.published_at = max((v.published_at for v in variants if v.published_at), default=None)
+    article.revision += 1
+    article.updated_at = variant.updated_at
+    article.save(only=_SUMMARY_COLUMNS)
+    _record_revision(article, variant, author, ticket, note)
+    index_article(searchable(article))
+    _offer_if_checked(article)
+    if content or variant.state not in CHECKED_STATES:
+        _templates_need_review(article, variant)  # a template must not go on sending what changed or was withdrawn
+
+
+# What a change of a variant writes of the article: never the counters, which reuse and reopens move meanwhile.
+_SUMMARY_COLUMNS = [Article.state, Article.revision, Article.updated_at, Article.validated_at, Article.validated_by,
+                    Article.published_at]
 
 
 def _for_update(article_id: int) -> Article:
@@ -295,9 +436,9 @@ def _for_update(article_id: int) -> Article:
     return (query if db.is_sqlite() else query.for_update()).get()
 
 
-def _refuse_unchecked(article: Article) -> None:
-    problems = check_text(ArticleText.of(article))
-    if not article.resolution.strip():
+def _refuse_unchecked(article: Article, variant: ArticleVariant) -> None:
+    problems = check_text(ArticleText.of(variant))
+    if not variant.resolution.strip():
         problems["resolution"] = "missing: an article is validated with the steps that solve the problem"
     if open_flags(article):
         problems["flags"] = "open flags: clear them (kb clear FLAG) or change the article first"
@@ -330,22 +471,30 @@ def _columns(text: ArticleText) -> dict:
             "keywords": json.dumps(list(text.keywords), ensure_ascii=False)}
 
 
-def _record_revision(article: Article, author: User | None, ticket: Ticket | None, note: str) -> None:
-    ArticleRevision.create(article=article.id, number=article.revision, title=article.title, issue=article.issue,
-                           environment=article.environment, resolution=article.resolution, cause=article.cause,
-                           keywords=article.keywords, state=article.state, author=author,
-                           ticket=ticket.id if ticket else None, note=note, created_at=article.updated_at)
+def _record_revision(article: Article, variant: ArticleVariant, author: User | None, ticket: Ticket | None,
+                     note: str) -> None:
+    ArticleRevision.create(article=article.id, number=article.revision, language=variant.language,
+                           title=variant.title, issue=variant.issue, environment=variant.environment,
+                           resolution=variant.resolution, cause=variant.cause, keywords=variant.keywords,
+                           state=variant.state, author=author, ticket=ticket.id if ticket else None, note=note,
+                           created_at=article.updated_at)
 
 
-def _templates_need_review(article: Article) -> None:
+def _templates_need_review(article: Article, variant: ArticleVariant) -> None:
+    """The templates made from this variant (the revision they were made from is one of it) look older now."""
+    of_variant = ArticleRevision.select(ArticleRevision.number).where(
+        (ArticleRevision.article == article.id) & (ArticleRevision.language == variant.language))
     ReplyTemplate.update(needs_review=True).where(
-        (ReplyTemplate.article == article.id) & (ReplyTemplate.article_revision < article.revision)).execute()
+        (ReplyTemplate.article == article.id) & (ReplyTemplate.article_revision < article.revision)
+        & ReplyTemplate.article_revision.in_(of_variant)).execute()
 
 
-def language_of(text: ArticleText | str) -> str:
-    """ru, no or en: by script, then by Norwegian letters and function words; '' when there are no words."""
+def language_of(text: ArticleText | str, unsure: str = FALLBACK) -> str:
+    """The language an article's text is written in (its title, issue and resolution); `unsure` when the
+    detector cannot tell for sure (a few words of English may look Danish)."""
     value = text if isinstance(text, str) else "\n".join((text.title, text.issue, text.resolution))
-    return detect_language(value)
+    found = detect(value)
+    return found.language if found is not None and found.confident else unsure
 
 
 # Flags ------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from daemon import tickets
 from daemon.config import Config
 from daemon.errors import PatroldeskError
 from daemon.knowledge.articles import (
-    LIVE_STATES, ArticleText, articles_of_ticket, create_article, link as link_article, raise_flag,
+    LIVE_STATES, ArticleText, articles_of_ticket, create_article, language_of, link as link_article, raise_flag,
     unlink as unlink_article,
 )
 from daemon.knowledge.search import document_frequencies, documents as indexed_documents, match as match_groups
@@ -154,13 +154,20 @@ def ticket_text(found: TicketWords, report: PatrolReport) -> str:
                       report.cause, report.outcome))
 
 
-def article_text(article: Article) -> str:
-    return "\n".join((article.title, article.issue, article.environment, article.resolution, article.cause,
-                      " ".join(article.keyword_list)))
+def article_text(article: Article, states: tuple[str, ...] = LIVE_STATES) -> str:
+    """The words of the article's variants in `states`, every language: the one problem, however it was asked."""
+    return "\n".join(variant_text(v) for v in article.variant_list if v.state in states)
+
+
+def variant_text(variant) -> str:
+    return "\n".join((variant.title, variant.issue, variant.environment, variant.resolution, variant.cause,
+                      " ".join(variant.keyword_list)))
 
 
 def best_match(text: str, states: tuple[str, ...] = LIVE_STATES) -> tuple[Article | None, float]:
-    """The live article most like `text`, and how alike (0 to 1); (None, 0.0) when none shares a word."""
+    """The live article most like `text`, and how alike (0 to 1): its variant most like it, so a
+    translation added to an article never makes it look less like the tickets it solved;
+    (None, 0.0) when none shares a word."""
     counts = term_counts(text)
     if not counts:
         return None, 0.0
@@ -170,11 +177,14 @@ def best_match(text: str, states: tuple[str, ...] = LIVE_STATES) -> tuple[Articl
     hits = match_groups(groups, states, _CANDIDATES, every=False)
     if not hits:
         return None, 0.0
-    candidates = {a.id: a for a in Article.select().where(Article.id.in_([h.article_id for h in hits]))}
-    vectors = {aid: term_counts(article_text(a)) for aid, a in candidates.items()}
-    df.update(document_frequencies(sorted({t for v in vectors.values() for t in v} - set(df))))
+    candidates = {a.id: a for a in Article.with_variants(list(Article.select().where(
+        Article.id.in_([h.article_id for h in hits]))))}
+    vectors = {aid: [term_counts(variant_text(v)) for v in a.variant_list if v.state in states]
+               for aid, a in candidates.items()}
+    df.update(document_frequencies(sorted({t for each in vectors.values() for v in each for t in v} - set(df))))
     weight = lambda term: idf(df.get(term, 0), documents)  # noqa: E731
-    scored = [(cosine(counts, vectors[aid], weight, top=_COMPARED_WORDS), aid) for aid in candidates]
+    scored = [(max((cosine(counts, v, weight, top=_COMPARED_WORDS) for v in vectors[aid]), default=0.0), aid)
+              for aid in candidates]
     score, best = max(scored, key=lambda pair: (pair[0], -pair[1]))
     return candidates[best], score
 
@@ -213,7 +223,11 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
     searched = _searched_words(ticket)
     keywords = _keywords(subject, customer_words, note, searched)
     text = ArticleText(keywords=tuple(keywords), **fields)
-    article = create_article(text, agent, ticket=ticket, note=f"drafted from ticket #{ticket.number}")
+    # What the draft is written in (title, issue and resolution, as the migration judged old articles);
+    # when the detector is unsure, the customer's language.
+    language = language_of(text, unsure=tickets.writing_language(config, ticket.requester))
+    article = create_article(text, agent, ticket=ticket, note=f"drafted from ticket #{ticket.number}",
+                             language=language)
     link_article(article, ticket, "created", agent, report=report)
     return Capture("drafted", article, best_miss, removed=tuple(removed), searched=tuple(searched))
 

@@ -3,8 +3,11 @@
 Every search a person makes is logged: the words, who, for which ticket,
 how many articles it found and, once a ticket is linked to one of them,
 which was used. Searches that found nothing, or nothing anyone used, are
-the knowledge gaps. The figures: per article its reuse, last use, open
-flags, reopens and age since validation; per agent and for the team the
+the knowledge gaps. So is an article that customers of a language it has
+no variant in are asked about (language_gaps: "needs a Russian variant"),
+counted once per article and language. The figures: per article (one per
+problem, however many languages) its reuse, last use, open flags, reopens,
+age since validation, languages and the languages it needs; per agent and for the team the
 link rate (closed tickets linked to an article), reuse against create,
 articles created, improved and flagged, and SBO completeness: the share of
 closing notes that give a cause and tags (the parts a note may leave out).
@@ -20,9 +23,10 @@ from peewee import Case, fn
 
 from daemon.knowledge.search import search as search_index
 from daemon.knowledge.words import normal_query
-from daemon.knowledge.articles import LIVE_STATES, TRANSITIONS, plain
+from daemon.knowledge.articles import LIVE_STATES, TRANSITIONS, missing_languages, plain
 from daemon.store.models import (
-    Article, ArticleFlag, ArticleLink, ArticleRevision, PatrolReport, SearchLog, Ticket, User, utcnow,
+    Article, ArticleFlag, ArticleLink, ArticleRevision, ArticleSuggestion, ArticleVariant, Customer, PatrolReport,
+    SearchLog, Ticket, User, utcnow,
 )
 
 
@@ -42,7 +46,8 @@ def search_articles(text: str, user: User | None = None, ticket: Ticket | None =
                     states: tuple[str, ...] = LIVE_STATES, limit: int = 10, log: bool = True) -> SearchResult:
     """Ranked articles for a person's words, and the search logged (unless `log` is False)."""
     hits = search_index(text, states, limit)
-    articles = {a.id: a for a in Article.select().where(Article.id.in_([h.article_id for h in hits]))}
+    articles = {a.id: a for a in Article.with_variants(list(Article.select().where(
+        Article.id.in_([h.article_id for h in hits]))))}
     found = [Found(articles[h.article_id], h.score) for h in hits if h.article_id in articles]
     log_id = None
     typed = " ".join(plain(text).split())
@@ -84,18 +89,69 @@ def gaps(since: dt.datetime | None = None, min_searches: int = 2, limit: int = 2
                 last_at=last[r["last_id"]].created_at) for r in rows]
 
 
+@dataclass(frozen=True)
+class LanguageGap:
+    """An article that readers of `language` were sent to (linked or suggested on their tickets) and that
+    has no variant they read: it needs one."""
+    article_id: int
+    language: str
+    tickets: int  # their tickets linked to or suggested the article
+
+
+def language_gaps(article_ids: list[int] | None = None) -> list[LanguageGap]:
+    """Every live article's missing variants, once per article and language, most tickets first."""
+    readers = _readers(article_ids)
+    articles = Article.with_variants(list(Article.select().where(Article.id.in_(list(readers))
+                                                                 & (Article.state != "archived"))))
+    found = [LanguageGap(a.id, language, readers[a.id][language]) for a in articles
+             for language in missing_languages(a, sorted(readers[a.id]))]
+    return sorted(found, key=lambda gap: (-gap.tickets, gap.article_id, gap.language))
+
+
+def _readers(article_ids: list[int] | None) -> dict[int, Counter]:
+    """Per article, how many tickets of customers of each known language were linked to or suggested it."""
+    seen: dict[int, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+    for model in (ArticleLink, ArticleSuggestion):
+        query = (model.select(model.article, model.ticket, Customer.language).join(Ticket)
+                 .join(Customer, on=(Ticket.requester == Customer.id)).where(Customer.language != ""))
+        if article_ids is not None:
+            query = query.where(model.article.in_(article_ids))
+        for article_id, ticket_id, language in query.tuples():
+            seen[article_id][language].add(ticket_id)
+    return {aid: Counter({lang: len(ids) for lang, ids in langs.items()}) for aid, langs in seen.items()}
+
+
+def variant_figures() -> dict:
+    """One problem counts once: articles, their variants per language, and the articles that need a
+    variant (per language, and in all)."""
+    live = Article.select(Article.id).where(Article.state != "archived")
+    per_language = Counter(language for (language,) in ArticleVariant.select(ArticleVariant.language).where(
+        ArticleVariant.article.in_(live) & (ArticleVariant.state != "archived")).tuples())
+    gaps = language_gaps()
+    return {"articles": live.count(), "variants": sum(per_language.values()),
+            "variants_per_language": dict(sorted(per_language.items())),
+            "articles_needing_a_variant": len({gap.article_id for gap in gaps}),
+            "needed_per_language": dict(sorted(Counter(gap.language for gap in gaps).items()))}
+
+
 def article_health(limit: int = 50, now: dt.datetime | None = None) -> list[dict]:
-    """Per article that is not archived: reuse, last use, open flags, reopens, age since validation."""
+    """Per article that is not archived: reuse, last use, open flags, reopens, age since validation,
+    its languages and the languages it needs (language_gaps)."""
     now = now or utcnow()
     flags = Counter(f.article_id for f in ArticleFlag.select(ArticleFlag.article).where(
         ArticleFlag.cleared_at.is_null()))
-    rows = Article.select().where(Article.state != "archived").order_by(Article.reuse_count.desc(), Article.id)
+    rows = Article.with_variants(list(Article.select().where(Article.state != "archived")
+                                      .order_by(Article.reuse_count.desc(), Article.id).limit(limit)))
+    needs = defaultdict(list)
+    for gap in language_gaps([a.id for a in rows]):
+        needs[gap.article_id].append(gap.language)
     return [{
         "article": a.id, "title": a.title, "state": a.state, "reuse_count": a.reuse_count,
         "last_used_at": _iso(a.last_used_at), "open_flags": flags.get(a.id, 0), "reopens": a.reopen_count,
         "days_since_validation": (now - a.validated_at).days if a.validated_at else None,
-        "revision": a.revision,
-    } for a in rows.limit(limit)]
+        "revision": a.revision, "languages": {v.language: v.state for v in a.variant_list},
+        "needs": sorted(needs[a.id]),
+    } for a in rows]
 
 
 def performance(since: dt.datetime | None = None) -> dict:

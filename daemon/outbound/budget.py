@@ -123,6 +123,10 @@ class BudgetedEnvironment(SandboxedEnvironment):
         self.filters = {name: _guarded_filter(name, function) for name, function in self.filters.items()}
         self.concat = _guarded_join
 
+    def add_filters(self, filters: dict) -> None:
+        """More filters, each metered as Jinja's own are."""
+        self.filters.update({name: _guarded_filter(name, function) for name, function in filters.items()})
+
     def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 - jinja's own signature
         meter = _METER.get()
         if meter is not None:

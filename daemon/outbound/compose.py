@@ -37,6 +37,7 @@ KEY_FILE = "message-id.key"
 MAX_REFERENCES = 20  # the nearest ones: enough for any client to thread, never a huge header
 _NOT_IN_A_HEADER = {"Cc", "Cs", "Zl", "Zp"}
 _REPLY_PREFIX = re.compile(r"^\s*(re|sv|aw|vs|antw|ответ|отв)\s*(\[\d+\])?\s*:\s*", re.IGNORECASE)
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}")  # RFC 3282, as patroldesk keeps languages: a primary subtag
 _OUR_ID = re.compile(r"^pd\.(\d{1,9})\.([0-9a-f]{12})\.([0-9a-f]{20})@", re.IGNORECASE)
 
 
@@ -52,6 +53,7 @@ class Draft:
     in_reply_to: str | None = None  # the customer's Message-ID, without <>
     references: tuple[str, ...] = ()  # the thread so far, oldest first, without <>
     automatic: bool = False  # an auto-reply: Auto-Submitted, never answered by machines
+    language: str = ""  # what the text is written in (Content-Language); "" : not stated
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ def _wire(mail: Draft, subject: str, message_id: str, thread: list[str]) -> byte
     if mail.automatic:
         lines.append("Auto-Submitted: auto-replied")  # RFC 3834: machines must not answer it
         lines.append("X-Auto-Response-Suppress: All")  # and Exchange's out-of-office neither
+    if _LANGUAGE_TAG.fullmatch(mail.language):
+        lines.append(f"Content-Language: {mail.language}")
     lines.append("MIME-Version: 1.0")
     if mail.html is None:
         headers, body = _part("plain", mail.text)
@@ -176,6 +180,8 @@ def _wire_international(mail: Draft, subject: str, message_id: str, thread: list
     if mail.automatic:
         message["Auto-Submitted"] = "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
+    if _LANGUAGE_TAG.fullmatch(mail.language):
+        message["Content-Language"] = mail.language
     message.set_content(mail.text)
     if mail.html is not None:
         message.add_alternative(mail.html, subtype="html")

@@ -75,7 +75,8 @@ def queue_ticket_mail(config: Config, ticket, draft: Draft, kind: str, author=No
         return insert_fast(Outgoing, ticket=ticket.id, kind=kind, mail_from=_envelope_from(config),
                            recipients=json.dumps(list(mail.recipients)), message_id=mail.message_id,
                            subject=mail.subject, data=mail.data, automatic=draft.automatic,
-                           to_address=mail.recipients[0].lower(), template=template, **provenance)
+                           to_address=mail.recipients[0].lower(), template=template, language=draft.language,
+                           **provenance)
 
 
 def queue_alert(config: Config, subject: str, body: str) -> Outgoing | None:

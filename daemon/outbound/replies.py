@@ -29,9 +29,13 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NoReplyAddress, NotFound, PatroldeskError
+from daemon.languages import DETECTED, normalise
+from daemon.mail.language import detect
+from daemon.outbound.localised import FILTERS, writing_in
 from daemon.outbound.outbox import queue_ticket_mail
 from daemon.outbound.budget import Budget, BudgetedEnvironment, BudgetExceeded, Meter, instrument, stream
 from daemon.outbound.compose import Draft, one_line, tagged_subject, topic
+from daemon.outbound.variants import BASE_LANGUAGE, TEAM, Variant, choose, file_of
 from daemon.store import db
 from daemon.store.db import database
 from daemon.store.models import Customer, ReplyTemplate, Ticket, User, utcnow
@@ -88,6 +92,8 @@ class Rendered:
     text: str
     html: str | None
     revision: int | None = None  # of a team's stored template (None: a built-in file)
+    language: str = ""  # what it is written in ("" : a team's base text, in no language we could tell)
+    variant: Variant | None = None  # which language of the template was chosen, and what else there was
 
 
 # The context's objects: plain values only, so a template sees no model, query or database handle.
@@ -231,24 +237,49 @@ def mail_templates_folder(config: Config) -> Path:
     return config.templates_dir / "mail"
 
 
-def render(config: Config, name: str, context: dict) -> Rendered:
-    """The mail template `name` makes of `context`: the team's own template if there is one, else the built-in.
+def render(config: Config, name: str, context: dict, wanted: str = "", picked: str | None = None) -> Rendered:
+    """The mail template `name` makes of `context`, in the variant for a reader of `wanted` (default:
+    [support] default_language), or the variant a person `picked`: the team's own template if there
+    is one, else the built-in (daemon.outbound.variants says which language goes).
 
     Raises NotFound for a name no template has, TemplateRefused for a template that fails.
     """
     if not _NAME.fullmatch(name):
         raise NotFound(f"no reply template named {name!r}: names are letters, digits, - and _")
     # Hand-written: every new ticket's acknowledgement asks, inside the ingest transaction.
-    stored = db.execute('SELECT "subject", "text", "html", "revision" FROM "reply_template" WHERE "name" = ?',
-                        (name,)).fetchone()
-    if stored is not None:
-        rendered = _render_parts(name, _stored_parts(*stored[:3]), context, None, render_budget(config))
-        return dataclasses.replace(rendered, revision=stored[3])
+    stored = {row[0]: row[1:] for row in db.execute(
+        'SELECT "language", "subject", "text", "html", "revision" FROM "reply_template" WHERE "name" = ?',
+        (name,)).fetchall()}
     folder = mail_templates_folder(config)
-    parts = builtin_parts(name, folder)
-    if parts is None:
+    default = config.support.default_language
+    chosen = choose(name, wanted or default, default, folder, picked, team=sorted(stored))
+    if chosen is None:
         raise NotFound(f"no reply template named {name!r}: none in the database, and no {name}.txt.j2 in {folder}")
-    return _render_parts(name, parts, context, folder, render_budget(config))
+    label = f"{name}.{chosen.language}" if chosen.language and chosen.language != BASE_LANGUAGE else name
+    if chosen.source == TEAM:
+        subject, text, html, revision = stored[chosen.language]
+        rendered = _render_parts(label, _stored_parts(subject, text, html), context, None, render_budget(config),
+                                 chosen.language or default)
+        rendered = dataclasses.replace(rendered, revision=revision)
+    else:
+        parts = builtin_parts(name, folder, chosen.language)
+        rendered = _render_parts(label, parts, context, folder, render_budget(config), chosen.language)
+    return dataclasses.replace(rendered, language=chosen.language or _written_in(rendered.text), variant=chosen)
+
+
+def variant_for(config: Config, name: str, ticket: Ticket, picked: str | None = None) -> Variant | None:
+    """Which language of template `name` would go to the ticket's requester (None: no such template)."""
+    if not _NAME.fullmatch(name):
+        return None
+    default = config.support.default_language
+    return choose(name, tickets.writing_language(config, ticket.requester), default,
+                           mail_templates_folder(config), picked)
+
+
+def _written_in(text: str) -> str:
+    """The language a team's base text turned out to be in, when the detector is sure of it."""
+    found = detect(text)
+    return found.language if found is not None and found.confident else ""
 
 
 def render_budget(config: Config) -> Budget:
@@ -256,9 +287,12 @@ def render_budget(config: Config) -> Budget:
     return Budget(milliseconds=config.templates.render_milliseconds, kilobytes=config.templates.render_kilobytes)
 
 
-def preview(config: Config, name: str, ticket: Ticket, agent: User | None = None, body: str = "") -> Rendered:
-    """What template `name` would send to this ticket's requester; nothing is stored or queued."""
-    return render(config, name, template_context(config, ticket, ticket.requester, agent=agent, body=body))
+def preview(config: Config, name: str, ticket: Ticket, agent: User | None = None, body: str = "",
+            language: str | None = None) -> Rendered:
+    """What template `name` would send to this ticket's requester (in the variant `language` when
+    given and there is one); nothing is stored or queued."""
+    return render(config, name, template_context(config, ticket, ticket.requester, agent=agent, body=body),
+                  tickets.writing_language(config, ticket.requester), picked=language)
 
 
 def preview_headers(config: Config, ticket: Ticket, rendered: Rendered) -> list[tuple[str, str]]:
@@ -275,10 +309,13 @@ def preview_headers(config: Config, ticket: Ticket, rendered: Rendered) -> list[
     return headers
 
 
-def check(config: Config, name: str, subject: str, text: str, html: str | None = None) -> None:
-    """Refuse a team's template before it is saved: a bad name, an empty part, or any fault (or render past
-    the budget) found rendering it for each of the sample tickets."""
+def check(config: Config, name: str, subject: str, text: str, html: str | None = None, language: str = "") -> None:
+    """Refuse a team's template before it is saved: a bad name or language, an empty part, or any fault
+    (or render past the budget) found rendering it for each of the sample tickets."""
     _refuse_bad_name(name)
+    if language and language not in DETECTED:
+        raise TemplateRefused(name, f"{language!r} is not a language patroldesk knows: one of {', '.join(DETECTED)}",
+                              part="language")
     if not subject.strip():
         raise TemplateRefused(name, "the subject is empty", part="subject")
     if not text.strip():
@@ -286,7 +323,7 @@ def check(config: Config, name: str, subject: str, text: str, html: str | None =
     parts = _stored_parts(subject, text, html)
     for tried, (described, context) in enumerate(sample_contexts(config)):
         try:
-            _render_parts(name, parts, context, None, render_budget(config))
+            _render_parts(name, parts, context, None, render_budget(config), language or config.support.default_language)
         except TemplateRefused as refused:
             if not tried:
                 raise
@@ -295,14 +332,17 @@ def check(config: Config, name: str, subject: str, text: str, html: str | None =
 
 
 def save_template(config: Config, name: str, subject: str, text: str, html: str | None = None,
-                  user: User | None = None) -> ReplyTemplate:
-    """Check a team's template, then store it under `name`, replacing the one of that name."""
+                  user: User | None = None, language: str = "") -> ReplyTemplate:
+    """Check a team's template, then store it under `name`, replacing the one of that name: its base
+    text, or with `language` its variant for readers of that language."""
     html = html if html and html.strip() else None  # an empty HTML field means a text-only mail
-    check(config, name, subject, text, html)
+    language = normalise(language)
+    check(config, name, subject, text, html, language)
     with database.atomic():
-        stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name)
+        stored = ReplyTemplate.get_or_none((ReplyTemplate.name == name) & (ReplyTemplate.language == language))
         if stored is None:
-            return ReplyTemplate.create(name=name, subject=subject, text=text, html=html, updated_by=user)
+            return ReplyTemplate.create(name=name, language=language, subject=subject, text=text, html=html,
+                                        updated_by=user)
         stored.subject, stored.text, stored.html = subject, text, html
         stored.updated_at, stored.updated_by, stored.revision = utcnow(), user, stored.revision + 1
         stored.save()
@@ -321,14 +361,15 @@ def _stored_parts(subject: str, text: str, html: str | None) -> list[_Part]:
     return parts
 
 
-def builtin_parts(name: str, folder: Path) -> list[_Part] | None:
-    """The parts of a built-in template, or None when there is no such file."""
-    text_file = folder / f"{name}.txt.j2"
+def builtin_parts(name: str, folder: Path, language: str = "") -> list[_Part] | None:
+    """The parts of a built-in template (in `language`: "" is the base file), or None when there is no
+    such file. A language's HTML comes from its own file only: a mail never mixes two languages."""
+    text_file = file_of(name, language, folder)
     if not text_file.is_file():
         return None
     subject, text = _split_subject_line(name, text_file.read_text(encoding="utf-8"))
     parts = [_Part("subject", subject), _Part("text", text, first_line=3)]
-    html_file = folder / f"{name}.html.j2"
+    html_file = file_of(name, language, folder, "html")
     if html_file.is_file():
         parts.append(_Part("html", html_file.read_text(encoding="utf-8")))
     return parts
@@ -343,11 +384,13 @@ def _split_subject_line(name: str, source: str) -> tuple[str, str]:
     return first[len("subject:"):].strip(), text
 
 
-def _render_parts(name: str, parts: list[_Part], context: dict, folder: Path | None, budget: Budget) -> Rendered:
-    """Render each part within one budget; `folder` is the built-ins' folder, None for a team's template
-    (no includes)."""
+def _render_parts(name: str, parts: list[_Part], context: dict, folder: Path | None, budget: Budget,
+                  language: str = BASE_LANGUAGE) -> Rendered:
+    """Render each part within one budget, dates and numbers written for readers of `language`;
+    `folder` is the built-ins' folder, None for a team's template (no includes)."""
     meter = Meter(budget)
-    rendered = {part.kind: _render_part(name, part, context, folder, meter) for part in parts}
+    with writing_in(language):
+        rendered = {part.kind: _render_part(name, part, context, folder, meter) for part in parts}
     return Rendered(subject=one_line(rendered["subject"]), text=rendered["text"], html=rendered.get("html"))
 
 
@@ -367,11 +410,14 @@ def _render_part(name: str, part: _Part, context: dict, folder: Path | None, met
 
 @lru_cache(maxsize=16)
 def _environment(folder: str | None, html: bool) -> SandboxedEnvironment:
-    """Sandboxed, budgeted and strict, escaping only HTML; only built-ins (with a folder) may include other files."""
-    return BudgetedEnvironment(
+    """Sandboxed, budgeted and strict, escaping only HTML; only built-ins (with a folder) may include other
+    files. Dates and numbers have Babel's filters (daemon.outbound.localised)."""
+    environment = BudgetedEnvironment(
         loader=FileSystemLoader(folder) if folder else None,
         undefined=StrictUndefined, autoescape=html, finalize=_none_as_empty,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    environment.add_filters(FILTERS)
+    return environment
 
 
 def _none_as_empty(value):
@@ -448,17 +494,19 @@ def _refusal(name: str, part: _Part, line: int | None, reason: str) -> TemplateR
 
 
 def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: User | None = None,
-                   body: str = "", automatic: bool = False, article=None, provenance: dict | None = None):
+                   body: str = "", automatic: bool = False, article=None, provenance: dict | None = None,
+                   language: str | None = None):
     """Render template `name` for the ticket's requester and queue it, answering the ticket's
     latest inbound mail: the one way a template becomes mail. Refuses (TemplateRefused)
     before anything is written when the template does not render. `article` is what the
     template's `article` shows; `provenance` (template_revision, article, article_revision)
-    is recorded on the outbox row. Raises NoReplyAddress when the ticket has no address to answer."""
+    is recorded on the outbox row. The customer's language chooses the template's variant, unless
+    the agent picked one (`language`). Raises NoReplyAddress when the ticket has no address to answer."""
     refusal = tickets.reply_refusal(ticket)
     if refusal:
         raise NoReplyAddress(f"ticket #{ticket.number} has {refusal}; nothing can be sent to it")
     draft, revision = templated_draft(config, ticket, name, agent=agent, body=body, automatic=automatic,
-                                      article=article)
+                                      article=article, language=language)
     provenance = {"template_revision": revision, **(provenance or {})}
     if kind != "reply" or automatic:  # queue_ticket_mail is one transaction of its own
         return queue_ticket_mail(config, ticket, draft, kind, author=agent, template=name, **provenance)
@@ -474,17 +522,19 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
 
 
 def templated_draft(config: Config, ticket: Ticket, name: str, agent: User | None = None, body: str = "",
-                    automatic: bool = False, article=None) -> tuple[Draft, int | None]:
-    """The mail template `name` makes for the ticket's requester, and the template's revision;
-    writes nothing (TemplateRefused, NotFound as `render`)."""
+                    automatic: bool = False, article=None, language: str | None = None) -> tuple[Draft, int | None]:
+    """The mail template `name` makes for the ticket's requester, in their language's variant (or the
+    variant `language`), and the template's revision; writes nothing (TemplateRefused, NotFound as `render`)."""
     customer = ticket.requester
     rendered = render(config, name, template_context(config, ticket, customer, agent=agent, body=body,
-                                                     article=article))
+                                                     article=article),
+                      tickets.writing_language(config, customer), picked=language)
     answered, thread = _thread_of(ticket)
     sender = ticket.support_address or config.support.addresses[0]
     draft = Draft(ticket_number=ticket.number, to=(customer.name or "", customer.email),
                   sender=(config.support.name, sender), subject=rendered.subject, text=rendered.text,
-                  html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic)
+                  html=rendered.html, in_reply_to=answered, references=thread, automatic=automatic,
+                  language=rendered.language)
     return draft, rendered.revision
 
 

@@ -31,6 +31,8 @@ class Customer(BaseModel):
     name = CharField(max_length=200, default="")
     created_at = DateTimeField(default=utcnow)
     attributes = TextField(default="{}")  # JSON: what policies may ask about (monthly_spend, plan...)
+    language = CharField(max_length=8, default="")  # the language to write to them in ("" : not known)
+    language_source = CharField(max_length=10, default="")  # detected, set (a person's word wins over detection)
 
 
 ROLES = ("agent", "reviewer", "admin")
@@ -124,6 +126,8 @@ class Message(BaseModel):
     notes = TextField(default="")  # what decoding had to repair, one per line
     raw = ForeignKeyField(RawMail, null=True, backref="messages")
     author = ForeignKeyField(User, null=True, backref="messages")
+    language = CharField(max_length=8, default="")  # detected in the text ("" : could not tell)
+    language_confidence = FloatField(null=True)
 
 
 class Attachment(BaseModel):
@@ -218,6 +222,7 @@ class Outgoing(BaseModel):
     article = DeferredForeignKey("Article", null=True, on_delete="SET NULL", backref="mail")  # a template's article
     article_revision = IntegerField(null=True)
     bounced_at = DateTimeField(null=True)  # a delivery failure report came back for it
+    language = CharField(max_length=8, default="")  # the language it went out in
 
     class Meta:
         table_name = "outbox"
@@ -237,7 +242,8 @@ class ReplyTemplate(BaseModel):
 
     Written from the console and checked by daemon.outbound.replies before it is saved.
     """
-    name = CharField(max_length=64, unique=True)
+    name = CharField(max_length=64)
+    language = CharField(max_length=8, default="")  # a variant for readers of it; "" the base text
     subject = TextField()
     text = TextField()
     html = TextField(null=True)  # None: the mail has a plain-text part only
@@ -248,6 +254,9 @@ class ReplyTemplate(BaseModel):
     article = DeferredForeignKey("Article", null=True, on_delete="SET NULL", backref="templates")
     article_revision = IntegerField(null=True)  # the article's revision the text was taken from
     needs_review = BooleanField(default=False)  # the article changed since
+
+    class Meta:
+        indexes = ((("name", "language"), True),)
 
 
 # What came of a ticket; the review queue shows the ones that did not end well first.
@@ -320,33 +329,107 @@ class PolicyFiring(BaseModel):
 # Knowledge (KCS): articles, their revisions, flags, links to tickets, searches ------------------
 
 # draft: work in progress; not_validated: complete, unchecked; validated: checked by a reviewer;
-# published: visible to customers; archived: retired, kept.
+# published: visible to customers; archived: retired, kept. A variant has one of these states; the
+# article has the furthest of its variants' (ARTICLE_STATES is ordered, archived only when all are).
 ARTICLE_STATES = ("draft", "not_validated", "validated", "published", "archived")
 FLAG_KINDS = ("inaccurate", "outdated", "duplicate", "wrong", "incomplete", "reopened")
 LINK_KINDS = ("created", "reused", "reply")
+_PROGRESS_RANK = {"published": 0, "validated": 1, "not_validated": 2, "draft": 3, "archived": 4}
 
 
 class Article(BaseModel):
-    """A knowledge article in KCS structure; every change is also an ArticleRevision."""
+    """One problem in the knowledge base: its lifecycle, links, flags and reuse; its text is in its
+    variants, one per language (ArticleVariant). Every change is also an ArticleRevision.
+
+    state, validated_at, validated_by and published_at sum up the variants (written with every change
+    of one, in the same transaction): the article is as far along as its furthest variant.
+    """
+    state = CharField(max_length=20, default="draft", index=True)
+    revision = IntegerField(default=1)  # the number of the latest revision, of any variant
+    source_ticket = ForeignKeyField(Ticket, null=True, backref="drafted_articles", on_delete="SET NULL")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="articles")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    validated_at = DateTimeField(null=True)  # the latest validation of any variant
+    validated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="validated_articles")
+    published_at = DateTimeField(null=True)  # the latest publication of any variant
+    reuse_count = IntegerField(default=0)
+    last_used_at = DateTimeField(null=True)
+    reopen_count = IntegerField(default=0)  # tickets that came back after being closed with it
+
+    @property
+    def variant_list(self) -> list["ArticleVariant"]:
+        """Its variants, furthest state first, then oldest (read once per instance; with_variants reads
+        them for many articles in one query)."""
+        cached = self.__dict__.get("_variant_list")
+        if cached is None:
+            self.keep_variants(ArticleVariant.select().where(ArticleVariant.article == self.id))
+            cached = self.__dict__["_variant_list"]
+        return cached
+
+    def keep_variants(self, variants) -> None:
+        self.__dict__["_variant_list"] = sorted(variants, key=lambda v: (_PROGRESS_RANK.get(v.state, 9), v.id))
+
+    def forget_variants(self) -> None:
+        self.__dict__.pop("_variant_list", None)
+
+    @staticmethod
+    def with_variants(articles: list["Article"]) -> list["Article"]:
+        """The articles, each with its variants read (one query for all)."""
+        found: dict[int, list] = {a.id: [] for a in articles}
+        for variant in ArticleVariant.select().where(ArticleVariant.article.in_(list(found))):
+            found[variant.article_id].append(variant)
+        for article in articles:
+            article.keep_variants(found[article.id])
+        return articles
+
+    def variant(self, language: str) -> "ArticleVariant | None":
+        return next((v for v in self.variant_list if v.language == language), None)
+
+    @property
+    def languages(self) -> list[str]:
+        return [v.language for v in self.variant_list]
+
+    @property
+    def primary(self) -> "ArticleVariant | None":
+        """The variant shown when no reader's language is known: the furthest along, then the oldest."""
+        found = self.variant_list
+        return found[0] if found else None
+
+    # What code that shows "the article" without a reader's language reads: the primary variant's.
+    title = property(lambda self: self.primary.title if self.primary else "")
+    issue = property(lambda self: self.primary.issue if self.primary else "")
+    environment = property(lambda self: self.primary.environment if self.primary else "")
+    resolution = property(lambda self: self.primary.resolution if self.primary else "")
+    cause = property(lambda self: self.primary.cause if self.primary else "")
+    keywords = property(lambda self: self.primary.keywords if self.primary else "[]")
+    language = property(lambda self: self.primary.language if self.primary else "")
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return json.loads(self.keywords or "[]")
+
+
+class ArticleVariant(BaseModel):
+    """An article in one language: its KCS text and its own state (validated and published apart)."""
+    article = ForeignKeyField(Article, backref="variants", on_delete="CASCADE")
+    language = CharField(max_length=8)
     title = TextField()
     issue = TextField(default="")  # the problem in the customer's words
     environment = TextField(default="")  # products, versions, context
     resolution = TextField(default="")  # the steps
     cause = TextField(default="")
     keywords = TextField(default="[]")  # JSON list: the words people search with
-    language = CharField(max_length=8, default="")
-    state = CharField(max_length=20, default="draft", index=True)
-    revision = IntegerField(default=1)  # the number of the current revision
-    source_ticket = ForeignKeyField(Ticket, null=True, backref="drafted_articles", on_delete="SET NULL")
-    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="articles")
+    state = CharField(max_length=20, default="draft")
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="article_variants")
     validated_at = DateTimeField(null=True)
-    validated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="validated_articles")
+    validated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="validated_variants")
     published_at = DateTimeField(null=True)
-    reuse_count = IntegerField(default=0)
-    last_used_at = DateTimeField(null=True)
-    reopen_count = IntegerField(default=0)  # tickets that came back after being closed with it
+
+    class Meta:
+        indexes = ((("article", "language"), True),)
 
     @property
     def keyword_list(self) -> list[str]:
@@ -354,9 +437,13 @@ class Article(BaseModel):
 
 
 class ArticleRevision(BaseModel):
-    """An article as it stood after one change: who made it, when, and why."""
+    """One variant of an article as it stood after one change: who made it, when, and why.
+
+    Numbered per article (any variant's change takes the next number); `language` says which variant.
+    """
     article = ForeignKeyField(Article, backref="revisions", on_delete="CASCADE")
     number = IntegerField()
+    language = CharField(max_length=8, default="")
     title = TextField()
     issue = TextField(default="")
     environment = TextField(default="")

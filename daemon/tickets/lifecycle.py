@@ -244,7 +244,8 @@ def ticket_summary(ticket: Ticket) -> dict:
     return {
         "ticket": ticket.number, "subject": ticket.subject, "status": ticket.status,
         "priority": ticket.priority,
-        "requester": {"email": ticket.requester.email, "name": ticket.requester.name},
+        "requester": {"email": ticket.requester.email, "name": ticket.requester.name,
+                      "language": ticket.requester.language, "language_source": ticket.requester.language_source},
         "no_reply": reply_refusal(ticket),
         "support_address": ticket.support_address, "claimed_ref": ticket.claimed_ref,
         "created_at": ticket.created_at.isoformat() + "Z",
@@ -261,7 +262,7 @@ def ticket_detail(ticket: Ticket) -> dict:
         attachments.setdefault(att.message_id, []).append(att.filename)
     deliveries = {row.message_id.strip("<>"): row for row in Outgoing.select(
         Outgoing.id, Outgoing.message_id, Outgoing.kind, Outgoing.state, Outgoing.last_error, Outgoing.sent_at,
-        Outgoing.bounced_at, Outgoing.attempts, Outgoing.template).where(Outgoing.ticket == ticket.id)}
+        Outgoing.bounced_at, Outgoing.attempts, Outgoing.template, Outgoing.language).where(Outgoing.ticket == ticket.id)}
     detail = ticket_summary(ticket)
     detail["messages"] = [_message_dict(m, attachments.get(m.id, []), deliveries.get(m.message_id or ""))
                           for m in messages]
@@ -288,7 +289,8 @@ def _delivery_dict(row: Outgoing | None) -> dict | None:
         return None
     return {"outbox": row.id, "kind": row.kind, "state": row.state, "attempts": row.attempts,
             "error": row.last_error if row.state in ("queued", "failed", "bounced") else "",
-            "sent_at": _iso(row.sent_at), "bounced_at": _iso(row.bounced_at), "template": row.template}
+            "sent_at": _iso(row.sent_at), "bounced_at": _iso(row.bounced_at), "template": row.template,
+            "language": row.language}
 
 
 def _message_dict(message: Message, attachment_names: list[str], delivery: Outgoing | None = None) -> dict:
@@ -297,6 +299,7 @@ def _message_dict(message: Message, attachment_names: list[str], delivery: Outgo
         "sender": {"email": message.sender_address, "name": message.sender_name},
         "subject": message.subject, "text": message.body_text, "visible_text": message.body_visible,
         "thread_signal": message.thread_signal, "automatic": message.automatic,
+        "language": message.language, "language_confidence": message.language_confidence,
         "attachments": attachment_names,
         "date": message.sent_at.isoformat() + "Z" if message.sent_at else None,
         "notes": message.notes.splitlines(),
