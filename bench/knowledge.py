@@ -27,7 +27,7 @@ from daemon.knowledge import figures as kb_figures
 from daemon.knowledge import search
 from daemon.store import db
 from daemon.store.db import database
-from daemon.store.models import Article, ArticleRevision, ArticleSuggestion, utcnow
+from daemon.store.models import Article, ArticleRevision, ArticleSuggestion, ArticleVariant, utcnow
 
 # (stem forms as customers write them) per language: the words searches are made of.
 _VOCABULARY = {
@@ -99,13 +99,15 @@ def _article(rng: random.Random, tail: list[str], state: str, now) -> Article:
     def text(low: int, high: int) -> str:
         return _text(rng, theme, vocabulary, rng.randint(low, high), tail)
 
-    article = Article.create(
-        title=text(4, 9).capitalize(), issue=text(20, 60), environment=text(4, 4),
-        resolution=text(40, 160), cause=text(5, 20), keywords='["' + '", "'.join(theme) + '"]',
-        language=language, state=state, created_at=now, updated_at=now)
-    ArticleRevision.create(article=article.id, number=1, title=article.title, issue=article.issue,
-                           environment=article.environment, resolution=article.resolution,
-                           cause=article.cause, keywords=article.keywords, state=state, created_at=now)
+    article = Article.create(state=state, created_at=now, updated_at=now)
+    variant = ArticleVariant.create(
+        article=article.id, language="nb" if language == "no" else language, title=text(4, 9).capitalize(),
+        issue=text(20, 60), environment=text(4, 4), resolution=text(40, 160), cause=text(5, 20),
+        keywords='["' + '", "'.join(theme) + '"]', state=state, created_at=now, updated_at=now)
+    ArticleRevision.create(article=article.id, number=1, title=variant.title, issue=variant.issue,
+                           environment=variant.environment, resolution=variant.resolution,
+                           cause=variant.cause, keywords=variant.keywords, state=state, created_at=now,
+                           language=variant.language)
     search.index(article)
     return article
 
