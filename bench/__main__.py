@@ -27,6 +27,7 @@ def main(argv: list[str]) -> None:
     largest = max(sizes)  # end to end again, now with a base of checked articles to suggest from
     print(json.dumps(ingest.run(largest, checked_articles=20_000)), flush=True)
     print(json.dumps(console.latency()), flush=True)
+    print(json.dumps(crosslang.corpus_replay(lexicon=False), ensure_ascii=False), flush=True)
     print(json.dumps(crosslang.corpus_replay(), ensure_ascii=False), flush=True)
     print(json.dumps(crosslang.ingest_cost()), flush=True)
 

@@ -36,7 +36,9 @@ from daemon.knowledge.articles import (
     unlink as unlink_article,
 )
 from daemon.knowledge.search import document_frequencies, documents as indexed_documents, match as match_groups
-from daemon.knowledge.words import content_words, cosine, idf, keywords as weighted_keywords, query_groups, term_counts
+from daemon.knowledge.words import (
+    concept_counts, content_words, cosine, idf, keywords as weighted_keywords, query_groups, term_counts,
+)
 from daemon.knowledge.redact import Removed, redact
 from daemon.mail.language import detect
 from daemon.outbound import TemplateRefused
@@ -174,6 +176,7 @@ def best_match(text: str, states: tuple[str, ...] = LIVE_STATES) -> tuple[Articl
     counts = term_counts(text, spoken)
     if not counts:
         return None, 0.0
+    across = concept_counts(text, spoken)
     documents = indexed_documents()
     df = document_frequencies(sorted(counts))
     groups = _telling_groups(text, counts, df, documents)
@@ -183,11 +186,12 @@ def best_match(text: str, states: tuple[str, ...] = LIVE_STATES) -> tuple[Articl
     candidates = {a.id: a for a in Article.with_variants(list(Article.select().where(
         Article.id.in_([h.article_id for h in hits]))))}
     vectors = {aid: _compared(a, states, spoken) for aid, a in candidates.items()}
-    df.update(document_frequencies(sorted({t for each in vectors.values() for v, _ in each for t in v} - set(df))))
+    df.update(document_frequencies(sorted({t for each in vectors.values() for v, _ in each for t in v}
+                                          | set(across) - set(df))))
     weight = lambda term: idf(df.get(term, 0), documents)  # noqa: E731
     # A variant in another language than the ticket's is compared by concepts (words.cosine, across).
-    scored = [(max((cosine(counts, v, weight, top=_COMPARED_WORDS, across=across) for v, across in vectors[aid]),
-                   default=0.0), aid)
+    scored = [(max((cosine(across if other else counts, v, weight, top=_COMPARED_WORDS, across=other)
+                    for v, other in vectors[aid]), default=0.0), aid)
               for aid in candidates]
     score, best = max(scored, key=lambda pair: (pair[0], -pair[1]))
     return candidates[best], score
@@ -199,8 +203,8 @@ def _compared(article: Article, states: tuple[str, ...], spoken: str) -> list[tu
     make an article look more alike than its own text in that language), else every one."""
     variants = [v for v in article.variant_list if v.state in states]
     mine = [v for v in variants if v.language == spoken]
-    return [(term_counts(variant_text(v), v.language), bool(spoken) and v.language != spoken)
-            for v in (mine or variants)]
+    return [(concept_counts(variant_text(v), v.language), True) if spoken and v.language != spoken
+            else (term_counts(variant_text(v), v.language), False) for v in (mine or variants)]
 
 
 def _telling_groups(text: str, counts: Counter, df: dict, documents: int) -> list[tuple[str, ...]]:
