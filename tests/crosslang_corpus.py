@@ -334,3 +334,60 @@ def cross_language(mail: Mail) -> bool:
     """Whether the mail is in a language its problem's article has no variant in."""
     problem = next(p for p in PROBLEMS if p.key == mail.problem)
     return mail.language not in {v.language for v in problem.variants}
+
+
+# Written after the lexicon was frozen, and not used to change it: two more mails per problem, each in
+# a language its article has no variant in. The replay reports them apart, as the honest figure for
+# mail worded in ways the lexicon's author did not see.
+HELD_OUT = (
+    _m("password-reset-mail", "ru", "Вера Ким <vera@ob.example>", "Не могу восстановить доступ",
+       "Добрый вечер. Запросила смену пароля на странице входа, жду уже 20 минут — письма нет.\nВера"),
+    _m("password-reset-mail", "nb", "Trine Aas <trine@nes.example>", "Får ikke e-post om nytt passord",
+       "Hei! Jeg har bedt om å nullstille passordet, men e-posten kommer aldri. Sjekket søppelpost.\nTrine"),
+    _m("printer-blank-toner", "ru", "Лариса Гончарова <larisa@ok.example>", "После замены тонера листы белые",
+       "Здравствуйте, вставили новый тонер, принтер выдает абсолютно чистые листы.\nЛариса"),
+    _m("printer-blank-toner", "ru", "Степан Ильин <stepan@ok.example>", "принтер не печатает текст",
+       "Привет, бумага проходит, а на страницах пусто. Картридж новый, вчера поставили.\nСтепан"),
+    _m("vpn-certificate", "nb", "Arne Bø <arne@lom.example>", "VPN kobler ikke til",
+       "Hei, FortiClient gir feil om sertifikat og VPN-tilkoblingen feiler. Sertifikatet er visst utløpt.\nArne"),
+    _m("vpn-certificate", "en", "Nick Page <nick@crewe.example>", "Forticlient certificate error",
+       "Morning, the VPN client complains the certificate is no longer valid and won't connect.\nNick"),
+    _m("invoice-charged-twice", "en", "Amy Fox <amy@poole.example>", "Double charge on my card",
+       "Hi, I paid the invoice once but my card was charged twice. Please refund the extra payment.\nAmy"),
+    _m("invoice-charged-twice", "ru", "Денис Уткин <denis@ob.example>", "Двойная оплата",
+       "Добрый день! Платёж по счёту прошёл дважды, с карты списано два раза. Прошу вернуть.\nДенис"),
+    _m("calendar-phone-sync", "nb", "Jorunn Lie <jorunn@os.example>", "Avtaler vises ikke på telefonen",
+       "Hei! Møtene fra Outlook kommer ikke inn i kalenderen på Android-telefonen min etter passordbytte.\n"
+       "Jorunn"),
+    _m("calendar-phone-sync", "nb", "Erik Dal <erik@os.example>", "iPhone-kalender oppdateres ikke",
+       "Hei, kalenderen på iPhone synkroniserer ikke med Outlook lenger.\nErik"),
+    _m("scanner-wrong-folder", "en", "Mia Stone <mia@ripon.example>", "Scans go to the wrong place",
+       "Hello, scanned documents from the copier no longer end up in my scan folder on the shared drive.\nMia"),
+    _m("scanner-wrong-folder", "ru", "Олеся Котова <olesya@ob.example>", "Сканы не попадают в папку",
+       "Здравствуйте, сканирую на МФУ, а файлы не появляются в моей папке на общем диске.\nОлеся"),
+    _m("account-locked-2fa", "ru", "Глеб Носов <gleb@ob.example>", "Аккаунт заблокирован, нет смс",
+       "Здравствуйте! Не приходит смс с кодом для входа, после нескольких попыток учетная запись "
+       "заблокирована.\nГлеб"),
+    _m("account-locked-2fa", "nb", "Ida Vold <ida@lom.example>", "Sperret ute",
+       "Hei, engangskoden på SMS kom aldri, og nå er brukeren min låst. Hjelp!\nIda"),
+    _m("export-encoding", "nb", "Oda Rye <oda@nes.example>", "Rare tegn i CSV-eksport",
+       "Hei, når jeg åpner eksporten i Excel blir de russiske navnene til rare tegn.\nOda"),
+    _m("export-encoding", "en", "Sean Ray <sean@hove.example>", "Export shows wrong characters",
+       "Hi, the CSV report opened in Excel shows garbled characters instead of Cyrillic letters.\nSean"),
+    _m("mailbox-full", "ru", "Фёдор Ляхов <fedor@ob.example>", "Не получаю почту",
+       "Добрый день, мне говорят, что письма возвращаются, ошибка 552. Ящик, видимо, переполнен.\nФёдор"),
+    _m("mailbox-full", "nb", "Heidi Sand <heidi@os.example>", "E-post avvises - kvote",
+       "Hei, postkassen min er visst full og e-post til meg blir avvist. Kan kvoten økes?\nHeidi"),
+    _m("laptop-wifi-drops", "nb", "Vegard Li <vegard@lom.example>", "Mister trådløst nett",
+       "Hei, PC-en min kobles fra wifi hele tiden, mobilen har ikke noe problem.\nVegard"),
+    _m("laptop-wifi-drops", "ru", "Инна Шубина <inna@ob.example>", "ноутбук отваливается от сети",
+       "Здравствуйте, на ноутбуке пропадает беспроводная сеть каждые 10 минут.\nИнна"),
+    _m("attachment-too-large", "en", "Zoe Hart <zoe@wick.example>", "Message size exceeds fixed limit",
+       "Hi, I tried to email a big PDF and got 552 5.3.4 back. What's the maximum attachment size?\nZoe"),
+    _m("attachment-too-large", "ru", "Борис Титов <boris@ob.example>", "Большой файл не отправляется",
+       "Добрый день, письмо с вложением 35 МБ возвращается обратно. Как отправить такой файл?\nБорис"),
+    _m("subscription-cancel", "nb", "Marit Ness <marit@nes.example>", "Refusjon etter fornyelse",
+       "Hei, abonnementet vårt ble fornyet automatisk. Vi vil avslutte og få pengene tilbake.\nMarit"),
+    _m("subscription-cancel", "nb", "Bjørn Eng <bjorn@os.example>", "Avslutte lisens",
+       "Hei! Hvordan sier vi opp abonnementet og får refusjon for resten av året?\nBjørn"),
+)

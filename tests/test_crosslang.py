@@ -121,17 +121,13 @@ def test_postgresql_folds_diacritics_as_sqlite_does(setup):
 
 # The corpus ------------------------------------------------------------------------
 
-def test_the_crosslang_corpus_meets_the_targets(tmp_path):
-    config = make_config(tmp_path, support={"addresses": [SUPPORT]})
-    handle = db.open_database(config)
-    db.upgrade()
-    try:
-        figures = replay(config)
-    finally:
-        handle.close()
-    same, cross = figures["same_language"], figures["cross_language"]
+def test_the_crosslang_corpus_meets_the_targets(setup):
+    config, _ = setup
+    figures = replay(config)
+    same, cross, held_out = (figures["same_language"], figures["cross_language"],
+                             figures["held_out_cross_language"])
     assert figures["problems"] >= 12 and figures["mails"] >= 60 and cross["mails"] >= 12
     assert same["suggestion_hit_rate"] >= 0.95, figures["misses"]
-    assert cross["suggestion_hit_rate"] >= 0.80, figures["misses"]
-    assert same["wrong_automatic_links"] == 0 and cross["wrong_automatic_links"] == 0, figures["misses"]
+    assert cross["suggestion_hit_rate"] >= 0.80 and held_out["suggestion_hit_rate"] >= 0.80, figures["misses"]
     assert same["search_hit_rate_top5"] >= 0.95 and cross["search_hit_rate_top5"] >= 0.80, figures["misses"]
+    assert [side["wrong_automatic_links"] for side in (same, cross, held_out)] == [0, 0, 0], figures["misses"]

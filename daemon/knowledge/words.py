@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Callable, Iterable
 
 from daemon.knowledge.lexicon import LEXICON
+from daemon.languages import normalise
 from daemon.knowledge.stems import CYRILLIC_LANGUAGES, LATIN_LANGUAGES, stemmer
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -40,7 +41,7 @@ _DIGIT = re.compile(r"\d")
 _LATIN_DEFAULTS = ("en", "nb")
 _CYRILLIC_DEFAULTS = ("ru",)
 
-# Words that say nothing about a problem: function words of the three languages, and the
+# Words that say nothing about a problem: function words of the languages mail is detected in, and the
 # courtesies every support mail carries. Kept out of queries, similarity and keywords.
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before being
@@ -68,6 +69,16 @@ denne for deg si sine sitt mot å meget hvorfor dette disse uten hvordan ingen d
 hvilken hvilke sånn inni mellom vår hver hvem vors hvis både bare enn fordi før mange også slik vært
 båe begge siden henne hennes ikkje ikke eg meg mye mer også
 hei hallo takk hilsen vennlig mvh hjelp problem spørsmål igjen fortsatt lenger idag i dag går får
+och att det som en på är av för med till den har de inte om ett men var jag sig så vi kan man eller hej tack
+hälsningar vänliga
+og at det som en på er af for med til den har de ikke om et men var jeg sig så vi kan man eller hej tak
+venlig hilsen
+der die das und ist nicht ein eine einen dem den des zu mit auf für von sich es ich wir sie bei nach
+auch noch nur wie kann hallo danke grüßen grüße freundlichen bitte
+le la les de des du un une et est pas ne que qui dans pour sur avec au aux ce cette il elle nous vous
+je mon ma mes bonjour merci cordialement
+і та й що не на в у з до за від як це але або ми ви я він вона вони його її їх мене мені також вже ще
+дуже добрий день вітаю дякую будь ласка з повагою
 """.split())
 
 # How many articles' worth of evidence idf needs before its weights count fully (see idf).
@@ -81,12 +92,13 @@ class Word:
     surface: str
     terms: tuple[str, ...]
     concepts: tuple[str, ...] = ()
-    stems: tuple[str, ...] = ()  # the terms that are stems of the word (terms without the concepts, or not)
+    stems: tuple[str, ...] = ()  # the terms that are its stems (a stem may also name a concept: printer)
 
 
 def words(text: str, language: str = "") -> list[Word]:
     """Every word of `text` with its index terms, stopwords included, in order; `language` is the
     text's (a code of daemon.languages.DETECTED), "" when unknown."""
+    language = normalise(language)
     return [_word(token, language) for token in _WORD.findall(text.lower())]
 
 
@@ -179,6 +191,7 @@ def term_counts(text: str, language: str = "") -> Counter:
     each concept of the lexicon occurs, under its name marked with CONCEPT (cosine compares the two
     kinds apart: see there)."""
     counts: Counter = Counter()
+    language = normalise(language)
     for token in _WORD.findall(text.lower()):
         counts.update(_content_keys(token, language))
     return counts
@@ -189,6 +202,7 @@ def concept_counts(text: str, language: str = "") -> Counter:
     word counted by its concepts if the lexicon knows it, else by its shortest stem (which another
     language shares only for names and codes, so a text the lexicon covers badly compares weakly)."""
     counts: Counter = Counter()
+    language = normalise(language)
     for token in _WORD.findall(text.lower()):
         if _is_content(token):
             word = _word(token, language)
