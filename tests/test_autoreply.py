@@ -70,11 +70,13 @@ def test_a_new_ticket_gets_one_acknowledgement_threaded_to_the_customers_mail(se
     assert (mail_from, rcpts) == (SUPPORT, ["kari@example.org"])
     assert ack["In-Reply-To"] == "<q1@example.org>"
     assert ack["References"] == "<older@example.org> <q1@example.org>"
-    assert ack["Subject"] == "Re: We have your request: Skriveren virker ikke [#10001]"
+    # Written in Norwegian, so answered in Norwegian.
+    assert ack["Subject"] == "Re: Vi har mottatt henvendelsen din: Skriveren virker ikke [#10001]"
+    assert ack["Content-Language"] == "nb"
     assert ack["Auto-Submitted"] == "auto-replied"
     assert ack["From"].addresses[0].addr_spec == SUPPORT and ack["From"].addresses[0].display_name == "Kundestøtte"
     assert ack["To"].addresses[0].display_name == "Kari Nordmann"
-    assert "Hello Kari Nordmann" in ack.get_body(("plain",)).get_content()
+    assert "Hei Kari Nordmann" in ack.get_body(("plain",)).get_content()
     ticket = Ticket.get()
     stored = Message.get(Message.kind == "outbound")
     assert stored.ticket_id == ticket.id and f"<{stored.message_id}>" == ack["Message-ID"]
@@ -109,8 +111,8 @@ def test_header_injection_through_name_and_subject_yields_exactly_the_expected_h
     assert rcpts == ["eve@example.org"]
     [ack] = relay.mails()
     assert sorted(ack.keys()) == sorted(["From", "To", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
-                                         "Auto-Submitted", "X-Auto-Response-Suppress", "MIME-Version",
-                                         "Content-Type"])
+                                         "Auto-Submitted", "X-Auto-Response-Suppress", "Content-Language",
+                                         "MIME-Version", "Content-Type"])
     assert ack["Bcc"] is None and b"\r\nBcc:" not in data.split(b"\r\n\r\n")[0]
     assert [a.addr_spec for a in ack["To"].addresses] == ["eve@example.org"]
     assert ack["Subject"] == "Re: We have your request: Hello Bcc: victim@example.org forged [#10001]"

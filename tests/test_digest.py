@@ -75,14 +75,14 @@ def test_the_digest_counts_the_week_against_the_week_before_unresolved_first(see
 
 def test_the_digest_goes_to_the_reviewers_through_the_outbox_once_per_period(seeded):
     config, _ = seeded
-    row = digest.send(config, MONDAY, MONDAY + dt.timedelta(days=7))
-    assert row is not None and row.kind == "digest"
+    [row] = digest.send(config, MONDAY, MONDAY + dt.timedelta(days=7))  # everyone reads [web] language
+    assert row.kind == "digest" and row.language == "en"
     mail = email.message_from_bytes(bytes(Outgoing.get_by_id(row.id).data), policy=email.policy.default)
     assert [a.addr_spec for a in mail["To"].addresses] == ["leder@example.no", "olga@example.no"]
     assert mail["Subject"] == "Patrol digest 2026-11-16 to 2026-11-22: 5 reports, 3 not reviewed"
     assert mail["Auto-Submitted"] == "auto-generated"
     assert "== not-resolved: 2" in mail.get_body(("plain",)).get_content()
-    assert digest.send(config, MONDAY, MONDAY + dt.timedelta(days=7)) is None
+    assert digest.send(config, MONDAY, MONDAY + dt.timedelta(days=7)) == []
     assert Outgoing.select().where(Outgoing.kind == "digest").count() == 1
 
 

@@ -139,3 +139,50 @@ def test_kb_edit_takes_a_file_and_keeps_a_comparable_revision(workdir):
     (workdir / "bad.toml").write_text('solution = "x"\n', encoding="utf-8")
     bad = cli(workdir, "kb", "edit", "1", "--as", "admin", "--file", "bad.toml", check=False)
     assert bad.returncode == 1 and "unknown key 'solution'" in bad.stderr
+
+
+RUSSIAN_VARIANT = """title = "Принтер печатает пустые страницы"
+issue = "После замены тонера принтер выдаёт только пустые листы."
+resolution = "Откройте крышку и снимите оранжевую защитную ленту с нового картриджа."
+keywords = ["пустые страницы", "тонер"]
+"""
+
+
+def test_a_russian_ticket_gets_a_variant_of_the_article_and_kb_template_warns_until_it_is_checked(workdir):
+    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
+    cli(workdir, "user", "add", "kari", "--role", "agent", "--password-stdin", input="korrekt-hest-batteri\n")
+    cli(workdir, "user", "add", "olga", "--role", "reviewer", "--password-stdin", input="korrekt-hest-batteri\n")
+    (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
+    first = open_ticket(workdir, "a.eml", "ase@example.no", "Printer gives blank pages",
+                        "Hi,\nafter the toner change the hall printer only gives blank pages.\n\nRegards,\nÅse")
+    cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml")
+    cli(workdir, "kb", "validate", "1", "--as", "olga")
+    russian = open_ticket(workdir, "r.eml", "Ольга <olga@example.ru>", "Принтер печатает пустые страницы",
+                          "Здравствуйте! После замены тонера наш принтер в коридоре печатает только пустые "
+                          "страницы. Что делать?")
+    cli(workdir, "kb", "link", str(russian), "1", "--as", "kari")
+    shown = json.loads(cli(workdir, "kb", "show", "1", "--json").stdout)
+    assert shown["variants"] == [{"language": "en", "state": "validated", "title": "Printer gives blank pages"}]
+    assert shown["needs"] == ["ru"] and "needs a Russian variant" in cli(workdir, "kb", "show", "1").stdout
+    made = cli(workdir, "kb", "template", "1", "--as", "olga", "--ticket", str(russian))
+    assert "warning: article 1 has no checked Russian variant: the closest is English" in made.stderr
+    assert "reply template kb-1 (en)" in made.stdout
+
+    (workdir / "ru.toml").write_text(RUSSIAN_VARIANT, encoding="utf-8")
+    added = cli(workdir, "kb", "variant", "add", "1", "--language", "ru", "--as", "kari", "--file", "ru.toml",
+                "--ticket", str(russian))
+    assert "article 1 has a ru variant now (draft); ticket" in added.stdout
+    again = cli(workdir, "kb", "variant", "add", "1", "--language", "ru", "--as", "kari", "--file", "ru.toml",
+                check=False)
+    assert again.returncode == 1 and "has a ru variant already" in again.stderr
+    refused = cli(workdir, "kb", "validate", "1", "--as", "olga", check=False)
+    assert refused.returncode == 1 and "has variants in en, ru: say which language" in refused.stderr
+    assert "ru validated" in cli(workdir, "kb", "validate", "1", "--language", "ru", "--as", "olga").stdout
+    made = cli(workdir, "kb", "template", "1", "--as", "olga", "--ticket", str(russian))
+    assert made.stderr == "" and "reply template kb-1 (ru)" in made.stdout
+    shown = json.loads(cli(workdir, "kb", "show", "1", "--language", "ru", "--json").stdout)
+    assert (shown["language"], shown["title"], shown["needs"]) == ("ru", "Принтер печатает пустые страницы", [])
+    assert [t["ticket"] for t in shown["tickets"]] == [first, russian]
+    report = json.loads(cli(workdir, "kb", "report", "--json").stdout)
+    assert report["languages"]["articles"] == 1 and report["languages"]["variants"] == 2
+    assert len(report["articles"]) == 1

@@ -125,14 +125,17 @@ def test_the_upgrade_to_0012_fills_whose_turn_it_is_for_existing_tickets(tmp_pat
 
 
 def test_the_upgrade_to_0016_makes_each_article_one_variant_in_its_language(tmp_path, backend_url):
-    from daemon.store.models import Article, ArticleFlag, ArticleLink, ArticleRevision, ArticleVariant
+    from daemon.store.models import Article, ArticleRevision, ArticleVariant
     handle = db.open_database(make_config(tmp_path, backend_url))
     db.migration_runner().up(target="0013_sign_in_throttle")
-    reviewer = User.create(username="rita", password_hash="x", role="reviewer")
-    customer = Customer.create(email="ola@example.no")
-    ticket = Ticket.create(number=10001, subject="Skriveren", requester=customer)
-    p = "%s" if not db.is_sqlite(handle) else "?"
     at = dt.datetime(2026, 3, 2, 9)
+    reviewer = insert(handle, "user", username="rita", password_hash="x", email="", name="", role="reviewer",
+                      active=True, created_at=at, session_version=0)
+    customer = insert(handle, "customer", email="ola@example.no", name="", created_at=at, attributes="{}")
+    ticket = insert(handle, "ticket", number=10001, subject="Skriveren", requester_id=customer, status="open",
+                    priority="normal", support_address="s@x", created_at=at, updated_at=at, escalated=False,
+                    group_name="", last_speaker="customer")
+    p = "%s" if not db.is_sqlite(handle) else "?"
     old = [  # title, issue, resolution, language as 0010 guessed it, state
         ("Skriveren skriver ut blanke sider", "Alle sidene kommer ut hvite fra skriveren på kontoret.",
          "Bytt tonerkassetten og kjør rensing fra menyen.", "no", "validated"),
@@ -148,16 +151,16 @@ def test_the_upgrade_to_0016_makes_each_article_one_variant_in_its_language(tmp_
             f'revision, source_ticket_id, created_by_id, created_at, updated_at, validated_at, validated_by_id, '
             f'published_at, reuse_count, reopen_count) VALUES ({", ".join([p] * 18)})',
             (title, issue, "Kontor 3", resolution, "Slitt trommel", '["toner", "blank"]', language, state, 2,
-             ticket.id, reviewer.id, at, at, at if state != "draft" else None,
-             reviewer.id if state != "draft" else None, at if state == "published" else None, 3, 1))
+             ticket, reviewer, at, at, at if state != "draft" else None,
+             reviewer if state != "draft" else None, at if state == "published" else None, 3, 1))
         for number in (1, 2):
             handle.execute_sql(
                 f'INSERT INTO article_revision (article_id, number, title, issue, environment, resolution, cause, '
                 f'keywords, state, author_id, note, created_at) VALUES ({", ".join([p] * 12)})',
                 (n, number, title + (" (old)" if number == 1 else ""), issue, "", resolution, "", "[]", state,
-                 reviewer.id, "written", at))
-    ArticleLink.create(article=1, ticket=ticket, kind="created", created_at=at)
-    ArticleFlag.create(article=2, kind="outdated", detail="new menu", raised_at=at)
+                 reviewer, "written", at))
+    insert(handle, "article_link", article_id=1, ticket_id=ticket, kind="created", created_at=at)
+    insert(handle, "article_flag", article_id=2, kind="outdated", detail="new menu", raised_at=at, clear_note="")
 
     db.upgrade()
 
@@ -170,9 +173,9 @@ def test_the_upgrade_to_0016_makes_each_article_one_variant_in_its_language(tmp_
         "Skriveren skriver ut blanke sider", "Alle sidene kommer ut hvite fra skriveren på kontoret.", "Kontor 3",
         "Slitt trommel", ["toner", "blank"])
     assert (variant.state, variant.validated_by_id, variant.validated_at, variant.created_by_id) == (
-        "validated", reviewer.id, at, reviewer.id)
+        "validated", reviewer, at, reviewer)
     assert (first.state, first.revision, first.reuse_count, first.reopen_count, first.source_ticket_id) == (
-        "validated", 2, 3, 1, ticket.id)
+        "validated", 2, 3, 1, ticket)
     assert first.title == variant.title and first.language == "nb"
     assert Article.get_by_id(2).variant("ru").published_at == at
     revisions = list(ArticleRevision.select().order_by(ArticleRevision.article, ArticleRevision.number))

@@ -18,7 +18,7 @@ from daemon.ingest import pipeline, requeue
 from daemon.ingest.sources import spool
 from daemon.store import db
 from daemon.store.models import (
-    Article, Inbound, MailboxState, Outgoing, Policy, PolicyFiring, ReplyTemplate, Ticket, User, utcnow,
+    Article, ArticleVariant, Inbound, MailboxState, Outgoing, Policy, PolicyFiring, ReplyTemplate, Ticket, User, utcnow,
 )
 from tests import webtools
 from tests.conftest import make_config
@@ -333,9 +333,11 @@ def test_a_built_in_opens_with_its_own_text_and_saving_it_makes_the_teams_versio
 
 
 def test_a_template_whose_article_changed_is_marked_reviewed(console):
-    article = Article.create(title="Printer", resolution="Replace the fuser.", state="validated", revision=3)
-    stale = ReplyTemplate.create(name="kb-1", subject="s", text="t", article=article.id, article_revision=2,
-                                 needs_review=True)
+    article = Article.create(state="validated", revision=3)
+    ArticleVariant.create(article=article.id, language="en", title="Printer", resolution="Replace the fuser.",
+                          state="validated")
+    stale = ReplyTemplate.create(name="kb-1", language="en", subject="s", text="t", article=article.id,
+                                 article_revision=2, needs_review=True)
     admin = console.client("admin")
     listed = page(admin.get("/admin/templates"))
     assert "To review" in listed and "kb-1" in listed

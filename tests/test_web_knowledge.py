@@ -12,8 +12,9 @@ from daemon.knowledge import article_replies, figures
 from daemon.knowledge import articles as knowledge
 from daemon.knowledge.articles import ArticleText
 from daemon.mail.parse import Address
-from daemon.store.models import Article, ArticleFlag, ReplyTemplate, SearchLog
+from daemon.store.models import Article, ArticleFlag, ArticleLink, ArticleSuggestion, ReplyTemplate, SearchLog
 from daemon.tickets import lifecycle as tickets
+from daemon.tickets import set_customer_language
 from tests import webtools
 
 PRINTER = {"title": "The printer prints nothing after the Windows update",
@@ -171,15 +172,15 @@ def test_the_diff_shows_both_revisions_side_by_side_with_the_changes_marked(cons
         "keywords": "printer, driver", "note": "a restart is needed", "base_revision": "1"})
     assert edited.status_code == 302
     page = text(agent.get(f"/kb/{article.id}/diff?old=1&new=2"))
-    assert "revision 1 · draft · agent" in page and "revision 2 · draft · agent" in page
+    assert "revision 1 · English · draft · agent" in page and "revision 2 · English · draft · agent" in page
     assert "a restart is needed" in page
-    left, right = re.findall(r'<pre aria-label="resolution, revision \d">(.*?)</pre>', page, re.S)
+    left, right = re.findall(r'<pre aria-label="Resolution, revision \d">(.*?)</pre>', page, re.S)
     assert left.splitlines() == ["Open Devices.", "Remove the printer.", '<span class="changed"></span>',
                                  "Install the vendor&#39;s driver again."]
     assert right.splitlines()[2] == '<span class="changed">Restart.</span>'
-    title_left, title_right = re.findall(r'<pre aria-label="title, revision \d">(.*?)</pre>', page, re.S)
+    title_left, title_right = re.findall(r'<pre aria-label="Title, revision \d">(.*?)</pre>', page, re.S)
     assert title_left == title_right == PRINTER["title"] + "\n"  # unchanged, unmarked
-    keywords = re.findall(r'<pre aria-label="keywords, revision \d">(.*?)</pre>', page, re.S)
+    keywords = re.findall(r'<pre aria-label="Keywords, revision \d">(.*?)</pre>', page, re.S)
     assert keywords[0].splitlines() == ["printer", "driver", '<span class="changed">windows update</span>']
     assert keywords[1].splitlines() == ["printer", "driver", '<span class="changed"></span>']  # its gap, aligned
 
@@ -286,3 +287,80 @@ def test_the_review_queue_lists_drafts_and_unvalidated_articles_oldest_first(con
     assert page.index("First: scanner jams") < page.index("Second: mail bounces")
     assert "Third: checked already" not in page and "not_validated" in page and f'href="/kb/{second.id}"' in page
     assert f'href="/kb/{first.id}"' in page and "No open flag." in page
+
+
+# Language variants -------------------------------------------------------------------
+
+PRINTER_RU = {"title": "Принтер ничего не печатает после обновления Windows",
+              "issue": "После обновления во вторник из принтера ничего не выходит.",
+              "environment": "Windows 11, HP LaserJet на третьем этаже",
+              "resolution": "Откройте «Устройства».\nУдалите принтер.\nУстановите драйвер производителя заново.",
+              "cause": "Обновление заменяет драйвер производителя стандартным", "keywords": "принтер, драйвер",
+              "note": "для русскоязычных клиентов"}
+
+
+def russian_ticket(console, article: Article):
+    """A ticket of a Russian-speaking customer, the English-only article suggested for it."""
+    config = console.app.config["PATROLDESK"]
+    customer = tickets.customer_for(Address("Ольга", "olga@example.ru"))
+    set_customer_language(customer, "ru")
+    ticket = tickets.open_ticket(customer, "Принтер не печатает", "help@example.no", config.threading.first_number)
+    ArticleSuggestion.create(ticket=ticket.id, article=article.id, rank=1, score=1.0)
+    return ticket
+
+
+def test_an_agent_adds_the_customers_language_to_an_article_from_the_ticket(console_on):
+    article = checked(console_on)
+    ticket = russian_ticket(console_on, article)
+    agent = console_on.client("agent")
+    page = text(agent.get(f"/tickets/{ticket.number}"))
+    assert "Articles in the customer's language (Russian)" in page and "closest: English" in page
+    assert "needs a Russian variant" in page
+    assert f'/kb/variants/new?article={article.id}&amp;language=ru&amp;ticket={ticket.number}' in page
+
+    form = agent.get(f"/kb/variants/new?article={article.id}&language=ru&ticket={ticket.number}")
+    assert form.status_code == 200 and 'value="ru" selected' in text(form)
+    assert PRINTER["title"] in text(form)  # the English variant, to write from
+    missing = webtools.post(agent, "/kb/variants/new", {**PRINTER_RU, "article": "424242", "language": "ru"})
+    assert missing.status_code == 400 and "no article &#39;424242&#39;" in text(missing)
+    added = webtools.post(agent, "/kb/variants/new", {**PRINTER_RU, "article": str(article.id), "language": "ru",
+                                                      "ticket": str(ticket.number)})
+    assert added.status_code == 302 and added.headers["Location"] == f"/kb/{article.id}?language=ru"
+    found = Article.get_by_id(article.id)
+    assert [(v.language, v.state) for v in found.variant_list] == [("en", "validated"), ("ru", "draft")]
+    assert ArticleLink.get(ArticleLink.ticket == ticket.id).article_id == article.id
+    twice = webtools.post(agent, "/kb/variants/new", {**PRINTER_RU, "article": str(article.id), "language": "ru"})
+    assert twice.status_code == 400 and "has a ru variant already" in text(twice)
+
+    page = text(agent.get(f"/kb/{article.id}?language=ru"))
+    assert "Откройте «Устройства»." in page and 'lang="ru"' in page
+    assert f'href="/kb/{article.id}?language=en"' in page and "Needs a" not in page
+    assert Article.select().count() == 1
+
+
+def test_a_reviewer_validates_one_variant_and_the_gap_shows_until_there_is_one(console):
+    article = checked(console)
+    ticket = russian_ticket(console, article)
+    reviewer = console.client("reviewer")
+    page = text(reviewer.get(f"/kb/{article.id}"))
+    assert "Needs a Russian variant:" in page and "1 ticket of a reader of it was sent here." in page
+    assert "Articles that need a language" in text(reviewer.get("/kb/review"))
+    knowledge.add_variant(article, "ru", ArticleText(**{k: v for k, v in PRINTER_RU.items()
+                                                       if k not in ("keywords", "note")}), console.people["agent"])
+    validated = webtools.post(reviewer, f"/kb/{article.id}/state", {"action": "validate", "language": "ru"})
+    assert validated.status_code == 302 and validated.headers["Location"] == f"/kb/{article.id}?language=ru"
+    found = Article.get_by_id(article.id)
+    assert (found.variant("ru").state, found.variant("en").state) == ("validated", "validated")
+    made = webtools.post(reviewer, f"/kb/{article.id}/template", {"language": "ru"})
+    assert made.status_code == 302 and ReplyTemplate.get(ReplyTemplate.language == "ru").name == f"kb-{article.id}"
+    page = text(reviewer.get(f"/kb/{article.id}?language=ru"))
+    assert "Needs a" not in page and "Russian" in page
+    assert "needs a Russian variant" not in text(reviewer.get(f"/tickets/{ticket.number}"))
+
+
+def test_the_knowledge_pages_speak_the_agents_language(console):
+    article = checked(console)
+    page = text(console.client("agent").get(f"/kb/{article.id}", headers={"Accept-Language": "ru"}))
+    assert "Добавить язык" in page and "Ключевые слова" in page
+    page = text(console.client("agent").get("/kb/", headers={"Accept-Language": "nb"}))
+    assert "Skriv en artikkel" in page

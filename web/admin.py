@@ -143,11 +143,7 @@ TEMPLATE_FIELDS = ("name", "subject", "text", "html")
 
 def _builtin_names() -> list[str]:
     """The built-in templates: the files of the mail templates folder, without .txt.j2 / .html.j2."""
-    folder = replies.mail_templates_folder(_config())
-    if not folder.is_dir():
-        return []
-    names = {path.name.rsplit(".", 2)[0] for path in folder.iterdir() if path.name.endswith((".txt.j2", ".html.j2"))}
-    return sorted(names)
+    return replies.builtin_names(replies.mail_templates_folder(_config()))  # one name for all its languages
 
 
 @blueprint.route("/templates")
@@ -166,7 +162,7 @@ def template_new():
         return _template_form({}, {}, editing=False)
     values = _form(*TEMPLATE_FIELDS)
     values["name"] = values["name"].strip()
-    if ReplyTemplate.get_or_none(ReplyTemplate.name == values["name"]) is not None:
+    if ReplyTemplate.get_or_none((ReplyTemplate.name == values["name"]) & (ReplyTemplate.language == "")) is not None:
         return _template_form(values, {"name": "a team template of that name exists: edit it instead"}, 400,
                               editing=False)
     return _save_template(values, editing=False)
@@ -175,7 +171,7 @@ def template_new():
 @blueprint.route("/templates/<name>", methods=["GET", "POST"])
 @requires("admin")
 def template_edit(name: str):
-    stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name)
+    stored = ReplyTemplate.get_or_none((ReplyTemplate.name == name) & (ReplyTemplate.language == ""))
     builtin = _builtin_source(name)
     if stored is None and builtin is None:
         return _not_found(NotFound(f"no reply template named {name!r}"))
@@ -216,7 +212,8 @@ def _save_template(values: dict, editing: bool):
 def _template_form(values: dict, errors: dict, status: int = 200, editing: bool = True):
     """The edit page: the fields, and a preview of the template as stored now, on the sample ticket."""
     name = values.get("name", "")
-    stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name) if editing else None
+    stored = ReplyTemplate.get_or_none((ReplyTemplate.name == name) & (ReplyTemplate.language == "")) if editing \
+        else None
     preview, preview_error = None, None
     if editing:
         try:

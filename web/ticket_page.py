@@ -8,11 +8,14 @@ from functools import cached_property
 from peewee import JOIN
 
 from daemon.config import Config
+from daemon.languages import DETECTED, name
+from daemon.mail.language import CONFIDENT
 from daemon.store.models import (
     Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Message, Outgoing, PatrolReport, Policy,
     PolicyFiring, Ticket, User, utcnow,
 )
 from daemon.tickets import queue
+from web.i18n import page_language
 
 
 @dataclass
@@ -26,6 +29,11 @@ class ShownMessage:
         """The full text when it holds more than what the sender newly wrote (quoted history, signature)."""
         full, visible = self.row.body_text.strip(), self.row.body_visible.strip()
         return full if full and full != visible else ""
+
+    @property
+    def language_unsure(self) -> bool:
+        """The detector named a language for the mail but was not sure of it."""
+        return bool(self.row.language) and (self.row.language_confidence or 0) < CONFIDENT
 
     @property
     def folded(self) -> bool:
@@ -61,7 +69,7 @@ def view(config: Config, ticket: Ticket) -> TicketView:
             by_id[att.message_id].attachments.append(att)
     # How each sent mail fared; not the composed mail itself (Outgoing.data), which the page never shows.
     deliveries = {row.message_id.strip("<>"): row for row in Outgoing.select(
-        Outgoing.id, Outgoing.message_id, Outgoing.kind, Outgoing.state, Outgoing.last_error)
+        Outgoing.id, Outgoing.message_id, Outgoing.kind, Outgoing.state, Outgoing.last_error, Outgoing.language)
         .where(Outgoing.ticket == ticket.id)}
     for message in messages:
         message.delivery = deliveries.get(message.row.message_id or "")
@@ -80,6 +88,16 @@ def view(config: Config, ticket: Ticket) -> TicketView:
                      .where(PatrolReport.ticket == ticket.id).order_by(PatrolReport.seq)),
         sla=queue.sla_state(ticket.status, ticket.respond_by, ticket.first_response_at, utcnow()),
     )
+
+
+def language_name(code: str) -> str:
+    """A language's name as the reader of this page writes it ("ru" on a bokmål page: "russisk")."""
+    return name(code, page_language()) if code else ""
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """(code, name) of every language a customer can be written to in, by name on this page."""
+    return sorted(((code, language_name(code)) for code in DETECTED), key=lambda choice: choice[1].casefold())
 
 
 def closed_message(report: PatrolReport) -> str:

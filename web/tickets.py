@@ -7,6 +7,7 @@ about, with everything typed kept.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask_babel import gettext
 
 from daemon import patrol, tickets
 from daemon.errors import PatroldeskError
@@ -18,7 +19,7 @@ from daemon.tickets import queue as ticket_queue
 from web.access import me, requires
 from web.mailview import document as mail_document, policy as mail_policy, sanitize as sanitize_mail
 from web.params import number as form_number
-from web.ticket_page import closed_message, view as ticket_view
+from web.ticket_page import closed_message, language_choices, language_name, view as ticket_view
 
 blueprint = Blueprint("tickets", __name__)
 
@@ -78,7 +79,12 @@ def _render(ticket: Ticket, status: int = 200, **forms):
     config = _config()
     page = ticket_view(config, ticket)
     sent = session.pop("drafts_sent", None) or {}
+    chosen = forms.get("reply", {}).get("values", {})
     return render_template("tickets/ticket.html", t=page, ticket=ticket,
+                           variant=replies.variant_for(config, chosen.get("template", "reply"), ticket,
+                                                       chosen.get("language") or None),
+                           writes_in=tickets.writing_language(config, ticket.requester),
+                           language_name=language_name, language_choices=language_choices(),
                            templates=article_replies.reply_templates(config),
                            outcome_kinds=OUTCOME_KINDS, flag_kinds=[k for k in FLAG_KINDS if k != "reopened"],
                            agents=list(User.select().where(User.active).order_by(User.username)),
@@ -100,13 +106,15 @@ def _accepted(ticket: Ticket, form: str) -> None:
 def reply(number: int):
     ticket = _ticket(number)
     form = request.form
-    values = {"template": form.get("template", "reply"), "body": form.get("body", "")}
+    values = {"template": form.get("template", "reply"), "body": form.get("body", ""),
+              "language": form.get("language", "")}
     errors = {}
     if values["template"] not in article_replies.reply_templates(_config()):
         errors["template"] = "pick one of the listed templates"
     elif form.get("action") == "send":
         try:
-            queued = article_replies.reply(_config(), ticket, values["template"], me(), body=values["body"])
+            queued = article_replies.reply(_config(), ticket, values["template"], me(), body=values["body"],
+                                           language=values["language"] or None)
         except PatroldeskError as exc:  # a template that does not render, an article withdrawn, ...
             errors["template"] = str(exc)
         else:
@@ -115,7 +123,8 @@ def reply(number: int):
             return redirect(url_for("tickets.ticket", number=number) + "#latest")
     else:
         try:
-            values["preview"] = replies.preview(_config(), values["template"], ticket, me(), values["body"])
+            values["preview"] = replies.preview(_config(), values["template"], ticket, me(), values["body"],
+                                                language=values["language"] or None)
         except PatroldeskError as exc:
             errors["template"] = str(exc)
     return _render(ticket, 400 if errors else 200, reply={"values": values, "errors": errors})
@@ -150,6 +159,26 @@ def assign(number: int):
         except PatroldeskError as exc:
             flash(str(exc), "error")
     return redirect(url_for("tickets.ticket", number=number))
+
+
+@blueprint.route("/tickets/<int:number>/customer-language", methods=["POST"])
+@requires("agent")
+def customer_language(number: int):
+    """An agent's word on the language the customer is written to in ("" : back to detection)."""
+    ticket = _ticket(number)
+    code = request.form.get("language", "").strip()
+    try:
+        customer = tickets.set_customer_language(ticket.requester, code, actor=me(), ticket=ticket)
+    except PatroldeskError as exc:
+        flash(str(exc), "error")
+    else:
+        if code:
+            flash(gettext("Mail to %(customer)s now goes in %(language)s.", customer=customer.email,
+                          language=language_name(customer.language)))
+        else:
+            flash(gettext("The language of mail to %(customer)s follows their own mail again.",
+                          customer=customer.email))
+    return redirect(url_for("tickets.ticket", number=number) + "#customer-language")
 
 
 @blueprint.route("/tickets/<int:number>/priority", methods=["POST"])

@@ -319,14 +319,15 @@ def kb_flags(app: App, as_json):
     if as_json:
         print_json({"flags": [{"id": f.id, "article": f.article_id, "kind": f.kind, "detail": f.detail,
                                 "raised_by": f.raised_by.username if f.raised_by_id else None} for f in queue],
-                     "templates": [{"name": t.name, "article": t.article_id,
+                     "templates": [{"name": t.name, "language": t.language, "article": t.article_id,
                                     "article_revision": t.article_revision} for t in stale]})
         return
     for flag in queue:
         who = flag.raised_by.username if flag.raised_by_id else "the system"
         click.echo(f"flag {flag.id:>5}  article {flag.article_id:>5}  {flag.kind:<11} {who}: {flag.detail}")
     for template in stale:
-        click.echo(f"template {template.name}: made from revision {template.article_revision} of article "
+        click.echo(f"template {template.name} ({template.language or 'base'}): made from revision "
+                   f"{template.article_revision} of article "
                    f"{template.article_id}, which changed since (kb template {template.article_id} remakes it)")
     if not queue and not stale:
         click.echo("nothing waits for a reviewer")

@@ -299,8 +299,11 @@ def patrol_digest(app: App, since, until, send, as_json):
     if since >= until:
         raise PatroldeskError("--since must be before --until")
     if send:
-        row = digest.send(app.config, since, until)
-        click.echo(f"queued outbox {row.id}: {row.subject}" if row else "not queued (see the log line above)")
+        rows = digest.send(app.config, since, until)
+        for row in rows:
+            click.echo(f"queued outbox {row.id}: {row.subject}")
+        if not rows:
+            click.echo("not queued (see the log line above)")
         return
     built = digest.build(since, until)
     if as_json:

@@ -1,4 +1,4 @@
-"""The command line of explicit policies: `policy list|add|test|disable` and `customer set`.
+"""The command line of explicit policies: `policy list|add|test|disable`, and `customer set|language`.
 
 Registered on the `patroldesk` group by daemon.cli; the rules live in daemon.patrol.policies.
 """
@@ -12,7 +12,7 @@ from daemon import tickets
 from daemon.cli.root import App, cli, pass_app, print_json, ticket_number
 from daemon.errors import PatroldeskError
 from daemon.patrol import policies, policy_state
-from daemon.store.models import Policy, User
+from daemon.store.models import Customer, Policy, User
 
 
 @cli.group("policy")
@@ -103,7 +103,7 @@ def policy_test(app: App, ref):
 
 @cli.group("customer")
 def customer_group():
-    """Customers' attributes, for policies to read."""
+    """Customers: their attributes, for policies to read, and the language mail to them goes in."""
 
 
 @customer_group.command("set")
@@ -123,6 +123,31 @@ def customer_set(app: App, email, pairs):
         values[key.strip()] = _value(raw.strip())
     customer = policies.set_customer_attributes(email, values)
     click.echo(f"{customer.email}: {customer.attributes}")
+
+
+@customer_group.command("language")
+@click.argument("email")
+@click.argument("code", required=False)
+@click.option("--as", "username", metavar="USER", help="Who sets it (their name goes on the trail).")
+@pass_app
+def customer_language(app: App, email, code, username):
+    """Show or set the language mail to the customer EMAIL goes in.
+
+    CODE is one of en, nb, nn, ru, sv, da, de, fr, uk; a set language wins over the one detected in
+    their mail. "auto" gives it back to detection. Without CODE, shows it and where it came from."""
+    app.database()
+    customer = Customer.get_or_none(Customer.email == email.strip().lower())
+    if customer is None:
+        raise PatroldeskError(f"no customer {email!r}")
+    if code is not None:
+        actor = User.get_or_none(User.username == username) if username else None
+        if username and actor is None:
+            raise PatroldeskError(f"no account {username!r}")
+        customer = tickets.set_customer_language(customer, "" if code == "auto" else code, actor=actor)
+    source = {"set": "set by a person", "detected": "detected in their mail"}.get(customer.language_source, "")
+    writes = tickets.writing_language(app.config, customer)
+    click.echo(f"{customer.email}: {customer.language or 'not known'}" + (f" ({source})" if source else "")
+               + f"; mail goes in {writes} where a template has it")
 
 
 def _value(raw: str):

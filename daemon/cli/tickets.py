@@ -51,7 +51,8 @@ def tickets_show(app: App, ref, as_json):
         print_json(detail)
         return
     click.echo(f"#{detail['ticket']}  {detail['subject']}\n"
-               f"status {detail['status']}, requester {_person(detail['requester'])}")
+               f"status {detail['status']}, requester {_person(detail['requester'])}"
+               f"{_language_note(detail['requester'])}")
     if detail["claimed_ref"] is not None:
         click.echo(_claimed_ref_note(detail["claimed_ref"]))
     for message, attachments in zip(detail["messages"], _attachments_per_message(ticket)):
@@ -75,6 +76,13 @@ def _trail_line(event: dict) -> str:
     rest = ", ".join(f"{key} {value}" for key, value in said.items() if key != "reason")
     text = f"{minute(event['at'])}  {who}: {event['action']}" + (f" ({rest})" if rest else "")
     return text + (f": {reason}" if reason else "")
+
+
+def _language_note(requester: dict) -> str:
+    """', writes in nb (set)': the customer's language and where it came from, when known."""
+    if not requester.get("language"):
+        return ""
+    return f", writes in {requester['language']} ({requester['language_source'] or 'detected'})"
 
 
 def _claimed_ref_note(number: int) -> str:
@@ -102,6 +110,7 @@ def _attachments_per_message(ticket: Ticket) -> list[list[Attachment]]:
 
 def _echo_message(message: dict, attachments: list[Attachment]) -> None:
     how = f", threaded by {message['thread_signal']}" if message["thread_signal"] else ""
+    how += f", in {message['language']}" if message.get("language") else ""
     auto = f", automatic ({message['automatic']})" if message["automatic"] else ""
     when = f", {message['date']}" if message["date"] else ""
     delivery = message.get("delivery")
@@ -136,12 +145,14 @@ def _size(count: int) -> str:
 @click.option("--body-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Read the agent's text from this UTF-8 file instead.")
 @click.option("--preview", is_flag=True, help="Print the mail as it would go; queue nothing.")
+@click.option("--language", metavar="CODE",
+              help="Send the template's variant in this language instead of the customer's (en, nb, ru...).")
 @click.option("--as", "username", metavar="USER", help="The agent who answers (their name signs the mail).")
 @click.option("--flag", "flag_text", metavar="KIND[:DETAIL]",
               help="With a template made from an article: flag the article in the same step "
                    "(wrong, incomplete, outdated, ...), e.g. 'incomplete:no step for macOS'.")
 @pass_app
-def reply(app: App, ref, name, body, body_file, preview, username, flag_text):
+def reply(app: App, ref, name, body, body_file, preview, language, username, flag_text):
     """Mail a ticket's requester from a reply template. REF is the ticket number.
 
     The mail is queued in the outbox and kept on the ticket; `patroldesk run`
@@ -159,14 +170,27 @@ def reply(app: App, ref, name, body, body_file, preview, username, flag_text):
         if agent is None:
             raise PatroldeskError(f"no active account {username!r} (see `patroldesk user add`)")
     if preview:
-        rendered = replies.preview(app.config, name, ticket, agent=agent, body=text)
+        rendered = replies.preview(app.config, name, ticket, agent=agent, body=text, language=language)
+        click.echo(_variant_line(rendered.variant), err=True)
         _echo_rendered(rendered, replies.preview_headers(app.config, ticket, rendered))
         return
-    queued = article_replies.reply(app.config, ticket, name, agent, body=text, flag=parse_flag(flag_text))
-    click.echo(f"queued outbox {queued.id} to {', '.join(json.loads(queued.recipients))}: {queued.subject}")
+    queued = article_replies.reply(app.config, ticket, name, agent, body=text, flag=parse_flag(flag_text),
+                                   language=language)
+    written_in = f" (in {queued.language})" if queued.language else ""
+    click.echo(f"queued outbox {queued.id} to {', '.join(json.loads(queued.recipients))}{written_in}: {queued.subject}")
     if queued.article_id:
         click.echo(f"ticket #{ticket.number} linked to article {queued.article_id}"
                    + (f"; flagged {flag_text.partition(':')[0]}" if flag_text else ""))
+
+
+def _variant_line(variant) -> str:
+    """Which language of the template goes, said before the mail (on standard error)."""
+    if variant is None:
+        return ""
+    others = ", ".join(code or "base" for code, _ in variant.available if code != variant.language) or "none"
+    chosen = variant.language or "the base text"
+    whose = "the customer's language" if variant.theirs else f"the customer reads {variant.wanted}"
+    return f"[{variant.source} template {variant.name!r} in {chosen}; {whose}; other variants: {others}]"
 
 
 def _read_body_file(path: Path) -> str:

@@ -16,6 +16,7 @@ from daemon.knowledge.articles import (
     get_article, get_flag, get_revision, get_variant, link, missing_languages, open_flag_counts, open_flags,
     public_url, raise_flag, reindex_all, revisions, ticket_reopened, transition,
 )
+from daemon.knowledge.article_replies import told_article
 from daemon.knowledge.capture import on_close
 from daemon.knowledge.figures import Gap, gaps
 from daemon.knowledge.search import suggest
@@ -26,5 +27,5 @@ __all__ = [
     "edit_article", "flag_queue", "get_article", "get_flag", "get_revision", "get_variant", "link",
     "missing_languages", "open_flag_counts", "open_flags", "public_url", "raise_flag", "reindex_all", "revisions",
     "ticket_reopened", "transition",
-    "on_close", "Gap", "gaps", "suggest",
+    "on_close", "Gap", "gaps", "suggest", "told_article",
 ]

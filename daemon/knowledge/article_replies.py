@@ -94,6 +94,18 @@ def choose_variant(config: Config, article: Article, wanted: str, states: tuple[
     return VariantChoice(chosen, wanted, chosen.language in (wanted, *NEIGHBOURS.get(wanted, ())))
 
 
+def told_article(config: Config, article: Article | None, customer) -> outbound.TemplateArticle | None:
+    """The article a mail to `customer` may name: its published variant in their language (else the
+    closest published one), with its public address; None when no variant of it is published."""
+    if article is None or not config.knowledge.public_url:
+        return None
+    choice = choose_variant(config, get_article(article.id), tickets.writing_language(config, customer),
+                            states=("published",))
+    if choice is None:
+        return None
+    return outbound.TemplateArticle(title=choice.variant.title, url=public_url(config, article, choice.language))
+
+
 def template_name(article: Article) -> str:
     return f"kb-{article.id}"
 
@@ -181,9 +193,11 @@ def system_templates(config: Config) -> tuple[str, ...]:
 
 
 def reply_templates(config: Config) -> list[str]:
-    """The templates a person may answer with: the built-in reply, then the team's own."""
+    """The templates a person may answer with: the built-in reply, then the team's own (each name once,
+    whatever languages it has)."""
     refused = system_templates(config)
-    stored = [name for (name,) in ReplyTemplate.select(ReplyTemplate.name).order_by(ReplyTemplate.name).tuples()]
+    stored = [name for (name,) in ReplyTemplate.select(ReplyTemplate.name).distinct().order_by(ReplyTemplate.name)
+              .tuples()]
     return ["reply", *[name for name in stored if name not in refused and name != "reply"]]
 
 
@@ -228,6 +242,9 @@ def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: s
     with database.atomic():
         queued = outbound.send_templated(config, ticket, name, kind="reply", agent=agent, body=body, article=shown,
                                          provenance=provenance, language=picked)
+        if choice is not None and not language and not choice.theirs:  # the agent was told; the trail keeps it
+            tickets.audit(ticket, "article sent in another language", {
+                "article": article.id, "language": picked, "customer_language": choice.wanted}, actor=agent)
         link_article(article, ticket, "reply", agent)
         if flag is not None:
             raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)

@@ -74,5 +74,13 @@ def percent_filter(value, format: str | None = None) -> str:  # noqa: A002
     return format_percent(value, format, locale=_LANGUAGE.get())
 
 
+def plural_filter(value) -> str:
+    """The plural category of a count in the language (CLDR: one, few, many, other...), so a template can
+    pick the word: {{ {"one": "отчёт", "few": "отчёта"}.get(n|plural_form, "отчётов") }}."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"a number is needed, not {type(value).__name__}")
+    return Locale.parse(_LANGUAGE.get()).plural_form(abs(value))
+
+
 FILTERS = {"format_date": date_filter, "format_datetime": datetime_filter, "format_time": time_filter,
-           "format_number": number_filter, "format_percent": percent_filter}
+           "format_number": number_filter, "format_percent": percent_filter, "plural_form": plural_filter}

@@ -35,7 +35,7 @@ from daemon.outbound.localised import FILTERS, writing_in
 from daemon.outbound.outbox import queue_ticket_mail
 from daemon.outbound.budget import Budget, BudgetedEnvironment, BudgetExceeded, Meter, instrument, stream
 from daemon.outbound.compose import Draft, one_line, tagged_subject, topic
-from daemon.outbound.variants import BASE_LANGUAGE, TEAM, Variant, choose, file_of
+from daemon.outbound.variants import BASE_LANGUAGE, TEAM, Variant, builtin_names, choose, file_of  # noqa: F401
 from daemon.store import db
 from daemon.store.db import database
 from daemon.store.models import Customer, ReplyTemplate, Ticket, User, utcnow

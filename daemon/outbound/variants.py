@@ -19,6 +19,7 @@ from daemon.store import db
 
 BASE_LANGUAGE = FALLBACK  # what NAME.txt.j2, a built-in's base file, is written in
 TEAM, BUILT_IN = "team", "built-in"
+BASE_TEXT = "base"  # what a person picks to have a team's base text go, whatever the reader's language
 _VARIANT_FILE = re.compile(r"(?P<name>[A-Za-z0-9_-]{1,64})\.(?P<language>[a-z]{2,3})\.txt\.j2")
 
 
@@ -91,7 +92,7 @@ def choose(name: str, wanted: str, default: str, folder: Path, picked: str | Non
     strangers = sorted(code for code in candidates if code and code not in readable)
     # Without a variant the reader reads, the team's base text goes before a stranger's language.
     ranked = [*readable, *([""] if "" in candidates else []), *strangers]
-    chosen = normalise(picked) if picked is not None else None
+    chosen = "" if picked == BASE_TEXT else normalise(picked) if picked is not None else None
     if chosen not in candidates:
         chosen = ranked[0]
     available = tuple((code, candidates[code]) for code in ranked)

@@ -1,8 +1,9 @@
 """The patrol digest: the period's reports for the reviewers, what did not end well first.
 
 Built from the log (daemon.patrol.logbook) and the policy firings, rendered from
-templates/mail/patrol_digest.txt.j2 (and .html.j2), and queued in the
-outbox like any mail. The daemon sends one on [patrol] digest_schedule;
+templates/mail/patrol_digest.txt.j2 (and its language variants) in each recipient's
+language (their account's, else [web] language), and queued in the outbox like any
+mail, one per language. The daemon sends one on [patrol] digest_schedule;
 `patroldesk patrol digest` shows or sends one by hand.
 """
 from __future__ import annotations
@@ -47,9 +48,13 @@ class Group:
     reports: list[DigestReport] = field(default_factory=list)
 
     @property
+    def delta(self) -> int:
+        """How many more (or, below zero, fewer) than in the period before."""
+        return self.count - self.previous
+
+    @property
     def change(self) -> str:
-        delta = self.count - self.previous
-        return "same as before" if delta == 0 else f"{delta:+d} on the period before"
+        return "same as before" if self.delta == 0 else f"{self.delta:+d} on the period before"
 
 
 @dataclass
@@ -65,9 +70,13 @@ class Digest:
     log_head: dict  # the patrol log's length and newest hash when the digest was made: an anchor outside it
 
     @property
+    def last_day(self) -> dt.datetime:
+        """The last moment the digest covers (`until` is the first it does not)."""
+        return self.until - dt.timedelta(seconds=1)
+
+    @property
     def period(self) -> str:
-        last_day = self.until - dt.timedelta(seconds=1)
-        return f"{self.since:%Y-%m-%d} to {last_day:%Y-%m-%d}"
+        return f"{self.since:%Y-%m-%d} to {self.last_day:%Y-%m-%d}"
 
 
 def build(since: dt.datetime, until: dt.datetime) -> Digest:
@@ -160,45 +169,63 @@ def _short(text: str, width: int = 160) -> str:
     return line if len(line) <= width else line[:width - 1] + "…"
 
 
-def render(config: Config, digest: Digest) -> outbound.Rendered:
+def render(config: Config, digest: Digest, language: str = "") -> outbound.Rendered:
+    """The digest as mail for readers of `language` (default: [web] language, the team's own)."""
     context = {"digest": digest, "support": outbound.TemplateSupport(address=config.support.addresses[0],
                                                                      name=config.support.name),
                "now": dt.datetime.now(dt.timezone.utc)}
-    return outbound.render(config, TEMPLATE, context)
+    return outbound.render(config, TEMPLATE, context, wanted=language or config.web.language)
 
 
 def recipients(config: Config) -> list[str]:
-    people = [u.email for u in User.select(User.email).where(
-        User.role.in_(("reviewer", "admin")) & User.active & (User.email != ""))]
-    return list(dict.fromkeys([*config.patrol.digest_to, *people]))
+    return [address for addresses in recipients_by_language(config).values() for address in addresses]
 
 
-def send(config: Config, since: dt.datetime, until: dt.datetime) -> Outgoing | None:
-    """Queue the digest of [since, until) to the reviewers; None when nobody can receive it
-    or this period's digest was queued before."""
-    to = recipients(config)
-    if not to:
+def recipients_by_language(config: Config) -> dict[str, list[str]]:
+    """Who gets the digest, by the language they read: a reviewer's or admin's account's own
+    language, else [web] language (the addresses of digest_to have no account to say)."""
+    people = User.select().where(User.role.in_(("reviewer", "admin")) & User.active & (User.email != ""))
+    readers: dict[str, str] = dict.fromkeys(config.patrol.digest_to, config.web.language)
+    for user in people:
+        # getattr: User.language comes with the console's own language setting.
+        readers.setdefault(user.email, getattr(user, "language", "") or config.web.language)
+    grouped: dict[str, list[str]] = {}
+    for address, language in readers.items():
+        grouped.setdefault(language, []).append(address)
+    return grouped
+
+
+def send(config: Config, since: dt.datetime, until: dt.datetime) -> list[Outgoing]:
+    """Queue the digest of [since, until) to the reviewers, one mail per language they read; none
+    when nobody can receive it or this period's digest was queued before."""
+    readers = recipients_by_language(config)
+    if not readers:
         log.warning("no patrol digest sent: no reviewer or admin has an e-mail address, and "
                     "[patrol] digest_to is empty")
-        return None
+        return []
     digest = build(since, until)
-    rendered = render(config, digest)
-    # One digest per period: its Message-ID names the period, and a mail is its Message-ID.
+    # One digest per period and language: its Message-ID names both, and a mail is its Message-ID.
     domain = config.support.addresses[0].rpartition("@")[2] or "localhost"
-    message_id = f"<patrol-digest.{since:%Y%m%d%H%M}.{until:%Y%m%d%H%M}@{domain}>"
+    period_id = f"patrol-digest.{since:%Y%m%d%H%M}.{until:%Y%m%d%H%M}"
+    rows = []
     with database.atomic():
-        if Outgoing.select().where(Outgoing.message_id == message_id).exists():
+        if Outgoing.select().where(Outgoing.message_id.startswith(f"<{period_id}")).exists():
             log.info("the patrol digest %s was queued before; not again", digest.period)
-            return None
-        message = outbound.compose_notice(config, to, rendered.subject, rendered.text)
-        if rendered.html is not None:
-            message.add_alternative(rendered.html, subtype="html")
-        message.replace_header("Message-ID", message_id)
-        message["Auto-Submitted"] = "auto-generated"
-        row = outbound.queue(config, message, "digest")
-        Outgoing.update(template=TEMPLATE).where(Outgoing.id == row.id).execute()
-    log.info("queued the patrol digest %s to %s", digest.period, ", ".join(to))
-    return row
+            return []
+        for language, to in readers.items():
+            rendered = render(config, digest, language)
+            message = outbound.compose_notice(config, to, rendered.subject, rendered.text)
+            if rendered.html is not None:
+                message.add_alternative(rendered.html, subtype="html")
+            message.replace_header("Message-ID", f"<{period_id}.{language}@{domain}>")
+            message["Auto-Submitted"] = "auto-generated"
+            message["Content-Language"] = rendered.language or language
+            row = outbound.queue(config, message, "digest")
+            Outgoing.update(template=TEMPLATE, language=rendered.language).where(Outgoing.id == row.id).execute()
+            row.template, row.language = TEMPLATE, rendered.language
+            rows.append(row)
+            log.info("queued the patrol digest %s in %s to %s", digest.period, rendered.language, ", ".join(to))
+    return rows
 
 
 def send_scheduled(config: Config) -> None:

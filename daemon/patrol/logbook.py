@@ -183,14 +183,8 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
         elif notify:
             current.status = status
             outbound.send_templated(config, current, "solved", "notice", agent=agent, body=customer_hears,
-                                   article=_told_article(config, report.capture.article))
+                                   article=knowledge.told_article(config, report.capture.article, current.requester))
     return report
-
-
-def _told_article(config: Config, article):
-    """The article a solved notice may name: a published one, with a public address."""
-    url = knowledge.public_url(config, article) if article is not None else ""
-    return outbound.TemplateArticle(title=article.title, url=url) if url else None
 
 
 def add_interim(config: Config, ticket: Ticket, note: Note, agent: User | None,

@@ -3,18 +3,22 @@
 A team's reply template may have a variant per language: the name alone is no longer unique,
 the name and the language are ("" is the base text). Sent mail records the language it went in.
 """
-from peewee import CharField, FloatField
+
+# Plain ALTER TABLE, with the default in the database: the migrator would rebuild a SQLite table
+# to add a NOT NULL column, and the rebuild drops the message table's full-text triggers.
+_COLUMNS = (
+    ("message", "language", "VARCHAR(8) NOT NULL DEFAULT ''"),
+    ("message", "language_confidence", "REAL"),
+    ("customer", "language", "VARCHAR(8) NOT NULL DEFAULT ''"),
+    ("customer", "language_source", "VARCHAR(10) NOT NULL DEFAULT ''"),
+    ("reply_template", "language", "VARCHAR(8) NOT NULL DEFAULT ''"),
+    ("outbox", "language", "VARCHAR(8) NOT NULL DEFAULT ''"),
+)
 
 
 def up(migrator, db):
-    migrator.migrate(
-        migrator.add_column("message", "language", CharField(max_length=8, default="")),
-        migrator.add_column("message", "language_confidence", FloatField(null=True)),
-        migrator.add_column("customer", "language", CharField(max_length=8, default="")),
-        migrator.add_column("customer", "language_source", CharField(max_length=10, default="")),
-        migrator.add_column("reply_template", "language", CharField(max_length=8, default="")),
-        migrator.add_column("outbox", "language", CharField(max_length=8, default="")),
-    )
+    for table, column, kind in _COLUMNS:
+        db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind}')
     # Every existing template becomes the base text of its name.
     db.execute_sql('DROP INDEX "reply_template_name"')
     db.execute_sql('CREATE UNIQUE INDEX "reply_template_name_language" ON "reply_template" ("name", "language")')
