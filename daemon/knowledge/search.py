@@ -119,23 +119,38 @@ def search(text: str, states: tuple[str, ...], limit: int = 10, language: str = 
 
 
 def _with_variants(hits: list[Hit], groups, states, language: str) -> list[Hit]:
+    """The hits, each with its variant in `states` that suits the searcher best: in their language,
+    else the one sharing most of the search's terms (read only when an article has several)."""
     if not hits:
         return hits
-    variants: dict[int, list] = {}
-    for variant in ArticleVariant.select().where(ArticleVariant.article.in_([h.article_id for h in hits])
-                                                 & ArticleVariant.state.in_(states)):
-        variants.setdefault(variant.article_id, []).append(variant)
-    asked = {term for group in groups for term in group}
-
-    def suits(variant) -> tuple:
-        text = "\n".join((variant.title, variant.issue, " ".join(variant.keyword_list)))
-        return (variant.language == language, len(asked & set(index_text(text, variant.language).split())),
-                -variant.id)
+    ids = [hit.article_id for hit in hits]
+    rows = db.execute(f'SELECT "id", "article_id", "language" FROM "article_variant" WHERE "article_id" IN '
+                      f'({", ".join("?" * len(ids))}) AND "state" IN ({", ".join("?" * len(states))}) '
+                      f'ORDER BY "id"', (*ids, *states)).fetchall()
+    variants: dict[int, list[tuple[int, str]]] = {}
+    for variant_id, article_id, variant_language in rows:
+        variants.setdefault(article_id, []).append((variant_id, variant_language))
     found = []
     for hit in hits:
-        best = max(variants.get(hit.article_id, []), key=suits, default=None)
-        found.append(Hit(hit.article_id, hit.score, best.id, best.language) if best else hit)
+        mine = variants.get(hit.article_id, [])
+        best = next((v for v in mine if v[1] == language), None) if language else None
+        if best is None and mine:
+            best = mine[0] if len(mine) == 1 else _most_alike(mine, groups)
+        found.append(Hit(hit.article_id, hit.score, *best) if best else hit)
     return found
+
+
+def _most_alike(variants: list[tuple[int, str]], groups) -> tuple[int, str]:
+    asked = {term for group in groups for term in group}
+    texts = {row.id: row for row in ArticleVariant.select(
+        ArticleVariant.id, ArticleVariant.language, ArticleVariant.title, ArticleVariant.issue,
+        ArticleVariant.keywords).where(ArticleVariant.id.in_([v[0] for v in variants]))}
+
+    def shared(variant: tuple[int, str]) -> tuple[int, int]:
+        row = texts[variant[0]]
+        text = "\n".join((row.title, row.issue, " ".join(row.keyword_list)))
+        return len(asked & set(index_text(text, row.language).split())), -variant[0]
+    return max(variants, key=shared)
 
 
 def match(groups: list[tuple[str, ...]], states: tuple[str, ...], limit: int, every: bool) -> list[Hit]:
