@@ -186,8 +186,8 @@ def best_match(text: str, states: tuple[str, ...] = LIVE_STATES) -> tuple[Articl
     candidates = {a.id: a for a in Article.with_variants(list(Article.select().where(
         Article.id.in_([h.article_id for h in hits]))))}
     vectors = {aid: _compared(a, states, spoken) for aid, a in candidates.items()}
-    df.update(document_frequencies(sorted({t for each in vectors.values() for v, _ in each for t in v}
-                                          | set(across) - set(df))))
+    df.update(document_frequencies(sorted(({t for each in vectors.values() for v, _ in each for t in v}
+                                           | set(across)) - set(df))))
     weight = lambda term: idf(df.get(term, 0), documents)  # noqa: E731
     # A variant in another language than the ticket's is compared by concepts (words.cosine, across).
     scored = [(max((cosine(across if other else counts, v, weight, top=_COMPARED_WORDS, across=other)
