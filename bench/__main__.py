@@ -6,12 +6,13 @@ default acknowledgement limits and with every new ticket acknowledged.
 Then, once: knowledge search latency over 20,000 articles, the pipeline
 with article suggestions off and on over the same base, and the largest
 end-to-end run again with those 20,000 checked articles to suggest from;
-last, the console's server-side latency over 100,000 tickets and 500,000 messages.
+then the console's server-side latency over 100,000 tickets and 500,000 messages; last, finding one
+problem across languages (the corpus replay) and what language detection and suggestion cost in ingest.
 """
 import json
 import sys
 
-from bench import console, ingest, knowledge, pipeline_ingest
+from bench import console, crosslang, ingest, knowledge, pipeline_ingest
 
 
 def main(argv: list[str]) -> None:
@@ -26,6 +27,9 @@ def main(argv: list[str]) -> None:
     largest = max(sizes)  # end to end again, now with a base of checked articles to suggest from
     print(json.dumps(ingest.run(largest, checked_articles=20_000)), flush=True)
     print(json.dumps(console.latency()), flush=True)
+    print(json.dumps(crosslang.corpus_replay(lexicon=False), ensure_ascii=False), flush=True)
+    print(json.dumps(crosslang.corpus_replay(), ensure_ascii=False), flush=True)
+    print(json.dumps(crosslang.ingest_cost()), flush=True)
 
 
 main(sys.argv[1:])

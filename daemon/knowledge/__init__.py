@@ -3,7 +3,9 @@
 articles         articles: one per problem, a variant per language; lifecycle, revisions, flags, links
 capture          on close: reuse an article that knows the problem, or draft one from the SBO note
 search           full-text search over articles (FTS5 on SQLite, tsvector on PostgreSQL), suggestions
-words            words as the knowledge base indexes them: tokens, stems, stopwords, keywords
+words            words as the knowledge base indexes them: tokens, stems, concepts, stopwords, keywords
+stems            a stemmer for each language mail is detected in (Snowball; a light one for Ukrainian)
+lexicon          the support-domain concept lexicon: one concept, its words in each language
 redact           customer specifics taken out of text that becomes an article
 article_replies  reply templates made from articles, and replies that use them
 figures          searching as a person does, and what the searches and links say (gaps, health)

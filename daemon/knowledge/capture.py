@@ -36,8 +36,11 @@ from daemon.knowledge.articles import (
     unlink as unlink_article,
 )
 from daemon.knowledge.search import document_frequencies, documents as indexed_documents, match as match_groups
-from daemon.knowledge.words import content_words, cosine, idf, keywords as weighted_keywords, query_groups, term_counts
+from daemon.knowledge.words import (
+    concept_counts, content_words, cosine, idf, keywords as weighted_keywords, query_groups, term_counts,
+)
 from daemon.knowledge.redact import Removed, redact
+from daemon.mail.language import detect
 from daemon.outbound import TemplateRefused
 from daemon.store.db import database
 from daemon.store.models import Article, ArticleLink, Message, PatrolReport, SearchLog, Ticket, User
@@ -168,9 +171,12 @@ def best_match(text: str, states: tuple[str, ...] = LIVE_STATES) -> tuple[Articl
     """The live article most like `text`, and how alike (0 to 1): its variant most like it, so a
     translation added to an article never makes it look less like the tickets it solved;
     (None, 0.0) when none shares a word."""
-    counts = term_counts(text)
+    found = detect(text)
+    spoken = found.language if found is not None and found.confident else ""  # unsure: compared word by word
+    counts = term_counts(text, spoken)
     if not counts:
         return None, 0.0
+    across = concept_counts(text, spoken)
     documents = indexed_documents()
     df = document_frequencies(sorted(counts))
     groups = _telling_groups(text, counts, df, documents)
@@ -179,14 +185,26 @@ def best_match(text: str, states: tuple[str, ...] = LIVE_STATES) -> tuple[Articl
         return None, 0.0
     candidates = {a.id: a for a in Article.with_variants(list(Article.select().where(
         Article.id.in_([h.article_id for h in hits]))))}
-    vectors = {aid: [term_counts(variant_text(v)) for v in a.variant_list if v.state in states]
-               for aid, a in candidates.items()}
-    df.update(document_frequencies(sorted({t for each in vectors.values() for v in each for t in v} - set(df))))
+    vectors = {aid: _compared(a, states, spoken) for aid, a in candidates.items()}
+    df.update(document_frequencies(sorted(({t for each in vectors.values() for v, _ in each for t in v}
+                                           | set(across)) - set(df))))
     weight = lambda term: idf(df.get(term, 0), documents)  # noqa: E731
-    scored = [(max((cosine(counts, v, weight, top=_COMPARED_WORDS) for v in vectors[aid]), default=0.0), aid)
+    # A variant in another language than the ticket's is compared by concepts (words.cosine, across).
+    scored = [(max((cosine(across if other else counts, v, weight, top=_COMPARED_WORDS, across=other)
+                    for v, other in vectors[aid]), default=0.0), aid)
               for aid in candidates]
     score, best = max(scored, key=lambda pair: (pair[0], -pair[1]))
     return candidates[best], score
+
+
+def _compared(article: Article, states: tuple[str, ...], spoken: str) -> list[tuple[Counter, bool]]:
+    """The variants to compare a ticket in `spoken` with, each with whether across languages: the one
+    in the ticket's language if there is one (a translation, compared by coarser concepts, must not
+    make an article look more alike than its own text in that language), else every one."""
+    variants = [v for v in article.variant_list if v.state in states]
+    mine = [v for v in variants if v.language == spoken]
+    return [(concept_counts(variant_text(v), v.language), True) if spoken and v.language != spoken
+            else (term_counts(variant_text(v), v.language), False) for v in (mine or variants)]
 
 
 def _telling_groups(text: str, counts: Counter, df: dict, documents: int) -> list[tuple[str, ...]]:

@@ -1,7 +1,9 @@
 """Full-text search over knowledge articles: FTS5 on SQLite, tsvector on PostgreSQL.
 
 Both indexes hold the same thing, the terms daemon.knowledge.words makes of an
-article (stems, folded), in three fields weighted apart: the title weighs
+article (stems, folded in Python, so PostgreSQL folds diacritics as SQLite's
+tokenizer does; and the lexicon's concepts, which is how a search or a mail
+in one language finds an article written in another), in three fields weighted apart: the title weighs
 most, then the keywords (the words people searched with), then the body
 (issue, environment, resolution, cause). A search asks for every one of
 its words first and, when that finds nothing, for any of them; ranking is
@@ -12,7 +14,11 @@ over every article sharing a common word costs milliseconds. So checked
 articles also keep their most telling words with a precomputed weight
 (tf-idf, normalised, as the base stood when they were indexed) in
 article_term, and a suggestion reads only the heaviest rows of each of the
-mail's words: bounded work, whatever the size of the base.
+mail's words and concepts: bounded work, whatever the size of the base.
+
+An article is one problem with a variant per language: its document holds
+each variant's text analysed in that variant's language; a hit names the
+article and, from search(), its variant that suits the searcher best.
 """
 from __future__ import annotations
 
@@ -20,14 +26,15 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from daemon.knowledge.words import idf, index_text, query_groups, term_counts
+from daemon.knowledge.words import CONCEPT, idf, index_text, query_groups, term_counts
 from daemon.store import db
+from daemon.store.models import ArticleVariant
 
 # bm25() weights of the FTS5 columns, in their order: title, body, keywords.
 _SQLITE_WEIGHTS = (10.0, 1.0, 5.0)
-_TELLING_WORDS = 24  # per article, in article_term
+_TELLING_WORDS = 24  # per article (and 12 more per further variant), in article_term
 _ROWS_PER_WORD = 30  # read per word of a mail: the articles where that word weighs most
-_MAIL_WORDS = 10
+_MAIL_WORDS = 16  # its words and their concepts
 _FREQUENCY_CHUNK = 64  # document_frequencies asks in chunks of one size, so its SQL is built once
 
 
@@ -35,13 +42,28 @@ _FREQUENCY_CHUNK = 64  # document_frequencies asks in chunks of one size, so its
 class Hit:
     article_id: int
     score: float  # higher is better; comparable only within one search (on SQLite, maybe about 1e-6)
+    variant_id: int | None = None  # search(): the variant that suits the searcher best
+    language: str = ""  # that variant's
+
+
+def _texts(article) -> list[tuple[object, str]]:
+    """(text holder, language) for each variant of `article`; the article itself, language unknown,
+    when it has no variant_list (anything with the text fields will do)."""
+    variants = getattr(article, "variant_list", None)
+    if variants:
+        return [(variant, variant.language) for variant in variants]
+    return [(article, getattr(article, "language", "") or "")]
 
 
 def index(article) -> None:
-    """(Re)index one article: anything with id, title, issue, environment, resolution, cause, keyword_list."""
-    title = index_text(article.title)
-    body = index_text("\n".join((article.issue, article.environment, article.resolution, article.cause)))
-    keywords = index_text(" ".join(article.keyword_list))
+    """(Re)index one article: anything with id, title, issue, environment, resolution, cause, keyword_list
+    and, optionally, variant_list (each variant with those fields and its language): then each
+    variant's text is analysed in its own language."""
+    texts = _texts(article)
+    title = " ".join(index_text(v.title, language) for v, language in texts)
+    body = " ".join(index_text("\n".join((v.issue, v.environment, v.resolution, v.cause)), language)
+                    for v, language in texts)
+    keywords = " ".join(index_text(" ".join(v.keyword_list), language) for v, language in texts)
     unindex(article.id)
     terms = sorted(set(f"{title} {body} {keywords}".split()))
     if db.is_sqlite():
@@ -84,13 +106,51 @@ def _count(terms: list[str], change: int) -> None:
             db.execute('DELETE FROM "term_frequency" WHERE "term" = ? AND "docs" <= 0', (term,))
 
 
-def search(text: str, states: tuple[str, ...], limit: int = 10) -> list[Hit]:
-    """Articles in one of `states` matching `text`: all of its words if any article has them, else any."""
-    groups = query_groups(text)
+def search(text: str, states: tuple[str, ...], limit: int = 10, language: str = "") -> list[Hit]:
+    """Articles in one of `states` matching `text`: all of its words if any article has them, else any;
+    each hit with its variant in `states` that suits best (in `language`, the searcher's, if it has
+    one, else the one sharing most of the search's terms)."""
+    groups = query_groups(text, language)
     if not groups:
         return []
-    return match(groups, states, limit, every=True) or (
+    hits = match(groups, states, limit, every=True) or (
         match(groups, states, limit, every=False) if len(groups) > 1 else [])
+    return _with_variants(hits, groups, states, language)
+
+
+def _with_variants(hits: list[Hit], groups, states, language: str) -> list[Hit]:
+    """The hits, each with its variant in `states` that suits the searcher best: in their language,
+    else the one sharing most of the search's terms (read only when an article has several)."""
+    if not hits:
+        return hits
+    ids = [hit.article_id for hit in hits]
+    rows = db.execute(f'SELECT "id", "article_id", "language" FROM "article_variant" WHERE "article_id" IN '
+                      f'({", ".join("?" * len(ids))}) AND "state" IN ({", ".join("?" * len(states))}) '
+                      f'ORDER BY "id"', (*ids, *states)).fetchall()
+    variants: dict[int, list[tuple[int, str]]] = {}
+    for variant_id, article_id, variant_language in rows:
+        variants.setdefault(article_id, []).append((variant_id, variant_language))
+    found = []
+    for hit in hits:
+        mine = variants.get(hit.article_id, [])
+        best = next((v for v in mine if v[1] == language), None) if language else None
+        if best is None and mine:
+            best = mine[0] if len(mine) == 1 else _most_alike(mine, groups)
+        found.append(Hit(hit.article_id, hit.score, *best) if best else hit)
+    return found
+
+
+def _most_alike(variants: list[tuple[int, str]], groups) -> tuple[int, str]:
+    asked = {term for group in groups for term in group}
+    texts = {row.id: row for row in ArticleVariant.select(
+        ArticleVariant.id, ArticleVariant.language, ArticleVariant.title, ArticleVariant.issue,
+        ArticleVariant.keywords).where(ArticleVariant.id.in_([v[0] for v in variants]))}
+
+    def shared(variant: tuple[int, str]) -> tuple[int, int]:
+        row = texts[variant[0]]
+        text = "\n".join((row.title, row.issue, " ".join(row.keyword_list)))
+        return len(asked & set(index_text(text, row.language).split())), -variant[0]
+    return max(variants, key=shared)
 
 
 def match(groups: list[tuple[str, ...]], states: tuple[str, ...], limit: int, every: bool) -> list[Hit]:
@@ -136,6 +196,11 @@ def _pg_term(term: str) -> str:
 def document_frequencies(terms: list[str]) -> dict[str, int]:
     """How many indexed articles hold each term."""
     found = {}
+    concepts = {term: term[len(CONCEPT):] for term in terms if term.startswith(CONCEPT)}
+    if concepts:  # a concept's key in term_counts is its index term marked
+        named = document_frequencies(sorted(set(concepts.values())))
+        found.update({key: named[name] for key, name in concepts.items() if name in named})
+        terms = [term for term in terms if term not in concepts]
     marks = ", ".join("?" * _FREQUENCY_CHUNK)
     for start in range(0, len(terms), _FREQUENCY_CHUNK):
         chunk = list(terms[start:start + _FREQUENCY_CHUNK])
@@ -154,19 +219,26 @@ def documents() -> int:
 # Suggestions ------------------------------------------------------------------
 
 def index_for_suggestions(article) -> None:
-    """Keep a checked article's most telling words, weighted, for suggest(); see the module docstring."""
+    """Keep a checked article's most telling words and concepts, weighted, for suggest(); see the module
+    docstring. With variants, each counts in its own language, and a term takes its largest count
+    among them (a concept every variant names is not three times the subject)."""
     unindex_for_suggestions(article.id)
+    texts = _texts(article)
     counts: Counter = Counter()
-    for text, weight in ((article.title, 3.0), (" ".join(article.keyword_list), 2.0), (article.issue, 1.0),
-                         (article.cause, 1.0), (article.resolution, 0.5)):
-        for term, count in term_counts(text).items():
-            counts[term] += count * weight
+    for variant, language in texts:
+        mine: Counter = Counter()
+        for text, weight in ((variant.title, 3.0), (" ".join(variant.keyword_list), 2.0), (variant.issue, 1.0),
+                             (variant.cause, 1.0), (variant.resolution, 0.5)):
+            for term, count in term_counts(text, language).items():
+                mine[term] += count * weight
+        counts |= mine
     if not counts:
         return
     df, total = document_frequencies(sorted(counts)), documents()
     vector = {term: math.log1p(count) * idf(df.get(term, 0), total) for term, count in counts.items()}
     norm = math.sqrt(sum(v * v for v in vector.values()))
-    for term, weight in sorted(vector.items(), key=lambda item: (-item[1], item[0]))[:_TELLING_WORDS]:
+    telling = _TELLING_WORDS + 12 * (len(texts) - 1)
+    for term, weight in sorted(vector.items(), key=lambda item: (-item[1], item[0]))[:telling]:
         db.execute('INSERT INTO "article_term" ("term", "weight", "article_id") VALUES (?, ?, ?)',
                    (term, weight / norm, article.id))
 
@@ -175,11 +247,12 @@ def unindex_for_suggestions(article_id: int) -> None:
     db.execute('DELETE FROM "article_term" WHERE "article_id" = ?', (article_id,))
 
 
-def suggest(subject: str, body: str, limit: int) -> list[Hit]:
-    """The checked articles whose telling words a new mail uses most, best first."""
+def suggest(subject: str, body: str, limit: int, language: str = "") -> list[Hit]:
+    """The checked articles whose telling words (or their concepts, in any language) a new mail uses
+    most, best first; `language` is the mail's, when known."""
     counts: Counter = Counter()
     for text, weight in ((subject, 2.0), (body, 1.0)):
-        for term, count in term_counts(text).items():
+        for term, count in term_counts(text, language).items():
             counts[term] += count * weight
     asked = [(term, math.log1p(count)) for term, count in counts.most_common(_MAIL_WORDS)]
     if not asked:
