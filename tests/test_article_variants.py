@@ -211,3 +211,13 @@ def test_a_change_of_one_variant_marks_only_its_own_template_for_review(setup):
     assert [(t.name, t.language) for t in kb_replies.stale_templates()] == [(f"kb-{item.id}", "ru")]
     item = knowledge.transition(item, "archive", reviewer, language="en")  # withdrawn: its template stops
     assert sorted(t.language for t in kb_replies.stale_templates()) == ["en", "ru"] and item.state == "validated"
+
+
+def test_a_search_shows_the_variant_it_matched_and_counts_the_article_once(setup):
+    _, agent, reviewer = setup
+    item = checked_article(agent, reviewer)
+    knowledge.add_variant(item, "ru", RESET_RU, agent)
+    (found,) = kb_figures.search_articles("письмо для сброса пароля").found
+    assert (found.article.id, found.variant.language, found.variant.title) == (item.id, "ru", RESET_RU.title)
+    (found,) = kb_figures.search_articles("password reset mail").found
+    assert (found.article.id, found.variant.language) == (item.id, "en")

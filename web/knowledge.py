@@ -53,22 +53,25 @@ def articles():
     if values["state"] and values["state"] not in ARTICLE_STATES:
         errors["state"] = _("one of %(states)s", states=", ".join(kb_word(s) for s in ARTICLE_STATES))
     page = page_number()
-    found, more = [], False
-    if not errors:
-        found, more = _search(values, ticket) if values["q"] else _newest(values["state"], page)
+    found, more, shown = [], False, {}
+    if not errors and values["q"]:
+        found, shown = _search(values, ticket)
+    elif not errors:
+        found, more = _newest(values["state"], page)
     Article.with_variants(found)
     return render_template("knowledge/articles.html", found=found, more=more, page=page, values=values,
                            errors=errors, ticket=ticket, states=[(s, kb_word(s)) for s in ARTICLE_STATES],
-                           flags=knowledge.open_flag_counts([a.id for a in found]) if found else {},
+                           flags=knowledge.open_flag_counts([a.id for a in found]) if found else {}, shown=shown,
                            args={k: v for k, v in values.items() if v}), 400 if errors else 200
 
 
-def _search(values: dict, ticket: Ticket | None) -> tuple[list[Article], bool]:
-    """The ranked hits for the words typed, logged as the console's search (for the ticket, when named)."""
+def _search(values: dict, ticket: Ticket | None) -> tuple[list[Article], dict]:
+    """The ranked hits for the words typed, logged as the console's search (for the ticket, when named),
+    and the variant each matched best."""
     states = (values["state"],) if values["state"] else knowledge.LIVE_STATES
     result = figures.search_articles(values["q"], user=me(), ticket=ticket, origin="console", states=states,
                                         limit=SEARCH_LIMIT)
-    return [hit.article for hit in result.found], False
+    return [hit.article for hit in result.found], {hit.article.id: hit.variant for hit in result.found}
 
 
 def _newest(state: str, page: int) -> tuple[list[Article], bool]:

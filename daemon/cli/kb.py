@@ -38,9 +38,12 @@ def _refused(exc: knowledge.ArticleRefused) -> None:
     sys.exit(1)
 
 
-def _article_line(article: Article, flags: int) -> str:
+def _article_line(article: Article, flags: int, variant=None) -> str:
+    """One article: its state, its languages (the shown one first) and the shown variant's title."""
+    shown = variant or article.primary
+    languages = [shown.language, *(code for code in article.languages if code != shown.language)]
     flagged = f"  [{flags} flag{'s' * (flags != 1)}]" if flags else ""
-    return f"{article.id:>6}  {article.state:<13} [{' '.join(article.languages)}] {article.title}{flagged}"
+    return f"{article.id:>6}  {article.state:<13} [{' '.join(languages)}] {shown.title}{flagged}"
 
 
 @kb_group.command("search")
@@ -65,7 +68,8 @@ def kb_search(app: App, text, ref, username, states, limit, as_json):
     result = figures.search_articles(text, user=user, ticket=ticket, origin="cli",
                                         states=tuple(states) or knowledge.LIVE_STATES, limit=limit)
     if as_json:
-        print_json([{"article": f.article.id, "title": f.article.title, "state": f.article.state,
+        print_json([{"article": f.article.id, "title": (f.variant or f.article.primary).title,
+                      "language": (f.variant or f.article.primary).language, "state": f.article.state,
                       "languages": {v.language: v.state for v in f.article.variant_list},
                       "score": _relevance(f.score)} for f in result.found])
         return
@@ -73,7 +77,7 @@ def kb_search(app: App, text, ref, username, states, limit, as_json):
         click.echo("no article found (the search is kept: `kb gaps` lists what keeps finding nothing)")
     flags = knowledge.open_flag_counts([found.article.id for found in result.found])
     for found in result.found:
-        click.echo(_article_line(found.article, flags.get(found.article.id, 0)))  # best first; scores in --json
+        click.echo(_article_line(found.article, flags.get(found.article.id, 0), found.variant))  # scores: --json
 
 
 def _relevance(score: float) -> float:

@@ -34,6 +34,7 @@ from daemon.store.models import (
 class Found:
     article: Article
     score: float
+    variant: ArticleVariant | None = None  # the variant the search matched best (its title is shown)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def search_articles(text: str, user: User | None = None, ticket: Ticket | None =
     hits = search_index(text, states, limit)
     articles = {a.id: a for a in Article.with_variants(list(Article.select().where(
         Article.id.in_([h.article_id for h in hits]))))}
-    found = [Found(articles[h.article_id], h.score) for h in hits if h.article_id in articles]
+    found = [Found(articles[h.article_id], h.score, _variant_of(articles[h.article_id], h))
+             for h in hits if h.article_id in articles]
     log_id = None
     typed = " ".join(plain(text).split())
     if log and typed:
@@ -57,6 +59,12 @@ def search_articles(text: str, user: User | None = None, ticket: Ticket | None =
                                   results=len(found), result_ids=json.dumps([f.article.id for f in found]),
                                   created_at=utcnow()).id
     return SearchResult(found, log_id)
+
+
+def _variant_of(article: Article, hit) -> ArticleVariant | None:
+    """The variant a hit names (the search says which suits best), else the article's primary one."""
+    wanted = getattr(hit, "variant_id", None)
+    return next((v for v in article.variant_list if v.id == wanted), None) or article.primary
 
 
 @dataclass(frozen=True)
