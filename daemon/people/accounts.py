@@ -15,6 +15,7 @@ from peewee import IntegrityError
 
 from daemon import tickets
 from daemon.errors import NotFound, PatroldeskError
+from daemon.languages import N_, SHIPPED
 from daemon.people import users
 from daemon.store import db
 from daemon.store.db import database
@@ -105,6 +106,19 @@ def reset_password(user: User, actor: User | None) -> str:
         tickets.audit(None, "user password reset", {"user": user.username}, actor=actor)
         revoke_sessions(user)
     return password
+
+
+def set_language(user: User, language: str, actor: User | None = None) -> User:
+    """The console's language for `user` (a shipped one, or "" to follow the browser); anyone may set
+    their own, an active admin anyone's."""
+    if language and language not in SHIPPED:
+        raise AccountRefused(N_("the console speaks %(languages)s (or follows the browser), not %(language)r",
+                                languages=", ".join(SHIPPED), language=language), "language")
+    with database.atomic():
+        if actor is not None and actor.id != user.id:
+            _refuse_unless_admin(actor)
+        User.update(language=language).where(User.id == user.id).execute()
+    return User.get_by_id(user.id)
 
 
 def revoke_sessions(user: User) -> User:
