@@ -10,6 +10,7 @@ import threading
 from zxcvbn import zxcvbn
 
 from daemon.errors import PatroldeskError
+from daemon.languages import N_
 
 MIN_PASSWORD_LENGTH = 10
 MIN_SCORE = 3  # zxcvbn's 0-4: 3 is "safely unguessable" against an online attack with some throttling
@@ -24,15 +25,15 @@ class WeakPassword(PatroldeskError):
 def refuse_weak(password: str, own_words: tuple[str, ...] = ()) -> None:
     """Raise WeakPassword unless `password` meets the rule; `own_words` are the username, name, e-mail."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPassword(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise WeakPassword(N_("a password needs at least %(least)s characters", least=MIN_PASSWORD_LENGTH))
     words = [word.casefold() for word in _own_words(own_words)]
     if password.casefold() in words:
-        raise WeakPassword("a password must not be your username, name or e-mail address")
+        raise WeakPassword(N_("a password must not be your username, name or e-mail address"))
     with _zxcvbn_lock:
         estimate = zxcvbn(password[:_ESTIMATED], user_inputs=words)
     if estimate["score"] < MIN_SCORE:
-        raise WeakPassword(f"a password must be harder to guess (strength {estimate['score']} of 4, "
-                           f"{MIN_SCORE} needed): {_why(estimate)}")
+        raise WeakPassword(N_("a password must be harder to guess (strength %(score)s of 4, %(needed)s needed): "
+                              "%(why)s", score=estimate["score"], needed=MIN_SCORE, why=_why(estimate)))
 
 
 def _own_words(own_words: tuple[str, ...]) -> list[str]:
@@ -50,4 +51,4 @@ def _why(estimate: dict) -> str:
     """zxcvbn's own words: what makes it guessable, and what would help."""
     feedback = estimate["feedback"]
     said = " ".join([feedback.get("warning") or "", *(feedback.get("suggestions") or [])]).strip()
-    return said or "Use a few unrelated words, or more characters."
+    return said or N_("Use a few unrelated words, or more characters.")
