@@ -6,7 +6,7 @@ import json
 
 from flask import Flask
 from babel.dates import format_timedelta
-from flask_babel import format_decimal, get_locale, gettext
+from flask_babel import format_decimal, get_locale, gettext, ngettext
 
 from daemon import timefmt
 from daemon.store.models import utcnow
@@ -44,7 +44,7 @@ def when(moment) -> str:
 
 def size(count: int) -> str:
     if count < 1024:
-        return gettext("%(n)s bytes", n=format_decimal(count))
+        return ngettext("%(num)s byte", "%(num)s bytes", count, num=format_decimal(count))
     for unit in ("KB", "MB"):
         count /= 1024
         if count < 1024 or unit == "MB":

@@ -37,7 +37,13 @@ WORDS = {word: word for word in (
     N_("processing"), N_("done"), N_("discarded"), N_("quarantined"),
     N_("draft"), N_("not_validated"), N_("validated"), N_("published"), N_("archived"),
     N_("inaccurate"), N_("outdated"), N_("wrong"), N_("incomplete"), N_("reopened"),
-    N_("created"), N_("reused"), N_("reply"),
+    N_("created"), N_("reused"), N_("reply"), N_("subject"),
+    # What a ticket's trail records (daemon.tickets.audit).
+    N_("article linked"), N_("article unlinked"), N_("assigned"), N_("automatic mail held back"),
+    N_("counted against article"), N_("delivery report"), N_("interim report"), N_("knowledge capture failed"),
+    N_("mail bounced"), N_("note"), N_("opened"), N_("policy fired"), N_("priority"), N_("replied"),
+    N_("report corrected"), N_("solved notice not sent"), N_("user created"), N_("user password reset"),
+    N_("user reactivated"), N_("user deactivated"), N_("user role changed"),
 )}
 
 
