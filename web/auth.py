@@ -19,7 +19,7 @@ import datetime as dt
 import secrets
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, lazy_gettext
+from flask_babel import gettext as _, lazy_gettext, refresh
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -193,7 +193,8 @@ def language():
     if code and code not in SHIPPED:
         flash(_("Choose one of the listed languages."), "error")
         return redirect(url_for("auth.password"))
-    accounts.set_language(me(), code)
+    me().language = accounts.set_language(me(), code).language
+    refresh()  # this very message is said in the language just chosen
     flash(_("The console now speaks your chosen language."))
     return redirect(url_for("auth.password"))
 
