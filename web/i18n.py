@@ -38,6 +38,7 @@ WORDS = {word: word for word in (
     N_("draft"), N_("not_validated"), N_("validated"), N_("published"), N_("archived"),
     N_("inaccurate"), N_("outdated"), N_("wrong"), N_("incomplete"), N_("reopened"),
     N_("created"), N_("reused"), N_("reply"), N_("subject"),
+    N_("alert"), N_("acknowledgement"), N_("notice"),
     # What a ticket's trail records (daemon.tickets.audit).
     N_("article linked"), N_("article unlinked"), N_("assigned"), N_("automatic mail held back"),
     N_("counted against article"), N_("delivery report"), N_("interim report"), N_("knowledge capture failed"),
