@@ -110,7 +110,8 @@ def test_every_page_speaks_the_admins_language(browser, desk, tmp_path):
             sign_in(page, base, "admin", PASSWORD)
             seen[language] = {}
             for name, path in urls.items():
-                page.goto(base + path)
+                response = page.goto(base + path)
+                assert response.status == (404 if name == "not-found" else 200), (language, name, response.status)
                 assert page.evaluate("document.documentElement.lang") == language, (language, name)
                 seen[language][name] = interface_texts(page)
                 page.screenshot(path=str(tmp_path / f"{language}-{name}.png"), full_page=True)

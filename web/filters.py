@@ -44,7 +44,7 @@ def when(moment) -> str:
 
 def size(count: int) -> str:
     if count < 1024:
-        return ngettext("%(num)s byte", "%(num)s bytes", count, num=format_decimal(count))
+        return ngettext("%(size)s byte", "%(size)s bytes", count, size=format_decimal(count))
     for unit in ("KB", "MB"):
         count /= 1024
         if count < 1024 or unit == "MB":

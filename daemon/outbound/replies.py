@@ -471,7 +471,8 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
     is recorded on the outbox row. Raises NoReplyAddress when the ticket has no address to answer."""
     refusal = tickets.reply_refusal(ticket)
     if refusal:
-        raise NoReplyAddress(f"ticket #{ticket.number} has {refusal}; nothing can be sent to it")
+        raise NoReplyAddress(N_("ticket #%(number)s has %(problem)s; nothing can be sent to it", number=ticket.number,
+                                problem=refusal))
     draft, revision = templated_draft(config, ticket, name, agent=agent, body=body, automatic=automatic,
                                       article=article)
     provenance = {"template_revision": revision, **(provenance or {})}
