@@ -48,6 +48,8 @@ def desk(tmp_path, database):
     spool.enqueue(simple_mail(frm="Åse <ase@example.no>", to=SUPPORT, subject="Skriveren virker ikke", body="Hei.",
                               message_id="<20@example.no>"), "test")  # the same mail again: a duplicate
     pipeline.drain(config)
+    held = spool.enqueue(simple_mail(frm="x@example.no", to=SUPPORT, subject="?", body="?"), "test")
+    Inbound.update(state="quarantined", reason="the test put it here").where(Inbound.id == held.id).execute()
     closed = Ticket.get(Ticket.subject == "Принтер не печатает")
     admin = User.get(User.username == "admin")
     report = patrol.close(config, closed, NOTE, admin, notify=False)
@@ -60,10 +62,11 @@ def desk(tmp_path, database):
 def pages(desk) -> dict[str, str]:
     config, console, report = desk
     open_ticket = Ticket.get(Ticket.subject == "Skriveren virker ikke")
-    duplicate = Inbound.select().where(Inbound.state != "done").order_by(Inbound.id.desc()).first()
+    quarantined = Inbound.get(Inbound.state == "quarantined")
     agent = User.get(User.username == "agent")
     found = {
-        "queue": "/tickets", "ticket": f"/tickets/{open_ticket.number}", "closed": f"/tickets/{report.ticket_id}",
+        "queue": "/tickets", "ticket": f"/tickets/{open_ticket.number}",
+        "closed": f"/tickets/{Ticket.get_by_id(report.ticket_id).number}",
         "patrol-log": "/patrol/", "patrol-report": f"/patrol/{report.id}", "reports": "/reports/",
         "admin": "/admin/", "users": "/admin/users", "user": f"/admin/users/{agent.id}", "user-new": "/admin/users/new",
         "templates": "/admin/templates", "template": "/admin/templates/printer", "template-new": "/admin/templates/new",
@@ -71,10 +74,8 @@ def pages(desk) -> dict[str, str]:
         "policy": f"/admin/policies/{Policy.get().id}", "policy-new": "/admin/policies/new",
         "policy-try": f"/admin/policies/try?ticket={open_ticket.number}", "quarantine": "/spool/",
         "discarded": "/spool/?state=discarded", "account": "/password", "health": "/health",
-        "not-found": "/tickets/99999", "kb": "/kb/", "kb-review": "/kb/review",
+        "spool-mail": f"/spool/{quarantined.id}", "not-found": "/tickets/99999", "kb": "/kb/", "kb-review": "/kb/review",
     }
-    if duplicate is not None:
-        found["spool-mail"] = f"/spool/{duplicate.id}"
     return found
 
 
