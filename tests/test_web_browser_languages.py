@@ -74,7 +74,8 @@ def pages(desk) -> dict[str, str]:
         "policy": f"/admin/policies/{Policy.get().id}", "policy-new": "/admin/policies/new",
         "policy-try": f"/admin/policies/try?ticket={open_ticket.number}", "quarantine": "/spool/",
         "discarded": "/spool/?state=discarded", "account": "/password", "health": "/health",
-        "spool-mail": f"/spool/{quarantined.id}", "not-found": "/tickets/99999", "kb": "/kb/", "kb-review": "/kb/review",
+        "spool-mail": f"/spool/{quarantined.id}", "not-found": "/tickets/99999",
+        "kb": "/kb/", "kb-review": "/kb/review",
     }
     return found
 
