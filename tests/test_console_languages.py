@@ -181,6 +181,9 @@ def test_the_password_rule_is_said_in_the_agents_language(desk):
     from tests.webtools import PASSWORD
     response = post(client, "/password", {"current": PASSWORD, "new": "short", "again": "short"})
     assert "в пароле должно быть не меньше 10 символов" in response.get_data(as_text=True)
+    guessable = post(client, "/password", {"current": PASSWORD, "new": "password123", "again": "password123"})
+    said = html.unescape(guessable.get_data(as_text=True))
+    assert "пароль должен быть сложнее (надёжность 0 из 4, нужно 3): Это очень распространённый пароль." in said
 
 
 # The command line ------------------------------------------------------------------
