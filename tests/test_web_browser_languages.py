@@ -122,7 +122,7 @@ def test_every_page_speaks_the_admins_language(browser, desk, tmp_path):
         anonymous = browser.new_context(locale="ru-RU").new_page()
         anonymous.goto(f"{base}/sign-in")
         assert anonymous.evaluate("document.documentElement.lang") == "ru"
-        assert anonymous.get_by_role("button", name="Вход").count() == 1
+        assert anonymous.get_by_role("button", name="Войти").count() == 1
 
     nav = ["Queue", "Knowledge", "Patrol log", "Article review", "Reports", "Admin"]
     assert seen["en"]["queue"][:len(nav)] == nav  # the check below looks where the English is

@@ -85,7 +85,7 @@ def word(value) -> str:
     return gettext(WORDS[value]) if isinstance(value, str) and value in WORDS else value
 
 
-def language_choices() -> list[tuple[str, str]]:
+def console_languages() -> list[tuple[str, str]]:
     """The languages a user may choose for the console: following the browser, or one shipped."""
     return [("", str(lazy_gettext("Follow the browser"))), *((code, LANGUAGE_NAMES[code]) for code in SHIPPED)]
 
@@ -94,6 +94,6 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS),
           default_locale=app.config["PATROLDESK"].web.language)
     app.jinja_env.globals["page_language"] = page_language
-    app.jinja_env.globals["language_choices"] = language_choices
+    app.jinja_env.globals["console_languages"] = console_languages
     app.add_template_filter(said, "said")
     app.add_template_filter(word, "word")
