@@ -3,6 +3,9 @@
 Domain functions raise these with what a person needs to fix the cause;
 front doors (CLI, SMTP, console) turn them into a line, a reply code or a
 form message.
+
+A message a person reads is a daemon.languages.Text (`N_(...)`): English
+wherever it becomes text, and said in the agent's language by the console.
 """
 
 

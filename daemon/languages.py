@@ -1,6 +1,12 @@
 """The languages patroldesk knows: which it detects in customer mail, and which it speaks itself.
 
 Codes are ISO 639-1 as Babel spells them ("nb" Norwegian bokmål, "nn" nynorsk).
+
+Messages a person reads are written `N_("... %(name)s ...", name=value)`:
+in English wherever they are turned into text (the CLI, the log), and
+carrying their template and parameters so that the console can say them
+in the agent's language (`Text.translated`). `N_` is also the keyword
+`pybabel extract` looks for, so the catalogues hold every such message.
 """
 from __future__ import annotations
 
@@ -46,3 +52,41 @@ def name(code: str, in_language: str = FALLBACK) -> str:
         return Locale.parse(in_language or FALLBACK).languages.get(normalise(code), code)
     except (ValueError, UnknownLocaleError):
         return code
+
+
+class Text(str):
+    """A message in English that remembers how it was made, to be said again in another language."""
+
+    template: str
+    params: dict
+
+    def __new__(cls, template: str, **params):
+        text = super().__new__(cls, template % params if params else template)
+        text.template, text.params = template, params
+        return text
+
+    def translated(self, gettext) -> str:
+        """The message in the language of `gettext` (parameters that are Text are translated too)."""
+        params = {key: value.translated(gettext) if isinstance(value, Text) else value
+                  for key, value in self.params.items()}
+        said = gettext(self.template)
+        return said % params if params else said
+
+    def __reduce__(self):
+        return _text, (self.template, self.params)
+
+
+def _text(template: str, params: dict) -> Text:
+    return Text(template, **params)
+
+
+def N_(template: str, **params) -> Text:
+    """Mark `template` for the catalogues; with `params`, filled in (`%(name)s`) as English text."""
+    return Text(template, **params)
+
+
+def said(value, gettext) -> str:
+    """An exception's or a Text's message in the language of `gettext`; anything else as it reads."""
+    if isinstance(value, BaseException):
+        value = value.args[0] if len(value.args) == 1 and isinstance(value.args[0], Text) else str(value)
+    return value.translated(gettext) if isinstance(value, Text) else str(value)

@@ -160,8 +160,8 @@ def test_the_overview_shows_each_mailbox_with_its_error_and_the_outbox(sqlite_co
                         message_id=f"{state}@localhost", subject=f"mail {state}", data=b"", state=state,
                         last_error=error)
     text = " ".join(page(sqlite_console.client("admin").get("/admin/")).split())
-    assert re.search(r"<td>main<br>.*?</td> <td class=\"\">ok</td> <td>yes</td> <td>3\d s ago</td>", text)
-    assert re.search(r"<td>backup<br>.*?</td> <td class=\"error\">failing</td> <td>no</td> <td>\d s ago</td> "
+    assert re.search(r"<td>main<br>.*?</td> <td class=\"\">ok</td> <td>yes</td> <td>3\d sec\. ago</td>", text)
+    assert re.search(r"<td>backup<br>.*?</td> <td class=\"error\">failing</td> <td>no</td> <td>\d sec\. ago</td> "
                      r"<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>", text)
     assert "login as 'b' refused" in text  # an admin may read why
     assert '<th>Waiting to be sent</th><td class="num">2</td>' in text

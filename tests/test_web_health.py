@@ -74,7 +74,7 @@ def test_the_page_lists_the_mailboxes_and_no_smtp_when_it_is_off(config, databas
     assert response.status_code == 200
     assert "SMTP" not in page and "2525" not in page
     assert "2 IMAP mailboxes" in page
-    assert "<td>main</td>" in page and " s ago" in page
+    assert "<td>main</td>" in page and " sec. ago" in page
     assert "<td>backup</td>" in page and "failing since" in page and "patroldesk mailboxes" in page
     assert "refused" not in page
 

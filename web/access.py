@@ -14,8 +14,10 @@ from __future__ import annotations
 import functools
 
 from flask import Flask, abort, g, request
+from flask_babel import gettext
 from flask_login import LoginManager, UserMixin, current_user
 
+from daemon.languages import N_
 from daemon.store.models import User
 from web.params import number
 
@@ -82,7 +84,8 @@ def me() -> User:
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
-    login_manager.login_message = "Sign in to see that page."
+    login_manager.login_message = N_("Sign in to see that page.")
+    login_manager.localize_callback = gettext  # said in the language of the sign-in page it leads to
     login_manager.session_protection = None  # sessions are revoked by version, not by guessing at IPs
 
     @app.before_request

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from peewee import JOIN, fn
 
 from daemon import tickets
 from daemon.errors import NotFound, PatroldeskError
+from daemon.languages import N_
 from daemon.ingest.sources.imap import mailbox_states
 from daemon.knowledge import article_replies
 from daemon.outbound import replies
@@ -22,10 +24,10 @@ from daemon.patrol import policies, policy_state
 from daemon.people import accounts, users
 from daemon.store.models import ROLES, Article, Inbound, Outgoing, Policy, PolicyFiring, ReplyTemplate, User
 from web.access import me, requires
+from web.i18n import said, word
 from web.params import number
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
-ROLE_CHOICES = [(role, role) for role in ROLES]
 
 
 def _config():
@@ -38,7 +40,7 @@ def _form(*names: str) -> dict:
 
 
 def _not_found(exc: PatroldeskError):
-    return render_template("error.html", title="Not found", message=str(exc)), 404
+    return render_template("error.html", title=_("Not found"), message=said(exc)), 404
 
 
 # The overview ------------------------------------------------------------------
@@ -76,7 +78,7 @@ def user_new():
         user = accounts.create_account(values["username"].strip(), values["role"], password,
                                        name=values["name"].strip(), email=values["email"].strip(), actor=me())
     except accounts.AccountRefused as exc:
-        return render_template("admin/user_new.html", values=values, errors={exc.field: str(exc)}), 400
+        return render_template("admin/user_new.html", values=values, errors={exc.field: said(exc)}), 400
     return render_template("admin/password_shown.html", person=user, password=None if typed else password,
                            created=True)
 
@@ -92,8 +94,9 @@ def _user_page(user_id: int, errors: dict, status: int = 200):
         person = accounts.get_user(user_id)
     except NotFound as exc:
         return _not_found(exc)
-    return render_template("admin/user.html", person=person, roles=ROLE_CHOICES, errors=errors,
-                           values={"role": request.form.get("role", person.role)}), status
+    return render_template("admin/user.html", person=person, roles=[(role, word(role)) for role in ROLES],
+                           errors=errors, values={"role": request.form.get("role", person.role),
+                                                  "language": request.form.get("language", person.language)}), status
 
 
 @blueprint.route("/users/<int:user_id>/role", methods=["POST"])
@@ -104,8 +107,8 @@ def user_role(user_id: int):
     except NotFound as exc:
         return _not_found(exc)
     except PatroldeskError as exc:
-        return _user_page(user_id, {"role": str(exc)}, 400)
-    flash(f"{person.username} is now {person.role}; their sessions are signed out.")
+        return _user_page(user_id, {"role": said(exc)}, 400)
+    flash(_("%(user)s is now %(role)s; their sessions are signed out.", user=person.username, role=word(person.role)))
     return redirect(url_for("admin.user_page", user_id=user_id))
 
 
@@ -117,9 +120,9 @@ def user_active(user_id: int):
     except NotFound as exc:
         return _not_found(exc)
     except PatroldeskError as exc:
-        return _user_page(user_id, {"active": str(exc)}, 400)
-    flash(f"{person.username} can sign in again." if person.active
-          else f"{person.username} is deactivated and signed out.")
+        return _user_page(user_id, {"active": said(exc)}, 400)
+    flash(_("%(user)s can sign in again.", user=person.username) if person.active
+          else _("%(user)s is deactivated and signed out.", user=person.username))
     return redirect(url_for("admin.user_page", user_id=user_id))
 
 
@@ -132,8 +135,21 @@ def user_password(user_id: int):
     except NotFound as exc:
         return _not_found(exc)
     except PatroldeskError as exc:
-        return _user_page(user_id, {"password": str(exc)}, 400)
+        return _user_page(user_id, {"password": said(exc)}, 400)
     return render_template("admin/password_shown.html", person=person, password=password, created=False)
+
+
+@blueprint.route("/users/<int:user_id>/language", methods=["POST"])
+@requires("admin")
+def user_language(user_id: int):
+    try:
+        person = accounts.set_language(accounts.get_user(user_id), request.form.get("language", ""), me())
+    except NotFound as exc:
+        return _not_found(exc)
+    except PatroldeskError as exc:
+        return _user_page(user_id, {"language": said(exc)}, 400)
+    flash(_("%(user)s's console language is saved.", user=person.username))
+    return redirect(url_for("admin.user_page", user_id=user_id))
 
 
 # Reply templates ---------------------------------------------------------------
@@ -163,7 +179,7 @@ def template_new():
     values = _form(*TEMPLATE_FIELDS)
     values["name"] = values["name"].strip()
     if ReplyTemplate.get_or_none((ReplyTemplate.name == values["name"]) & (ReplyTemplate.language == "")) is not None:
-        return _template_form(values, {"name": "a team template of that name exists: edit it instead"}, 400,
+        return _template_form(values, {"name": _("a team template of that name exists: edit it instead")}, 400,
                               editing=False)
     return _save_template(values, editing=False)
 
@@ -174,7 +190,7 @@ def template_edit(name: str):
     stored = ReplyTemplate.get_or_none((ReplyTemplate.name == name) & (ReplyTemplate.language == ""))
     builtin = _builtin_source(name)
     if stored is None and builtin is None:
-        return _not_found(NotFound(f"no reply template named {name!r}"))
+        return _not_found(NotFound(N_("no reply template named %(name)r", name=name)))
     if request.method == "POST":
         return _save_template(dict(_form(*TEMPLATE_FIELDS), name=name), editing=True)
     if stored is not None:
@@ -203,9 +219,9 @@ def _save_template(values: dict, editing: bool):
         saved = replies.save_template(_config(), values["name"], values["subject"], values["text"],
                                       values["html"], user=me())
     except replies.TemplateRefused as exc:
-        where = f"line {exc.line}: " if exc.line is not None else ""
-        return _template_form(values, {exc.part or "name": where + exc.reason}, 400, editing=editing)
-    flash(f"Template {saved.name} saved (revision {saved.revision}).")
+        where = _("line %(line)s: ", line=exc.line) if exc.line is not None else ""
+        return _template_form(values, {exc.part or "name": where + said(exc.reason)}, 400, editing=editing)
+    flash(_("Template %(name)s saved (revision %(revision)s).", name=saved.name, revision=saved.revision))
     return redirect(url_for("admin.template_edit", name=saved.name))
 
 
@@ -219,7 +235,7 @@ def _template_form(values: dict, errors: dict, status: int = 200, editing: bool 
         try:
             preview = replies.render(_config(), name, replies.sample_context(_config()))
         except PatroldeskError as exc:
-            preview_error = str(exc)
+            preview_error = said(exc)
     article = Article.get_or_none(Article.id == stored.article_id) if stored and stored.article_id else None
     return render_template("admin/template_edit.html", editing=editing, stored=stored, values=values,
                            errors=errors, preview=preview, preview_error=preview_error, article=article,
@@ -231,15 +247,16 @@ def _template_form(values: dict, errors: dict, status: int = 200, editing: bool 
 def template_reviewed(name: str):
     stored = ReplyTemplate.get_or_none(ReplyTemplate.name == name)
     if stored is None:
-        return _not_found(NotFound(f"no team template named {name!r}"))
+        return _not_found(NotFound(N_("no team template named %(name)r", name=name)))
     try:
         article_replies.mark_reviewed(stored, me())
     except PatroldeskError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
     except Article.DoesNotExist:
-        flash(f"Template {name} was made from an article that no longer exists: edit or remake it.", "error")
+        flash(_("Template %(name)s was made from an article that no longer exists: edit or remake it.", name=name),
+              "error")
     else:
-        flash(f"Template {name} marked reviewed.")
+        flash(_("Template %(name)s marked reviewed.", name=name))
     if request.form.get("back") == "list":
         return redirect(url_for("admin.templates_list"))
     return redirect(url_for("admin.template_edit", name=name))
@@ -265,7 +282,7 @@ def policy_new():
         return _policy_form(None, {}, {})
     values = _form(*POLICY_FIELDS)
     if Policy.get_or_none(Policy.name == values["name"].strip()) is not None:
-        return _policy_form(None, values, {"name": "a policy of that name exists: edit it instead"}, 400)
+        return _policy_form(None, values, {"name": _("a policy of that name exists: edit it instead")}, 400)
     return _save_policy(None, values)
 
 
@@ -290,16 +307,16 @@ def _save_policy(rule: Policy | None, values: dict):
         try:
             check(values[field])
         except policies.PolicyRefused as exc:
-            errors[field] = str(exc)
+            errors[field] = said(exc)
     if not errors:
         try:
             saved = policies.save_policy(values["name"], values["condition"], values["action"],
                                          values["description"].strip(), user=me())
         except policies.PolicyRefused as exc:
-            errors["name"] = str(exc)
+            errors["name"] = said(exc)
     if errors:
         return _policy_form(rule, values, errors, 400)
-    flash(f"Policy {saved.name} saved and enabled.")
+    flash(_("Policy %(name)s saved and enabled.", name=saved.name))
     return redirect(url_for("admin.policies_list"))
 
 
@@ -316,7 +333,8 @@ def policy_enabled(policy_id: int):
                                         request.form.get("enabled") == "1")
     except NotFound as exc:
         return _not_found(exc)
-    flash(f"Policy {rule.name} {'enabled' if rule.enabled else 'disabled'}.")
+    flash(_("Policy %(name)s enabled.", name=rule.name) if rule.enabled
+          else _("Policy %(name)s disabled.", name=rule.name))
     return redirect(url_for("admin.policies_list"))
 
 
@@ -335,7 +353,7 @@ def policy_try():
                       "facts": json.dumps(policies.facts_for(ticket), ensure_ascii=False, sort_keys=True, indent=1),
                       "enabled": list(Policy.select().where(Policy.enabled).order_by(Policy.id))}
         except PatroldeskError as exc:
-            error = str(exc)
+            error = said(exc)
     return render_template("admin/policy_try.html", values={"ticket": ref}, errors={"ticket": error},
                            result=result), 400 if error else 200
 
@@ -343,5 +361,5 @@ def policy_try():
 def _ticket_number(ref: str) -> int:
     found = number(ref.strip().lstrip("#"))
     if found is None:
-        raise PatroldeskError(f"not a ticket number: {ref!r} (a number like 10001)")
+        raise PatroldeskError(N_("not a ticket number: %(ref)r (a number like 10001)", ref=ref))
     return found

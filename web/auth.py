@@ -10,7 +10,8 @@ password does not open a block early. The current password asked for by the pass
 page is counted alike: at the limit this session is signed out. Behind a proxy, the
 client's address is the proxy's unless `[web] behind_proxy` is set (werkzeug's ProxyFix).
 Each sign-in starts a new session (nothing of the anonymous one is kept); signing out
-and changing the password revoke every session the user had.
+and changing the password revoke every session the user had. The password page
+also keeps the user's choice of language for the console (web.i18n).
 """
 from __future__ import annotations
 
@@ -18,16 +19,19 @@ import datetime as dt
 import secrets
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext, refresh
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from daemon.errors import PatroldeskError
+from daemon.languages import SHIPPED
 from daemon.people import accounts, lockout, users
 from daemon.store.models import User, utcnow
 from web.access import PUBLIC, SignedIn, me, requires
 from web.browsers import browser_id, remember_browser
+from web.i18n import said
 
 ADDRESS_LIMIT_FACTOR = 4  # several people may share one address (an office behind NAT)
 blueprint = Blueprint("auth", __name__)
@@ -35,19 +39,25 @@ _UNKNOWN_HASH_USER = None  # a User-shaped stand-in so an unknown name costs one
 
 
 class SignInForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=100)],
+    username = StringField(lazy_gettext("Username"),
+                           validators=[DataRequired(lazy_gettext("Type your username.")), Length(max=100)],
                            render_kw={"autocomplete": "username", "autofocus": True})
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)],
+    password = PasswordField(lazy_gettext("Password"),
+                             validators=[DataRequired(lazy_gettext("Type your password.")), Length(max=1000)],
                              render_kw={"autocomplete": "current-password"})
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired()],
+    current = PasswordField(lazy_gettext("Current password"),
+                            validators=[DataRequired(lazy_gettext("Type your current password."))],
                             render_kw={"autocomplete": "current-password"})
     # The length, like the rest of the rule, is daemon.people's to judge: one message, the same as the CLI's.
-    new = PasswordField("New password", validators=[DataRequired(), Length(max=1000)],
+    new = PasswordField(lazy_gettext("New password"),
+                        validators=[DataRequired(lazy_gettext("Type a new password.")), Length(max=1000)],
                         render_kw={"autocomplete": "new-password", "minlength": users.MIN_PASSWORD_LENGTH})
-    again = PasswordField("New password again", validators=[DataRequired(), EqualTo("new", "the two differ")],
+    again = PasswordField(lazy_gettext("New password again"),
+                          validators=[DataRequired(lazy_gettext("Type the new password again.")),
+                                      EqualTo("new", lazy_gettext("the two differ"))],
                           render_kw={"autocomplete": "new-password"})
 
 
@@ -60,11 +70,11 @@ def sign_in():
     name = form.username.data.strip()
     user, blocked = _check(name, form.password.data)
     if blocked:
-        form.password.errors = [(f"Too many failed sign-ins for this name from here: try again after "
-                                 f"{blocked:%H:%M:%S} UTC.")]
+        form.password.errors = [_("Too many failed sign-ins for this name from here: try again after %(time)s UTC.",
+                                  time=f"{blocked:%H:%M:%S}")]
         return render_template("auth/sign_in.html", form=form), 429
     if user is None:
-        form.password.errors = ["Wrong username or password."]
+        form.password.errors = [_("Wrong username or password.")]
         return render_template("auth/sign_in.html", form=form), 401
     session.clear()  # a new session: nothing of the anonymous one is carried over
     login_user(SignedIn(user))
@@ -126,7 +136,7 @@ def sign_out():
     _revoke_sessions(me())
     logout_user()
     session.clear()
-    flash("Signed out.")
+    flash(_("Signed out."))
     return redirect(url_for("auth.sign_in"))
 
 
@@ -140,12 +150,13 @@ def password():
         keys = [(lockout.password_key(me().id), config.failed_sign_ins)]
         blocked = lockout.reserve(keys, now, config.lockout_minutes)
         if blocked:
-            form.current.errors = [f"Too many wrong current passwords: try again after {blocked:%H:%M:%S} UTC."]
+            form.current.errors = [_("Too many wrong current passwords: try again after %(time)s UTC.",
+                                     time=f"{blocked:%H:%M:%S}")]
             status = 429
         elif not users.check_password(me(), form.current.data):
             if lockout.failed(keys, now, config.lockout_minutes):
                 return _sign_out_after_wrong_passwords()
-            form.current.errors = ["That is not your current password."]
+            form.current.errors = [_("That is not your current password.")]
         else:
             lockout.succeeded([key for key, _ in keys])
             return _change_password(form) or (render_template("auth/password.html", form=form), 400)
@@ -157,12 +168,12 @@ def _change_password(form: PasswordForm):
     try:
         users.set_password(me(), form.new.data)
     except PatroldeskError as exc:
-        form.new.errors = [str(exc)]
+        form.new.errors = [said(exc)]
         return None
     user = _revoke_sessions(me())
     session.clear()
     login_user(SignedIn(user))
-    flash("Password changed; your other sessions are signed out.")
+    flash(_("Password changed; your other sessions are signed out."))
     return redirect(url_for("tickets.queue"))
 
 
@@ -170,8 +181,22 @@ def _sign_out_after_wrong_passwords():
     """Whoever keeps guessing at the current password is not let go on guessing in this session."""
     logout_user()
     session.clear()
-    flash("Signed out: too many wrong current passwords. Sign in again to go on.")
+    flash(_("Signed out: too many wrong current passwords. Sign in again to go on."))
     return redirect(url_for("auth.sign_in"))
+
+
+@blueprint.route("/language", methods=["POST"])
+@requires("agent")
+def language():
+    """The user's own choice of the console's language ("" follows the browser)."""
+    code = request.form.get("language", "")
+    if code and code not in SHIPPED:
+        flash(_("Choose one of the listed languages."), "error")
+        return redirect(url_for("auth.password"))
+    me().language = accounts.set_language(me(), code).language
+    refresh()  # this very message is said in the language just chosen
+    flash(_("The console now speaks your chosen language."))
+    return redirect(url_for("auth.password"))
 
 
 def _revoke_sessions(user: User) -> User:

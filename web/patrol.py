@@ -10,6 +10,7 @@ import datetime as dt
 import json
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from peewee import JOIN
 
 from daemon import patrol
@@ -18,6 +19,7 @@ from daemon.patrol import policies
 from daemon.store.db import database
 from daemon.store.models import OUTCOME_KINDS, VERDICTS, Customer, PatrolReport, PatrolReview, Ticket, User
 from web.access import me, requires
+from web.i18n import said, word
 from web.params import number
 
 blueprint = Blueprint("patrol", __name__, url_prefix="/patrol")
@@ -39,7 +41,7 @@ def log():
     rows, more = ([], False) if errors else _page_of(filters, page)
     args = {key: value for key, value in values.items() if value}
     return render_template("patrol/log.html", rows=rows, reviewed=_reviewed(rows), values=values, errors=errors,
-                           page=page, more=more, args=args, kinds=[(k, k) for k in OUTCOME_KINDS],
+                           page=page, more=more, args=args, kinds=[(k, word(k)) for k in OUTCOME_KINDS],
                            agents=[(u.username, u.username) for u in User.select().order_by(User.username)]), \
         400 if errors else 200
 
@@ -54,11 +56,11 @@ def _filters(values: dict) -> tuple[dict, dict]:
     errors: dict[str, str] = {}
     since, last_day = _day(values, "since", errors), _day(values, "until", errors)
     if since and last_day and since > last_day:
-        errors["until"] = "the last day comes after the first"
+        errors["until"] = _("the last day comes after the first")
     if values["kind"] and values["kind"] not in OUTCOME_KINDS:
-        errors["kind"] = f"one of {', '.join(OUTCOME_KINDS)}"
+        errors["kind"] = _("one of %(kinds)s", kinds=", ".join(word(kind) for kind in OUTCOME_KINDS))
     if values["reviewed"] not in ("", "yes", "no"):
-        errors["reviewed"] = "reviewed, not reviewed, or either"
+        errors["reviewed"] = _("reviewed, not reviewed, or either")
     return {
         "since": since, "until": last_day + dt.timedelta(days=1) if last_day else None,  # the last day is included
         "agent": values["agent"] or None, "outcome_kind": values["kind"] or None, "tag": values["tag"] or None,
@@ -73,7 +75,7 @@ def _day(values: dict, key: str, errors: dict) -> dt.datetime | None:
     try:
         return dt.datetime.strptime(values[key], "%Y-%m-%d")
     except ValueError:
-        errors[key] = f"a day as YYYY-MM-DD, not {values[key]!r}"
+        errors[key] = _("a day as YYYY-MM-DD, not %(typed)r", typed=values[key])
         return None
 
 
@@ -112,8 +114,12 @@ def review(report_id: int):
     written, policy, errors = _write_review(found, values)
     if errors:
         return _report_page(found, values, errors, status=400)
-    saved = f"; policy {policy.name} saved" if policy else ""
-    flash(f"Review {written.id} written ({written.verdict}){saved}.")
+    verdict = word(written.verdict)
+    if policy:
+        flash(_("Review %(id)s written (%(verdict)s); policy %(policy)s saved.", id=written.id, verdict=verdict,
+                policy=policy.name))
+    else:
+        flash(_("Review %(id)s written (%(verdict)s).", id=written.id, verdict=verdict))
     return redirect(url_for("patrol.report", report_id=found.id))
 
 
@@ -137,9 +143,9 @@ def _write_review(found: PatrolReport, values: dict):
                                               values["policy_action"], values["policy_description"], user=me(),
                                               from_review=written)
     except patrol.NoteRefused as exc:
-        return None, None, {**exc.problems, **problems}
+        return None, None, {**{key: said(why) for key, why in exc.problems.items()}, **problems}
     except policies.PolicyRefused as exc:  # the condition and action passed already: it is the name
-        return None, None, {"policy_name": str(exc)}
+        return None, None, {"policy_name": said(exc)}
     except _TakeBack:
         return None, None, problems
     return written, policy, {}
@@ -152,7 +158,7 @@ def _policy_problems(values: dict) -> dict[str, str]:
         try:
             check(values[key])
         except policies.PolicyRefused as exc:
-            problems[key] = str(exc)
+            problems[key] = said(exc)
     return problems
 
 
@@ -164,8 +170,8 @@ def _report_or_none(report_id: int) -> PatrolReport | None:
 
 
 def _missing(report_id: int):
-    return render_template("error.html", title="No such report",
-                           message=f"There is no patrol report {report_id}."), 404
+    return render_template("error.html", title=_("No such report"),
+                           message=_("There is no patrol report %(id)s.", id=report_id)), 404
 
 
 def _report_page(found: PatrolReport, values: dict, errors: dict, status: int = 200):
@@ -178,5 +184,5 @@ def _report_page(found: PatrolReport, values: dict, errors: dict, status: int = 
                            ticket=ticket, customer=Customer.get_by_id(ticket.requester_id),
                            facts=json.loads(found.facts or "{}"), tags=json.loads(found.tags or "[]"),
                            reviews=reviews, values=values, errors=errors,
-                           verdicts=[(v, v) for v in VERDICTS], actions=policies.ACTIONS,
+                           verdicts=[(v, word(v)) for v in VERDICTS], actions=policies.ACTIONS,
                            variables=policies.VARIABLES), status

@@ -18,12 +18,14 @@ from typing import Callable
 
 import pygal
 from flask import Blueprint, Response, abort, g, render_template, request
+from flask_babel import gettext as _, lazy_gettext
 from pygal.style import Style
 
 from daemon.patrol import dashboard as figures
 from daemon.patrol.dashboard import Period, PeriodRefused
 from daemon.store.models import OUTCOME_KINDS
 from web.access import requires
+from web.i18n import said, word
 
 blueprint = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -83,29 +85,30 @@ class Chart:
 
 def _volume(span: Period) -> Table:
     days = figures.volume(span)
-    return Table("Day", [d.day for d in days], [Column("opened", [d.opened for d in days]),
-                                                 Column("closed", [d.closed for d in days])])
+    return Table(_("Day"), [d.day for d in days], [Column(_("opened"), [d.opened for d in days]),
+                                                    Column(_("closed"), [d.closed for d in days])])
 
 
 def _outcomes(span: Period) -> Table:
     weeks = figures.outcomes(span)
     kinds = list(weeks[0].counts) if weeks else list(OUTCOME_KINDS)
-    return Table("Week of", [w.week for w in weeks], [Column(kind, [w.counts[kind] for w in weeks]) for kind in kinds])
+    return Table(_("Week of"), [w.week for w in weeks],
+                 [Column(word(kind), [w.counts[kind] for w in weeks]) for kind in kinds])
 
 
 def _first_response(span: Period) -> Table:
     weeks = figures.first_response(span)
-    return Table("Week opened", [w.week for w in weeks], [
-        Column("answered", [w.count for w in weeks], charted=False),
-        Column("not answered yet", [w.waiting for w in weeks], charted=False),
-        Column("median hours", [w.median for w in weeks]), Column("p90 hours", [w.p90 for w in weeks])])
+    return Table(_("Week opened"), [w.week for w in weeks], [
+        Column(_("answered"), [w.count for w in weeks], charted=False),
+        Column(_("not answered yet"), [w.waiting for w in weeks], charted=False),
+        Column(_("median hours"), [w.median for w in weeks]), Column(_("p90 hours"), [w.p90 for w in weeks])])
 
 
 def _time_to_close(span: Period) -> Table:
     weeks = figures.time_to_close(span)
-    return Table("Week closed", [w.week for w in weeks], [
-        Column("closed", [w.count for w in weeks], charted=False),
-        Column("median hours", [w.median for w in weeks]), Column("p90 hours", [w.p90 for w in weeks])])
+    return Table(_("Week closed"), [w.week for w in weeks], [
+        Column(_("closed"), [w.count for w in weeks], charted=False),
+        Column(_("median hours"), [w.median for w in weeks]), Column(_("p90 hours"), [w.p90 for w in weeks])])
 
 
 def _knowledge(span: Period) -> list[figures.WeekKnowledge]:
@@ -118,46 +121,50 @@ def _knowledge(span: Period) -> list[figures.WeekKnowledge]:
 
 def _link_rate(span: Period) -> Table:
     weeks = _knowledge(span)
-    return Table("Week closed", [w.week for w in weeks], [
-        Column("closed", [w.closed for w in weeks], charted=False),
-        Column("linked", [w.linked for w in weeks], charted=False),
-        Column("link rate %", [None if w.link_rate is None else round(100 * w.link_rate, 1) for w in weeks])])
+    return Table(_("Week closed"), [w.week for w in weeks], [
+        Column(_("closed"), [w.closed for w in weeks], charted=False),
+        Column(_("linked"), [w.linked for w in weeks], charted=False),
+        Column(_("link rate %"), [None if w.link_rate is None else round(100 * w.link_rate, 1) for w in weeks])])
 
 
 def _reuse(span: Period) -> Table:
     weeks = _knowledge(span)
-    return Table("Week of", [w.week for w in weeks], [Column("reused", [w.reused for w in weeks]),
-                                                      Column("created", [w.created for w in weeks])])
+    return Table(_("Week of"), [w.week for w in weeks], [Column(_("reused"), [w.reused for w in weeks]),
+                                                         Column(_("created"), [w.created for w in weeks])])
 
 
 def _gaps(span: Period) -> Table:
     gaps = figures.gaps(span)
-    return Table("Searched for", [g.words for g in gaps], [
-        Column("searches", [g.searches for g in gaps]), Column("found nothing", [g.found_nothing for g in gaps]),
-        Column("tickets", [g.tickets for g in gaps], charted=False)])
+    return Table(_("Searched for"), [g.words for g in gaps], [
+        Column(_("searches"), [g.searches for g in gaps]),
+        Column(_("found nothing"), [g.found_nothing for g in gaps]),
+        Column(_("tickets"), [g.tickets for g in gaps], charted=False)])
 
 
 CHARTS = {chart.name: chart for chart in (
-    Chart("volume", "Tickets opened and closed per day",
-          "A ticket is closed on the day its closing SBO note was written; one closed again counts again.",
+    Chart("volume", lazy_gettext("Tickets opened and closed per day"),
+          lazy_gettext("A ticket is closed on the day its closing SBO note was written; "
+                       "one closed again counts again."),
           pygal.Bar, _volume),
-    Chart("outcomes", "Outcomes per week",
-          "Closing notes by outcome kind, in the week of the close; a corrected note counts with its newest kind.",
+    Chart("outcomes", lazy_gettext("Outcomes per week"),
+          lazy_gettext("Closing notes by outcome kind, in the week of the close; "
+                       "a corrected note counts with its newest kind."),
           pygal.StackedBar, _outcomes, {"style": _style(*_OUTCOME_COLOURS.values())}),
-    Chart("first-response", "Hours to first response",
-          "From opening to a person's first reply, median and 90th percentile, by the week the ticket was "
-          "opened; tickets not answered yet are counted apart.", pygal.Line, _first_response),
-    Chart("time-to-close", "Hours to close",
-          "From opening to the ticket's first closing note, median and 90th percentile, by the week of "
-          "that close.", pygal.Line, _time_to_close),
-    Chart("link-rate", "Link rate per week",
-          "Closed tickets linked to a knowledge article, out of all closed that week.", pygal.Line, _link_rate,
-          {"range": (0, 100)}),
-    Chart("reuse", "Articles reused and created per week",
-          "Links made that week: to an article the ticket reused (or was answered from), or to one it created.",
+    Chart("first-response", lazy_gettext("Hours to first response"),
+          lazy_gettext("From opening to a person's first reply, median and 90th percentile, by the week the ticket was "
+                       "opened; tickets not answered yet are counted apart."), pygal.Line, _first_response),
+    Chart("time-to-close", lazy_gettext("Hours to close"),
+          lazy_gettext("From opening to the ticket's first closing note, median and 90th percentile, by the week of "
+                       "that close."), pygal.Line, _time_to_close),
+    Chart("link-rate", lazy_gettext("Link rate per week"),
+          lazy_gettext("Closed tickets linked to a knowledge article, out of all closed that week."),
+          pygal.Line, _link_rate, {"range": (0, 100)}),
+    Chart("reuse", lazy_gettext("Articles reused and created per week"),
+          lazy_gettext("Links made that week: to an article the ticket reused (or was answered from), "
+                       "or to one it created."),
           pygal.Bar, _reuse),
-    Chart("gaps", "Top knowledge gaps",
-          "Searches made at least twice in the period that found nothing anyone then used.",
+    Chart("gaps", lazy_gettext("Top knowledge gaps"),
+          lazy_gettext("Searches made at least twice in the period that found nothing anyone then used."),
           pygal.HorizontalBar, _gaps),
 )}
 
@@ -176,8 +183,8 @@ def _offline(root):
 def _settings(chart: Chart, labels: int) -> dict:
     """pygal's settings: no script (js=[]), only its own CSS files, inlined; at most a dozen x labels."""
     settings = dict(
-        title=chart.title, style=_STYLE, js=[], width=800, height=420,
-        legend_at_bottom=True, no_data_text="No data", truncate_label=40, truncate_legend=30,
+        title=str(chart.title), style=_STYLE, js=[], width=800, height=420,
+        legend_at_bottom=True, no_data_text=_("No data"), truncate_label=40, truncate_legend=30,
         x_label_rotation=0 if chart.kind is pygal.HorizontalBar else 30, show_minor_x_labels=False,
         x_labels_major_every=max(1, math.ceil(labels / _MOST_X_LABELS)), include_x_axis=True)
     return {**settings, **chart.options}
@@ -219,7 +226,8 @@ def _period() -> tuple[Period, str]:
     try:
         return figures.period_of(request.args.get("days")), ""
     except PeriodRefused as refused:
-        return figures.period(), f"{refused}; showing the last {figures.DEFAULT_DAYS} days."
+        return figures.period(), _("%(problem)s; showing the last %(days)s days.", problem=said(refused),
+                                   days=figures.DEFAULT_DAYS)
 
 
 @blueprint.route("/")
@@ -227,7 +235,7 @@ def _period() -> tuple[Period, str]:
 def dashboard():
     span, problem = _period()
     charts = [(chart, chart.table(span)) for chart in CHARTS.values()]
-    return render_template("reports/dashboard.html", title="Reports", span=span, charts=charts, problem=problem,
+    return render_template("reports/dashboard.html", title=_("Reports"), span=span, charts=charts, problem=problem,
                            typed=request.args.get("days") or str(span.days),
                            shortest=figures.SHORTEST, longest=figures.LONGEST)
 

@@ -12,12 +12,15 @@ import hashlib
 import hmac
 
 from flask import Flask, render_template, request
+from flask_babel import gettext as _
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from daemon.config import Config
 from daemon.outbound.compose import message_id_key
+from web.errors import FORM_REFUSALS
+from web.i18n import said
 
 csrf = CSRFProtect()
 
@@ -62,5 +65,6 @@ def _headers(response):
 
 
 def _csrf_refused(error: CSRFError):
-    return render_template("error.html", title="Form expired",
-                           message=f"{error.description} Go back, reload the page and send it again."), 400
+    return render_template("error.html", title=_("Form expired"), message=_(
+        "%(problem)s Go back, reload the page and send it again.",
+        problem=said(FORM_REFUSALS.get(error.description, error.description)))), 400

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from daemon.errors import NotFound, PatroldeskError
+from daemon.languages import N_
 from daemon.ingest import requeue
 from daemon.ingest.sources import spool
 from daemon.store.models import Inbound, RawMail
 from web.access import requires
+from web.i18n import said, word
 
 blueprint = Blueprint("spool", __name__, url_prefix="/spool")
 SHOWN_STATES = ("quarantined", "discarded")  # the ones a person may send through again
@@ -37,7 +40,7 @@ def quarantine():
 def _row(spool_id: int) -> Inbound:
     row = Inbound.select(Inbound, RawMail.id, RawMail.size).join(RawMail).where(Inbound.id == spool_id).first()
     if row is None:
-        raise NotFound(f"no spooled mail {spool_id}")
+        raise NotFound(N_("no spooled mail %(id)s", id=spool_id))
     return row
 
 
@@ -47,7 +50,7 @@ def detail(spool_id: int):
     try:
         row = _row(spool_id)
     except NotFound as exc:
-        return render_template("error.html", title="Not found", message=str(exc)), 404
+        return render_template("error.html", title=_("Not found"), message=said(exc)), 404
     return render_template("spool/detail.html", row=row, origin=_origin(row), retryable=row.state in SHOWN_STATES,
                            ticket=row.message.ticket if row.message_id else None)
 
@@ -66,7 +69,8 @@ def _origin(row: Inbound) -> dict:
 def raw(spool_id: int):
     row = Inbound.select(Inbound.id, RawMail.data).join(RawMail).where(Inbound.id == spool_id).first()
     if row is None:
-        return render_template("error.html", title="Not found", message=f"no spooled mail {spool_id}"), 404
+        return render_template("error.html", title=_("Not found"),
+                               message=_("no spooled mail %(id)s", id=spool_id)), 404
     return Response(bytes(row.raw.data), mimetype="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="spool-{spool_id}.eml"'})
 
@@ -77,12 +81,13 @@ def requeue_mail(spool_id: int):
     try:
         result = requeue.retry(current_app.config["PATROLDESK"], spool_id)
     except NotFound as exc:
-        return render_template("error.html", title="Not found", message=str(exc)), 404
+        return render_template("error.html", title=_("Not found"), message=said(exc)), 404
     except PatroldeskError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
         return redirect(url_for("spool.detail", spool_id=spool_id))
     ticket = f" #{result.ticket}" if result.ticket else ""
-    reason = f" ({result.reason})" if result.reason else ""
+    reason = f" ({said(result.reason)})" if result.reason else ""
     category = "error" if result.outcome == "quarantined" else "message"
-    flash(f"Spool {spool_id}: {result.outcome}{ticket}{reason}.", category)
+    flash(_("Spool %(id)s: %(outcome)s%(ticket)s%(reason)s.", id=spool_id, outcome=word(result.outcome), ticket=ticket,
+            reason=reason), category)
     return redirect(url_for("spool.detail", spool_id=spool_id))

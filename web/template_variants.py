@@ -15,6 +15,7 @@ from daemon.outbound import replies
 from daemon.outbound.variants import builtin_languages, team_languages
 from daemon.store.models import ReplyTemplate
 from web.access import me, requires
+from web.i18n import said
 from web.ticket_page import language_name
 
 blueprint = Blueprint("template_variants", __name__, url_prefix="/admin/templates")
@@ -89,7 +90,7 @@ def edit(name: str, language: str):
         try:
             preview = replies.render(_config(), name, replies.sample_context(_config()), picked=language)
         except PatroldeskError as exc:
-            preview_error = str(exc)
+            preview_error = said(exc)
     return render_template("admin/template_variant.html", name=name, language=language, stored=stored,
                            values=values, errors=errors, preview=preview, preview_error=preview_error,
                            language_name=language_name), 400 if errors else 200

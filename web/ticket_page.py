@@ -7,6 +7,8 @@ from functools import cached_property
 
 from peewee import JOIN
 
+from flask_babel import gettext as _, ngettext
+
 from daemon.config import Config
 from daemon.languages import DETECTED, name
 from daemon.mail.language import CONFIDENT
@@ -103,17 +105,21 @@ def language_choices() -> list[tuple[str, str]]:
 def closed_message(report: PatrolReport) -> str:
     """What the agent is told after closing: the report, and what knowledge capture did."""
     captured = getattr(report, "capture", None)
-    text = f"Closed with patrol report {report.id}."
+    text = _("Closed with patrol report %(id)s.", id=report.id)
     if captured is None:
         return text
-    if captured.action == "reused" and captured.article is not None:
-        return text + f" It matched article {captured.article.id} ({captured.article.title}), linked as a reuse: " \
-                      "improve that article if your note adds to it."
-    if captured.action == "linked" and captured.article is not None:
-        return text + f" Linked to article {captured.article.id}."
-    if captured.action == "drafted" and captured.article is not None:
-        removed = f"; {len(captured.removed)} personal detail(s) removed" if captured.removed else ""
-        return text + f" A draft article {captured.article.id} was written from your note{removed}."
+    article = captured.article
+    if captured.action == "reused" and article is not None:
+        return text + " " + _("It matched article %(id)s (%(title)s), linked as a reuse: improve that article "
+                              "if your note adds to it.", id=article.id, title=article.title)
+    if captured.action == "linked" and article is not None:
+        return text + " " + _("Linked to article %(id)s.", id=article.id)
+    if captured.action == "drafted" and article is not None and captured.removed:
+        return text + " " + ngettext("A draft article %(id)s was written from your note; %(num)d personal detail "
+                                     "removed.", "A draft article %(id)s was written from your note; %(num)d "
+                                     "personal details removed.", len(captured.removed), id=article.id)
+    if captured.action == "drafted" and article is not None:
+        return text + " " + _("A draft article %(id)s was written from your note.", id=article.id)
     if captured.action == "failed":
-        return text + " Capturing it for the knowledge base failed; the ticket's trail says why."
+        return text + " " + _("Capturing it for the knowledge base failed; the ticket's trail says why.")
     return text

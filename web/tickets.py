@@ -7,7 +7,7 @@ about, with everything typed kept.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
-from flask_babel import gettext
+from flask_babel import gettext as _
 
 from daemon import patrol, tickets
 from daemon.errors import PatroldeskError
@@ -17,6 +17,7 @@ from daemon.outbound import replies
 from daemon.store.models import FLAG_KINDS, OUTCOME_KINDS, Attachment, Message, Ticket, User, utcnow
 from daemon.tickets import queue as ticket_queue
 from web.access import me, requires
+from web.i18n import said, word
 from web.mailview import document as mail_document, policy as mail_policy, sanitize as sanitize_mail
 from web.params import number as form_number
 from web.ticket_page import closed_message, language_choices, language_name, view as ticket_view
@@ -86,7 +87,8 @@ def _render(ticket: Ticket, status: int = 200, **forms):
                            writes_in=tickets.writing_language(config, ticket.requester),
                            language_name=language_name, language_choices=language_choices(),
                            templates=list(dict.fromkeys(article_replies.reply_templates(config))),  # a name per variant
-                           outcome_kinds=OUTCOME_KINDS, flag_kinds=[k for k in FLAG_KINDS if k != "reopened"],
+                           outcome_kinds=[(k, word(k)) for k in OUTCOME_KINDS],
+                           flag_kinds=[(k, word(k)) for k in FLAG_KINDS if k != "reopened"],
                            agents=list(User.select().where(User.active).order_by(User.username)),
                            reply=forms.get("reply", {}), close=forms.get("close", {}),
                            no_reply=tickets.reply_refusal(ticket),
@@ -110,15 +112,15 @@ def reply(number: int):
               "language": form.get("language", "")}
     errors = {}
     if values["template"] not in article_replies.reply_templates(_config()):
-        errors["template"] = "pick one of the listed templates"
+        errors["template"] = _("pick one of the listed templates")
     elif form.get("action") == "send":
         try:
             queued = article_replies.reply(_config(), ticket, values["template"], me(), body=values["body"],
                                            language=values["language"] or None)
         except PatroldeskError as exc:  # a template that does not render, an article withdrawn, ...
-            errors["template"] = str(exc)
+            errors["template"] = said(exc)
         else:
-            flash(f"Reply queued to {ticket.requester.email} (outbox {queued.id}).")
+            flash(_("Reply queued to %(address)s (outbox %(id)s).", address=ticket.requester.email, id=queued.id))
             _accepted(ticket, "reply")
             return redirect(url_for("tickets.ticket", number=number) + "#latest")
     else:
@@ -126,7 +128,7 @@ def reply(number: int):
             values["preview"] = replies.preview(_config(), values["template"], ticket, me(), values["body"],
                                                 language=values["language"] or None)
         except PatroldeskError as exc:
-            errors["template"] = str(exc)
+            errors["template"] = said(exc)
     return _render(ticket, 400 if errors else 200, reply={"values": values, "errors": errors})
 
 
@@ -138,8 +140,8 @@ def add_note(number: int):
     try:
         tickets.add_note(ticket, me(), text)
     except PatroldeskError as exc:
-        return _render(ticket, 400, note={"values": {"text": text}, "errors": {"text": str(exc)}})
-    flash("Note added.")
+        return _render(ticket, 400, note={"values": {"text": text}, "errors": {"text": said(exc)}})
+    flash(_("Note added."))
     _accepted(ticket, "note")
     return redirect(url_for("tickets.ticket", number=number) + "#latest")
 
@@ -151,13 +153,13 @@ def assign(number: int):
     name = request.form.get("assignee", "").strip()
     assignee = User.get_or_none(User.username == name) if name else None
     if name and assignee is None:
-        flash(f"No user {name!r}.", "error")
+        flash(_("No user %(name)r.", name=name), "error")
     else:
         try:
             tickets.assign(ticket, assignee, me())
-            flash(f"Assigned to {assignee.username}." if assignee else "Unassigned.")
+            flash(_("Assigned to %(user)s.", user=assignee.username) if assignee else _("Unassigned."))
         except PatroldeskError as exc:
-            flash(str(exc), "error")
+            flash(said(exc), "error")
     return redirect(url_for("tickets.ticket", number=number))
 
 
@@ -170,14 +172,14 @@ def customer_language(number: int):
     try:
         customer = tickets.set_customer_language(ticket.requester, code, actor=me(), ticket=ticket)
     except PatroldeskError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
     else:
         if code:
-            flash(gettext("Mail to %(customer)s now goes in %(language)s.", customer=customer.email,
-                          language=language_name(customer.language)))
+            flash(_("Mail to %(customer)s now goes in %(language)s.", customer=customer.email,
+                    language=language_name(customer.language)))
         else:
-            flash(gettext("The language of mail to %(customer)s follows their own mail again.",
-                          customer=customer.email))
+            flash(_("The language of mail to %(customer)s follows their own mail again.",
+                    customer=customer.email))
     return redirect(url_for("tickets.ticket", number=number) + "#customer-language")
 
 
@@ -189,9 +191,9 @@ def priority(number: int):
     try:
         tickets.set_priority(_config(), ticket, value, actor=me())
     except PatroldeskError as exc:
-        flash(str(exc), "error")
+        flash(said(exc), "error")
     else:
-        flash(f"Priority {value}; the first answer is now due by the {value} SLA.")
+        flash(_("Priority %(priority)s; the first answer is now due by the %(priority)s SLA.", priority=word(value)))
     return redirect(url_for("tickets.ticket", number=number))
 
 
@@ -214,12 +216,12 @@ def close(number: int):
             report = patrol.close(_config(), ticket, _note(values), me(), status=values["status"] or "solved",
                                   notify=values["notify"], article=article, article_flag=flag)
         except patrol.NoteRefused as exc:
-            errors.update(exc.problems)
+            errors.update({key: said(why) for key, why in exc.problems.items()})
         except ArticleRefused as exc:
-            errors.update({f"flag_{key}" if key in ("kind", "detail") else key: why
+            errors.update({f"flag_{key}" if key in ("kind", "detail") else key: said(why)
                            for key, why in exc.problems.items()})
         except PatroldeskError as exc:
-            errors["form"] = str(exc)
+            errors["form"] = said(exc)
     if errors:
         return _render(ticket, 400, close={"values": values, "errors": errors})
     flash(closed_message(report))
@@ -240,12 +242,12 @@ def _named_article(text: str, errors: dict):
     if not text:
         return None
     if form_number(text) is None:
-        errors["article"] = "an article's number, or nothing"
+        errors["article"] = _("an article's number, or nothing")
         return None
     try:
         return get_article(form_number(text))
     except PatroldeskError as exc:
-        errors["article"] = str(exc)
+        errors["article"] = said(exc)
         return None
 
 
@@ -261,8 +263,8 @@ def attachment(number: int, attachment_id: int):
     if att is None:
         abort(404)  # another ticket's attachment is not found through this one
     if not att.stored:
-        return render_template("error.html", title="Not stored", message=(
-            f"{att.filename} was larger than the limit, so it stays only in the raw mail.")), 404
+        return render_template("error.html", title=_("Not stored"), message=_(
+            "%(file)s was larger than the limit, so it stays only in the raw mail.", file=att.filename)), 404
     response = send_file(blob_path(_config().attachments_dir, att.sha256), mimetype=att.content_type or
                          "application/octet-stream", as_attachment=True, download_name=att.filename,
                          max_age=0, etag=False, conditional=False)

@@ -9,6 +9,7 @@ import click
 from daemon.cli.root import App, cli, pass_app
 from daemon.errors import PatroldeskError
 from daemon.people import accounts, users
+from daemon.languages import SHIPPED
 from daemon.store.models import ROLES, User
 
 
@@ -49,3 +50,18 @@ def user_password(app: App, username, password_stdin):
     users.set_password(user, password)
     accounts.revoke_sessions(user)  # a password reset because of a leak must end the thief's session too
     click.echo(f"password of {username!r} changed; its console sessions are signed out")
+
+
+@user_group.command("language")
+@click.argument("username")
+@click.argument("language", type=click.Choice(["browser", *SHIPPED]))
+@pass_app
+def user_language(app: App, username, language):
+    """The console's language for an account; "browser" follows the browser's Accept-Language."""
+    app.database()
+    user = User.get_or_none(User.username == username)
+    if user is None:
+        raise PatroldeskError(f"no user {username!r}")
+    accounts.set_language(user, "" if language == "browser" else language)
+    shown = "the browser's language" if language == "browser" else language
+    click.echo(f"the console speaks {shown} to {username!r}")

@@ -13,15 +13,16 @@ from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
 from daemon.ingest import pipeline
 from daemon.ingest.sources import spool
+from daemon.languages import N_
 from daemon.store.models import Inbound
 
 
 def retry(config: Config, spool_id: int) -> pipeline.Disposition:
     """Put a quarantined (or discarded) mail back in the queue and process it now."""
     if Inbound.get_or_none(Inbound.id == spool_id) is None:
-        raise NotFound(f"no spooled mail {spool_id}")
+        raise NotFound(N_("no spooled mail %(id)s", id=spool_id))
     if not spool.requeue(spool_id):
-        raise PatroldeskError(f"spool {spool_id} is not in quarantine or ignored: nothing to retry")
+        raise PatroldeskError(N_("spool %(id)s is not in quarantine or ignored: nothing to retry", id=spool_id))
     return process_now(config, spool_id)
 
 

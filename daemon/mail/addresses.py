@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from email.headerregistry import Address as _StdlibAddress
 
+from daemon.languages import N_
 from daemon.mail.cleaners import unescape
 
 _COMMENT_RE = re.compile(r"\(((?:[^()\\]|\\.)*)\)")
@@ -50,9 +51,9 @@ def addr_spec(text: str) -> str | None:
 def address_problem(address: str) -> str | None:
     """Why mail cannot be sent to `address`, or None when it is a valid addr-spec."""
     if not address.strip():
-        return "there is no address to send it to"
+        return N_("there is no address to send it to")
     if addr_spec(address) is None:
-        return f"{address!r} is not a valid mail address (RFC 5322 addr-spec)"
+        return N_("%(address)r is not a valid mail address (RFC 5322 addr-spec)", address=address)
     return None
 
 

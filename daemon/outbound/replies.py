@@ -29,9 +29,13 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NoReplyAddress, NotFound, PatroldeskError
+<<<<<<< HEAD
 from daemon.languages import DETECTED, normalise
 from daemon.mail.language import detect
 from daemon.outbound.localised import FILTERS, writing_in
+=======
+from daemon.languages import N_, Text
+>>>>>>> i16-console
 from daemon.outbound.outbox import queue_ticket_mail
 from daemon.outbound.budget import Budget, BudgetedEnvironment, BudgetExceeded, Meter, instrument, stream
 from daemon.outbound.compose import Draft, one_line, tagged_subject, topic
@@ -42,27 +46,41 @@ from daemon.store.models import Customer, ReplyTemplate, Ticket, User, utcnow
 
 # What a template can use, for the console's help: top-level names and their attributes.
 CONTEXT_VARIABLES: dict[str, str] = {
-    "customer": "the ticket's requester",
-    "customer.name": "their name as their mail gave it; may be empty",
-    "customer.email": "their address",
-    "ticket": "the ticket the mail is about",
-    "ticket.number": "its number, e.g. 10001",
-    "ticket.subject": "its subject as the customer wrote it, without Re:/Sv: prefixes and ticket tags; may be empty",
-    "ticket.status": "new, open, pending, solved or closed",
-    "ticket.reference": "the tag that threads replies, e.g. [#10001] (threading.tag_format)",
-    "agent": "the agent who writes; None in automatic mail, so test it: {% if agent %}",
-    "agent.name": "their name, or their username when they have not given one",
-    "agent.username": "their login name",
-    "article": "a knowledge article the mail points to, or None: {% if article %}",
-    "article.title": "its title",
-    "article.url": "where customers can read it; empty when it has no public address",
-    "support": "the support team",
-    "support.address": "the address the customer wrote to (support.addresses in the configuration)",
-    "support.name": "the team's name (support.name in the configuration)",
-    "now": "the time of rendering, an aware UTC datetime: {{ now.strftime('%Y-%m-%d') }}",
-    "body": "the text the agent wrote (the reply template), or the outcome the customer is told "
-            "(the solved notice); empty in other mail",
+    "customer": N_("the ticket's requester"),
+    "customer.name": N_("their name as their mail gave it; may be empty"),
+    "customer.email": N_("their address"),
+    "ticket": N_("the ticket the mail is about"),
+    "ticket.number": N_("its number, e.g. 10001"),
+    "ticket.subject": N_("its subject as the customer wrote it, without Re:/Sv: prefixes and ticket tags; "
+                         "may be empty"),
+    "ticket.status": N_("new, open, pending, solved or closed"),
+    "ticket.reference": N_("the tag that threads replies, e.g. [#10001] (threading.tag_format)"),
+    "agent": N_("the agent who writes; None in automatic mail, so test it: {% if agent %}"),
+    "agent.name": N_("their name, or their username when they have not given one"),
+    "agent.username": N_("their login name"),
+    "article": N_("a knowledge article the mail points to, or None: {% if article %}"),
+    "article.title": N_("its title"),
+    "article.url": N_("where customers can read it; empty when it has no public address"),
+    "support": N_("the support team"),
+    "support.address": N_("the address the customer wrote to (support.addresses in the configuration)"),
+    "support.name": N_("the team's name (support.name in the configuration)"),
+    "now": N_("the time of rendering, an aware UTC datetime: {{ now.strftime('%Y-%m-%d') }}"),
+    "body": N_("the text the agent wrote (the reply template), or the outcome the customer is told "
+               "(the solved notice); empty in other mail"),
 }
+
+
+def _refused(name: str, reason: str, line: int | None, part: Text | None) -> Text:
+    """'template 'x' subject line 2: why', said whole so that it can be said in other languages."""
+    if part and line is not None:
+        return N_("template %(name)r %(part)s line %(line)s: %(reason)s", name=name, part=part, line=line,
+                  reason=reason)
+    if part:
+        return N_("template %(name)r %(part)s: %(reason)s", name=name, part=part, reason=reason)
+    if line is not None:
+        return N_("template %(name)r line %(line)s: %(reason)s", name=name, line=line, reason=reason)
+    return N_("template %(name)r: %(reason)s", name=name, reason=reason)
+
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Unicode categories that could end a header line or hide in one: controls, surrogates, line and paragraph separators.
@@ -79,10 +97,7 @@ class TemplateRefused(PatroldeskError):
 
     def __init__(self, name: str, reason: str, line: int | None = None, part: str = "text"):
         self.name, self.reason, self.line, self.part = name, reason, line, part
-        where = f" {part}" if part in ("subject", "html") else ""
-        if line is not None:
-            where += f" line {line}"
-        super().__init__(f"template {name!r}{where}: {reason}")
+        super().__init__(_refused(name, reason, line, Text(part) if part in ("subject", "html") else None))
 
 
 @dataclass(frozen=True)
@@ -317,9 +332,9 @@ def check(config: Config, name: str, subject: str, text: str, html: str | None =
         raise TemplateRefused(name, f"{language!r} is not a language patroldesk knows: one of {', '.join(DETECTED)}",
                               part="language")
     if not subject.strip():
-        raise TemplateRefused(name, "the subject is empty", part="subject")
+        raise TemplateRefused(name, N_("the subject is empty"), part="subject")
     if not text.strip():
-        raise TemplateRefused(name, "the text is empty")
+        raise TemplateRefused(name, N_("the text is empty"))
     parts = _stored_parts(subject, text, html)
     for tried, (described, context) in enumerate(sample_contexts(config)):
         try:
@@ -328,8 +343,8 @@ def check(config: Config, name: str, subject: str, text: str, html: str | None =
         except TemplateRefused as refused:
             if not tried:
                 raise
-            raise TemplateRefused(name, f"{refused.reason} (rendered for {described})", refused.line,
-                                  refused.part) from None
+            raise TemplateRefused(name, N_("%(reason)s (rendered for %(sample)s)", reason=refused.reason,
+                                           sample=described), refused.line, refused.part) from None
 
 
 def save_template(config: Config, name: str, subject: str, text: str, html: str | None = None,
@@ -352,7 +367,7 @@ def save_template(config: Config, name: str, subject: str, text: str, html: str 
 
 def _refuse_bad_name(name: str) -> None:
     if not _NAME.fullmatch(name):
-        raise TemplateRefused(name, "a name is 1 to 64 letters, digits, - or _", part="")
+        raise TemplateRefused(name, N_("a name is 1 to 64 letters, digits, - or _"), part="")
 
 
 def _stored_parts(subject: str, text: str, html: str | None) -> list[_Part]:
@@ -381,7 +396,7 @@ def _split_subject_line(name: str, source: str) -> tuple[str, str]:
     first, newline, rest = source.partition("\n")
     blank, newline_too, text = rest.partition("\n")
     if not first.lower().startswith("subject:") or not newline or not newline_too or blank.strip():
-        raise TemplateRefused(name, "the file must open with a 'Subject: ...' line and a blank line", line=1)
+        raise TemplateRefused(name, N_("the file must open with a 'Subject: ...' line and a blank line"), line=1)
     return first[len("subject:"):].strip(), text
 
 
@@ -402,7 +417,8 @@ def _render_part(name: str, part: _Part, context: dict, folder: Path | None, met
     except BudgetExceeded as exc:
         raise _refusal(name, part, _failing_line(exc, template), str(exc)) from None
     except SecurityError as exc:
-        raise _refusal(name, part, _failing_line(exc, template), f"not allowed in a template ({exc})") from None
+        raise _refusal(name, part, _failing_line(exc, template), N_("not allowed in a template (%(problem)s)",
+                                                                             problem=str(exc))) from None
     except UndefinedError as exc:
         raise _refusal(name, part, _failing_line(exc, template), str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - whatever a template's expression raises, the template is at fault
@@ -442,15 +458,17 @@ def _compile(environment: SandboxedEnvironment, name: str, part: _Part, known: f
         raise _refusal(name, part, exc.lineno, exc.message or str(exc)) from None
     reaching_out = next(tree.find_all(_REACHES_OTHER_TEMPLATES), None) if environment.loader is None else None
     if reaching_out is not None:
-        raise _refusal(name, part, reaching_out.lineno, "a team's template cannot include, import or extend templates")
+        raise _refusal(name, part, reaching_out.lineno,
+                       N_("a team's template cannot include, import or extend templates"))
     internal = _first_internal_name(tree)
     if internal:
         line, key = internal
-        raise _refusal(name, part, line, f"{key!r} belongs to Python's internals, which templates may not reach")
+        raise _refusal(name, part, line, N_("%(key)r belongs to Python's internals, which templates may not reach",
+                                            key=key))
     unknown = _first_unknown_name(tree, set(known) | set(environment.globals))
     if unknown:
         line, variable = unknown
-        raise _refusal(name, part, line, f"{variable!r} is undefined")
+        raise _refusal(name, part, line, N_("%(name)r is undefined", name=variable))
     return environment.from_string(instrument(tree))
 
 
@@ -505,7 +523,8 @@ def send_templated(config: Config, ticket: Ticket, name: str, kind: str, agent: 
     the agent picked one (`language`). Raises NoReplyAddress when the ticket has no address to answer."""
     refusal = tickets.reply_refusal(ticket)
     if refusal:
-        raise NoReplyAddress(f"ticket #{ticket.number} has {refusal}; nothing can be sent to it")
+        raise NoReplyAddress(N_("ticket #%(number)s has %(problem)s; nothing can be sent to it", number=ticket.number,
+                                problem=refusal))
     draft, revision = templated_draft(config, ticket, name, agent=agent, body=body, automatic=automatic,
                                       article=article, language=language)
     provenance = {"template_revision": revision, **(provenance or {})}

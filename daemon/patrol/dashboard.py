@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from daemon import knowledge as kb
 from daemon.errors import PatroldeskError
+from daemon.languages import N_
 from daemon.store.db import execute, is_sqlite
 from daemon.store.models import OUTCOME_KINDS, utcnow
 
@@ -69,7 +70,8 @@ def week_of(day: dt.date) -> dt.date:
 
 def period(days: int = DEFAULT_DAYS, now: dt.datetime | None = None) -> Period:
     if not SHORTEST <= days <= LONGEST:
-        raise PeriodRefused(f"a period is {SHORTEST} to {LONGEST} days, not {days}")
+        raise PeriodRefused(N_("a period is %(shortest)s to %(longest)s days, not %(days)s", shortest=SHORTEST,
+                               longest=LONGEST, days=days))
     today = (now or utcnow()).date()
     return Period(days, today - dt.timedelta(days=days - 1), today)
 
@@ -81,7 +83,8 @@ def period_of(typed: str | None, now: dt.datetime | None = None) -> Period:
         return period(DEFAULT_DAYS, now)
     if not _WHOLE_DAYS.fullmatch(text):
         shown = text if len(text) <= 20 else text[:20] + "…"
-        raise PeriodRefused(f"a period is a whole number of days, {SHORTEST} to {LONGEST}, not {shown!r}")
+        raise PeriodRefused(N_("a period is a whole number of days, %(shortest)s to %(longest)s, not %(typed)r",
+                               shortest=SHORTEST, longest=LONGEST, typed=shown))
     return period(int(text), now)
 
 

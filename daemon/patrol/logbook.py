@@ -31,6 +31,7 @@ from peewee import JOIN, SQL, Case, fn
 from daemon import knowledge, outbound, tickets
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
+from daemon.languages import N_, Text
 from daemon.outbound import message_id_key
 from daemon.store import db
 from daemon.store.db import database
@@ -41,10 +42,12 @@ from daemon.store.models import (
 GENESIS = "0" * 64  # the hash before the first row of a chain
 FIELDS = ("situation", "behaviour", "outcome")
 _ASKS = {
-    "situation": "what the customer faced, in their context",
-    "behaviour": "what you did, step by step",
-    "outcome": "what came of it, and why",
+    "situation": N_("what the customer faced, in their context"),
+    "behaviour": N_("what you did, step by step"),
+    "outcome": N_("what came of it, and why"),
 }
+# The fields as a refusal names them ("the same text as the situation").
+_FIELD_NAMES = {"situation": N_("situation"), "behaviour": N_("behaviour"), "outcome": N_("outcome")}
 _EDGE_PUNCTUATION = ".,;:!¡?¿…-–—\"'«»()[] \t"
 # One PostgreSQL advisory lock per chain: a row and its predecessor's hash are written in one turn.
 _CHAIN_LOCKS = {"patrol_report": 7_240_001, "patrol_review": 7_240_002}
@@ -62,7 +65,8 @@ class Note:
 
 
 class NoteRefused(PatroldeskError):
-    """A note that does not say enough; `problems` maps each field to what is wrong with it."""
+    """A note that does not say enough; `problems` maps each field to what is wrong with it
+    (each a daemon.languages.Text the console says in the agent's language)."""
 
     def __init__(self, problems: dict[str, str]):
         self.problems = problems
@@ -100,11 +104,12 @@ def check_note(config: Config, note: Note) -> dict[str, str]:
     """What is wrong with a note, field by field (empty when nothing is)."""
     problems = _check_texts(config, note)
     if note.outcome_kind not in OUTCOME_KINDS:
-        given = f", not {note.outcome_kind!r}" if note.outcome_kind else ""
-        problems["outcome_kind"] = f"one of {', '.join(OUTCOME_KINDS)}{given}"
+        kinds = ", ".join(OUTCOME_KINDS)
+        problems["outcome_kind"] = N_("one of %(kinds)s, not %(given)r", kinds=kinds, given=note.outcome_kind) \
+            if note.outcome_kind else N_("one of %(kinds)s", kinds=kinds)
     bad_tags = [tag for tag in note.tags if not tag.strip() or len(tag) > 64]
     if bad_tags:
-        problems["tags"] = "each tag is 1 to 64 characters"
+        problems["tags"] = N_("each tag is 1 to 64 characters")
     return problems
 
 
@@ -114,7 +119,7 @@ def _check_texts(config: Config, note: Note) -> dict[str, str]:
     texts = {name: " ".join((getattr(note, name) or "").split()) for name in FIELDS}
     for name, text in texts.items():
         if not text:
-            problems[name] = f"missing: write {_ASKS[name]}"
+            problems[name] = N_("missing: write %(ask)s", ask=_ASKS[name])
     if not cfg.validate:
         return problems
     placeholders = {_normal(word) for word in cfg.placeholders}
@@ -124,11 +129,14 @@ def _check_texts(config: Config, note: Note) -> dict[str, str]:
             continue
         normal = _normal(text)
         if normal in placeholders:
-            problems[name] = f"{text!r} says nothing a reviewer can learn from: write {_ASKS[name]}"
+            problems[name] = N_("%(text)r says nothing a reviewer can learn from: write %(ask)s", text=text,
+                                ask=_ASKS[name])
         elif len(text) < cfg.min_length:
-            problems[name] = f"too short ({len(text)} characters, at least {cfg.min_length}): write {_ASKS[name]}"
+            problems[name] = N_("too short (%(length)s characters, at least %(least)s): write %(ask)s",
+                                length=len(text), least=cfg.min_length, ask=_ASKS[name])
         elif normal in seen:
-            problems[name] = f"the same text as the {seen[normal]}: write {_ASKS[name]}"
+            problems[name] = N_("the same text as the %(field)s: write %(ask)s", field=_FIELD_NAMES[seen[normal]],
+                                ask=_ASKS[name])
         seen.setdefault(normal, name)
     return {name: problems[name] for name in FIELDS if name in problems}
 
@@ -153,15 +161,16 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
     TemplateRefused when the solved notice does not render; nothing is written then.
     """
     if status not in ("solved", "closed"):
-        raise PatroldeskError(f"a ticket is closed as solved or closed, not {status!r}")
+        raise PatroldeskError(N_("a ticket is closed as solved or closed, not %(status)r", status=status))
     _refuse_weak(config, note)
     article = knowledge.get_article(article.id) if article is not None else None
     if article is not None and article.state not in knowledge.LIVE_STATES:
-        raise knowledge.NotAllowed(f"article {article.id} is {article.state}; close with a live article, "
-                                   "or let the knowledge base be searched")
+        raise knowledge.NotAllowed(N_("article %(id)s is %(state)s; close with a live article, "
+                                      "or let the knowledge base be searched", id=article.id,
+                                      state=Text(article.state)))
     if article_flag is not None:
         if article is None:
-            raise PatroldeskError("a flag is raised on the article the ticket is closed with: name the article")
+            raise PatroldeskError(N_("a flag is raised on the article the ticket is closed with: name the article"))
         problems = knowledge.check_flag(article, article_flag.kind, agent, article_flag.detail)
         if problems:
             raise knowledge.ArticleRefused(problems)
@@ -169,8 +178,9 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
         _lock_chain("patrol_report")  # before the status is read: two closes of one ticket take turns
         current = Ticket.get_by_id(ticket.id)
         if current.status in ("solved", "closed"):
-            raise PatroldeskError(f"ticket #{current.number} is already {current.status}; "
-                                  "a customer's reply opens it again, and it is closed with a new note")
+            raise PatroldeskError(N_("ticket #%(number)s is already %(status)s; a customer's reply opens it again, "
+                                     "and it is closed with a new note", number=current.number,
+                                     status=Text(current.status)))
         refusal = tickets.reply_refusal(current) if notify else None
         customer_hears = _customer_text(note) if notify and not refusal else ""
         report = _append_report(config, current, note, "closing", agent, customer_hears=customer_hears,
@@ -203,8 +213,8 @@ def correct(config: Config, report: PatrolReport, note: Note, agent: User | None
     with database.atomic():
         latest = latest_revision(report)
         if latest.id != report.id:
-            raise PatroldeskError(f"report {report.id} was corrected already by report {latest.id}; "
-                                  f"correct that one")
+            raise PatroldeskError(N_("report %(id)s was corrected already by report %(latest)s; correct that one",
+                                     id=report.id, latest=latest.id))
         ticket = Ticket.get_by_id(report.ticket_id)
         corrected = _append_report(config, ticket, note, report.kind, agent, corrects=report,
                                    customer_hears=report.customer_hears)
@@ -217,13 +227,13 @@ def review(config: Config, report: PatrolReport, verdict: str, analysis: str, de
     """A reviewer's verdict, analysis and decision on a report, signed and dated; appended, never changed."""
     problems = {}
     if verdict not in VERDICTS:
-        problems["verdict"] = f"one of {', '.join(VERDICTS)}, not {verdict!r}"
+        problems["verdict"] = N_("one of %(kinds)s, not %(given)r", kinds=", ".join(VERDICTS), given=verdict)
     if not analysis.strip():
-        problems["analysis"] = "missing: write why it went as it went"
+        problems["analysis"] = N_("missing: write why it went as it went")
     if not decision.strip():
-        problems["decision"] = "missing: write what to do differently (or that nothing needs to change)"
+        problems["decision"] = N_("missing: write what to do differently (or that nothing needs to change)")
     if reviewer is None or reviewer.role not in ("reviewer", "admin"):
-        problems["reviewer"] = "only a reviewer or an admin reviews reports"
+        problems["reviewer"] = N_("only a reviewer or an admin reviews reports")
     if problems:
         raise NoteRefused(problems)
     with database.atomic():
@@ -393,7 +403,7 @@ def revisions(report: PatrolReport) -> list[PatrolReport]:
 def get_report(report_id: int) -> PatrolReport:
     report = PatrolReport.get_or_none(PatrolReport.id == report_id)
     if report is None:
-        raise NotFound(f"no patrol report {report_id}")
+        raise NotFound(N_("no patrol report %(id)s", id=report_id))
     return report
 
 

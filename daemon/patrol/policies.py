@@ -30,6 +30,7 @@ from functools import lru_cache
 from daemon import outbound, tickets
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
+from daemon.languages import N_
 from daemon.store import db
 from daemon.store.db import database
 from daemon.store.models import Customer, Policy, PolicyFiring, Ticket, User, utcnow
@@ -37,6 +38,7 @@ from daemon.store.models import Customer, Policy, PolicyFiring, Ticket, User, ut
 log = logging.getLogger("patroldesk.policies")
 
 VARIABLES: dict[str, str] = {
+<<<<<<< HEAD
     "customer.email": "the requester's address",
     "customer.domain": "the part of the address after @",
     "customer.tickets": "how many tickets the customer has opened, this one included",
@@ -51,6 +53,21 @@ VARIABLES: dict[str, str] = {
     "ticket.escalated": "true once escalated",
     "ticket.contact_count": "how many mails the customer has sent on this ticket, this one included",
     "ticket.age_hours": "hours since the ticket was opened",
+=======
+    "customer.email": N_("the requester's address"),
+    "customer.domain": N_("the part of the address after @"),
+    "customer.tickets": N_("how many tickets the customer has opened, this one included"),
+    "customer.<attribute>": N_("any attribute set with `patroldesk customer set` (monthly_spend, plan...); "
+                               "none when not set"),
+    "ticket.number": N_("the ticket's number"),
+    "ticket.subject": N_("its subject"),
+    "ticket.status": N_("new, open, pending, solved or closed"),
+    "ticket.priority": N_("low, normal, high or urgent"),
+    "ticket.group": N_("the group it is assigned to ('' when none)"),
+    "ticket.escalated": N_("true once escalated"),
+    "ticket.contact_count": N_("how many mails the customer has sent on this ticket, this one included"),
+    "ticket.age_hours": N_("hours since the ticket was opened"),
+>>>>>>> i16-console
 }
 PRIORITIES = tickets.PRIORITIES
 ACTIONS = ("priority:<low|normal|high|urgent>", "group:<name>", "escalate", "notify-reviewers")
@@ -87,17 +104,17 @@ def compile_condition(text: str) -> ast.expr:
     """The checked syntax tree of a condition; PolicyRefused names the column of the first fault."""
     source = " ".join(text.split())
     if not source:
-        raise PolicyRefused("the condition is empty")
+        raise PolicyRefused(N_("the condition is empty"))
     if len(source) > MAX_CONDITION_LENGTH:
-        raise PolicyRefused(f"the condition is {len(source)} characters long; at most {MAX_CONDITION_LENGTH}")
+        raise PolicyRefused(N_("the condition is %(length)s characters long; at most %(most)s", length=len(source),
+                               most=MAX_CONDITION_LENGTH))
     try:
         tree = ast.parse(source, mode="eval").body
     except SyntaxError as exc:
         column = exc.offset or 1
-        raise PolicyRefused(f"condition, column {column}: cannot read it ({exc.msg})\n  {source}\n  "
-                            f"{' ' * (column - 1)}^") from None
+        raise PolicyRefused(_at_column(column, N_("cannot read it (%(problem)s)", problem=exc.msg), source)) from None
     except (RecursionError, MemoryError):
-        raise PolicyRefused(f"the condition nests too deeply (at most {MAX_DEPTH} levels)") from None
+        raise PolicyRefused(N_("the condition nests too deeply (at most %(most)s levels)", most=MAX_DEPTH)) from None
     _check(tree, source)
     return tree
 
@@ -106,13 +123,18 @@ MAX_CONDITION_LENGTH = 2000
 MAX_DEPTH = 30  # of and/or/not/comparisons inside each other: rules people write need a handful
 
 
+def _at_column(column: int, why: str, source: str) -> str:
+    """The refusal with the condition under it and a caret at the column of the fault."""
+    return N_("condition, column %(column)s: %(why)s\n  %(source)s\n  %(caret)s", column=column, why=why,
+              source=source, caret=" " * (column - 1) + "^")
+
+
 def _check(node: ast.AST, source: str, depth: int = 0) -> None:
     def refuse(at: ast.AST, why: str):
-        column = getattr(at, "col_offset", 0) + 1
-        raise PolicyRefused(f"condition, column {column}: {why}\n  {source}\n  {' ' * (column - 1)}^")
+        raise PolicyRefused(_at_column(getattr(at, "col_offset", 0) + 1, why, source))
 
     if depth > MAX_DEPTH:
-        refuse(node, f"nested more than {MAX_DEPTH} levels deep")
+        refuse(node, N_("nested more than %(most)s levels deep", most=MAX_DEPTH))
     depth += 1
 
     if isinstance(node, ast.BoolOp):
@@ -126,33 +148,35 @@ def _check(node: ast.AST, source: str, depth: int = 0) -> None:
     elif isinstance(node, ast.Compare):
         for op, right in zip(node.ops, node.comparators):
             if type(op) not in _COMPARE:
-                refuse(node, "only == != < <= > >= in and not in compare")
+                refuse(node, N_("only == != < <= > >= in and not in compare"))
             if isinstance(op, (ast.In, ast.NotIn)) and not isinstance(right, (ast.List, ast.Tuple, ast.Attribute)):
-                refuse(right, "in and not in look in a list ['a', 'b'] or in the text of a "
-                              "customer.<name> or ticket.<name>")
+                refuse(right, N_("in and not in look in a list ['a', 'b'] or in the text of a "
+                                 "customer.<name> or ticket.<name>"))
         for part in (node.left, *node.comparators):
             _check(part, source, depth)
     elif isinstance(node, ast.Attribute):
         if not isinstance(node.value, ast.Name) or node.value.id not in ("customer", "ticket"):
-            refuse(node, "only customer.<name> and ticket.<name> can be read")
+            refuse(node, N_("only customer.<name> and ticket.<name> can be read"))
         if node.value.id == "ticket" and node.attr not in _TICKET_FIELDS:
-            refuse(node, f"ticket has no {node.attr!r} (it has {', '.join(sorted(_TICKET_FIELDS))})")
+            refuse(node, N_("ticket has no %(name)r (it has %(fields)s)", name=node.attr,
+                            fields=", ".join(sorted(_TICKET_FIELDS))))
         if node.attr.startswith("_"):
-            refuse(node, "names starting with _ are not attributes")
+            refuse(node, N_("names starting with _ are not attributes"))
     elif isinstance(node, ast.Name):
         if node.id not in _CONSTANTS:
-            refuse(node, f"unknown name {node.id!r}: use customer.<name>, ticket.<name>, true, false or none")
+            refuse(node, N_("unknown name %(name)r: use customer.<name>, ticket.<name>, true, false or none",
+                            name=node.id))
     elif isinstance(node, ast.Constant):
         if node.value is not None and not isinstance(node.value, (int, float, str)):
-            refuse(node, "only numbers, quoted text, true, false and none are values")
+            refuse(node, N_("only numbers, quoted text, true, false and none are values"))
     elif isinstance(node, (ast.List, ast.Tuple)):
         for element in node.elts:
             if not isinstance(element, ast.Constant):
-                refuse(element, "a list holds numbers and quoted text only")
+                refuse(element, N_("a list holds numbers and quoted text only"))
             _check(element, source, depth)
     else:
-        refuse(node, f"{type(node).__name__.lower()} is not part of the condition language "
-                     "(comparisons joined by and, or, not)")
+        refuse(node, N_("%(what)s is not part of the condition language (comparisons joined by and, or, not)",
+                        what=type(node).__name__.lower()))
 
 
 def evaluate(tree: ast.expr, facts: dict) -> bool:
@@ -199,7 +223,7 @@ def check_action(action: str) -> str:
         return f"group:{argument.strip()}"
     if action in ("escalate", "notify-reviewers"):
         return action
-    raise PolicyRefused(f"action {action!r}: one of {', '.join(ACTIONS)}")
+    raise PolicyRefused(N_("action %(action)r: one of %(actions)s", action=action, actions=", ".join(ACTIONS)))
 
 
 # Keeping policies --------------------------------------------------------------
@@ -209,7 +233,7 @@ def save_policy(name: str, condition: str, action: str, description: str = "", u
     """Store a policy after checking its condition and action (replacing one of the same name)."""
     name = name.strip()
     if not name or len(name) > 100:
-        raise PolicyRefused("a policy's name is 1 to 100 characters")
+        raise PolicyRefused(N_("a policy's name is 1 to 100 characters"))
     compile_condition(condition)
     action = check_action(action)
     with database.atomic():
@@ -225,19 +249,19 @@ def save_policy(name: str, condition: str, action: str, description: str = "", u
 def get_policy(name: str) -> Policy:
     policy = Policy.get_or_none(Policy.name == name)
     if policy is None:
-        raise NotFound(f"no policy named {name!r} (see `patroldesk policy list`)")
+        raise NotFound(N_("no policy named %(name)r (see `patroldesk policy list`)", name=name))
     return policy
 
 
 def set_customer_attributes(email: str, values: dict) -> Customer:
     customer = Customer.get_or_none(Customer.email == email.strip().lower())
     if customer is None:
-        raise NotFound(f"no customer {email!r}: customers appear with their first mail")
+        raise NotFound(N_("no customer %(email)r: customers appear with their first mail", email=email))
     attributes = json.loads(customer.attributes or "{}")
     for key, value in values.items():
         if not key.isidentifier() or key.startswith("_") or key in _CUSTOMER_FIELDS:
-            raise PolicyRefused(f"{key!r} cannot be a customer attribute (a name of letters, digits and _, "
-                                f"not {', '.join(sorted(_CUSTOMER_FIELDS))})")
+            raise PolicyRefused(N_("%(key)r cannot be a customer attribute (a name of letters, digits and _, "
+                                   "not %(fields)s)", key=key, fields=", ".join(sorted(_CUSTOMER_FIELDS))))
         if value is None:
             attributes.pop(key, None)
         else:

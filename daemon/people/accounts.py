@@ -15,6 +15,7 @@ from peewee import IntegrityError
 
 from daemon import tickets
 from daemon.errors import NotFound, PatroldeskError
+from daemon.languages import N_, SHIPPED
 from daemon.people import users
 from daemon.store import db
 from daemon.store.db import database
@@ -37,7 +38,7 @@ _USERS_REFUSALS = (("role must", "role"), ("a username", "username"), ("the user
 def get_user(user_id: int) -> User:
     user = User.get_or_none(User.id == user_id)
     if user is None:
-        raise NotFound(f"no user with id {user_id}")
+        raise NotFound(N_("no user with id %(id)s", id=user_id))
     return user
 
 
@@ -45,18 +46,18 @@ def create_account(username: str, role: str, password: str, name: str = "", emai
                    actor: User | None = None) -> User:
     """A new account (daemon.people.users' rules), its name and address within what the columns hold."""
     if len(name) > User.name.max_length:
-        raise AccountRefused(f"a name is at most {User.name.max_length} characters", "name")
+        raise AccountRefused(N_("a name is at most %(most)s characters", most=User.name.max_length), "name")
     if email and (len(email) > User.email.max_length or "@" not in email[1:-1] or any(c.isspace() for c in email)):
-        raise AccountRefused("that is not an e-mail address (name@example.com, or nothing)", "email")
+        raise AccountRefused(N_("that is not an e-mail address (name@example.com, or nothing)"), "email")
     with database.atomic():
         _refuse_unless_admin(actor)
         try:
             user = users.create_user(username, role, password, email=email, name=name)
         except PatroldeskError as exc:
             field = next((f for opening, f in _USERS_REFUSALS if str(exc).startswith(opening)), "username")
-            raise AccountRefused(str(exc), field) from None
+            raise AccountRefused(exc.args[0] if exc.args else str(exc), field) from None
         except IntegrityError:  # the same name, created by someone else this very moment
-            raise AccountRefused(f"the username {username!r} is taken", "username") from None
+            raise AccountRefused(N_("the username %(name)r is taken", name=username), "username") from None
         tickets.audit(None, "user created", {"user": username, "role": role}, actor=actor)
     return user
 
@@ -64,7 +65,8 @@ def create_account(username: str, role: str, password: str, name: str = "", emai
 def set_role(user: User, role: str, actor: User | None) -> User:
     """Give `user` another role; refuses an unknown role, one's own demotion and the last admin's."""
     if role not in ROLES:
-        raise AccountRefused(f"role must be one of {', '.join(ROLES)}, not {role!r}", "role")
+        raise AccountRefused(N_("role must be one of %(roles)s, not %(role)r", roles=", ".join(ROLES), role=role),
+                             "role")
     with database.atomic():
         current = _locked(user.id)
         _refuse_unless_admin(actor)
@@ -96,7 +98,7 @@ def set_active(user: User, active: bool, actor: User | None) -> User:
 def reset_password(user: User, actor: User | None) -> str:
     """Give another person's account a new random password (returned, to be shown once)."""
     if actor is not None and actor.id == user.id:
-        raise AccountRefused("change your own password on the password page: it asks for the current one",
+        raise AccountRefused(N_("change your own password on the password page: it asks for the current one"),
                              "password")
     password = users.new_password()
     with database.atomic():
@@ -105,6 +107,19 @@ def reset_password(user: User, actor: User | None) -> str:
         tickets.audit(None, "user password reset", {"user": user.username}, actor=actor)
         revoke_sessions(user)
     return password
+
+
+def set_language(user: User, language: str, actor: User | None = None) -> User:
+    """The console's language for `user` (a shipped one, or "" to follow the browser); anyone may set
+    their own, an active admin anyone's."""
+    if language and language not in SHIPPED:
+        raise AccountRefused(N_("the console speaks %(languages)s (or follows the browser), not %(language)r",
+                                languages=", ".join(SHIPPED), language=language), "language")
+    with database.atomic():
+        if actor is not None and actor.id != user.id:
+            _refuse_unless_admin(actor)
+        User.update(language=language).where(User.id == user.id).execute()
+    return User.get_by_id(user.id)
 
 
 def revoke_sessions(user: User) -> User:
@@ -119,16 +134,22 @@ def _refuse_unless_admin(actor: User | None) -> None:
         return
     current = User.get_or_none(User.id == actor.id)
     if current is None or current.role != "admin" or not current.active:
-        raise AccountRefused(f"only an active admin changes accounts ({actor.username} is not one now)")
+        raise AccountRefused(N_("only an active admin changes accounts (%(user)s is not one now)",
+                                user=actor.username))
+
+
+# Each verb's refusal whole, so that it can be said in other languages too.
+_YOURSELF = {"demote": N_("you cannot demote yourself; another admin can"),
+             "deactivate": N_("you cannot deactivate yourself; another admin can")}
 
 
 def _refuse_losing_an_admin(user: User, actor: User | None, verb: str) -> None:
     field = "role" if verb == "demote" else "active"
     if actor is not None and actor.id == user.id:
-        raise AccountRefused(f"you cannot {verb} yourself; another admin can", field)
+        raise AccountRefused(_YOURSELF[verb], field)
     if user.role == "admin" and user.active and not _other_active_admins(user):
-        raise AccountRefused(f"{user.username} is the last active admin: make another admin first, "
-                             f"or nobody could keep users any more", field)
+        raise AccountRefused(N_("%(user)s is the last active admin: make another admin first, "
+                                "or nobody could keep users any more", user=user.username), field)
 
 
 def _other_active_admins(user: User) -> int:
@@ -144,5 +165,5 @@ def _locked(user_id: int) -> User:
                    (user_id, "admin")).fetchall()
     current = User.get_or_none(User.id == user_id)
     if current is None:
-        raise NotFound(f"no user with id {user_id}")
+        raise NotFound(N_("no user with id %(id)s", id=user_id))
     return current

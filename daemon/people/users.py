@@ -7,6 +7,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from daemon.errors import PatroldeskError
+from daemon.languages import N_
 from daemon.people.strength import MIN_PASSWORD_LENGTH, refuse_weak  # noqa: F401 (the console's form)
 from daemon.store.models import ROLES, User
 
@@ -27,12 +28,12 @@ def new_password() -> str:
 def create_user(username: str, role: str, password: str, email: str = "", name: str = "") -> User:
     """An account with an argon2id password hash; refuses a weak password (daemon.people.strength) or a taken name."""
     if role not in ROLES:
-        raise PatroldeskError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        raise PatroldeskError(N_("role must be one of %(roles)s, not %(role)r", roles=", ".join(ROLES), role=role))
     if not username or len(username) > 100 or any(c.isspace() for c in username):
-        raise PatroldeskError("a username is 1 to 100 characters without spaces")
+        raise PatroldeskError(N_("a username is 1 to 100 characters without spaces"))
     refuse_weak(password, (username, name, email))
     if User.select().where(User.username == username).exists():
-        raise PatroldeskError(f"the username {username!r} is taken")
+        raise PatroldeskError(N_("the username %(name)r is taken", name=username))
     return User.create(username=username, role=role, email=email, name=name,
                        password_hash=_hasher.hash(password))
 
@@ -41,7 +42,7 @@ def set_password(user: User, password: str) -> None:
     """Store a new argon2id hash, under the same rule as a new account; never the password it replaces."""
     refuse_weak(password, (user.username, user.name, user.email))
     if check_password(user, password):
-        raise PatroldeskError("a password must differ from the one it replaces")
+        raise PatroldeskError(N_("a password must differ from the one it replaces"))
     User.update(password_hash=_hasher.hash(password)).where(User.id == user.id).execute()
 
 

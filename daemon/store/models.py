@@ -47,6 +47,7 @@ class User(BaseModel):
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
     session_version = IntegerField(default=0)  # bumped at sign-out and password change: old cookies die
+    language = CharField(max_length=8, default="")  # the console's language for them; "" follows the browser
 
 
 class SignInThrottle(BaseModel):

@@ -14,6 +14,7 @@ from peewee import JOIN
 
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
+from daemon.languages import N_
 from daemon.mail.addresses import address_problem
 from daemon.mail.parse import Address, ParsedMail
 from daemon.store.db import execute, insert_fast, insert_if_absent
@@ -60,10 +61,10 @@ def reply_refusal(ticket: Ticket) -> str | None:
     """
     email = ticket.requester.email or ""
     if not email:
-        return ("no reply address: the mail that opened it named no sender (no From, Reply-To, Sender, "
-                "Return-Path or envelope sender)")
+        return N_("no reply address: the mail that opened it named no sender (no From, Reply-To, Sender, "
+                  "Return-Path or envelope sender)")
     problem = address_problem(email)
-    return f"no reply address: {problem}" if problem else None
+    return N_("no reply address: %(problem)s", problem=problem) if problem else None
 
 
 def open_ticket(requester: Customer, subject: str, support_address: str,
@@ -95,7 +96,8 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 def set_priority(config: Config, ticket: Ticket, priority: str, actor=None) -> None:
     """A new priority, and the SLA deadline that follows from it."""
     if priority not in PRIORITIES:
-        raise PatroldeskError(f"the priority is one of {', '.join(PRIORITIES)}, not {priority!r}")
+        raise PatroldeskError(N_("the priority is one of %(kinds)s, not %(given)r", kinds=", ".join(PRIORITIES),
+                                 given=priority))
     created = Ticket.get_by_id(ticket.id).created_at
     Ticket.update(priority=priority, respond_by=respond_by(config, created, priority)).where(
         Ticket.id == ticket.id).execute()
@@ -107,7 +109,7 @@ def add_note(ticket: Ticket, author: User, text: str) -> Message:
     """An internal note: on the ticket's thread for the team, never mailed to anyone."""
     text = text.strip()
     if not text:
-        raise PatroldeskError("a note needs some text")
+        raise PatroldeskError(N_("a note needs some text"))
     name = author.name or author.username
     message = Message.create(ticket=ticket.id, kind="note", sender_address=author.email, sender_name=name,
                              body_text=text, body_visible=text, author=author.id)
@@ -119,7 +121,7 @@ def add_note(ticket: Ticket, author: User, text: str) -> Message:
 def assign(ticket: Ticket, assignee: User | None, actor: User) -> None:
     """Give the ticket to an agent (None: to nobody); only active people take tickets."""
     if assignee is not None and not assignee.active:
-        raise PatroldeskError(f"{assignee.username} is deactivated and takes no tickets")
+        raise PatroldeskError(N_("%(user)s is deactivated and takes no tickets", user=assignee.username))
     Ticket.update(assignee=assignee.id if assignee else None, updated_at=utcnow()).where(
         Ticket.id == ticket.id).execute()
     audit(ticket, "assigned", {"to": assignee.username if assignee else None}, actor=actor)
@@ -229,7 +231,7 @@ def untagged(subject: str, tag_format: str) -> str:
 def get_ticket(number: int) -> Ticket:
     ticket = Ticket.by_number(number)
     if ticket is None:
-        raise NotFound(f"no ticket #{number}")
+        raise NotFound(N_("no ticket #%(number)s", number=number))
     return ticket
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from daemon.languages import N_
 from daemon.store import db
 from daemon.store.models import STATUSES, Ticket  # noqa: F401 (the queue page lists STATUSES)
 from daemon.tickets import search as ticket_search
@@ -20,11 +21,11 @@ ACTIVE = ("new", "open", "pending")
 ACTIVE_SQL = 't."status" IN (\'new\', \'open\', \'pending\')'
 SORTS = {
     # name: (ORDER BY, what people read it as)
-    "waiting": ('t."last_speaker" <> \'customer\', t."waiting_since", t."id"', "waiting for us first"),
-    "sla": ('t."first_response_at" IS NOT NULL, t."respond_by", t."id"', "first answer due soonest"),
-    "oldest": ('t."id"', "oldest first"),
-    "newest": ('t."id" DESC', "newest first"),
-    "updated": ('t."updated_at" DESC, t."id" DESC', "recently updated"),
+    "waiting": ('t."last_speaker" <> \'customer\', t."waiting_since", t."id"', N_("waiting for us first")),
+    "sla": ('t."first_response_at" IS NOT NULL, t."respond_by", t."id"', N_("first answer due soonest")),
+    "oldest": ('t."id"', N_("oldest first")),
+    "newest": ('t."id" DESC', N_("newest first")),
+    "updated": ('t."updated_at" DESC, t."id" DESC', N_("recently updated")),
 }
 
 
@@ -98,11 +99,11 @@ def problems(filters: Filters) -> dict[str, str]:
     """What is wrong with filters typed into the address bar, field by field."""
     found = {}
     if filters.status not in ("active", "all", *STATUSES):
-        found["status"] = f"one of active, all, {', '.join(STATUSES)}"
+        found["status"] = N_("one of %(kinds)s", kinds=", ".join(("active", "all", *STATUSES)))
     if filters.sort not in SORTS:
-        found["sort"] = f"one of {', '.join(SORTS)}"
+        found["sort"] = N_("one of %(kinds)s", kinds=", ".join(SORTS))
     if filters.priority and filters.priority not in PRIORITIES:
-        found["priority"] = f"one of {', '.join(PRIORITIES)}"
+        found["priority"] = N_("one of %(kinds)s", kinds=", ".join(PRIORITIES))
     return found
 
 
