@@ -29,13 +29,9 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NoReplyAddress, NotFound, PatroldeskError
-<<<<<<< HEAD
-from daemon.languages import DETECTED, normalise
+from daemon.languages import DETECTED, N_, Text, normalise
 from daemon.mail.language import detect
 from daemon.outbound.localised import FILTERS, writing_in
-=======
-from daemon.languages import N_, Text
->>>>>>> i16-console
 from daemon.outbound.outbox import queue_ticket_mail
 from daemon.outbound.budget import Budget, BudgetedEnvironment, BudgetExceeded, Meter, instrument, stream
 from daemon.outbound.compose import Draft, one_line, tagged_subject, topic

@@ -38,25 +38,10 @@ from daemon.store.models import Customer, Policy, PolicyFiring, Ticket, User, ut
 log = logging.getLogger("patroldesk.policies")
 
 VARIABLES: dict[str, str] = {
-<<<<<<< HEAD
-    "customer.email": "the requester's address",
-    "customer.domain": "the part of the address after @",
-    "customer.tickets": "how many tickets the customer has opened, this one included",
-    "customer.language": "the language mail to them goes in (en, nb, ru...; '' while not known)",
-    "customer.<attribute>": "any attribute set with `patroldesk customer set` (monthly_spend, plan...); "
-                            "none when not set",
-    "ticket.number": "the ticket's number",
-    "ticket.subject": "its subject",
-    "ticket.status": "new, open, pending, solved or closed",
-    "ticket.priority": "low, normal, high or urgent",
-    "ticket.group": "the group it is assigned to ('' when none)",
-    "ticket.escalated": "true once escalated",
-    "ticket.contact_count": "how many mails the customer has sent on this ticket, this one included",
-    "ticket.age_hours": "hours since the ticket was opened",
-=======
     "customer.email": N_("the requester's address"),
     "customer.domain": N_("the part of the address after @"),
     "customer.tickets": N_("how many tickets the customer has opened, this one included"),
+    "customer.language": N_("the language mail to them goes in (en, nb, ru...; '' while not known)"),
     "customer.<attribute>": N_("any attribute set with `patroldesk customer set` (monthly_spend, plan...); "
                                "none when not set"),
     "ticket.number": N_("the ticket's number"),
@@ -67,12 +52,13 @@ VARIABLES: dict[str, str] = {
     "ticket.escalated": N_("true once escalated"),
     "ticket.contact_count": N_("how many mails the customer has sent on this ticket, this one included"),
     "ticket.age_hours": N_("hours since the ticket was opened"),
->>>>>>> i16-console
 }
 PRIORITIES = tickets.PRIORITIES
 ACTIONS = ("priority:<low|normal|high|urgent>", "group:<name>", "escalate", "notify-reviewers")
 _TICKET_FIELDS = {name.split(".", 1)[1] for name in VARIABLES if name.startswith("ticket.")}
 _CUSTOMER_FIELDS = {"email", "domain", "tickets", "language"}
+
+
 def _contains(haystack, needle) -> bool:
     """`x in [..]` is membership; `'word' in ticket.subject` looks in the text (never for empty text)."""
     if isinstance(haystack, str):
