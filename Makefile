@@ -41,7 +41,7 @@ web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messa
 
 # After changing the console's strings: gather them and merge them into each language's catalogue.
 messages: install
-	$(BIN)/pybabel extract -F web/translations/babel.cfg -k lazy_gettext -k N_ --no-location --sort-output \
+	$(BIN)/pybabel extract -F web/translations/babel.cfg -k lazy_gettext -k N_ --no-location --sort-output --project patroldesk \
 	  -o web/translations/messages.pot .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -D messages --no-fuzzy-matching
 
