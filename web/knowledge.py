@@ -22,13 +22,14 @@ from peewee import JOIN
 from daemon import knowledge, tickets
 from daemon.errors import NotFound, PatroldeskError
 from daemon.knowledge import ArticleRefused, ArticleText, article_replies, figures
-from daemon.languages import DETECTED
+from daemon.languages import DETECTED, N_
 from daemon.languages import name as language_name
 from daemon.store.models import (
     ARTICLE_STATES, FLAG_KINDS, Article, ArticleFlag, ArticleLink, ArticleSuggestion, ArticleVariant, ReplyTemplate,
     Ticket, User,
 )
 from web.access import me, requires
+from web.i18n import said
 from web.params import number as form_number
 from web.patrol import page_number
 
@@ -40,6 +41,9 @@ TEXT_FIELDS = ("title", "issue", "environment", "resolution", "cause")
 DIFF_FIELDS = (*TEXT_FIELDS, "keywords")
 FLAG_CHOICES = tuple(kind for kind in FLAG_KINDS if kind != "reopened")  # reopened is the system's to raise
 WAITING_STATES = ("draft", "not_validated")
+# What a lifecycle refusal calls the fields it names ("resolution: missing: ...").
+FIELD_NAMES = {"title": N_("title"), "issue": N_("issue"), "environment": N_("environment"),
+               "resolution": N_("resolution"), "cause": N_("cause"), "keywords": N_("keywords"), "flags": N_("flags")}
 
 
 # Finding articles ---------------------------------------------------------------
@@ -93,7 +97,7 @@ def _ticket_of(text: str, errors: dict, key: str = "ticket") -> Ticket | None:
     try:
         return tickets.get_ticket(form_number(number))
     except NotFound as exc:
-        errors[key] = str(exc)
+        errors[key] = said(exc)
         return None
 
 
@@ -199,9 +203,10 @@ def change_state(article_id: int):
         changed = knowledge.transition(found, action, me(), note.strip(), language=language)
     except ArticleRefused as exc:
         return _article_page(found, 400, language, state_note=note,
-                             state_messages=[f"{key}: {why}" for key, why in exc.problems.items()])
+                             state_messages=[f"{said(FIELD_NAMES.get(key, key))}: {said(why)}"
+                                             for key, why in exc.problems.items()])
     except PatroldeskError as exc:  # NotAllowed, or an action that does not exist
-        return _article_page(found, 400, language, state_note=note, state_messages=[str(exc)])
+        return _article_page(found, 400, language, state_note=note, state_messages=[said(exc)])
     variant = _shown_variant(changed, language)
     flash(_("Article %(id)s (%(language)s) is %(state)s now (revision %(revision)s).", id=changed.id,
             language=language_label(variant.language), state=kb_word(variant.state), revision=changed.revision))
@@ -227,9 +232,14 @@ def flag(article_id: int):
         except ArticleRefused as exc:
             errors = exc.problems
     if errors:
-        return _article_page(found, 400, flag_values=values, flag_errors=errors)
-    flash(_("Flag %(id)s raised (%(kind)s): it waits for a reviewer.", id=raised.id, kind=raised.kind))
+        return _article_page(found, 400, flag_values=values, flag_errors=_said_all(errors))
+    flash(_("Flag %(id)s raised (%(kind)s): it waits for a reviewer.", id=raised.id, kind=kb_word(raised.kind)))
     return redirect(url_for("knowledge.article", article_id=found.id))
+
+
+def _said_all(errors: dict) -> dict[str, str]:
+    """A form's messages in the page's language (the domain's refusals, and the console's own as they are)."""
+    return {key: said(why) for key, why in errors.items()}
 
 
 def _duplicate_of(text: str, errors: dict) -> Article | None:
@@ -256,7 +266,7 @@ def clear_flag(article_id: int, flag_id: int):
     try:
         knowledge.clear_flag(raised, me(), note)
     except PatroldeskError as exc:  # no note (ArticleRefused), or cleared meanwhile (NotAllowed)
-        why = "; ".join(exc.problems.values()) if isinstance(exc, ArticleRefused) else str(exc)
+        why = "; ".join(map(said, exc.problems.values())) if isinstance(exc, ArticleRefused) else said(exc)
         return _article_page(found, 400, clear_values={raised.id: note}, clear_errors={raised.id: why})
     flash(_("Flag %(id)s cleared.", id=raised.id))
     return redirect(url_for("knowledge.article", article_id=found.id))
@@ -274,7 +284,7 @@ def make_template(article_id: int):
         saved = article_replies.template_from_article(current_app.config["PATROLDESK"], found, me(), name or None,
                                                       language=language)
     except PatroldeskError as exc:  # not checked yet, a name taken, a template that does not render
-        return _article_page(found, 400, language, template_name=name, template_error=str(exc))
+        return _article_page(found, 400, language, template_name=name, template_error=said(exc))
     flash(_("Reply template %(name)s made from revision %(revision)s of article %(id)s (%(language)s).",
             name=saved.name, language=language_label(saved.language), revision=saved.article_revision, id=found.id))
     return redirect(variant_url(found, saved.language))
@@ -295,12 +305,12 @@ def new():
     if values["language"]:
         errors.update(knowledge.check_language(values["language"]))
     if errors:
-        return _form_page(None, values, {**knowledge.check_text(text), **errors}, 400)
+        return _form_page(None, values, _said_all({**knowledge.check_text(text), **errors}), 400)
     try:
         created = knowledge.create_article(text, me(), ticket=ticket, note=values["note"].strip() or "written",
                                            language=values["language"] or None)
     except ArticleRefused as exc:
-        return _form_page(None, values, exc.problems, 400)
+        return _form_page(None, values, _said_all(exc.problems), 400)
     flash(_("Draft article %(id)s written (%(language)s).", id=created.id, language=language_label(created.language)))
     return redirect(url_for("knowledge.article", article_id=created.id))
 
@@ -317,19 +327,19 @@ def new_variant():
     if values.get("language"):
         errors.update(knowledge.check_language(values["language"]))
     if request.method == "GET":
-        return _variant_page(found, values, errors, 400 if errors else 200)
+        return _variant_page(found, values, _said_all(errors), 400 if errors else 200)
     text = _text_of(values)
     if not values["language"]:
         errors["language"] = _("choose the language the variant is written in")
     if errors:
-        return _variant_page(found, values, {**knowledge.check_text(text), **errors}, 400)
+        return _variant_page(found, values, _said_all({**knowledge.check_text(text), **errors}), 400)
     try:
         variant = knowledge.add_variant(found, values["language"], text, me(), ticket=ticket,
                                         note=values["note"].strip())
     except ArticleRefused as exc:
-        return _variant_page(found, values, exc.problems, 400)
+        return _variant_page(found, values, _said_all(exc.problems), 400)
     except PatroldeskError as exc:  # NotAllowed: archived
-        return _variant_page(found, values, {"article": str(exc)}, 400)
+        return _variant_page(found, values, {"article": said(exc)}, 400)
     flash(_("Article %(id)s has a %(language)s variant now (a draft).", id=found.id,
             language=language_label(variant.language))
           + (" " + _("Ticket #%(number)s is linked to it.", number=ticket.number) if ticket else ""))
@@ -380,9 +390,9 @@ def edit(article_id: int):
         except ArticleRefused as exc:
             errors = exc.problems
         except PatroldeskError as exc:  # NotAllowed: archived, or published and the user is an agent
-            errors = {"article": str(exc)}
+            errors = {"article": exc}
     if errors:
-        return _form_page(found, values, errors, 400, variant=variant)
+        return _form_page(found, values, _said_all(errors), 400, variant=variant)
     flash(_("Article %(id)s (%(language)s) is at revision %(revision)s (%(state)s).", id=edited.id,
             language=language_label(variant.language), revision=edited.revision,
             state=kb_word(edited.variant(variant.language).state)))

@@ -24,7 +24,7 @@ from daemon.knowledge.articles import (
     CHECKED_STATES, REVIEWER_ROLES, NotAllowed, get_article, latest_revision, link as link_article, public_url,
     raise_flag,
 )
-from daemon.languages import NEIGHBOURS, choices, normalise
+from daemon.languages import NEIGHBOURS, N_, Text, choices, normalise
 from daemon.languages import name as language_name
 from daemon.store.db import database
 from daemon.store.models import Article, ArticleVariant, ReplyTemplate, Ticket, User, utcnow
@@ -116,17 +116,21 @@ def template_from_article(config: Config, article: Article, user: User, name: st
     `language` (None: its only checked variant, or the furthest along)."""
     article = get_article(article.id)
     if user.role not in REVIEWER_ROLES:
-        raise NotAllowed(f"only a reviewer or an admin makes reply templates ({user.username} is {user.role})")
+        raise NotAllowed(N_("only a reviewer or an admin makes reply templates (%(user)s is %(role)s)",
+                            user=user.username, role=Text(user.role)))
     checked = [v for v in article.variant_list if v.state in CHECKED_STATES]
     variant = article.variant(normalise(language)) if language else (checked[0] if checked else None)
     if language and variant is None:
-        raise NotFound(f"article {article.id} has no {normalise(language)} variant (it has "
-                       f"{', '.join(article.languages)})")
+        raise NotFound(N_("article %(id)s has no %(language)s variant (it has %(languages)s)", id=article.id,
+                          language=normalise(language), languages=", ".join(article.languages)))
     if variant is None or variant.state not in CHECKED_STATES:
         state = variant.state if variant is not None else article.state
-        raise NotAllowed(f"article {article.id}{f' ({variant.language})' if variant and language else ''} is "
-                         f"{state}; a reply template is made from a validated or published article "
-                         f"(kb validate {article.id})")
+        if variant and language:
+            raise NotAllowed(N_("article %(id)s (%(language)s) is %(state)s; a reply template is made from a "
+                                "validated or published article (kb validate %(id)s)", id=article.id,
+                                language=variant.language, state=Text(state)))
+        raise NotAllowed(N_("article %(id)s is %(state)s; a reply template is made from a validated or published "
+                            "article (kb validate %(id)s)", id=article.id, state=Text(state)))
     name = name or template_name(article)
     _refuse_taken_name(config, name, article)
     subject, text = template_source(article, variant.language)
@@ -152,10 +156,10 @@ def _refuse_taken_name(config: Config, name: str, article: Article) -> None:
     """An article's template may replace only its own earlier version, never a built-in or another template."""
     stored = list(ReplyTemplate.select().where(ReplyTemplate.name == name))
     if any(row.article_id != article.id for row in stored):
-        raise NotAllowed(f"the reply template {name!r} exists and was not made from article {article.id}; "
-                         f"choose another name")
+        raise NotAllowed(N_("the reply template %(name)r exists and was not made from article %(id)s; choose "
+                            "another name", name=name, id=article.id))
     if not stored and (outbound.mail_templates_folder(config) / f"{name}.txt.j2").is_file():
-        raise NotAllowed(f"{name!r} is a built-in template; choose another name")
+        raise NotAllowed(N_("%(name)r is a built-in template; choose another name", name=name))
 
 
 def template_source(article: Article, language: str | None = None) -> tuple[str, str]:
@@ -226,14 +230,17 @@ def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: s
     when the agent picked one), and also links the ticket to the article (and raises `flag` on it).
     One transaction: nothing of it happens without the rest."""
     if name in system_templates(config):
-        raise PatroldeskError(f"{name!r} is mail the system sends on its own; answer with 'reply' or a team template")
+        raise PatroldeskError(N_("%(name)r is mail the system sends on its own; answer with 'reply' or a team "
+                                 "template", name=name))
     stored = list(ReplyTemplate.select().where(ReplyTemplate.name == name))
     made_from = next((row.article_id for row in stored if row.article_id), None)
     article = Article.get_or_none(Article.id == made_from) if made_from else None
     if flag is not None and article is None:
-        raise NotFound(f"template {name!r} was not made from an article, so there is no article to flag")
+        raise NotFound(N_("template %(name)r was not made from an article, so there is no article to flag",
+                          name=name))
     if made_from and article is None:
-        raise NotFound(f"template {name!r} was made from an article that no longer exists; a reviewer retires it")
+        raise NotFound(N_("template %(name)r was made from an article that no longer exists; a reviewer retires it",
+                          name=name))
     if article is None:
         return outbound.send_templated(config, ticket, name, kind="reply", agent=agent, body=body,
                                        language=language)
@@ -242,9 +249,13 @@ def reply(config: Config, ticket: Ticket, name: str, agent: User | None, body: s
     picked = normalise(language) if language else (choice.language if choice else None)
     variant = article.variant(picked) if picked else None
     if variant is None or variant.state not in CHECKED_STATES or picked not in rows:
-        raise NotAllowed(f"template {name!r} was made from article {article.id}, which is now "
-                         f"{variant.state if variant else article.state}{f' in {picked}' if picked else ''}; "
-                         f"a reviewer looks at it again (kb flags)")
+        state = Text(variant.state if variant else article.state)
+        if picked:
+            raise NotAllowed(N_("template %(name)r was made from article %(id)s, which is now %(state)s in "
+                                "%(language)s; a reviewer looks at it again (kb flags)", name=name, id=article.id,
+                                state=state, language=picked))
+        raise NotAllowed(N_("template %(name)r was made from article %(id)s, which is now %(state)s; a reviewer "
+                            "looks at it again (kb flags)", name=name, id=article.id, state=state))
     provenance = {"article": article.id, "article_revision": rows[picked].article_revision}
     shown = outbound.TemplateArticle(title=variant.title, url=public_url(config, article, variant.language))
     with database.atomic():
@@ -268,7 +279,7 @@ def stale_templates() -> list[ReplyTemplate]:
 def mark_reviewed(template: ReplyTemplate, user: User) -> ReplyTemplate:
     """The reviewer checked the template against the article's current text (or remade it)."""
     if user.role not in REVIEWER_ROLES:
-        raise NotAllowed("only a reviewer or an admin marks a template reviewed")
+        raise NotAllowed(N_("only a reviewer or an admin marks a template reviewed"))
     article = Article.get_by_id(template.article_id)
     template.needs_review, template.updated_at = False, utcnow()
     template.article_revision = latest_revision(article, template.language) or article.revision

@@ -42,7 +42,7 @@ from daemon.errors import NotFound, PatroldeskError
 from daemon.knowledge.search import (
     clear as clear_index, index as index_article, index_for_suggestions, unindex_for_suggestions,
 )
-from daemon.languages import DETECTED, FALLBACK, NEIGHBOURS, normalise
+from daemon.languages import DETECTED, FALLBACK, NEIGHBOURS, N_, Text, normalise
 from daemon.mail.language import detect
 from daemon.store import db
 from daemon.store.db import database
@@ -69,6 +69,9 @@ TRANSITIONS = {
 WHOLE_ARTICLE_ACTIONS = ("archive", "restore")
 # How far along a state is: the article takes its furthest variant's.
 _PROGRESS = {"archived": 0, "draft": 1, "not_validated": 2, "validated": 3, "published": 4}
+# The actions as a refusal names them (said in the reader's language on the console).
+_ACTION_NAMES = {"submit": N_("submit"), "validate": N_("validate"), "publish": N_("publish"),
+                 "unpublish": N_("unpublish"), "archive": N_("archive"), "restore": N_("restore")}
 _LIMITS = {"title": 300, "issue": 20_000, "environment": 5_000, "resolution": 50_000, "cause": 5_000}
 
 
@@ -112,7 +115,7 @@ class NotAllowed(PatroldeskError):
 def get_article(article_id: int) -> Article:
     article = Article.get_or_none(Article.id == article_id)
     if article is None:
-        raise NotFound(f"no article {article_id}")
+        raise NotFound(N_("no article %(id)s", id=article_id))
     return article
 
 
@@ -122,12 +125,18 @@ def get_variant(article: Article, language: str | None = None) -> ArticleVariant
     if language:
         found = article.variant(normalise(language))
         if found is None:
-            raise NotFound(f"article {article.id} has no {normalise(language)} variant (it has "
-                           f"{', '.join(article.languages) or 'none'})")
+            raise NotFound(N_("article %(id)s has no %(language)s variant (it has %(languages)s)", id=article.id,
+                              language=normalise(language), languages=_languages_of(article)))
         return found
     if len(variants) == 1:
         return variants[0]
-    raise NotAllowed(f"article {article.id} has variants in {', '.join(article.languages)}: say which language")
+    raise NotAllowed(N_("article %(id)s has variants in %(languages)s: say which language", id=article.id,
+                        languages=", ".join(article.languages)))
+
+
+def _languages_of(article: Article) -> str | Text:
+    """The article's languages as a refusal lists them ("none" when it has no variant)."""
+    return ", ".join(article.languages) or N_("none")
 
 
 def missing_languages(article: Article, wanted) -> list[str]:
@@ -169,7 +178,8 @@ def revisions(article: Article, language: str | None = None) -> list[ArticleRevi
 def get_revision(article: Article, number: int) -> ArticleRevision:
     found = ArticleRevision.get_or_none((ArticleRevision.article == article.id) & (ArticleRevision.number == number))
     if found is None:
-        raise NotFound(f"article {article.id} has no revision {number} (it has 1 to {article.revision})")
+        raise NotFound(N_("article %(id)s has no revision %(number)s (it has 1 to %(last)s)", id=article.id,
+                          number=number, last=article.revision))
     return found
 
 
@@ -228,21 +238,22 @@ def check_text(text: ArticleText) -> dict[str, str]:
     """What is wrong with an article's fields (empty: nothing)."""
     problems = {}
     if not text.title.strip():
-        problems["title"] = "missing: say the problem in a line, as a customer would"
+        problems["title"] = N_("missing: say the problem in a line, as a customer would")
     if not text.issue.strip():
-        problems["issue"] = "missing: the problem in the customer's words"
+        problems["issue"] = N_("missing: the problem in the customer's words")
     for name, limit in _LIMITS.items():
         if len(getattr(text, name)) > limit and name not in problems:
-            problems[name] = f"too long ({len(getattr(text, name))} characters, at most {limit})"
+            problems[name] = N_("too long (%(length)s characters, at most %(limit)s)", length=len(getattr(text, name)),
+                                limit=limit)
     if any(not k.strip() or len(k) > 64 for k in text.keywords):
-        problems["keywords"] = "each keyword is 1 to 64 characters"
+        problems["keywords"] = N_("each keyword is 1 to 64 characters")
     return problems
 
 
 def check_language(language: str) -> dict[str, str]:
     """What is wrong with a variant's language code (empty: nothing)."""
     if normalise(language) not in DETECTED:
-        return {"language": f"one of {', '.join(DETECTED)}, not {language!r}"}
+        return {"language": N_("one of %(languages)s, not %(given)r", languages=", ".join(DETECTED), given=language)}
     return {}
 
 
@@ -272,10 +283,11 @@ def add_variant(article: Article, language: str, text: ArticleText, author: User
     text = _clean(text)
     _refuse({**check_language(language), **check_text(text)})
     if article.variant(language) is not None:
-        raise ArticleRefused({"language": f"article {article.id} has a {language} variant already; improve it "
-                                          f"(kb edit {article.id} --language {language})"})
+        raise ArticleRefused({"language": N_("article %(id)s has a %(language)s variant already; improve it "
+                                             "(kb edit %(id)s --language %(language)s)", id=article.id,
+                                             language=language)})
     if article.state == "archived":
-        raise NotAllowed(f"article {article.id} is archived; a reviewer restores it before it is changed")
+        raise NotAllowed(N_("article %(id)s is archived; a reviewer restores it before it is changed", id=article.id))
     with database.atomic():
         locked = _for_update(article.id)
         now = utcnow()
@@ -295,16 +307,16 @@ def edit_article(article: Article, text: ArticleText, author: User, ticket: Tick
     variant = get_variant(article, language)
     reviewer = author.role in REVIEWER_ROLES
     if variant.state == "archived":
-        raise NotAllowed(f"article {article.id} ({variant.language}) is archived; a reviewer restores it before "
-                         f"it is changed")
+        raise NotAllowed(N_("article %(id)s (%(language)s) is archived; a reviewer restores it before it is changed",
+                            id=article.id, language=variant.language))
     if variant.state == "published" and not reviewer:
-        raise NotAllowed(f"article {article.id} ({variant.language}) is published: customers read it, so a "
-                         f"reviewer changes it; flag it with what is wrong (kb flag {article.id} --kind "
-                         f"incomplete ...)")
+        raise NotAllowed(N_("article %(id)s (%(language)s) is published: customers read it, so a reviewer changes "
+                            "it; flag it with what is wrong (kb flag %(id)s --kind incomplete ...)", id=article.id,
+                            language=variant.language))
     text = _clean(text)
     _refuse(check_text(text))
     if text == ArticleText.of(variant):
-        raise ArticleRefused({"article": "nothing changed"})
+        raise ArticleRefused({"article": N_("nothing changed")})
     with database.atomic():
         locked = _for_update(article.id)
         variant = ArticleVariant.get_by_id(variant.id)
@@ -322,21 +334,29 @@ def transition(article: Article, action: str, user: User, note: str = "", langua
     """Move one variant (`language`; None: the only one) through its lifecycle (TRANSITIONS); archive and
     restore without a language act on every variant they can. Refused when the state or role does not allow it."""
     if action not in TRANSITIONS:
-        raise PatroldeskError(f"no article action {action!r} (the actions are {', '.join(TRANSITIONS)})")
+        raise PatroldeskError(N_("no article action %(action)r (the actions are %(actions)s)", action=action,
+                                 actions=", ".join(TRANSITIONS)))
     sources, target, roles = TRANSITIONS[action]
     article = get_article(article.id)
     if roles and user.role not in roles:
-        raise NotAllowed(f"only a reviewer or an admin may {action} an article ({user.username} is {user.role})")
+        raise NotAllowed(N_("only a reviewer or an admin may %(action)s an article (%(user)s is %(role)s)",
+                            action=_ACTION_NAMES[action], user=user.username, role=Text(user.role)))
     if language is None and action in WHOLE_ARTICLE_ACTIONS and len(article.variant_list) > 1:
         variants = [v for v in article.variant_list if v.state in sources]
         if not variants:
-            raise NotAllowed(f"article {article.id} is {article.state}; {action} takes an article that is "
-                             f"{' or '.join(sources)}")
+            raise NotAllowed(N_("article %(id)s is %(state)s; %(action)s takes an article that is %(states)s",
+                                id=article.id, state=Text(article.state), action=_ACTION_NAMES[action],
+                                states=_either(sources)))
     else:
         variants = [get_variant(article, language)]
         if variants[0].state not in sources:
-            raise NotAllowed(f"article {article.id}{_which(article, variants[0])} is {variants[0].state}; {action} "
-                             f"takes an article that is {' or '.join(sources)}")
+            raise NotAllowed(_which(article, variants[0], N_(
+                "article %(id)s is %(state)s; %(action)s takes an article that is %(states)s",
+                id=article.id, state=Text(variants[0].state), action=_ACTION_NAMES[action],
+                states=_either(sources)), N_(
+                "article %(id)s (%(language)s) is %(state)s; %(action)s takes an article that is %(states)s",
+                id=article.id, language=variants[0].language, state=Text(variants[0].state),
+                action=_ACTION_NAMES[action], states=_either(sources))))
     if target in CHECKED_STATES and action != "unpublish":
         for variant in variants:
             _refuse_unchecked(article, variant)
@@ -345,7 +365,10 @@ def transition(article: Article, action: str, user: User, note: str = "", langua
         for variant in variants:
             variant = ArticleVariant.get_by_id(variant.id)
             if variant.state not in sources:
-                raise NotAllowed(f"article {article.id}{_which(article, variant)} became {variant.state} meanwhile")
+                raise NotAllowed(_which(article, variant, N_(
+                    "article %(id)s became %(state)s meanwhile", id=article.id, state=Text(variant.state)), N_(
+                    "article %(id)s (%(language)s) became %(state)s meanwhile", id=article.id,
+                    language=variant.language, state=Text(variant.state))))
             now = utcnow()
             variant.state, variant.updated_at = target, now
             if target == "validated" and action == "validate":
@@ -357,8 +380,15 @@ def transition(article: Article, action: str, user: User, note: str = "", langua
     return get_article(article.id)
 
 
-def _which(article: Article, variant: ArticleVariant) -> str:
-    return f" ({variant.language})" if len(article.variant_list) > 1 else ""
+def _which(article: Article, variant: ArticleVariant, one: Text, several: Text) -> Text:
+    """The refusal that names the variant's language when the article has several, the other when not."""
+    return several if len(article.variant_list) > 1 else one
+
+
+def _either(states) -> Text:
+    """States as a refusal lists them ("draft or not_validated"), each said in the reader's language."""
+    *rest, last = states
+    return N_("%(one)s or %(other)s", one=_either(rest), other=Text(last)) if rest else Text(last)
 
 
 def reindex_all(batch: int = 500) -> int:
@@ -439,9 +469,9 @@ def _for_update(article_id: int) -> Article:
 def _refuse_unchecked(article: Article, variant: ArticleVariant) -> None:
     problems = check_text(ArticleText.of(variant))
     if not variant.resolution.strip():
-        problems["resolution"] = "missing: an article is validated with the steps that solve the problem"
+        problems["resolution"] = N_("missing: an article is validated with the steps that solve the problem")
     if open_flags(article):
-        problems["flags"] = "open flags: clear them (kb clear FLAG) or change the article first"
+        problems["flags"] = N_("open flags: clear them (kb clear FLAG) or change the article first")
     _refuse(problems)
 
 
@@ -514,33 +544,34 @@ def check_flag(article: Article, kind: str, user: User | None, detail: str = "",
     """What is wrong with a flag before it is raised (empty: nothing)."""
     problems = {}
     if kind not in FLAG_KINDS:
-        problems["kind"] = f"one of {', '.join(FLAG_KINDS)}, not {kind!r}"
+        problems["kind"] = N_("one of %(kinds)s, not %(given)r", kinds=", ".join(FLAG_KINDS), given=kind)
     if kind == "reopened" and user is not None:
-        problems["kind"] = "reopened is raised by the system, when tickets come back; say what is wrong instead"
+        problems["kind"] = N_("reopened is raised by the system, when tickets come back; say what is wrong instead")
     if kind == "duplicate" and duplicate_of is None:
-        problems["duplicate_of"] = "name the article this one duplicates"
+        problems["duplicate_of"] = N_("name the article this one duplicates")
     if duplicate_of is not None and duplicate_of.id == article.id:
-        problems["duplicate_of"] = "an article does not duplicate itself"
+        problems["duplicate_of"] = N_("an article does not duplicate itself")
     if kind != "duplicate" and user is not None and not detail.strip():
-        problems["detail"] = "say what is wrong, so a reviewer can fix it"
+        problems["detail"] = N_("say what is wrong, so a reviewer can fix it")
     return problems
 
 
 def get_flag(flag_id: int) -> ArticleFlag:
     flag = ArticleFlag.get_or_none(ArticleFlag.id == flag_id)
     if flag is None:
-        raise NotFound(f"no article flag {flag_id}")
+        raise NotFound(N_("no article flag %(id)s", id=flag_id))
     return flag
 
 
 def clear_flag(flag: ArticleFlag, user: User, note: str) -> ArticleFlag:
     """A reviewer clears a flag, saying what was done about it."""
     if user.role not in REVIEWER_ROLES:
-        raise NotAllowed(f"only a reviewer or an admin clears flags ({user.username} is {user.role})")
+        raise NotAllowed(N_("only a reviewer or an admin clears flags (%(user)s is %(role)s)", user=user.username,
+                            role=Text(user.role)))
     if flag.cleared_at is not None:
-        raise NotAllowed(f"flag {flag.id} was cleared already")
+        raise NotAllowed(N_("flag %(id)s was cleared already", id=flag.id))
     if not note.strip():
-        raise ArticleRefused({"note": "say what was done about it (fixed, not a problem, merged...)"})
+        raise ArticleRefused({"note": N_("say what was done about it (fixed, not a problem, merged...)")})
     flag.cleared_at, flag.cleared_by, flag.clear_note = utcnow(), user.id, plain(note).strip()
     flag.save()
     return flag

@@ -40,6 +40,7 @@ from daemon.knowledge.words import (
     concept_counts, content_words, cosine, idf, keywords as weighted_keywords, query_groups, term_counts,
 )
 from daemon.knowledge.redact import Removed, redact
+from daemon.languages import N_
 from daemon.mail.language import detect
 from daemon.outbound import TemplateRefused
 from daemon.store.db import database
@@ -123,8 +124,8 @@ def draft_for_ticket(config: Config, ticket: Ticket, agent: User, force: bool = 
     anyway, and a reuse of the matching article that closing recorded for this ticket is taken back."""
     report = PatrolReport.select().where(PatrolReport.ticket == ticket.id).order_by(PatrolReport.seq.desc()).first()
     if report is None:
-        raise PatroldeskError(f"ticket #{ticket.number} has no SBO note yet; an article is drafted from one "
-                              f"(patroldesk patrol note {ticket.number} ...)")
+        raise PatroldeskError(N_("ticket #%(number)s has no SBO note yet; an article is drafted from one "
+                                 "(patroldesk patrol note %(number)s ...)", number=ticket.number))
     found, score = best_match(ticket_text(ticket_words(ticket), report))
     if found is not None and score * 100 >= config.knowledge.match_percent and not force:
         return Capture("reused", found, score, reason="an article already covers this; --force drafts anyway")
