@@ -179,17 +179,22 @@ def kb_draft(app: App, ref, username, force):
 _FIELDS = ("title", "issue", "environment", "resolution", "cause")
 
 
+def _text_options(keywords_help: str):
+    """The options that write a variant's text: --title, --issue, --environment, --resolution, --cause, --keywords."""
+    def decorate(command):
+        command = click.option("--keywords", help=keywords_help)(command)
+        for name in ("--cause", "--resolution", "--environment", "--issue", "--title"):
+            command = click.option(name)(command)
+        return command
+    return decorate
+
+
 @kb_group.command("edit")
 @click.argument("article_id", type=int)
 @click.option("--as", "username", required=True, metavar="USER")
 @click.option("--file", "article_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A .toml or .json file with any of title, issue, environment, resolution, cause, keywords.")
-@click.option("--title")
-@click.option("--issue")
-@click.option("--environment")
-@click.option("--resolution")
-@click.option("--cause")
-@click.option("--keywords", help="Comma-separated; replaces the list.")
+@_text_options("Comma-separated; replaces the list.")
 @click.option("--ticket", "ref", help="The ticket that taught the change.")
 @click.option("--note", default="edited", show_default=True, help="Why it changed (kept with the revision).")
 @_language_option()
@@ -231,12 +236,7 @@ def kb_variant():
 @click.option("--as", "username", required=True, metavar="USER")
 @click.option("--file", "article_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A .toml or .json file with title, issue and any of environment, resolution, cause, keywords.")
-@click.option("--title")
-@click.option("--issue")
-@click.option("--environment")
-@click.option("--resolution")
-@click.option("--cause")
-@click.option("--keywords", help="Comma-separated.")
+@_text_options("Comma-separated.")
 @click.option("--ticket", "ref", help="The ticket that asked in this language: it is linked to the article.")
 @click.option("--note", default="", help="Why (kept with the revision).")
 @pass_app
