@@ -52,7 +52,7 @@ def build(tickets: int, messages: int, seed: int = 5) -> list[int]:
         ticket_rows, message_rows = [], []
         for ticket_id in range(first + 1, min(tickets, first + 5000) + 1):
             opened = start + dt.timedelta(seconds=ticket_id * 300)
-            language = rng.choice(("en", "ru", "no"))
+            language = rng.choice(("en", "ru", "nb"))
             words = _VOCABULARY[language]
             subject = " ".join(rng.choice(words) for _ in range(rng.randint(2, 6)))
             status, priority = rng.choice(_STATUSES), rng.choice(_PRIORITIES)
@@ -126,7 +126,7 @@ def latency(tickets: int = 100_000, messages: int = 500_000, requests: int = 500
                     "/tickets?assignee=none&sort=sla"]
         queue = [_page(rng.choice(variants), rng.randint(1, 20)) for _ in range(requests)]
         ticket_pages = [f"/tickets/{10000 + rng.randint(1, tickets)}" for _ in range(requests)]
-        searches = [_page("/tickets?q=" + " ".join(rng.choice(_VOCABULARY[rng.choice(("en", "ru", "no"))])
+        searches = [_page("/tickets?q=" + " ".join(rng.choice(_VOCABULARY[rng.choice(("en", "ru", "nb"))])
                                                    for _ in range(rng.randint(1, 2))), 1)
                     for _ in range(requests)]
         _timed(client, queue[:20] + ticket_pages[:20] + searches[:20])  # warm the page cache and templates
