@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from daemon.languages import FALLBACK, NEIGHBOURS, choices, normalise
@@ -69,8 +70,14 @@ def builtin_names(folder: Path) -> list[str]:
     return sorted(names)
 
 
-def _names(folder: Path) -> list[str]:
-    return [path.name for path in folder.iterdir()]
+def _names(folder: Path) -> tuple[str, ...]:
+    # Every acknowledgement asks: a listing costs 0.1 ms, a stat of the folder a few microseconds.
+    return _listing(folder, folder.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _listing(folder: Path, _changed: int) -> tuple[str, ...]:
+    return tuple(path.name for path in folder.iterdir())
 
 
 def team_languages(name: str) -> list[str]:
