@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 
@@ -68,6 +69,7 @@ class Disposition:
     message_id: str | None
     ticket: int | None
     reason: str = ""
+    waits_for: int | None = None  # "waiting": the spool row of the mail it answers, not processed yet
 
 
 def process(row: Inbound, config: Config) -> Disposition:
@@ -86,9 +88,24 @@ def process(row: Inbound, config: Config) -> Disposition:
     return result
 
 
+class _ParentInSpool(Exception):
+    """The mail answers one still in the spool: it waits, so that it joins its parent's ticket."""
+
+    def __init__(self, parent_row: int, message_id: str | None):
+        self.parent_row, self.message_id = parent_row, message_id
+        super().__init__(f"waits for spool {parent_row}, the mail it answers")
+
+
+# How long a reply stays out of the queue while its parent is processed elsewhere: about one batch.
+WAIT_FOR_PARENT_SECONDS = 0.25
+
+
 def _process(row: Inbound, config: Config) -> Disposition:
     try:
         result = _run_stages_racing(row, config)
+    except _ParentInSpool as early:
+        spool.defer(row, WAIT_FOR_PARENT_SECONDS)
+        result = Disposition(row.id, "waiting", early.message_id, None, str(early), waits_for=early.parent_row)
     except Discard as stop:
         with database.atomic():
             if stop.record is not None:
@@ -143,11 +160,20 @@ def _run_stages(row: Inbound, config: Config) -> Disposition:
     with database.atomic():
         mail = parse(raw, max_depth=config.ingest.max_mime_depth)
         row.parsed_message_id = mail.message_id
+        parent = spool.unfinished_parent(row.id, _parents(mail, config))
+        if parent is not None:
+            raise _ParentInSpool(parent, mail.message_id)
         ctx = MailContext(config=config, inbound=row, mail=mail, raw=raw)
         for name in STAGES:
             _RUN[name](ctx)
         spool.finish(row, "done", ctx.outcome, message=ctx.message)
     return Disposition(row.id, ctx.outcome, mail.message_id, ctx.ticket.number)
+
+
+def _parents(mail, config: Config) -> tuple[str, ...]:
+    """The Message-IDs threading may follow from this mail (a reply never overtakes its parent)."""
+    wanted = config.threading
+    return (*(mail.in_reply_to if wanted.in_reply_to else ()), *(mail.references if wanted.references else ()))
 
 
 def _message_id_of(row: Inbound) -> str | None:
@@ -197,7 +223,7 @@ def _log_disposition(result: Disposition) -> None:
     linked = {"created": " ticket", "threaded": " into ticket"}.get(result.outcome, " on ticket")
     where = f"{linked} #{result.ticket}" if result.ticket else ""
     why = f": {result.reason}" if result.reason else ""
-    level = logging.WARNING if result.outcome == "quarantined" else logging.INFO
+    level = {"quarantined": logging.WARNING, "waiting": logging.DEBUG}.get(result.outcome, logging.INFO)
     log.log(level, "%s %s%s (spool %d)%s", mid, result.outcome, where, result.inbound_id, why)
 
 
@@ -227,8 +253,11 @@ def drain(config: Config, limit: int | None = None) -> list[Disposition]:
         batch = config.ingest.batch_size if limit is None else min(config.ingest.batch_size, limit - len(done))
         rows = spool.claim(batch, config.ingest.lease_seconds)
         if not rows:
-            break
-        done.extend(process_batch(rows, config))
+            if not spool.waiting():
+                break
+            time.sleep(WAIT_FOR_PARENT_SECONDS)  # a reply waits for a parent another process holds
+            continue
+        done.extend(result for result in process_batch(rows, config) if result.outcome != "waiting")
     outbound.render_pending(config)  # after the batches' transactions, as the daemon's sender does
     return done
 
@@ -342,6 +371,9 @@ class Worker(WakeableThread):
         while not self._stop.is_set():
             rows = spool.claim(cfg.batch_size, cfg.lease_seconds)
             if not rows:
+                if spool.waiting():  # replies wait for parents in other hands: look again shortly
+                    self._stop.wait(WAIT_FOR_PARENT_SECONDS)
+                    self._wake.set()
                 return
             process_batch(rows, self.config, self._stop)
             for listener in self.after_batch:

@@ -33,14 +33,27 @@ def process_now(config: Config, spool_id: int) -> pipeline.Disposition:
         claimed = spool.claim_one(spool_id, config.ingest.lease_seconds)
         if claimed is not None:  # free (again, if a daemon handed it back): process it here
             try:
-                return pipeline.process(claimed, config)
+                result = pipeline.process(claimed, config)
             except spool.LeaseLost:
                 continue  # someone else finishes it; wait for their result
+            if result.outcome != "waiting":
+                return result
+            _parent_first(config, result.waits_for)
+            continue
         row = Inbound.get_by_id(spool_id)
         if row.state not in ("queued", "processing"):
             return _disposition_of(row)
         time.sleep(0.05)
     raise PatroldeskError(f"spool {spool_id} is still being processed elsewhere; see `patroldesk spool list`")
+
+
+def _parent_first(config: Config, parent_row: int) -> None:
+    """The mail a reply answers is still in the spool: process it here if no one holds it, else give
+    its holder a moment."""
+    if Inbound.get_by_id(parent_row).state == "queued":
+        process_now(config, parent_row)  # ends: a parent always came in before its reply
+    else:
+        time.sleep(pipeline.WAIT_FOR_PARENT_SECONDS)
 
 
 def _disposition_of(row: Inbound) -> pipeline.Disposition:

@@ -46,3 +46,20 @@ def message_id(value: str | None) -> str | None:
     # An id without '@' or brackets ("12345") is still the sender's id.
     tokens = ascii_header(value).split()
     return (_normal(tokens[0]) or None) if tokens else None
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID_HEADER = re.compile(rb"^message-id:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+# The header section a peek reads at most: Message-ID sits near the top of real mail.
+_PEEK_BYTES = 65536
+
+
+def peek_message_id(raw: bytes) -> str | None:
+    """The Message-ID of raw mail bytes, from its header section alone, as `message_id` gives it;
+    for edges that must not parse the mail but want to know which one it is."""
+    head = raw[:_PEEK_BYTES]
+    end = _HEADER_END.search(head)
+    found = _MESSAGE_ID_HEADER.search(head[: end.start()] if end else head)
+    if found is None:
+        return None
+    return message_id(found.group(1).decode("latin-1"))

@@ -163,6 +163,7 @@ class Inbound(BaseModel):
     received_at = DateTimeField(default=utcnow)
     finished_at = DateTimeField(null=True)
     message = ForeignKeyField(Message, null=True, backref="deliveries")
+    spooled_id = CharField(max_length=998, null=True, index=True)  # the mail's Message-ID, as the edge read it
     mailbox = CharField(max_length=320, null=True)  # IMAP: the mailbox's name, with uidvalidity and UID
     uidvalidity = BigIntegerField(null=True)
     imap_uid = BigIntegerField(null=True)

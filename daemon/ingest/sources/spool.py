@@ -15,6 +15,7 @@ import os
 import secrets
 import socket
 
+from daemon.mail.msgids import peek_message_id
 from daemon.store.db import database, execute, insert_fast, insert_if_absent
 from daemon.store.models import Inbound, RawMail, utcnow
 
@@ -34,6 +35,7 @@ def store(raw: bytes, origin: str, detail: dict | None = None, mail_from: str | 
     # Insert-or-ignore: two edges may store the same bytes at once.
     insert_if_absent(RawMail, sha256=digest, data=raw, size=len(raw))
     stored = execute('SELECT "id" FROM "raw_mail" WHERE "sha256" = ?', (digest,)).fetchone()[0]
+    columns.setdefault("spooled_id", peek_message_id(raw))  # so a reply can tell its parent is still here
     return insert_fast(Inbound, raw=stored, origin=origin, mail_from=mail_from,
                        origin_detail=json.dumps(detail or {}, ensure_ascii=False), **columns)
 
@@ -52,8 +54,9 @@ def claim(limit: int, lease_seconds: int, now: dt.datetime | None = None) -> lis
         expired = execute('SELECT "id", "lease_until" FROM "inbound" WHERE "state" = ? AND "lease_until" < ? '
                           'ORDER BY "id" LIMIT ?', ("processing", stamp, limit)).fetchall()
         in_hand = [min(i for i, lease in expired if lease == until) for until in {lease for _, lease in expired}]
-        queued = execute('SELECT "id" FROM "inbound" WHERE "state" = ? ORDER BY "id" LIMIT ?',
-                         ("queued", limit - len(expired))).fetchall()
+        # A queued row's lease_until, when set, is a "not before": a reply waiting for its parent.
+        queued = execute('SELECT "id" FROM "inbound" WHERE "state" = ? AND ("lease_until" IS NULL OR "lease_until" < ?) '
+                         'ORDER BY "id" LIMIT ?', ("queued", stamp, limit - len(expired))).fetchall()
         ids = [i for i, _ in expired] + [i for (i,) in queued]
         if not ids:
             return []
@@ -163,6 +166,30 @@ def release(rows: list[Inbound], failure: str | None = None) -> None:
         changes.update({Inbound.attempts: Inbound.attempts + 1, Inbound.reason: failure[:2000]})
     Inbound.update(changes).where(
         Inbound.id.in_([row.id for row in rows]) & (Inbound.state == "processing")).execute()
+
+
+def unfinished_parent(row_id: int, parent_ids: tuple[str, ...]) -> int | None:
+    """The spool row of a mail among `parent_ids` that came in before row `row_id` and is not
+    processed yet (queued, or in another worker's hands), or None."""
+    if not parent_ids:
+        return None
+    found = execute(f'SELECT "id" FROM "inbound" WHERE "spooled_id" IN ({", ".join("?" * len(parent_ids))}) '
+                    'AND "id" < ? AND "state" IN (?, ?) ORDER BY "id" LIMIT 1',
+                    (*parent_ids, row_id, "queued", "processing")).fetchone()
+    return found[0] if found else None
+
+
+def defer(row: Inbound, seconds: float, now: dt.datetime | None = None) -> None:
+    """Hand a claimed row back to the queue, not to be claimed again for `seconds` (no attempt is counted)."""
+    not_before = Inbound.lease_until.db_value((now or utcnow()) + dt.timedelta(seconds=seconds))
+    execute('UPDATE "inbound" SET "state" = ?, "lease_until" = ? WHERE "id" = ? AND "claim_token" = ? AND "state" = ?',
+            ("queued", not_before, row.id, row.claim_token, "processing"))
+
+
+def waiting() -> int:
+    """Queued rows that wait (for a parent) before they may be claimed."""
+    return execute('SELECT COUNT(*) FROM "inbound" WHERE "state" = ? AND "lease_until" IS NOT NULL',
+                   ("queued",)).fetchone()[0]
 
 
 class LeaseLost(Exception):
