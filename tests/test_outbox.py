@@ -143,3 +143,36 @@ def test_the_sender_still_sends_when_preparing_other_mail_fails(relayed, relay):
     finally:
         sender.stop()
     assert len(relay.received) == 1
+
+
+def test_a_database_fault_between_the_relays_250_and_the_record_sends_once_and_records_once(
+        tmp_path, relay, postgres_url, monkeypatch):
+    import psycopg2
+
+    from daemon.store import db
+    from tests.conftest import PG_DSN
+    config = make_config(tmp_path, postgres_url, relay={"host": "127.0.0.1", "port": relay.port},
+                         support={"alerts_to": ["ops@example.org"]})
+    db.open_database(config)
+    db.upgrade()
+    with database.atomic():
+        outbox.queue_alert(config, "the mailbox is failing", "details")
+    ours = database.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+    crash_point = outbox._crash_point
+
+    def cut_the_connection(point):  # the database goes away the moment the relay has said 250
+        if point == "accepted":
+            with psycopg2.connect(PG_DSN) as admin, admin.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", (ours,))
+            monkeypatch.setattr(outbox, "_crash_point", crash_point)
+        crash_point(point)
+
+    monkeypatch.setattr(outbox, "_crash_point", cut_the_connection)
+    assert outbox.send_due(config) == 1  # the relay has it: it counts as sent, its record is owed
+    assert len(relay.received) == 1 and outbox._UNRECORDED
+    Outgoing.update(lease_until=utcnow()).execute()  # even with its lease run out it is not sent again
+    assert outbox.send_due(config) == 0
+    assert not outbox._UNRECORDED and len(relay.received) == 1
+    row = Outgoing.get()
+    assert (row.state, row.attempts, row.lease_until) == ("sent", 1, None) and row.sent_at is not None
+    database.close()

@@ -23,10 +23,13 @@ import signal
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
+
+from peewee import OperationalError
 
 from daemon import tickets
 from daemon.config import Config
@@ -123,10 +126,35 @@ class Permanent(Exception):
     """The relay refused the mail for good."""
 
 
+# Mail the relay accepted whose record the database refused (outbox id -> when): kept until written,
+# so the mail is never sent again for want of a record. Written before anything else is claimed.
+_UNRECORDED: dict[int, dt.datetime] = {}
+_UNRECORDED_LOCK = threading.Lock()
+
+
+def record_unrecorded() -> int:
+    """Write down the acceptances a database fault kept from being recorded; returns how many are
+    still waiting (raises the database's error when it still does not answer)."""
+    with _UNRECORDED_LOCK:
+        for row_id, sent_at in sorted(_UNRECORDED.items()):
+            _record_sent(row_id, sent_at)
+            del _UNRECORDED[row_id]
+            log.warning("outbox %d: the relay's acceptance is recorded now that the database answers", row_id)
+        return len(_UNRECORDED)
+
+
+def _record_sent(row_id: int, sent_at: dt.datetime) -> None:
+    # Whoever holds the row now: the fact that the relay took it outranks any lease.
+    Outgoing.update(state="sent", sent_at=sent_at, last_error="", lease_until=None,
+                    attempts=Outgoing.attempts + 1).where(
+        (Outgoing.id == row_id) & (Outgoing.state != "sent")).execute()
+
+
 def send_due(config: Config, limit: int = 50) -> int:
     """Send what is due; returns how many were sent. Safe to call from several processes."""
     sent = 0
     try:
+        record_unrecorded()  # before claiming: a mail sent but not yet recorded must not look due
         for row in _claim(config, limit):
             _crash_point("claimed")
             sent += _send_one(config, row)
@@ -159,6 +187,8 @@ class Sender(WakeableThread):
         except Exception:  # noqa: BLE001 - the sender must outlive any bug or outage
             log.exception("outbox sender error; trying again later")
             self._stop.wait(2.0)
+            if _UNRECORDED:
+                self._wake.set()  # a sent mail's record is still owed: try again soon, not at the next poll
 
 
 def _claim(config: Config, limit: int) -> list[Outgoing]:
@@ -192,7 +222,16 @@ def _send_one(config: Config, row: Outgoing) -> int:
     def record_acceptance() -> None:  # the first thing done once the relay has taken the mail
         nonlocal accepted
         accepted = True
-        _finish(row, state="sent", sent_at=utcnow(), last_error="", attempts=row.attempts + 1)
+        sent_at = utcnow()
+        try:
+            _crash_point("accepted")
+            _finish(row, state="sent", sent_at=sent_at, last_error="", attempts=row.attempts + 1)
+        except Exception as exc:  # noqa: BLE001 - the database failed, not the mail: keep the fact
+            with _UNRECORDED_LOCK:
+                _UNRECORDED[row.id] = sent_at
+            log.error("outbox %d: the relay accepted the mail to %s but the database did not take the record "
+                      "(%s); kept in memory and written as soon as the database answers, never sent again",
+                      row.id, ", ".join(recipients), _describe(exc))
 
     try:
         _deliver(config, row, recipients, deadline, record_acceptance)
@@ -238,9 +277,18 @@ def _renew_lease(config: Config, row: Outgoing) -> bool:
 
 
 def _crash_point(point: str) -> None:
-    """Fault injection for the crash-safety tests: PATROLDESK_CRASH_AT=claimed kills this process there."""
+    """Fault injection for the crash-safety tests: PATROLDESK_CRASH_AT=claimed kills this process there;
+    PATROLDESK_FAIL_RECORD=N makes the first N records of an acceptance fail as a database outage would."""
     if os.environ.get("PATROLDESK_CRASH_AT") == point:
         os.kill(os.getpid(), signal.SIGKILL)
+    if point == "accepted":
+        left = _FAULTS.setdefault("record", int(os.environ.get("PATROLDESK_FAIL_RECORD", "0") or 0))
+        if left > 0:
+            _FAULTS["record"] = left - 1
+            raise OperationalError("injected fault: the database is unavailable")
+
+
+_FAULTS: dict[str, int] = {}
 
 
 def _finish(row: Outgoing, **changes) -> None:

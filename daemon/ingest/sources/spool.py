@@ -55,8 +55,9 @@ def claim(limit: int, lease_seconds: int, now: dt.datetime | None = None) -> lis
                           'ORDER BY "id" LIMIT ?', ("processing", stamp, limit)).fetchall()
         in_hand = [min(i for i, lease in expired if lease == until) for until in {lease for _, lease in expired}]
         # A queued row's lease_until, when set, is a "not before": a reply waiting for its parent.
-        queued = execute('SELECT "id" FROM "inbound" WHERE "state" = ? AND ("lease_until" IS NULL OR "lease_until" < ?) '
-                         'ORDER BY "id" LIMIT ?', ("queued", stamp, limit - len(expired))).fetchall()
+        queued = execute('SELECT "id" FROM "inbound" WHERE "state" = ? '
+                         'AND ("lease_until" IS NULL OR "lease_until" < ?) ORDER BY "id" LIMIT ?',
+                         ("queued", stamp, limit - len(expired))).fetchall()
         ids = [i for i, _ in expired] + [i for (i,) in queued]
         if not ids:
             return []
