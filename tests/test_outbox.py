@@ -176,3 +176,16 @@ def test_a_database_fault_between_the_relays_250_and_the_record_sends_once_and_r
     row = Outgoing.get()
     assert (row.state, row.attempts, row.lease_until) == ("sent", 1, None) and row.sent_at is not None
     database.close()
+
+
+
+def test_what_people_wrote_goes_before_a_backlog_of_automatic_mail(relayed, relay, database):
+    with database.atomic():
+        for n in range(5):
+            row = outbox.queue(relayed, outbox.compose_notice(relayed, [f"c{n}@example.org"], "ack", "x"),
+                               "acknowledgement")
+            Outgoing.update(automatic=True).where(Outgoing.id == row.id).execute()
+        person = outbox.queue(relayed, outbox.compose_notice(relayed, ["kari@example.no"], "reply", "x"), "reply")
+    assert outbox.send_due(relayed, limit=2) == 2
+    assert [rcpts for _, rcpts, _ in relay.received] == [["kari@example.no"], ["c0@example.org"]]
+    assert Outgoing.get_by_id(person.id).state == "sent"

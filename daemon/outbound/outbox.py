@@ -197,14 +197,15 @@ def _claim(config: Config, limit: int) -> list[Outgoing]:
     with database.atomic():
         due = [r.id for r in Outgoing.select(Outgoing.id).where(
             ((Outgoing.state == "queued") & (Outgoing.next_attempt_at <= now))
-            | ((Outgoing.state == "sending") & (Outgoing.lease_until < now))).order_by(Outgoing.id).limit(limit)]
+            | ((Outgoing.state == "sending") & (Outgoing.lease_until < now))
+        ).order_by(Outgoing.automatic, Outgoing.id).limit(limit)]  # what people wrote goes before automatic mail
         if not due:
             return []
         Outgoing.update(state="sending", claim_token=token,
                         lease_until=now + dt.timedelta(seconds=config.relay.lease_seconds)).where(
             Outgoing.id.in_(due) & ((Outgoing.state == "queued")
                                     | ((Outgoing.state == "sending") & (Outgoing.lease_until < now)))).execute()
-    return list(Outgoing.select().where(Outgoing.claim_token == token).order_by(Outgoing.id))
+    return list(Outgoing.select().where(Outgoing.claim_token == token).order_by(Outgoing.automatic, Outgoing.id))
 
 
 def _send_one(config: Config, row: Outgoing) -> int:
