@@ -29,8 +29,6 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 
-from peewee import OperationalError
-
 from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NoReplyAddress
@@ -278,18 +276,10 @@ def _renew_lease(config: Config, row: Outgoing) -> bool:
 
 
 def _crash_point(point: str) -> None:
-    """Fault injection for the crash-safety tests: PATROLDESK_CRASH_AT=claimed kills this process there;
-    PATROLDESK_FAIL_RECORD=N makes the first N records of an acceptance fail as a database outage would."""
+    """Fault injection for the crash-safety tests: PATROLDESK_CRASH_AT=claimed (or accepted: the relay
+    has just said 250) kills this process there."""
     if os.environ.get("PATROLDESK_CRASH_AT") == point:
         os.kill(os.getpid(), signal.SIGKILL)
-    if point == "accepted":
-        left = _FAULTS.setdefault("record", int(os.environ.get("PATROLDESK_FAIL_RECORD", "0") or 0))
-        if left > 0:
-            _FAULTS["record"] = left - 1
-            raise OperationalError("injected fault: the database is unavailable")
-
-
-_FAULTS: dict[str, int] = {}
 
 
 def _finish(row: Outgoing, **changes) -> None:
