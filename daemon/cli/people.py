@@ -40,9 +40,7 @@ def user_add(app: App, username, role, email, name, password_stdin):
 def user_password(app: App, username, password_stdin):
     """Set a new password for an account; without --password-stdin it is asked for twice, not echoed."""
     app.database()
-    user = User.get_or_none(User.username == username)
-    if user is None:
-        raise PatroldeskError(f"no user {username!r}")
+    user = _named_user(username)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -59,9 +57,15 @@ def user_password(app: App, username, password_stdin):
 def user_language(app: App, username, language):
     """The console's language for an account; "browser" follows the browser's Accept-Language."""
     app.database()
-    user = User.get_or_none(User.username == username)
-    if user is None:
-        raise PatroldeskError(f"no user {username!r}")
+    user = _named_user(username)
     accounts.set_language(user, "" if language == "browser" else language)
     shown = "the browser's language" if language == "browser" else language
     click.echo(f"the console speaks {shown} to {username!r}")
+
+
+def _named_user(username: str) -> User:
+    """The account of that name, active or not (an admin may set it up before enabling it)."""
+    user = User.get_or_none(User.username == username)
+    if user is None:
+        raise PatroldeskError(f"no user {username!r}")
+    return user
