@@ -226,6 +226,15 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """Several daemons on one database: how they tell each other they are alive."""
+    heartbeat_seconds: int = _key(2, minimum=1)
+    # A process on another host that has not beaten for this long is dead: its mailbox, leased
+    # mail and jobs are taken over (one on this host is known dead at once by its pid).
+    dead_after_seconds: int = _key(10, minimum=3)
+
+
+@dataclass(frozen=True)
 class ThreadingConfig:
     in_reply_to: bool = _key(True)
     references: bool = _key(True)
@@ -288,6 +297,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     sla: SLAConfig = field(default_factory=SLAConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     threading: ThreadingConfig = field(default_factory=ThreadingConfig)
     log: LogConfig = field(default_factory=LogConfig)
     mailbox: tuple = ()  # of MailboxConfig

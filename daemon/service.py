@@ -19,7 +19,7 @@ from daemon.ingest.sources.imap import MailboxPoller
 from daemon.ingest.sources.smtp import SMTPListener
 from daemon import outbound
 from daemon.outbound import outbox
-from daemon.store import db
+from daemon.store import cluster, db
 
 log = logging.getLogger("patroldesk.service")
 
@@ -79,30 +79,61 @@ class WebServer:
 
 
 class Service:
-    def __init__(self, config: Config, crash_at: str | None = None):
+    """The daemon's parts for the roles asked (all by default: ingest, outbox, scheduler, console)."""
+
+    def __init__(self, config: Config, crash_at: str | None = None, roles: tuple[str, ...] = cluster.ROLES):
         self.config = config
-        self.worker = Worker(config)
+        self.roles = tuple(role for role in cluster.ROLES if role in roles)
+        ingest = "ingest" in self.roles
+        self.membership = cluster.Membership(self.roles, config.cluster.heartbeat_seconds,
+                                             config.cluster.dead_after_seconds)
+        self.worker = Worker(config) if ingest else None
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.smtp = SMTPListener(config.smtp, config.support.addresses, self.worker.wake) \
-            if config.smtp.enabled else None
-        self.pollers = [MailboxPoller(box, config, self.worker.wake, crash_at) for box in config.mailbox]
+            if ingest and config.smtp.enabled else None
+        self.pollers = [MailboxPoller(box, config, self.worker.wake, crash_at) for box in config.mailbox] \
+            if ingest else []
         for poller in self.pollers:
             self.worker.after_batch.append(poller.poke)
-        self.sender = outbox.Sender(config)
-        # Automatic mail is rendered here, after its ticket is stored: never while mail is being accepted.
-        self.sender.before_send.append(lambda: outbound.render_pending(config))
-        self.worker.after_batch.append(self.sender.wake)  # acknowledgements leave at once
+        self.sender = outbox.Sender(config) if "outbox" in self.roles else None
+        if self.sender:
+            # Automatic mail is rendered here, after its ticket is stored: never while mail is being accepted.
+            self.sender.before_send.append(lambda: outbound.render_pending(config))
+            if self.worker:
+                self.worker.after_batch.append(self.sender.wake)  # acknowledgements leave at once
         self.web = None
+        self.jobs: cluster.ClusterJobs | None = None
 
     def start(self) -> None:
         db.require_current_schema()
         # Ports first: a taken port stops start-up before anything runs.
-        if self.config.web.enabled:
+        if self.config.web.enabled and "console" in self.roles:
             self.web = WebServer(self.config)
+        self.membership.start()
         if self.smtp:
             self.smtp.start()
             log.info("%s listener on %s:%d", self.config.smtp.protocol.upper(),
                      self.config.smtp.host, self.smtp.port)
+        if self.worker:
+            self._start_ingest()
+        if self.sender:
+            self.sender.start()
+            # The sender's safety net: retries fall due, and mail queued by other processes appears.
+            self.scheduler.add_job(self.sender.wake, "interval", seconds=5,
+                                   id="send-outbox", max_instances=1, coalesce=True)
+        if "scheduler" in self.roles:
+            self._schedule_cluster_jobs()
+        self.scheduler.start()
+        if self.worker:
+            self.worker.wake()
+        if self.sender:
+            self.sender.wake()  # what was queued while the daemon was down
+        if self.web:
+            self.web.start()
+            log.info("console on http://%s:%d/", self.config.web.host, self.web.port)
+        log.info("running as %s: %s", cluster.process_identity(), ", ".join(self.roles))
+
+    def _start_ingest(self) -> None:
         self.worker.start()
         # The safety net: mail spooled while nobody was awake still gets processed.
         self.scheduler.add_job(self.worker.wake, "interval", seconds=self.config.ingest.poll_seconds,
@@ -112,23 +143,20 @@ class Service:
             self.scheduler.add_job(poller.poke, "interval", seconds=poller.box.poll_seconds,
                                    id=f"poll {poller.name}", max_instances=1, coalesce=True)
             poller.start()
-        self.sender.start()
-        # The sender's safety net: retries fall due, and mail queued by other processes appears.
-        self.scheduler.add_job(self.sender.wake, "interval", seconds=5,
-                               id="send-outbox", max_instances=1, coalesce=True)
+
+    def _schedule_cluster_jobs(self) -> None:
+        """Jobs that run once per period however many daemons schedule them."""
+        self.jobs = cluster.ClusterJobs(self.config.cluster.dead_after_seconds)
         if self.config.patrol.digest_schedule.strip():
             from apscheduler.triggers.cron import CronTrigger
 
             from daemon.patrol import digest
-            self.scheduler.add_job(digest.send_scheduled, CronTrigger.from_crontab(
-                self.config.patrol.digest_schedule, timezone="UTC"), args=[self.config], id="patrol-digest",
-                max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
-        self.scheduler.start()
-        self.worker.wake()
-        self.sender.wake()  # what was queued while the daemon was down
-        if self.web:
-            self.web.start()
-            log.info("console on http://%s:%d/", self.config.web.host, self.web.port)
+            self.jobs.add(self.scheduler, "patrol-digest",
+                          CronTrigger.from_crontab(self.config.patrol.digest_schedule, timezone="UTC"),
+                          lambda period: digest.send_scheduled(self.config, period), grace_seconds=6 * 3600)
+        # A period whose runner died is run by another daemon within seconds.
+        self.scheduler.add_job(self.jobs.sweep, "interval", seconds=self.config.cluster.heartbeat_seconds,
+                               id="cluster-jobs-sweep", max_instances=1, coalesce=True)
 
     def stop(self) -> None:
         if self.smtp:
@@ -138,11 +166,14 @@ class Service:
         for poller in self.pollers:
             poller.stop()
         self.scheduler.shutdown(wait=False)
-        self.worker.stop()
-        self.sender.stop()
+        if self.worker:
+            self.worker.stop()
+        if self.sender:
+            self.sender.stop()
+        self.membership.stop()
         log.info("stopped")
 
 
-def build_service(config: Config, crash_at: str | None = None) -> Service:
+def build_service(config: Config, crash_at: str | None = None, roles: tuple[str, ...] = cluster.ROLES) -> Service:
     db.open_database(config)
-    return Service(config, crash_at)
+    return Service(config, crash_at, roles)

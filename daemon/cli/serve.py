@@ -15,7 +15,7 @@ from daemon import timefmt
 from daemon.cli.root import App, cli, pass_app, print_json
 from daemon.config import EMBEDDED, Config
 from daemon.people import users
-from daemon.store import db
+from daemon.store import cluster, db
 from daemon.store.models import utcnow
 
 
@@ -39,15 +39,30 @@ def init(app: App):
     click.echo(f"created the admin account: user 'admin', password {shown}  (shown once: keep it)")
 
 
+def _roles(ctx, param, value: str | None) -> tuple[str, ...]:
+    if not value:
+        return cluster.ROLES
+    asked = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = [role for role in asked if role not in cluster.ROLES]
+    if unknown or not asked:
+        raise click.BadParameter(f"{', '.join(unknown) or 'nothing'} is not a role; the roles are "
+                                 f"{', '.join(cluster.ROLES)}")
+    return tuple(asked)
+
+
 @cli.command()
+@click.option("--only", "roles", callback=_roles, metavar="ROLES",
+              help="Run only these roles, comma-separated: ingest (SMTP listener, mailboxes, pipeline), "
+                   "outbox (sending), scheduler (the digest and other once-per-period jobs), console. "
+                   "Default: all.")
 @pass_app
-def run(app: App):
+def run(app: App, roles: tuple[str, ...]):
     """Run the daemon in the foreground until Ctrl-C or SIGTERM."""
     from daemon.service import build_service
     app.refuse_a_missing_database()
     _private_var(app.config)
     # Fault injection for the crash-safety tests: the IMAP poller kills its own process there.
-    service = build_service(app.config, crash_at=os.environ.get("PATROLDESK_CRASH_AT") or None)
+    service = build_service(app.config, crash_at=os.environ.get("PATROLDESK_CRASH_AT") or None, roles=roles)
     service.start()
     _print_banner(app.config, service)
     stop = threading.Event()
@@ -81,6 +96,8 @@ def _own_command(config: Config) -> str:
 def _print_banner(config: Config, service) -> None:
     address = config.support.addresses[0]
     lines = ["", "patroldesk is running.  Ctrl-C stops it."]
+    if len(service.roles) < len(cluster.ROLES):
+        lines.append(f"  roles:    {', '.join(service.roles)} only; the cluster: {_own_command(config)} cluster")
     if service.web:
         lines.append(f"  console:  http://{config.web.host}:{service.web.port}/  (sign in as 'admin' with the "
                      f"password `init` printed; forgot it? {_own_command(config)} user password admin)")
@@ -92,10 +109,10 @@ def _print_banner(config: Config, service) -> None:
                   f"'customer@example.org', ['{address}'], 'From: customer@example.org\\r\\nTo: {address}"
                   f"\\r\\nSubject: Printer on fire\\r\\n\\r\\nHelp, please.\\r\\n')\"",
                   f"  then:     {_own_command(config)} tickets list"]
-    if not config.relay.host:
+    if not config.relay.host and service.sender:
         lines.append(f"  mail out: no [relay] set, so each mail sent (the acknowledgement of a new ticket, "
                      f"too) is written to {config.sent_dir}/ as an .eml file")
-    for box in config.mailbox:
+    for box in config.mailbox if service.pollers else ():
         lines.append(f"  mailbox:  {box.label} ({box.host}:{box.effective_port} {box.folder}); "
                      f"state: {_own_command(config)} mailboxes")
     click.echo("\n".join(lines) + "\n")

@@ -340,7 +340,7 @@ class Worker(WakeableThread):
         super().__init__()
         self.config = config
         self._unreleased: list[Inbound] = []  # rows a database outage kept us from handing back
-        self._checked_dead_claims = False
+        self._next_dead_check = 0.0  # monotonic time of the next look for mail held by dead processes
         self.after_batch: list = []  # callables told when a batch is finished (the IMAP pollers file it)
 
     def _round(self) -> None:
@@ -360,11 +360,12 @@ class Worker(WakeableThread):
 
     def _drain_until_stopped(self) -> None:
         cfg = self.config.ingest
-        if not self._checked_dead_claims:
-            freed = spool.expire_dead_claims()  # a killed predecessor's mail comes first, in order
+        if time.monotonic() >= self._next_dead_check:
+            # A killed predecessor's or peer's mail comes first, in order, without waiting out its lease.
+            freed = spool.expire_dead_claims(self.config.cluster.dead_after_seconds)
             if freed:
                 log.warning("took back %d mail(s) held by a process that no longer runs", freed)
-            self._checked_dead_claims = True
+            self._next_dead_check = time.monotonic() + self.config.cluster.heartbeat_seconds
         if self._unreleased:
             spool.release(self._unreleased)  # before claiming, so an outage charges no innocent mail
             self._unreleased = []

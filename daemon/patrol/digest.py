@@ -228,9 +228,10 @@ def send(config: Config, since: dt.datetime, until: dt.datetime) -> list[Outgoin
     return rows
 
 
-def send_scheduled(config: Config) -> None:
-    """The scheduler's job: the digest of the last digest_days, up to the start of today (UTC)."""
-    until = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+def send_scheduled(config: Config, at: dt.datetime | None = None) -> None:
+    """The scheduler's job: the digest of the last digest_days, up to the start of the day (UTC)
+    of `at`, the time it was scheduled for (now if not given)."""
+    until = (at or utcnow()).replace(hour=0, minute=0, second=0, microsecond=0)
     since = until - dt.timedelta(days=config.patrol.digest_days)
     try:
         send(config, since, until)

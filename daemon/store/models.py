@@ -197,7 +197,9 @@ class MailboxState(BaseModel):
     stuck_tries = IntegerField(default=0)
 
 
-OUTBOX_STATES = ("rendering", "queued", "sending", "sent", "failed", "bounced")
+# "uncertain": its holder died after handing the content to the relay; whether it left is not known,
+# so it waits for a person's word (send it again, or take it as sent) instead of going twice.
+OUTBOX_STATES = ("rendering", "queued", "sending", "sent", "failed", "bounced", "uncertain")
 
 
 class Outgoing(BaseModel):
@@ -225,10 +227,45 @@ class Outgoing(BaseModel):
     article_revision = IntegerField(null=True)
     bounced_at = DateTimeField(null=True)  # a delivery failure report came back for it
     language = CharField(max_length=8, default="")  # the language it went out in
+    claimed_by = CharField(max_length=200, null=True)  # host/pid/start of the sender holding it
+    data_at = DateTimeField(null=True)  # its content went to the relay, no answer recorded yet
 
     class Meta:
         table_name = "outbox"
         indexes = ((("state", "next_attempt_at"), False), (("to_address", "created_at"), False))
+
+
+class Node(BaseModel):
+    """A running daemon process: what it does and when it last said it was alive."""
+    identity = CharField(max_length=200, unique=True)  # host/pid/start, as claims name it
+    host = CharField(max_length=255)
+    pid = IntegerField()
+    roles = CharField(max_length=100)  # comma-separated: ingest, outbox, scheduler, console
+    started_at = DateTimeField(default=utcnow)
+    heartbeat_at = DateTimeField(default=utcnow)
+    stopped_at = DateTimeField(null=True)  # a clean stop; a killed process leaves it empty
+
+
+class Lease(BaseModel):
+    """Something one process holds at a time across the cluster ("mailbox:<name>")."""
+    name = CharField(max_length=200, unique=True)
+    holder = CharField(max_length=200, null=True)
+    until = DateTimeField(null=True)  # renewed by the holder's heartbeat
+    taken_at = DateTimeField(null=True)
+    takeovers = IntegerField(default=0)  # times it was taken from a holder known dead
+
+
+class JobRun(BaseModel):
+    """One cluster-wide job in one period: claimed by one process, so it runs once."""
+    job = CharField(max_length=100)
+    period = CharField(max_length=40)  # the scheduled time it stands for, ISO
+    holder = CharField(max_length=200)
+    started_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+    attempts = IntegerField(default=1)  # more than one: a holder died and another took it over
+
+    class Meta:
+        indexes = ((("job", "period"), True),)
 
 
 class AuditEvent(BaseModel):

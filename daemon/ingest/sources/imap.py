@@ -43,9 +43,9 @@ from peewee import DatabaseError, InterfaceError
 from daemon import outbound
 from daemon.config import Config, MailboxConfig
 from daemon.ingest.sources import spool
-from daemon.store import db
+from daemon.store import cluster, db
 from daemon.store.db import database
-from daemon.store.models import MailboxState, utcnow
+from daemon.store.models import Lease, MailboxState, utcnow
 
 log = logging.getLogger("patroldesk.imap")
 
@@ -56,6 +56,7 @@ SIZE_CHUNK = 2000  # UIDs per FETCH RFC822.SIZE (imapclient sends each UID; line
 MAX_FETCH_FAILURES = 3  # sessions in which a mail failed to come before it is skipped
 SKIP_ALERT_INTERVAL = 3600  # seconds: at most one alert an hour about mails not read
 HEARTBEAT_SECONDS = 30  # a working poller records that it is alive at least this often (when it wakes)
+LEASE_MARGIN_SECONDS = 1.0  # mail is moved only while the mailbox stays ours at least this long
 
 # Points where a test may have the process killed (kill -9) to prove a restart loses nothing
 # (and "fetching-one": inside the careful, one-mail-at-a-time fetch).
@@ -64,6 +65,10 @@ CRASH_POINTS = ("fetched", "spooling", "spooled", "filing", "moved")
 
 class _AlreadySpooled(Exception):
     """The checkpoint moved under us: roll this batch back."""
+
+
+class _LostMailbox(Exception):
+    """Another daemon holds the mailbox now: this poller stops reading it."""
 
 
 class MailboxError(Exception):
@@ -91,6 +96,8 @@ class MailboxPoller:
         self._skipped: list[tuple[int, str]] = []  # mails given up on, not yet in an alert
         self._skip_alerted = -SKIP_ALERT_INTERVAL
         self.read_only = box.read_only  # or the server says so when the folder is opened
+        self._lease = f"mailbox:{self.name}"
+        self._held: bool | None = None  # None: not yet asked
 
     # -- lifecycle -------------------------------------------------------
 
@@ -109,10 +116,16 @@ class MailboxPoller:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
+                if not self._hold():
+                    self._stop.wait(self.config.cluster.heartbeat_seconds)  # standing by for the holder to die
+                    continue
                 client = None
                 try:
                     client = self._connect()
                     self._serve(client)
+                except _LostMailbox as exc:
+                    log.warning("mailbox %s: %s; standing by", self.name, exc)
+                    self._held = False
                 except Exception as exc:  # one line per attempt, whatever went wrong
                     if self._stop.is_set():
                         break
@@ -131,9 +144,39 @@ class MailboxPoller:
                 finally:
                     if client is not None:
                         _close_quietly(client)
-            self._record_status("stopped")
+            if self._held:  # a standby daemon says nothing about a mailbox another one reads
+                self._record_status("stopped")
+                self._let_go()
         finally:
             database.close()
+
+    def _hold(self) -> bool:
+        """Whether this process holds the mailbox (one poller per mailbox across all daemons),
+        taking it if it is free or its holder is known dead."""
+        try:
+            held = cluster.acquire(self._lease, self.config.cluster.dead_after_seconds,
+                                   self.config.cluster.dead_after_seconds)
+        except (DatabaseError, InterfaceError) as exc:
+            log.error("mailbox %s: cannot tell who reads it: %s", self.name, _describe(exc))
+            _reconnect_database()
+            held = False
+        if held and not self._held:
+            log.info("mailbox %s: this daemon reads it now", self.name)
+        elif not held and self._held is not False:
+            log.info("mailbox %s: another daemon reads it; standing by to take over", self.name)
+        self._held = held
+        return held
+
+    def _still_held(self) -> None:
+        """Before anything only the holder may do (moving mail): raise _LostMailbox if another took over."""
+        if not cluster.holds(self._lease, margin=LEASE_MARGIN_SECONDS):
+            raise _LostMailbox("another daemon took the mailbox over (this one missed its heartbeats)")
+
+    def _let_go(self) -> None:
+        try:
+            cluster.release(self._lease)
+        except (DatabaseError, InterfaceError):
+            pass  # it runs out by itself
 
     def _backoff(self, failures: int) -> float:
         cap = self.box.backoff_max_seconds
@@ -198,6 +241,7 @@ class MailboxPoller:
         healthy = False
         while not self._stop.is_set():
             self._poke.clear()
+            self._still_held()
             fetched = self.sync(client)
             filed = 0 if self.read_only else self.file(client)
             announced = _new_mail_announced(client)
@@ -422,6 +466,7 @@ class MailboxPoller:
                                (self.box.quarantine_folder, ("quarantined",))):
             uids = [row[2] for row in live if row[3] in states]
             if uids:
+                self._still_held()  # mail is moved by the one poller that holds the mailbox, once
                 self._crash("filing")
                 self._move(client, uids, self._server_name(target), seen=target == self.box.processed_folder)
                 self._crash("moved")
@@ -682,6 +727,8 @@ def mailbox_states(config: Config, now: dt.datetime | None = None) -> list[dict]
     """
     now = now or utcnow()
     stored = {s.name: s for s in MailboxState.select()}
+    holders = {lease.name: lease.holder for lease in Lease.select().where(
+        Lease.name.startswith("mailbox:") & Lease.holder.is_null(False) & (Lease.until >= now))}
     result = []
     for box in config.mailbox:
         state = stored.get(box.label)
@@ -702,6 +749,7 @@ def mailbox_states(config: Config, now: dt.datetime | None = None) -> list[dict]
                           and (now - seen).total_seconds() > 2 * expected + 30),
             "alerted": bool(state and state.alerted_at),
             "waiting_to_file": spool.waiting_to_file(box.label),
+            "held_by": holders.get(f"mailbox:{box.label}"),  # the daemon reading it (host/pid/start)
         })
     return result
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import secrets
-import socket
 
 from daemon.mail.msgids import peek_message_id
+from daemon.store import cluster
 from daemon.store.db import database, execute, insert_fast, insert_if_absent
 from daemon.store.models import Inbound, RawMail, utcnow
 
@@ -94,62 +93,26 @@ def _take(ids: list[int], lease_seconds: int, now: dt.datetime) -> str:
     execute('UPDATE "inbound" SET "state" = ?, "lease_until" = ?, "claim_token" = ?, "claimed_by" = ? '
             f'WHERE "id" IN ({", ".join("?" * len(ids))}) '
             'AND ("state" = ? OR ("state" = ? AND "lease_until" < ?))',
-            ("processing", until, token, process_identity(), *ids, "queued", "processing", stamp))
+            ("processing", until, token, cluster.process_identity(), *ids, "queued", "processing", stamp))
     return token
 
 
-def process_identity() -> str:
-    """This process, as no other process will ever be: host, pid and the pid's start time."""
-    global _IDENTITY
-    if _IDENTITY is None:
-        _IDENTITY = f"{socket.gethostname()}/{os.getpid()}/{_start_time(os.getpid())}"
-    return _IDENTITY
-
-
-_IDENTITY: str | None = None
-
-
-def _start_time(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[19].decode()  # field 22: starttime
-    except (OSError, IndexError):
-        return "?"
-
-
-def expire_dead_claims(now: dt.datetime | None = None) -> int:
-    """End the leases held by processes of this host that no longer run.
+def expire_dead_claims(dead_after: float = 10.0, now: dt.datetime | None = None) -> int:
+    """End the leases held by processes known to have stopped (on this host by their pid, on
+    another by their heartbeat).
 
     A daemon killed mid-batch leaves its rows leased; waiting out the lease
     would let later mail overtake them (a reply processed before the mail it
     answers). Returns how many rows were freed; they are claimed next, in order.
     """
     now = now or utcnow()
-    host = socket.gethostname()
     holders = [row.claimed_by for row in Inbound.select(Inbound.claimed_by).distinct().where(
-        (Inbound.state == "processing") & (Inbound.lease_until >= now) & Inbound.claimed_by.startswith(f"{host}/"))]
-    dead = [holder for holder in holders if not _alive(holder)]
+        (Inbound.state == "processing") & (Inbound.lease_until >= now))]
+    dead = cluster.dead_among(holders, dead_after, now)
     if not dead:
         return 0
     return Inbound.update(lease_until=now - dt.timedelta(seconds=1)).where(
         (Inbound.state == "processing") & Inbound.claimed_by.in_(dead)).execute()
-
-
-def _alive(holder: str) -> bool:
-    try:
-        _, pid, started = holder.rsplit("/", 2)
-        pid = int(pid)
-    except ValueError:
-        return True  # not ours to judge
-    if pid == os.getpid():
-        return holder == process_identity()
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return _start_time(pid) == started
 
 
 def claim_one(inbound_id: int, lease_seconds: int) -> Inbound | None:
