@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import logging
 import re
+import secrets
 from functools import lru_cache
 
 from peewee import DatabaseError, InterfaceError
@@ -99,7 +100,7 @@ def render_pending(config: Config, batch: int = 50) -> int:
     the customer's own mail never suffers for it."""
     queued = 0
     while True:
-        rows = list(Outgoing.select().where(Outgoing.state == RENDERING).order_by(Outgoing.id).limit(batch))
+        rows = _claim_rendering(batch)
         owners = {t.id: t for t in Ticket.select(Ticket, Customer).join(Customer)
                   .where(Ticket.id.in_({row.ticket_id for row in rows}))} if rows else {}
         rendered = [(row, owners.get(row.ticket_id), *_render(config, owners.get(row.ticket_id), row))
@@ -108,6 +109,25 @@ def render_pending(config: Config, batch: int = 50) -> int:
             queued += sum(_queue_rendered(config, *one) for one in rendered)
         if len(rows) < batch:
             return queued
+
+
+RENDER_LEASE_SECONDS = 15  # a render takes milliseconds; a killed renderer's rows are free again after this
+
+
+def _claim_rendering(batch: int) -> list[Outgoing]:
+    """Lease up to `batch` rows waiting for their template, so that several daemons render
+    different mail instead of all rendering the same and throwing all but one away."""
+    now = utcnow()
+    token = secrets.token_hex(16)
+    free = (Outgoing.state == RENDERING) & (Outgoing.lease_until.is_null() | (Outgoing.lease_until < now))
+    with database.atomic():
+        ids = [row.id for row in Outgoing.select(Outgoing.id).where(free).order_by(Outgoing.id).limit(batch)]
+        if not ids:
+            return []
+        Outgoing.update(claim_token=token, lease_until=now + dt.timedelta(seconds=RENDER_LEASE_SECONDS)).where(
+            Outgoing.id.in_(ids) & free).execute()
+    return list(Outgoing.select().where((Outgoing.claim_token == token) & (Outgoing.state == RENDERING))
+                .order_by(Outgoing.id))
 
 
 def _render(config: Config, ticket: Ticket | None, row: Outgoing) -> tuple[tuple | None, str | None]:

@@ -53,8 +53,6 @@ def running_here(holder: str) -> bool:
         pid = int(pid)
     except ValueError:
         return True
-    if pid == os.getpid():
-        return holder == process_identity()
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
