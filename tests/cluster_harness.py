@@ -80,7 +80,8 @@ def threaded_corpus(count: int, seed: int = 20261206, reply_share: float = 0.35)
     return ThreadedCorpus(mails, ids, root_of)
 
 
-def write_cluster_config(root: Path, account, database_url: str, relay_port: int, sections: str = "") -> Path:
+def write_cluster_config(root: Path, account, database_url: str, relay_port: int, sections: str = "",
+                         relay_host: str = "127.0.0.1") -> Path:
     """One configuration for every daemon of the cluster: PostgreSQL, the mailbox, the relay,
     a digest each minute, and heartbeats fast enough for a test."""
     path = root / "patroldesk.toml"
@@ -96,7 +97,7 @@ enabled = false
 [support]
 addresses = ["{SUPPORT}"]
 [relay]
-host = "127.0.0.1"
+host = "{relay_host}"
 port = {relay_port}
 retry_base_seconds = 1
 [autoreply]
@@ -123,10 +124,12 @@ backoff_max_seconds = 1
 class Daemons:
     """`count` daemon processes on one configuration; each one's log goes to logs/<n>-<start>.log."""
 
-    def __init__(self, config_path: Path, count: int, logs: Path, roles: str | None = None):
-        self.config_path = config_path
+    def __init__(self, config_path: Path | list[Path], count: int, logs: Path, roles: str | None = None,
+                 wrap=None):
+        self.config_paths = config_path if isinstance(config_path, list) else [config_path] * count
         self.logs = logs
         self.roles = roles
+        self.wrap = wrap  # index -> a command line's prefix (a daemon on a test host of its own)
         logs.mkdir(parents=True, exist_ok=True)
         self.processes: list[subprocess.Popen | None] = [None] * count
         self.started = 0
@@ -135,9 +138,11 @@ class Daemons:
     def start(self, index: int) -> subprocess.Popen:
         self.started += 1
         log = open(self.logs / f"{index}-{self.started}.log", "wb")
-        command = [sys.executable, "-m", "daemon", "--config", str(self.config_path), "run"]
+        command = [sys.executable, "-m", "daemon", "--config", str(self.config_paths[index]), "run"]
         if self.roles:
             command += ["--only", self.roles]
+        if self.wrap:
+            command = self.wrap(index, command)
         env = {k: v for k, v in os.environ.items() if k != "PATROLDESK_CRASH_AT"}
         self.processes[index] = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, env=env)
         log.close()
