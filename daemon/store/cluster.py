@@ -22,6 +22,8 @@ from daemon.store.models import JobRun, Lease, Node, utcnow
 log = logging.getLogger("patroldesk.cluster")
 
 ROLES = ("ingest", "outbox", "scheduler", "console")
+NODES_KEPT_DAYS = 7
+JOB_RUNS_KEPT_DAYS = 60  # a period's record must outlive any misfire grace by far
 
 _IDENTITY: str | None = None
 
@@ -181,10 +183,15 @@ class Membership:
         self.beats = 0
 
     def start(self) -> None:
-        me = process_identity()
+        me, now = process_identity(), utcnow()
         with database.atomic():
             insert_if_absent(Node, identity=me, host=socket.gethostname(), pid=os.getpid(),
-                             roles=",".join(self.roles), started_at=utcnow(), heartbeat_at=utcnow())
+                             roles=",".join(self.roles), started_at=now, heartbeat_at=now)
+            Node.update(roles=",".join(self.roles), heartbeat_at=now, stopped_at=None).where(
+                Node.identity == me).execute()
+            # Daemons long gone are forgotten; a week leaves plenty to look back on.
+            Node.delete().where(Node.heartbeat_at < now - dt.timedelta(days=NODES_KEPT_DAYS)).execute()
+            JobRun.delete().where(JobRun.finished_at < now - dt.timedelta(days=JOB_RUNS_KEPT_DAYS)).execute()
         self._thread.start()
 
     def beat(self) -> None:
