@@ -15,7 +15,7 @@ from daemon.store.models import Outgoing, utcnow
 def send_again(outbox_id: int, actor=None, ticket=None) -> Outgoing:
     """Back in the queue, due now: the person judged that it did not arrive."""
     return _settle(outbox_id, actor, ticket, "mail sent again",
-                   state="queued", next_attempt_at=utcnow(), data_at=None, claim_token=None)
+                   state="queued", next_attempt_at=utcnow(), last_error="", data_at=None, claim_token=None)
 
 
 def take_as_sent(outbox_id: int, actor=None, ticket=None) -> Outgoing:
