@@ -304,7 +304,9 @@ class _Attempt:
                       self.row.id, ", ".join(self.recipients), _describe(exc))
 
 
-def _send_one(config: Config, row: Outgoing, held: dict) -> int:
+def _send_one(config: Config, row: Outgoing, held: dict | None = None) -> int:
+    """Hand one claimed mail to the relay; `held` gathers the destinations found refusing for now."""
+    held = {} if held is None else held
     recipients = json.loads(row.recipients)
     left = (row.lease_until - utcnow()).total_seconds() if row.lease_until else 0.0
     if left < config.relay.lease_seconds / 2:  # a slow batch: renew, or find the mail taken over
