@@ -197,8 +197,10 @@ def priority(number: int):
     return redirect(url_for("tickets.ticket", number=number))
 
 
-@blueprint.route("/tickets/<int:number>/mail/<int:outbox_id>/<any('send-again', 'arrived'):verdict>",
-                 methods=["POST"])
+@blueprint.route("/tickets/<int:number>/mail/<int:outbox_id>/send-again", methods=["POST"],
+                 defaults={"verdict": "send-again"})
+@blueprint.route("/tickets/<int:number>/mail/<int:outbox_id>/arrived", methods=["POST"],
+                 defaults={"verdict": "arrived"})
 @requires("agent")
 def mail_fate(number: int, outbox_id: int, verdict: str):
     """An agent's word on a possibly-sent mail of this ticket: it did not arrive (send it again), or it did."""
