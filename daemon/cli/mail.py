@@ -302,6 +302,7 @@ def outbox_send(app: App):
     """Send what is due now, in this process, and say how many left (the daemon does this on its own)."""
     app.database()
     failed_before = Outgoing.select().where(Outgoing.state == "failed").count()
+    uncertain_before = Outgoing.select().where(Outgoing.state == "uncertain").count()
     total = 0
     while True:
         sent = outbox.send_due(app.config)
@@ -311,6 +312,10 @@ def outbox_send(app: App):
     failed = Outgoing.select().where(Outgoing.state == "failed").count() - failed_before
     waiting = Outgoing.select().where(Outgoing.state == "queued").count()
     said = [f"sent {total}"]
+    uncertain = Outgoing.select().where(Outgoing.state == "uncertain").count() - uncertain_before
+    if uncertain > 0:  # a sender died inside a transaction: a person must say whether these arrived
+        said.append(f"{uncertain} possibly sent, waiting for a person's word "
+                    "(see `patroldesk outbox list --state uncertain`)")
     if failed:
         said.append(f"{failed} failed for good (see `patroldesk outbox list --state failed`)")
     said.append(f"{waiting} waiting" + (" (see `patroldesk outbox list --state queued`)" if waiting else ""))
