@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from daemon.outbound import outbox, possibly_sent
+from daemon.outbound import outbox
 from daemon.store import cluster, db
 from daemon.store.db import database
 from daemon.store.models import AuditEvent, Node, Outgoing, Ticket, utcnow
-from tests.conftest import make_config, wait_for
+from tests.conftest import make_config
 from tests.corpus import simple_mail
 from tests.relay import Relay, free_port
 from tests.webtools import make_console, token

@@ -20,8 +20,8 @@ def send_again(outbox_id: int, actor=None, ticket=None) -> Outgoing:
 
 def take_as_sent(outbox_id: int, actor=None, ticket=None) -> Outgoing:
     """Recorded as sent, when its content went to the relay: the person found that it arrived."""
-    return _settle(outbox_id, actor, ticket, "mail taken as arrived",
-                   state="sent", sent_at=fn.COALESCE(Outgoing.data_at, utcnow()), last_error="", data_at=None, claim_token=None)
+    return _settle(outbox_id, actor, ticket, "mail taken as arrived", state="sent",
+                   sent_at=fn.COALESCE(Outgoing.data_at, utcnow()), last_error="", data_at=None, claim_token=None)
 
 
 def _settle(outbox_id: int, actor, ticket, action: str, **changes) -> Outgoing:
