@@ -33,7 +33,7 @@ WORDS = {word: word for word in (
     N_("resolved"), N_("workaround"), N_("not-resolved"), N_("escalated"), N_("duplicate"), N_("no-response"),
     N_("sound"), N_("needs-follow-up"), N_("exemplary"), N_("closing"), N_("interim"),
     N_("starting"), N_("ok"), N_("failing"), N_("stopped"), N_("unknown"), N_("down"), N_("degraded"),
-    N_("rendering"), N_("queued"), N_("sending"), N_("sent"), N_("failed"), N_("bounced"),
+    N_("rendering"), N_("queued"), N_("sending"), N_("sent"), N_("failed"), N_("bounced"), N_("uncertain"),
     N_("processing"), N_("done"), N_("discarded"), N_("quarantined"),
     N_("draft"), N_("not_validated"), N_("validated"), N_("published"), N_("archived"),
     N_("inaccurate"), N_("outdated"), N_("wrong"), N_("incomplete"), N_("reopened"),
@@ -42,7 +42,8 @@ WORDS = {word: word for word in (
     # What a ticket's trail records (daemon.tickets.audit).
     N_("article linked"), N_("article unlinked"), N_("assigned"), N_("automatic mail held back"),
     N_("counted against article"), N_("delivery report"), N_("interim report"), N_("knowledge capture failed"),
-    N_("mail bounced"), N_("note"), N_("opened"), N_("policy fired"), N_("priority"), N_("replied"),
+    N_("mail bounced"), N_("mail possibly sent"), N_("mail sent again"), N_("mail taken as arrived"), N_("note"),
+    N_("opened"), N_("policy fired"), N_("priority"), N_("replied"),
     N_("report corrected"), N_("solved notice not sent"), N_("user created"), N_("user password reset"),
     N_("user reactivated"), N_("user deactivated"), N_("user role changed"),
 )}

@@ -38,9 +38,15 @@ class ShownMessage:
         return bool(self.row.language) and (self.row.language_confidence or 0) < CONFIDENT
 
     @property
+    def possibly_sent(self) -> bool:
+        """Its sender stopped inside the SMTP transaction: whether it arrived waits for an agent's word."""
+        return self.delivery is not None and self.delivery.state == "uncertain"
+
+    @property
     def folded(self) -> bool:
-        """Automatic mail (our acknowledgements, auto-replies and bounces) shows as one line until opened."""
-        return bool(self.row.automatic) and self.row.kind != "note"
+        """Automatic mail (our acknowledgements, auto-replies and bounces) shows as one line until opened,
+        unless it waits for an agent's word on whether it arrived."""
+        return bool(self.row.automatic) and self.row.kind != "note" and not self.possibly_sent
 
 
 @dataclass
@@ -71,7 +77,8 @@ def view(config: Config, ticket: Ticket) -> TicketView:
             by_id[att.message_id].attachments.append(att)
     # How each sent mail fared; not the composed mail itself (Outgoing.data), which the page never shows.
     deliveries = {row.message_id.strip("<>"): row for row in Outgoing.select(
-        Outgoing.id, Outgoing.message_id, Outgoing.kind, Outgoing.state, Outgoing.last_error, Outgoing.language)
+        Outgoing.id, Outgoing.message_id, Outgoing.kind, Outgoing.state, Outgoing.last_error, Outgoing.language,
+        Outgoing.data_at)
         .where(Outgoing.ticket == ticket.id)}
     for message in messages:
         message.delivery = deliveries.get(message.row.message_id or "")

@@ -13,7 +13,7 @@ from daemon import patrol, tickets
 from daemon.errors import PatroldeskError
 from daemon.ingest.stages.attachments import blob_path
 from daemon.knowledge import ArticleRefused, article_replies, get_article
-from daemon.outbound import replies
+from daemon.outbound import possibly_sent, replies
 from daemon.store.models import FLAG_KINDS, OUTCOME_KINDS, Attachment, Message, Ticket, User, utcnow
 from daemon.tickets import queue as ticket_queue
 from web.access import me, requires
@@ -194,6 +194,25 @@ def priority(number: int):
         flash(said(exc), "error")
     else:
         flash(_("Priority %(priority)s; the first answer is now due by the %(priority)s SLA.", priority=word(value)))
+    return redirect(url_for("tickets.ticket", number=number))
+
+
+@blueprint.route("/tickets/<int:number>/mail/<int:outbox_id>/send-again", methods=["POST"],
+                 defaults={"verdict": "send-again"})
+@blueprint.route("/tickets/<int:number>/mail/<int:outbox_id>/arrived", methods=["POST"],
+                 defaults={"verdict": "arrived"})
+@requires("agent")
+def mail_fate(number: int, outbox_id: int, verdict: str):
+    """An agent's word on a possibly-sent mail of this ticket: it did not arrive (send it again), or it did."""
+    ticket = _ticket(number)
+    settle = possibly_sent.send_again if verdict == "send-again" else possibly_sent.take_as_sent
+    try:
+        settle(outbox_id, actor=me(), ticket=ticket)
+    except PatroldeskError as exc:
+        flash(said(exc), "error")
+    else:
+        flash(_("The mail is queued to be sent again.") if verdict == "send-again"
+              else _("The mail is recorded as sent."))
     return redirect(url_for("tickets.ticket", number=number))
 
 

@@ -16,7 +16,7 @@ from daemon import outbound
 from daemon.errors import NotFound, PatroldeskError
 from daemon.ingest import requeue
 from daemon.ingest.sources import spool
-from daemon.outbound import outbox
+from daemon.outbound import outbox, possibly_sent
 from daemon.store.models import OUTBOX_STATES, SPOOL_STATES, Inbound, Outgoing, Ticket, utcnow
 
 
@@ -179,7 +179,7 @@ def _outbox_item(row: dict) -> dict:
     return {"id": row["id"], "state": row["state"], "kind": row["kind"], "ticket": row["ticket"],
             "recipients": json.loads(row["recipients"]), "subject": row["subject"], "attempts": row["attempts"],
             "next_attempt_at": _utc_iso(row["next_attempt_at"]) if waiting else None,
-            "last_error": row["last_error"] if row["state"] in ("queued", "failed", "bounced") else "",
+            "last_error": row["last_error"] if row["state"] in ("queued", "failed", "bounced", "uncertain") else "",
             "created_at": _utc_iso(row["created_at"]), "sent_at": _utc_iso(row["sent_at"])}
 
 
@@ -251,9 +251,49 @@ def _refuse_requeue(row: Outgoing) -> None:
         raise PatroldeskError(f"outbox {row.id} was sent{when}; it is not sent twice")
     if row.state == "sending":
         raise PatroldeskError(f"outbox {row.id} is being sent right now; it is not sent twice")
+    if row.state == "uncertain":
+        raise PatroldeskError(f"outbox {row.id} is possibly sent already: find out whether it arrived, then "
+                              f"`patroldesk outbox resend {row.id}` or `patroldesk outbox mark-sent {row.id}`")
     if row.state == "bounced":
         raise PatroldeskError(f"outbox {row.id} was delivered to the relay and came back as undeliverable "
                               "(see `patroldesk outbox list --state bounced`); send a new mail instead")
+
+
+@outbox_group.command("resend")
+@click.argument("outbox_ids", type=int, nargs=-1, required=True)
+@pass_app
+def outbox_resend(app: App, outbox_ids):
+    """Send possibly-sent mail again (state uncertain -> queued), once you know it did not arrive.
+
+    A mail is possibly sent when its sender stopped after handing it to the relay and
+    before the relay's answer was recorded (`patroldesk outbox list --state uncertain`).
+    """
+    app.database()
+    _settle_each(outbox_ids, possibly_sent.send_again, "queued, due now")
+
+
+@outbox_group.command("mark-sent")
+@click.argument("outbox_ids", type=int, nargs=-1, required=True)
+@pass_app
+def outbox_mark_sent(app: App, outbox_ids):
+    """Record possibly-sent mail as sent (state uncertain -> sent), once you know it arrived."""
+    app.database()
+    _settle_each(outbox_ids, possibly_sent.take_as_sent, "sent")
+
+
+def _settle_each(outbox_ids, settle, done: str) -> None:
+    """A person's word on each mail, said on its ticket's trail; exit 1 if any was refused."""
+    refused = False
+    for outbox_id in outbox_ids:
+        try:
+            settle(outbox_id)
+        except PatroldeskError as exc:
+            click.echo(str(exc), err=True)
+            refused = True
+        else:
+            click.echo(f"outbox {outbox_id}: uncertain -> {done}")
+    if refused:
+        sys.exit(1)
 
 
 @outbox_group.command("send")
@@ -262,6 +302,7 @@ def outbox_send(app: App):
     """Send what is due now, in this process, and say how many left (the daemon does this on its own)."""
     app.database()
     failed_before = Outgoing.select().where(Outgoing.state == "failed").count()
+    uncertain_before = Outgoing.select().where(Outgoing.state == "uncertain").count()
     total = 0
     while True:
         sent = outbox.send_due(app.config)
@@ -271,6 +312,10 @@ def outbox_send(app: App):
     failed = Outgoing.select().where(Outgoing.state == "failed").count() - failed_before
     waiting = Outgoing.select().where(Outgoing.state == "queued").count()
     said = [f"sent {total}"]
+    uncertain = Outgoing.select().where(Outgoing.state == "uncertain").count() - uncertain_before
+    if uncertain > 0:  # a sender died inside a transaction: a person must say whether these arrived
+        said.append(f"{uncertain} possibly sent, waiting for a person's word "
+                    "(see `patroldesk outbox list --state uncertain`)")
     if failed:
         said.append(f"{failed} failed for good (see `patroldesk outbox list --state failed`)")
     said.append(f"{waiting} waiting" + (" (see `patroldesk outbox list --state queued`)" if waiting else ""))

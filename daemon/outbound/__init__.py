@@ -5,6 +5,7 @@ replies    reply templates, rendered in a sandbox, and replies sent with them
 automatic  what may be mailed without a person deciding (acknowledgements, notices), and what is held back
 budget     how long a template may render and how much it may write
 outbox     the queue every outgoing mail waits in, and the sender that drains it
+possibly_sent  mail whose fate is unknown, settled by a person: send it again, or take it as arrived
 
 Other packages call what is named below; front doors may also use the modules themselves.
 """

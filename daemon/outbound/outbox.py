@@ -3,13 +3,17 @@
 `queue` writes a composed mail as a row, inside the caller's transaction, so
 the mail exists exactly when the change that caused it does. `send_due`
 drains the rows: it leases a batch (a crashed sender's rows are taken over
-when the lease runs out), hands each mail to the relay, and records the
-relay's acceptance before anything else, so the window in which a crash
-could send a mail twice is one SMTP transaction. Temporary failures (4xx,
-refused connections, timeouts) retry with capped exponential backoff and
-jitter; a permanent refusal (5xx) marks the mail failed with the relay's
-words. With no relay configured, each mail is written to var/sent/ as an
-.eml file, so the embedded default works offline.
+as soon as it is known dead, or when the lease runs out), hands each mail to
+the relay, and records the relay's acceptance before anything else. Just
+before DATA the row records that its content is going (data_at): a sender
+that dies after that leaves a mail whose fate is unknown, which becomes
+"uncertain" and waits for a person's word instead of going twice.
+Temporary failures (4xx, refused connections, timeouts) retry with capped
+exponential backoff and jitter; a destination refusing every recipient for
+now holds back the rest of its mail until that mail's next attempt, so it
+holds up no one else. A permanent refusal (5xx) marks the mail failed with
+the relay's words. With no relay configured, each mail is written to
+var/sent/ as an .eml file, so the embedded default works offline.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from daemon.config import Config
 from daemon.errors import NoReplyAddress
 from daemon.mail.addresses import address_problem
 from daemon.outbound.compose import Draft, compose, one_line
+from daemon.store import cluster
 from daemon.store.db import database, insert_fast
 from daemon.store.models import Message, Outgoing, User, utcnow
 from daemon.wakeable import WakeableThread
@@ -143,7 +148,7 @@ def record_unrecorded() -> int:
 
 def _record_sent(row_id: int, sent_at: dt.datetime) -> None:
     # Whoever holds the row now: the fact that the relay took it outranks any lease.
-    Outgoing.update(state="sent", sent_at=sent_at, last_error="", lease_until=None,
+    Outgoing.update(state="sent", sent_at=sent_at, last_error="", lease_until=None, data_at=None,
                     attempts=Outgoing.attempts + 1).where(
         (Outgoing.id == row_id) & (Outgoing.state != "sent")).execute()
 
@@ -151,11 +156,16 @@ def _record_sent(row_id: int, sent_at: dt.datetime) -> None:
 def send_due(config: Config, limit: int = 50) -> int:
     """Send what is due; returns how many were sent. Safe to call from several processes."""
     sent = 0
+    held: dict[str, dt.datetime] = {}  # destination domain -> until when its mail waits
     try:
         record_unrecorded()  # before claiming: a mail sent but not yet recorded must not look due
         for row in _claim(config, limit):
             _crash_point("claimed")
-            sent += _send_one(config, row)
+            domain = _domain_of(row.to_address)
+            if domain in held:
+                _hold(row, domain, held[domain])
+                continue
+            sent += _send_one(config, row, held)
     finally:
         database.close()
     return sent
@@ -192,21 +202,111 @@ class Sender(WakeableThread):
 def _claim(config: Config, limit: int) -> list[Outgoing]:
     now = utcnow()
     token = secrets.token_hex(16)
+    dead = _dead_senders(config, now)
+    _give_up_abandoned(now, dead)
+    claimable = ((Outgoing.state == "queued") & (Outgoing.next_attempt_at <= now)) | (
+        _abandoned(now, dead) & Outgoing.data_at.is_null())
     with database.atomic():
-        due = [r.id for r in Outgoing.select(Outgoing.id).where(
-            ((Outgoing.state == "queued") & (Outgoing.next_attempt_at <= now))
-            | ((Outgoing.state == "sending") & (Outgoing.lease_until < now))
-        ).order_by(Outgoing.automatic, Outgoing.id).limit(limit)]  # what people wrote goes before automatic mail
+        due = list(Outgoing.select(Outgoing.id, Outgoing.state, Outgoing.claimed_by).where(claimable)
+                   .order_by(Outgoing.automatic, Outgoing.id).limit(limit))  # what people wrote goes first
         if not due:
             return []
-        Outgoing.update(state="sending", claim_token=token,
+        Outgoing.update(state="sending", claim_token=token, claimed_by=cluster.process_identity(),
                         lease_until=now + dt.timedelta(seconds=config.relay.lease_seconds)).where(
-            Outgoing.id.in_(due) & ((Outgoing.state == "queued")
-                                    | ((Outgoing.state == "sending") & (Outgoing.lease_until < now)))).execute()
+            Outgoing.id.in_([row.id for row in due]) & claimable).execute()
+    for row in due:
+        if row.state == "sending" and row.claimed_by in dead:
+            log.warning("outbox %d: its sender %s is no longer running; taking the mail over", row.id, row.claimed_by)
     return list(Outgoing.select().where(Outgoing.claim_token == token).order_by(Outgoing.automatic, Outgoing.id))
 
 
-def _send_one(config: Config, row: Outgoing) -> int:
+def _dead_senders(config: Config, now: dt.datetime) -> list[str]:
+    """The holders of leased mail known to have stopped: their mail need not wait for the lease."""
+    holders = [holder for (holder,) in Outgoing.select(Outgoing.claimed_by).where(
+        (Outgoing.state == "sending") & (Outgoing.lease_until >= now)).distinct().tuples()]
+    return cluster.dead_among(holders, config.cluster.dead_after_seconds, now)
+
+
+def _abandoned(now: dt.datetime, dead: list[str]):
+    """Leased mail nobody is sending any more: its lease ran out, or its holder is known dead."""
+    gone = Outgoing.lease_until < now
+    if dead:
+        gone |= Outgoing.claimed_by.in_(dead)
+    return (Outgoing.state == "sending") & gone
+
+
+def _give_up_abandoned(now: dt.datetime, dead: list[str]) -> None:
+    """Abandoned mail whose content may have reached the relay becomes uncertain: sending it
+    again could deliver it twice, and only a person can find out whether it arrived."""
+    unknown = _abandoned(now, dead) & Outgoing.data_at.is_null(False)
+    for row in Outgoing.select(Outgoing.id, Outgoing.ticket, Outgoing.claimed_by, Outgoing.data_at,
+                               Outgoing.to_address).where(unknown):
+        holder = (f"its sender {row.claimed_by} stopped" if row.claimed_by in dead
+                  else "its sender's lease ran out")
+        why = (f"possibly sent: {holder} after handing the mail to the relay "
+               f"({row.data_at:%Y-%m-%d %H:%M:%S} UTC) and before the relay's answer was recorded; "
+               "it is not sent again without a person's word")
+        with database.atomic():
+            if not Outgoing.update(state="uncertain", lease_until=None, last_error=why).where(
+                    (Outgoing.id == row.id) & unknown).execute():
+                continue  # settled meanwhile by its sender or another daemon
+            if row.ticket_id:
+                tickets.audit(row.ticket_id, "mail possibly sent", {"outbox": row.id, "to": row.to_address})
+        log.warning("outbox %d to %s: %s", row.id, row.to_address, why)
+
+
+class Temporary(Exception):
+    """Not sent this time for a reason of ours (the database), to be tried again later."""
+
+
+class _Lost(Exception):
+    """The mail was taken from this sender (given up as uncertain, or taken over) before DATA."""
+
+
+class _Attempt:
+    """One mail's SMTP transaction as the database sees it: when its content went to the relay,
+    and whether the relay took it."""
+
+    def __init__(self, row: Outgoing, recipients: list[str]):
+        self.row = row
+        self.recipients = recipients
+        self.accepted = False
+        self.data_sent = False
+
+    def before_data(self) -> None:
+        """Say, in a transaction of its own, that the content is going: if this process dies
+        before the relay's answer is recorded, the mail is known to be possibly sent."""
+        row = self.row
+        try:
+            with database.atomic():
+                mine = Outgoing.update(data_at=utcnow()).where(
+                    (Outgoing.id == row.id) & (Outgoing.claim_token == row.claim_token)
+                    & (Outgoing.state == "sending")).execute()
+        except Exception as exc:  # noqa: BLE001 - no mark, no DATA: the mail stays safe to send later
+            raise Temporary(f"the database did not take the mark before DATA: {_describe(exc)}") from exc
+        if not mine:
+            raise _Lost()
+        self.data_sent = True
+        _crash_point("data")
+
+    def record_acceptance(self) -> None:
+        """The first thing done once the relay has taken the mail."""
+        self.accepted = True
+        sent_at = utcnow()
+        try:
+            _crash_point("accepted")
+            _finish(self.row, state="sent", sent_at=sent_at, last_error="", attempts=self.row.attempts + 1)
+        except Exception as exc:  # noqa: BLE001 - the database failed, not the mail: keep the fact
+            with _UNRECORDED_LOCK:
+                _UNRECORDED[self.row.id] = sent_at
+            log.error("outbox %d: the relay accepted the mail to %s but the database did not take the record "
+                      "(%s); kept in memory and written as soon as the database answers, never sent again",
+                      self.row.id, ", ".join(self.recipients), _describe(exc))
+
+
+def _send_one(config: Config, row: Outgoing, held: dict | None = None) -> int:
+    """Hand one claimed mail to the relay; `held` gathers the destinations found refusing for now."""
+    held = {} if held is None else held
     recipients = json.loads(row.recipients)
     left = (row.lease_until - utcnow()).total_seconds() if row.lease_until else 0.0
     if left < config.relay.lease_seconds / 2:  # a slow batch: renew, or find the mail taken over
@@ -216,54 +316,86 @@ def _send_one(config: Config, row: Outgoing) -> int:
         left = config.relay.lease_seconds
     # The transaction must end before the lease does, or a second sender could send the mail too.
     deadline = time.monotonic() + left - _LEASE_MARGIN_SECONDS
-    accepted = False
-
-    def record_acceptance() -> None:  # the first thing done once the relay has taken the mail
-        nonlocal accepted
-        accepted = True
-        sent_at = utcnow()
-        try:
-            _crash_point("accepted")
-            _finish(row, state="sent", sent_at=sent_at, last_error="", attempts=row.attempts + 1)
-        except Exception as exc:  # noqa: BLE001 - the database failed, not the mail: keep the fact
-            with _UNRECORDED_LOCK:
-                _UNRECORDED[row.id] = sent_at
-            log.error("outbox %d: the relay accepted the mail to %s but the database did not take the record "
-                      "(%s); kept in memory and written as soon as the database answers, never sent again",
-                      row.id, ", ".join(recipients), _describe(exc))
-
+    attempt = _Attempt(row, recipients)
     try:
-        _deliver(config, row, recipients, deadline, record_acceptance)
+        _deliver(config, row, recipients, deadline, attempt)
+    except _Lost:
+        log.warning("outbox %d: taken from this sender before DATA; leaving it", row.id)
+        return 0
     except Permanent as exc:
         _finish(row, state="failed", last_error=str(exc)[:2000], attempts=row.attempts + 1)
         log.error("outbox %d to %s failed for good: %s", row.id, ", ".join(recipients), exc)
         return 0
-    except (smtplib.SMTPException, OSError) as exc:
-        if accepted:  # only the goodbye failed
-            log.info("outbox %d sent to %s (the relay's goodbye failed: %s)", row.id, ", ".join(recipients),
-                     _describe(exc))
-            return 1
-        attempts = row.attempts + 1
-        delay = min(config.relay.retry_max_seconds, config.relay.retry_base_seconds * 2 ** min(attempts - 1, 20))
-        delay *= random.uniform(0.8, 1.0)
-        problem = _describe(exc)
-        if time.monotonic() >= deadline - 0.05 and "lease" not in problem:
-            problem = f"the relay did not finish within the mail's lease (relay.lease_seconds): {problem}"
-        _finish(row, state="queued", last_error=problem[:2000], attempts=attempts,
-                next_attempt_at=utcnow() + dt.timedelta(seconds=delay))
-        log.warning("outbox %d to %s: %s; retrying in %.0f s", row.id, ", ".join(recipients), problem, delay)
-        return 0
+    except (smtplib.SMTPException, OSError, Temporary) as exc:
+        return _not_sent(config, attempt, exc, deadline, held)
     except Exception as exc:  # noqa: BLE001 - one mail's surprise must not stop the others behind it
-        if accepted:
+        if attempt.accepted:
             return 1
         log.exception("outbox %d to %s: unexpected error; marked failed", row.id, ", ".join(recipients))
         _finish(row, state="failed", last_error=f"internal error: {type(exc).__name__}: {exc}"[:2000],
                 attempts=row.attempts + 1)
         return 0
-    if not accepted:  # written to var/sent/
-        record_acceptance()
+    if not attempt.accepted:  # written to var/sent/
+        attempt.record_acceptance()
     log.info("outbox %d sent to %s: %s", row.id, ", ".join(recipients), row.subject)
     return 1
+
+
+def _not_sent(config: Config, attempt: _Attempt, exc: Exception, deadline: float, held: dict) -> int:
+    """A transaction that ended without the relay's acceptance: retried later, unless its content
+    may have arrived (no answer after DATA), which is for a person to judge."""
+    row, recipients = attempt.row, attempt.recipients
+    if attempt.accepted:  # only the goodbye failed
+        log.info("outbox %d sent to %s (the relay's goodbye failed: %s)", row.id, ", ".join(recipients),
+                 _describe(exc))
+        return 1
+    if attempt.data_sent and not isinstance(exc, smtplib.SMTPResponseException):
+        why = (f"possibly sent: the relay gave no answer after the mail's content ({_describe(exc)}); "
+               "it is not sent again without a person's word")
+        _finish(row, state="uncertain", last_error=why, attempts=row.attempts + 1)
+        if row.ticket_id:
+            tickets.audit(row.ticket_id, "mail possibly sent", {"outbox": row.id, "to": row.to_address})
+        log.warning("outbox %d to %s: %s", row.id, ", ".join(recipients), why)
+        return 0
+    attempts = row.attempts + 1
+    delay = min(config.relay.retry_max_seconds, config.relay.retry_base_seconds * 2 ** min(attempts - 1, 20))
+    delay *= random.uniform(0.8, 1.0)
+    problem = _describe(exc)
+    if time.monotonic() >= deadline - 0.05 and "lease" not in problem:
+        problem = f"the relay did not finish within the mail's lease (relay.lease_seconds): {problem}"
+    next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
+    _finish(row, state="queued", last_error=problem[:2000], attempts=attempts, next_attempt_at=next_attempt_at)
+    log.warning("outbox %d to %s: %s; retrying in %.0f s", row.id, ", ".join(recipients), problem, delay)
+    domain = _domain_of(row.to_address)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and domain:
+        held[domain] = next_attempt_at
+        _hold_domain(domain, next_attempt_at, problem)
+    return 0
+
+
+def _domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower() if "@" in address else ""
+
+
+def _hold_domain(domain: str, until: dt.datetime, problem: str) -> None:
+    """The relay is up but the destination refuses every recipient for now: its other mail waits
+    for the refused mail's next attempt (no attempt counted), instead of each being refused in turn
+    while it takes the round's time from mail to everyone else. A relay that is down holds nothing."""
+    held = Outgoing.update(next_attempt_at=until, last_error=_held_because(domain, problem)).where(
+        (Outgoing.state == "queued") & (Outgoing.next_attempt_at < until)
+        & Outgoing.to_address.endswith(f"@{domain}")).execute()
+    if held:
+        log.warning("outbox: %d more mails to %s held back until %s: %s", held, domain,
+                    f"{until:%H:%M:%S} UTC", problem)
+
+
+def _hold(row: Outgoing, domain: str, until: dt.datetime) -> None:
+    """A mail of this round to a domain found refusing: back in the queue, untried, until the retry."""
+    _finish(row, state="queued", next_attempt_at=until, last_error=_held_because(domain, "refused for now"))
+
+
+def _held_because(domain: str, problem: str) -> str:
+    return f"held back, not tried: {domain} refuses mail for now ({problem})"[:2000]
 
 
 def _renew_lease(config: Config, row: Outgoing) -> bool:
@@ -276,23 +408,25 @@ def _renew_lease(config: Config, row: Outgoing) -> bool:
 
 
 def _crash_point(point: str) -> None:
-    """Fault injection for the crash-safety tests: PATROLDESK_CRASH_AT=claimed (or accepted: the relay
-    has just said 250) kills this process there."""
+    """Fault injection for the crash-safety tests: PATROLDESK_CRASH_AT=claimed (or data: the mark is
+    committed and DATA not yet sent; or accepted: the relay has just said 250) kills this process there."""
     if os.environ.get("PATROLDESK_CRASH_AT") == point:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _finish(row: Outgoing, **changes) -> None:
     changes.update(lease_until=None)
+    if changes.get("state") != "uncertain":
+        changes.setdefault("data_at", None)  # the relay answered (or never got the content): no doubt left
     Outgoing.update(**changes).where((Outgoing.id == row.id) & (Outgoing.claim_token == row.claim_token)).execute()
 
 
 _LEASE_MARGIN_SECONDS = 2
 
 
-def _deliver(config: Config, row: Outgoing, recipients: list[str], deadline: float, accepted) -> None:
-    """One SMTP transaction, each step's timeout cut to what is left before `deadline`;
-    `accepted()` is called the moment the relay has taken the mail, before the goodbye."""
+def _deliver(config: Config, row: Outgoing, recipients: list[str], deadline: float, attempt: _Attempt) -> None:
+    """One SMTP transaction, each step's timeout cut to what is left before `deadline`; the attempt
+    is told just before DATA and the moment the relay has taken the mail, before the goodbye."""
     relay = config.relay
     if not relay.host:
         _write_eml(config, row)
@@ -322,8 +456,8 @@ def _deliver(config: Config, row: Outgoing, recipients: list[str], deadline: flo
         if relay.user:
             step()
             connection.login(relay.user, relay.password)
-        refused = _transaction(connection, row, recipients, step)
-        accepted()
+        refused = _transaction(connection, row, recipients, step, attempt.before_data)
+        attempt.record_acceptance()
         if refused:  # accepted for some: those are sent; say who was refused
             log.warning("outbox %d: refused by the relay for %s", row.id, _refusals(refused))
     finally:
@@ -334,7 +468,7 @@ def _deliver(config: Config, row: Outgoing, recipients: list[str], deadline: flo
             connection.close()
 
 
-def _transaction(connection: smtplib.SMTP, row: Outgoing, recipients: list[str], step) -> dict:
+def _transaction(connection: smtplib.SMTP, row: Outgoing, recipients: list[str], step, before_data) -> dict:
     """MAIL, RCPT, DATA, as smtplib's sendmail does, with a timeout check before each."""
     international = not all(a.isascii() for a in (row.mail_from, *recipients))
     options = []
@@ -359,6 +493,7 @@ def _transaction(connection: smtplib.SMTP, row: Outgoing, recipients: list[str],
             raise Permanent(_refusals(refused))
         raise smtplib.SMTPRecipientsRefused(refused)
     step()
+    before_data()
     try:
         code, text = connection.data(bytes(row.data))
     except smtplib.SMTPDataError as exc:  # DATA itself refused (no 354)
