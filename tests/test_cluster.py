@@ -15,7 +15,7 @@ import pytest
 
 from daemon.config import load_config
 from daemon.store import db
-from tests.cluster_harness import Daemons, chaos, figures, threaded_corpus, write_cluster_config
+from tests.cluster_harness import DIGEST_TO, Daemons, chaos, figures, threaded_corpus, write_cluster_config
 from tests.conftest import wait_for
 
 MAILS = 1000
@@ -39,6 +39,10 @@ def _all_done(account, processed: str, count: int):
     return check
 
 
+def _a_digest_delivered(relay) -> bool:
+    return any(DIGEST_TO in recipients for _, recipients, _ in relay.received)
+
+
 @pytest.mark.timeout(420)
 def test_three_daemons_killed_at_random_lose_nothing_double_nothing_and_thread_right(
         tmp_path, imap_account, postgres_url, relay):
@@ -59,6 +63,7 @@ def test_three_daemons_killed_at_random_lose_nothing_double_nothing_and_thread_r
         processed = _processed_folder(imap_account)
         try:
             wait_for(_all_done(imap_account, processed, MAILS), timeout=240, interval=0.5)
+            wait_for(lambda: _a_digest_delivered(relay), timeout=75, interval=0.5)  # the digest runs each minute
         except AssertionError:
             pytest.fail(f"not done: {figures(corpus, imap_account, relay, processed)}\n{daemons.log_text()[-8000:]}")
     finally:
@@ -80,4 +85,9 @@ def test_three_daemons_killed_at_random_lose_nothing_double_nothing_and_thread_r
     assert result["acks_delivered_once"] + result["acks_uncertain"] >= result["acknowledgements"], summary
     assert result["digest_periods"] >= 1 and result["digest_periods_unfinished"] == 0, summary
     assert result["digests_delivered"] == 1, summary  # one period's digest per day, whoever runs the job
+    # Each period's job ran once: in one daemon, or again in another only when its runner was killed.
+    from daemon.store.db import execute
+    runs = logs.count("queued the patrol digest") + logs.count("was queued before; not again")
+    attempts = execute('SELECT SUM("attempts") FROM "job_run" WHERE "job" = ?', ("patrol-digest",)).fetchone()[0]
+    assert result["digest_periods"] <= runs <= attempts, (runs, attempts, summary)
     assert "Traceback" not in logs, summary

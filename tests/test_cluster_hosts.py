@@ -17,7 +17,7 @@ from daemon.config import load_config
 from daemon.store import db
 from tests.cluster_harness import Daemons, chaos, figures, threaded_corpus, write_cluster_config
 from tests.conftest import wait_for
-from tests.test_cluster import _all_done, _processed_folder
+from tests.test_cluster import _a_digest_delivered, _all_done, _processed_folder
 from tests.testhosts import Forwarder, namespace_hosts, unavailable
 
 MAILS = 1000
@@ -60,6 +60,7 @@ def test_daemons_on_three_hosts_killed_at_random_lose_nothing_and_thread_right(
             processed = _processed_folder(imap_account)
             try:
                 wait_for(_all_done(imap_account, processed, MAILS), timeout=300, interval=0.5)
+                wait_for(lambda: _a_digest_delivered(relay), timeout=75, interval=0.5)
             except AssertionError:
                 pytest.fail(f"not done: {figures(corpus, imap_account, relay, processed)}\n"
                             f"{daemons.log_text()[-8000:]}")
