@@ -71,6 +71,7 @@ def test_metrics_are_public_and_match_the_database(config):
     Outgoing.update(state="failed", last_error="550 no such user").where(
         Outgoing.id == acknowledgements[0].id).execute()
     Outgoing.update(state="sent", sent_at=utcnow()).where(Outgoing.id == acknowledgements[1].id).execute()
+    Outgoing.update(state="uncertain").where(Outgoing.id == acknowledgements[2].id).execute()
     fresh, long_ago = utcnow(), utcnow() - dt.timedelta(hours=3)
     MailboxState.create(name="main", status="ok", idle=True, updated_at=fresh)
     MailboxState.create(name="sales", status="ok", idle=True, updated_at=long_ago)  # its poller is stuck
@@ -89,7 +90,8 @@ def test_metrics_are_public_and_match_the_database(config):
     assert sum(outcomes.values()) == Inbound.select().count()
     assert figures[("patroldesk_mails_quarantined", ())] == 1
     assert figures[("patroldesk_spool_queued", ())] == 0
-    assert figures[("patroldesk_outbox_depth", ())] == 1
+    assert figures[("patroldesk_outbox_depth", ())] == 0
+    assert figures[("patroldesk_outbox_possibly_sent", ())] == 1
     assert figures[("patroldesk_outbox_failures", (("state", "failed"),))] == 1
     assert figures[("patroldesk_outbox_failures", (("state", "bounced"),))] == 0
     assert figures[("patroldesk_mails_sent_total", ())] == 1

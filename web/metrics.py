@@ -61,6 +61,9 @@ def _outbox_figures():
     for state in ("failed", "bounced"):
         failures.add_metric([state], outbox.get(state, 0))
     yield failures
+    yield GaugeMetricFamily("patroldesk_outbox_possibly_sent",
+                            "Mails whose sender died while the relay had them: sent or not is unknown, "
+                            "and they wait for a person's word", value=outbox.get("uncertain", 0))
     # Counted by when they left, not by state: a bounce moves a sent mail to 'bounced', and a counter never falls.
     sent = db.execute('SELECT COUNT(*) FROM "outbox" WHERE "sent_at" IS NOT NULL').fetchone()[0]
     yield CounterMetricFamily("patroldesk_mails_sent", "Mails delivered to the relay", value=sent)

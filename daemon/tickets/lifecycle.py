@@ -291,7 +291,7 @@ def _delivery_dict(row: Outgoing | None) -> dict | None:
     if row is None:
         return None
     return {"outbox": row.id, "kind": row.kind, "state": row.state, "attempts": row.attempts,
-            "error": row.last_error if row.state in ("queued", "failed", "bounced") else "",
+            "error": row.last_error if row.state in ("queued", "failed", "bounced", "uncertain") else "",
             "sent_at": _iso(row.sent_at), "bounced_at": _iso(row.bounced_at), "template": row.template,
             "language": row.language}
 
