@@ -1,4 +1,4 @@
-"""Admins: the mailboxes' status, users, reply templates, policies.
+"""Admins: the mailboxes' status, the daemons of the cluster, users, reply templates, policies.
 
 Each page calls the domain function the CLI calls (daemon.people for
 people, daemon.outbound.replies and daemon.knowledge.article_replies for
@@ -22,7 +22,10 @@ from daemon.knowledge import article_replies
 from daemon.outbound import replies
 from daemon.patrol import policies, policy_state
 from daemon.people import accounts, users
-from daemon.store.models import ROLES, Article, Inbound, Outgoing, Policy, PolicyFiring, ReplyTemplate, User
+from daemon.store import cluster
+from daemon.store.models import (
+    ROLES, Article, Inbound, Lease, Outgoing, Policy, PolicyFiring, ReplyTemplate, User,
+)
 from web.access import me, requires
 from web.i18n import said, word
 from web.params import number
@@ -56,6 +59,29 @@ def index():
         "admin/index.html", mailboxes=mailbox_states(_config()), outbox=outbox, failures=list(failures),
         quarantined=Inbound.select().where(Inbound.state == "quarantined").count(),
         stale=len(article_replies.stale_templates()))
+
+
+# The cluster -------------------------------------------------------------------
+
+# What each daemon was started to do (`patroldesk run --only`), in the page's language.
+DAEMON_ROLES = {"ingest": N_("ingest"), "outbox": N_("outbox"), "scheduler": N_("scheduler"),
+                "console": N_("console")}
+
+
+@blueprint.route("/cluster")
+@requires("admin")
+def cluster_page():
+    """The daemons seen in the last hour (as `patroldesk cluster` lists them), and the mailboxes
+    no live daemon reads."""
+    dead_after = _config().cluster.dead_after_seconds
+    found = cluster.nodes(dead_after)
+    read = {box for node in found if node["alive"] for box in node["mailboxes"]}
+    last_holders = {lease.name.partition(":")[2]: lease.holder
+                    for lease in Lease.select().where(Lease.name.startswith("mailbox:"))}
+    unread = [{"mailbox": box.label, "last_holder": last_holders.get(box.label)}
+              for box in _config().mailbox if box.label not in read]
+    return render_template("admin/cluster.html", daemons=found, unread=unread, dead_after=dead_after,
+                           role_names=DAEMON_ROLES)
 
 
 # Users -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 root     the root group, `main`, and the helpers every area shares
 serve    init, run, mailboxes, db
+cluster  cluster
 people   user
 tickets  tickets, reply
 mail     ingest, quarantine, spool, outbox
@@ -12,7 +13,8 @@ policy   policy, customer
 Each area registers its commands on the root group and imports only root and the domain,
 never another area; importing them here is what assembles the command.
 """
-from daemon.cli import kb, mail, patrol, people, policy, serve, tickets  # noqa: F401 - each registers its commands
+# Each registers its commands on import.
+from daemon.cli import cluster, kb, mail, patrol, people, policy, serve, tickets  # noqa: F401
 from daemon.cli.root import cli, main
 
 __all__ = ["cli", "main"]
