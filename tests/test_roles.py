@@ -184,7 +184,8 @@ def test_an_ingest_daemon_takes_mail_in_and_sends_nothing_until_an_outbox_daemon
             stop(sender)
 
 
-@pytest.mark.parametrize("asked, unknown", [("nonsense", "nonsense"), ("ingest,outbx", "outbx"), (",", "nothing")])
+@pytest.mark.parametrize("asked, unknown", [("nonsense", "nonsense"), ("ingest,outbx", "outbx"), (",", "nothing"),
+                                            ("", "nothing")])  # "": an unset variable, not "everything"
 def test_an_unknown_role_is_refused_naming_the_roles(tmp_path, relay, asked, unknown):
     config_file = write_config(tmp_path, f"sqlite:///{tmp_path}/patroldesk.db", relay, 0)
     assert patroldesk(config_file, "init").returncode == 0

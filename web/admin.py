@@ -24,7 +24,7 @@ from daemon.patrol import policies, policy_state
 from daemon.people import accounts, users
 from daemon.store import cluster
 from daemon.store.models import (
-    ROLES, Article, Inbound, Lease, Outgoing, Policy, PolicyFiring, ReplyTemplate, User,
+    ROLES, Article, Inbound, Outgoing, Policy, PolicyFiring, ReplyTemplate, User,
 )
 from web.access import me, requires
 from web.i18n import said, word
@@ -75,11 +75,7 @@ def cluster_page():
     no live daemon reads."""
     dead_after = _config().cluster.dead_after_seconds
     found = cluster.nodes(dead_after)
-    read = {box for node in found if node["alive"] for box in node["mailboxes"]}
-    last_holders = {lease.name.partition(":")[2]: lease.holder
-                    for lease in Lease.select().where(Lease.name.startswith("mailbox:"))}
-    unread = [{"mailbox": box.label, "last_holder": last_holders.get(box.label)}
-              for box in _config().mailbox if box.label not in read]
+    unread = cluster.unread_mailboxes([box.label for box in _config().mailbox], found)
     return render_template("admin/cluster.html", daemons=found, unread=unread, dead_after=dead_after,
                            role_names=DAEMON_ROLES)
 

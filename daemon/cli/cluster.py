@@ -8,7 +8,7 @@ from daemon import timefmt
 from daemon.cli.root import App, cli, pass_app, print_json
 from daemon.config import Config
 from daemon.store import cluster
-from daemon.store.models import Lease, utcnow
+from daemon.store.models import utcnow
 
 KEEP_SECONDS = 3600  # a daemon silent for longer is history, not news
 
@@ -36,16 +36,7 @@ def cluster_state(config: Config) -> dict:
     """What `cluster --json` prints: the daemons, and the configured mailboxes no live daemon reads."""
     daemons = cluster.nodes(config.cluster.dead_after_seconds, keep_seconds=KEEP_SECONDS)
     return {"dead_after_seconds": config.cluster.dead_after_seconds, "daemons": daemons,
-            "unread_mailboxes": unread_mailboxes([box.label for box in config.mailbox], daemons)}
-
-
-def unread_mailboxes(labels: list[str], daemons: list[dict]) -> list[dict]:
-    """The mailboxes of `labels` that no live daemon holds, each with its last holder (or None):
-    mail waits there unread until a daemon with the ingest role runs."""
-    read = {box for node in daemons if node["alive"] for box in node["mailboxes"]}
-    held = {lease.name.partition(":")[2]: lease.holder
-            for lease in Lease.select().where(Lease.name.startswith("mailbox:"))}
-    return [{"mailbox": label, "last_holder": held.get(label)} for label in labels if label not in read]
+            "unread_mailboxes": cluster.unread_mailboxes([box.label for box in config.mailbox], daemons)}
 
 
 def _daemon_line(node: dict, now) -> str:

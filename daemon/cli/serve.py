@@ -40,8 +40,8 @@ def init(app: App):
 
 
 def _roles(ctx, param, value: str | None) -> tuple[str, ...]:
-    if not value:
-        return cluster.ROLES
+    if value is None:
+        return cluster.ROLES  # an empty --only (an unset variable) is refused below, not taken for all
     asked = [part.strip() for part in value.split(",") if part.strip()]
     unknown = [role for role in asked if role not in cluster.ROLES]
     if unknown or not asked:

@@ -265,6 +265,15 @@ def nodes(dead_after: float, now: dt.datetime | None = None, keep_seconds: float
     return result
 
 
+def unread_mailboxes(labels: list[str], daemons: list[dict]) -> list[dict]:
+    """The mailboxes of `labels` that no live daemon of `daemons` (as `nodes` gives them) holds, each
+    with its last holder (or None): their mail waits unread until a daemon with the ingest role runs."""
+    read = {box for node in daemons if node["alive"] for box in node["mailboxes"]}
+    held = {lease.name.partition(":")[2]: lease.holder
+            for lease in Lease.select().where(Lease.name.startswith("mailbox:"))}
+    return [{"mailbox": label, "last_holder": held.get(label)} for label in labels if label not in read]
+
+
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat(sep=" ", timespec="seconds") if moment else None
 
