@@ -33,7 +33,7 @@ from daemon.errors import NoReplyAddress, NotFound
 from daemon.mail.addresses import address_problem
 from daemon.outbound.outbox import queue_ticket_mail
 from daemon.outbound.replies import TemplateRefused, templated_draft
-from daemon.store import db
+from daemon.store import cluster, db
 from daemon.store.db import database, insert_fast
 from daemon.store.models import Customer, Outgoing, Ticket, utcnow
 
@@ -100,7 +100,7 @@ def render_pending(config: Config, batch: int = 50) -> int:
     the customer's own mail never suffers for it."""
     queued = 0
     while True:
-        rows = _claim_rendering(batch)
+        rows = _claim_rendering(batch, config.cluster.dead_after_seconds)
         owners = {t.id: t for t in Ticket.select(Ticket, Customer).join(Customer)
                   .where(Ticket.id.in_({row.ticket_id for row in rows}))} if rows else {}
         rendered = [(row, owners.get(row.ticket_id), *_render(config, owners.get(row.ticket_id), row))
@@ -114,17 +114,23 @@ def render_pending(config: Config, batch: int = 50) -> int:
 RENDER_LEASE_SECONDS = 15  # a render takes milliseconds; a killed renderer's rows are free again after this
 
 
-def _claim_rendering(batch: int) -> list[Outgoing]:
+def _claim_rendering(batch: int, dead_after: float) -> list[Outgoing]:
     """Lease up to `batch` rows waiting for their template, so that several daemons render
-    different mail instead of all rendering the same and throwing all but one away."""
+    different mail instead of all rendering the same and throwing all but one away. Rows of a
+    renderer known dead are free at once, like any lease of a dead process."""
     now = utcnow()
     token = secrets.token_hex(16)
-    free = (Outgoing.state == RENDERING) & (Outgoing.lease_until.is_null() | (Outgoing.lease_until < now))
+    holders = [holder for (holder,) in Outgoing.select(Outgoing.claimed_by).where(
+        (Outgoing.state == RENDERING) & (Outgoing.lease_until >= now)).distinct().tuples()]
+    dead = cluster.dead_among(holders, dead_after)
+    free = (Outgoing.state == RENDERING) & (Outgoing.lease_until.is_null() | (Outgoing.lease_until < now)
+                                            | Outgoing.claimed_by.in_(dead or [""]))
     with database.atomic():
         ids = [row.id for row in Outgoing.select(Outgoing.id).where(free).order_by(Outgoing.id).limit(batch)]
         if not ids:
             return []
-        Outgoing.update(claim_token=token, lease_until=now + dt.timedelta(seconds=RENDER_LEASE_SECONDS)).where(
+        Outgoing.update(claim_token=token, claimed_by=cluster.process_identity(),
+                        lease_until=now + dt.timedelta(seconds=RENDER_LEASE_SECONDS)).where(
             Outgoing.id.in_(ids) & free).execute()
     return list(Outgoing.select().where((Outgoing.claim_token == token) & (Outgoing.state == RENDERING))
                 .order_by(Outgoing.id))

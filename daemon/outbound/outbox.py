@@ -225,7 +225,7 @@ def _dead_senders(config: Config, now: dt.datetime) -> list[str]:
     """The holders of leased mail known to have stopped: their mail need not wait for the lease."""
     holders = [holder for (holder,) in Outgoing.select(Outgoing.claimed_by).where(
         (Outgoing.state == "sending") & (Outgoing.lease_until >= now)).distinct().tuples()]
-    return cluster.dead_among(holders, config.cluster.dead_after_seconds, now)
+    return cluster.dead_among(holders, config.cluster.dead_after_seconds)  # by the database's clock
 
 
 def _abandoned(now: dt.datetime, dead: list[str]):

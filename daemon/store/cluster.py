@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 
-from daemon.store.db import database, execute, insert_if_absent
+from daemon.store.db import database, execute, insert_if_absent, is_sqlite
 from daemon.store.models import JobRun, Lease, Node, utcnow
 
 log = logging.getLogger("patroldesk.cluster")
@@ -42,6 +42,14 @@ def _start_time(pid: int) -> str:
             return stat.read().rsplit(b")", 1)[1].split()[19].decode()  # field 22: starttime
     except (OSError, IndexError):
         return "?"
+
+
+def database_now() -> dt.datetime:
+    """The database's clock (naive UTC): heartbeats and leases written and judged by one clock, so
+    that hosts whose clocks drift apart do not take each other for dead."""
+    if is_sqlite():
+        return utcnow()  # one host: its own clock is the only one
+    return execute("SELECT timezone('UTC', clock_timestamp())").fetchone()[0]
 
 
 def host_of(holder: str) -> str:
@@ -74,7 +82,7 @@ def is_dead(holder: str | None, dead_after: float, now: dt.datetime | None = Non
     node = Node.get_or_none(Node.identity == holder)
     if node is None:
         return False
-    now = now or utcnow()
+    now = now or database_now()
     return node.stopped_at is not None or (now - node.heartbeat_at).total_seconds() > dead_after
 
 
@@ -87,7 +95,7 @@ def dead_among(holders, dead_after: float, now: dt.datetime | None = None) -> li
 def acquire(name: str, seconds: float, dead_after: float, now: dt.datetime | None = None) -> bool:
     """Hold `name` for `seconds` (renewed by the heartbeat), if it is free, ours, run out, or
     its holder is known dead. Returns whether this process holds it now."""
-    now = now or utcnow()
+    now = now or database_now()
     me = process_identity()
     until = now + dt.timedelta(seconds=seconds)
     with database.atomic():
@@ -110,7 +118,7 @@ def acquire(name: str, seconds: float, dead_after: float, now: dt.datetime | Non
 
 def holds(name: str, margin: float = 0.0, now: dt.datetime | None = None) -> bool:
     """Whether this process holds `name` for at least `margin` seconds more."""
-    now = now or utcnow()
+    now = now or database_now()
     found = execute('SELECT "holder", "until" FROM "lease" WHERE "name" = ?', (name,)).fetchone()
     if not found or found[0] != process_identity() or found[1] is None:
         return False
@@ -124,7 +132,7 @@ def release(name: str) -> None:
 
 def renew_all(seconds: float, now: dt.datetime | None = None) -> int:
     """Extend every lease this process holds that has not run out (the heartbeat's work)."""
-    now = now or utcnow()
+    now = now or database_now()
     return execute('UPDATE "lease" SET "until" = ? WHERE "holder" = ? AND "until" >= ?',
                    (_stamp(now + dt.timedelta(seconds=seconds)), process_identity(), _stamp(now))).rowcount
 
@@ -138,7 +146,7 @@ def _stamp(moment: dt.datetime):
 def claim_job(job: str, period: str, dead_after: float, now: dt.datetime | None = None) -> bool:
     """Whether this process should run `job` for `period`: nobody has, or its runner died first."""
     me = process_identity()
-    now = now or utcnow()
+    now = now or database_now()
     with database.atomic():
         insert_if_absent(JobRun, job=job, period=period, holder=me, started_at=now)
         row = JobRun.get((JobRun.job == job) & (JobRun.period == period))
@@ -183,7 +191,7 @@ class Membership:
         self.beats = 0
 
     def start(self) -> None:
-        me, now = process_identity(), utcnow()
+        me, now = process_identity(), database_now()
         with database.atomic():
             insert_if_absent(Node, identity=me, host=socket.gethostname(), pid=os.getpid(),
                              roles=",".join(self.roles), started_at=now, heartbeat_at=now)
@@ -195,7 +203,7 @@ class Membership:
         self._thread.start()
 
     def beat(self) -> None:
-        now = utcnow()
+        now = database_now()
         with database.atomic():
             Node.update(heartbeat_at=now, roles=",".join(self.roles)).where(
                 Node.identity == process_identity()).execute()
@@ -219,7 +227,7 @@ class Membership:
         self._thread.join(5)
         try:
             with database.atomic():
-                Node.update(stopped_at=utcnow()).where(Node.identity == process_identity()).execute()
+                Node.update(stopped_at=database_now()).where(Node.identity == process_identity()).execute()
                 execute('UPDATE "lease" SET "holder" = NULL, "until" = NULL WHERE "holder" = ?',
                         (process_identity(),))
         except Exception as exc:  # noqa: BLE001 - the leases run out on their own
@@ -236,7 +244,7 @@ def _reconnect() -> None:
 def nodes(dead_after: float, now: dt.datetime | None = None, keep_seconds: float = 3600) -> list[dict]:
     """The daemons seen in the last `keep_seconds`, newest first, each with whether it is alive and
     what it holds: mailboxes, spooled mail in hand, outbox mail in hand, unfinished jobs."""
-    now = now or utcnow()
+    now = now or database_now()
     since = now - dt.timedelta(seconds=keep_seconds)
     found = list(Node.select().where(Node.heartbeat_at >= since).order_by(Node.started_at.desc()))
     leases = {}

@@ -108,7 +108,7 @@ def expire_dead_claims(dead_after: float = 10.0, now: dt.datetime | None = None)
     now = now or utcnow()
     holders = [row.claimed_by for row in Inbound.select(Inbound.claimed_by).distinct().where(
         (Inbound.state == "processing") & (Inbound.lease_until >= now))]
-    dead = cluster.dead_among(holders, dead_after, now)
+    dead = cluster.dead_among(holders, dead_after)  # judged by the database's clock
     if not dead:
         return 0
     return Inbound.update(lease_until=now - dt.timedelta(seconds=1)).where(
