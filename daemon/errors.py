@@ -32,6 +32,10 @@ class SchemaOutOfDate(PatroldeskError):
     """The database lacks migrations this code needs."""
 
 
+class KeyMismatch(PatroldeskError):
+    """This daemon's signing key is not the one the installation's other daemons use."""
+
+
 class NotFound(PatroldeskError):
     """A ticket, user or spooled mail named by a person does not exist."""
 

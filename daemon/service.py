@@ -18,7 +18,7 @@ from daemon.ingest.pipeline import Worker
 from daemon.ingest.sources.imap import MailboxPoller
 from daemon.ingest.sources.smtp import SMTPListener
 from daemon import outbound
-from daemon.outbound import outbox
+from daemon.outbound import installation_key, outbox
 from daemon.store import cluster, db
 
 log = logging.getLogger("patroldesk.service")
@@ -106,6 +106,7 @@ class Service:
 
     def start(self) -> None:
         db.require_current_schema()
+        installation_key.check(self.config)  # one signing key for every daemon of the installation
         # Ports first: a taken port stops start-up before anything runs.
         if self.config.web.enabled and "console" in self.roles:
             self.web = WebServer(self.config)

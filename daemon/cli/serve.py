@@ -172,6 +172,19 @@ def db_upgrade(app: App):
     click.echo("\n".join(f"applied {name}" for name in applied) or "schema is current")
 
 
+@db_group.command("accept-key")
+@pass_app
+def db_accept_key(app: App):
+    """Make this daemon's signing key the installation's, when the old key is lost for good."""
+    from daemon.outbound import installation_key
+    app.database()
+    if installation_key.accept(app.config):
+        click.echo("this key now signs for the installation; replies to mail signed with the old key thread by "
+                   "their subject tag, and `patrol verify` cannot prove entries written before")
+    else:
+        click.echo("this key already is the installation's: nothing changed")
+
+
 @db_group.command("status")
 @pass_app
 def db_status(app: App):

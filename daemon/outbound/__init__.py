@@ -6,6 +6,7 @@ automatic  what may be mailed without a person deciding (acknowledgements, notic
 budget     how long a template may render and how much it may write
 outbox     the queue every outgoing mail waits in, and the sender that drains it
 possibly_sent  mail whose fate is unknown, settled by a person: send it again, or take it as arrived
+installation_key  every daemon of one installation signs with one key (its fingerprint kept in the database)
 
 Other packages call what is named below; front doors may also use the modules themselves.
 """

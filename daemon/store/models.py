@@ -268,6 +268,13 @@ class JobRun(BaseModel):
         indexes = ((("job", "period"), True),)
 
 
+class InstallationFact(BaseModel):
+    """A fact all daemons of the installation must agree on (the signing key's fingerprint)."""
+    name = CharField(max_length=100, unique=True)
+    value = TextField()
+    recorded_at = DateTimeField(default=utcnow)
+
+
 class AuditEvent(BaseModel):
     ticket = ForeignKeyField(Ticket, null=True, backref="trail", on_delete="CASCADE")
     actor = ForeignKeyField(User, null=True)  # None: the system

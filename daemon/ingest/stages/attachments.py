@@ -5,6 +5,7 @@ size is listed but not copied out (its bytes stay in the raw mail).
 """
 import hashlib
 import os
+import secrets
 from pathlib import Path
 
 from daemon.store.db import insert_fast
@@ -36,6 +37,7 @@ def store_blob(root: Path, digest: str, data: bytes) -> None:
     if path.parent not in _MADE:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         _MADE.add(path.parent)
-    partial = path.with_name(f".{digest}.{os.getpid()}.part")
+    # A name no other writer uses, whatever its thread, process or host (var/ may be shared storage).
+    partial = path.with_name(f".{digest}.{secrets.token_hex(8)}.part")
     partial.write_bytes(data)
     os.replace(partial, path)
