@@ -15,6 +15,7 @@ import os
 
 from daemon import logs
 from daemon.config import load_config
+from daemon.outbound import installation_key
 from daemon.store import db
 from web import create_app
 
@@ -24,4 +25,5 @@ logs.configure(config.log.level)
 db.require_sqlite_file(config)
 db.open_database(config)
 db.require_current_schema()
+installation_key.check(config)  # its sessions and links are signed with the installation's one key
 app = create_app(config)
