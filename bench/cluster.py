@@ -90,11 +90,9 @@ def throughput(count: int, daemons: int) -> dict:
                         raise RuntimeError(f"not drained in 600 s: {spooled} spooled, {unfiled} unfiled")
                     time.sleep(0.05)
                 drained = time.perf_counter()
-                acks = None
                 while time.perf_counter() - drained < 120:
-                    acks, busy = execute('SELECT COUNT(*), COUNT(*) FILTER (WHERE "state" IN (%s, %s, %s)) '
-                                         'FROM "outbox" WHERE "kind" = %s',
-                                         ("rendering", "queued", "sending", "acknowledgement")).fetchone()
+                    busy = execute('SELECT COUNT(*) FROM "outbox" WHERE "kind" = %s AND "state" IN (%s, %s, %s)',
+                                   ("acknowledgement", "rendering", "queued", "sending")).fetchone()[0]
                     if not busy:
                         break
                     time.sleep(0.05)
@@ -114,7 +112,7 @@ def failover(trials: int = 3) -> dict:
     holds, spools = [], []
     with tempfile.TemporaryDirectory(prefix="patroldesk-bench-") as tmp, _postgres_database() as url:
         root = Path(tmp)
-        with _stage(root, url) as (account, relay, config_path):
+        with _stage(root, url) as (account, _relay, config_path):
             cluster = Daemons(config_path, 2, root / "logs")
             cluster.start_all()
             try:

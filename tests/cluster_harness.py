@@ -96,6 +96,8 @@ enabled = false
 enabled = false
 [support]
 addresses = ["{SUPPORT}"]
+# One signing key for every daemon, wherever its var/ is (a daemon with another key is refused).
+message_id_secret = "the cluster's one signing key"
 [relay]
 host = "{relay_host}"
 port = {relay_port}

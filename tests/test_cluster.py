@@ -14,7 +14,7 @@ import time
 import pytest
 
 from daemon.config import load_config
-from daemon.store import db
+from daemon.store import cluster, db
 from tests.cluster_harness import DIGEST_TO, Daemons, chaos, figures, threaded_corpus, write_cluster_config
 from tests.conftest import wait_for
 
@@ -64,6 +64,7 @@ def test_three_daemons_killed_at_random_lose_nothing_double_nothing_and_thread_r
         try:
             wait_for(_all_done(imap_account, processed, MAILS), timeout=240, interval=0.5)
             wait_for(lambda: _a_digest_delivered(relay), timeout=75, interval=0.5)  # the digest runs each minute
+            alive_at_the_end = sum(node["alive"] for node in cluster.nodes(dead_after=3))
         except AssertionError:
             pytest.fail(f"not done: {figures(corpus, imap_account, relay, processed)}\n{daemons.log_text()[-8000:]}")
     finally:
@@ -91,3 +92,4 @@ def test_three_daemons_killed_at_random_lose_nothing_double_nothing_and_thread_r
     attempts = execute('SELECT SUM("attempts") FROM "job_run" WHERE "job" = ?', ("patrol-digest",)).fetchone()[0]
     assert result["digest_periods"] <= runs <= attempts, (runs, attempts, summary)
     assert "Traceback" not in logs, summary
+    assert alive_at_the_end == 3, summary  # all three worked to the end (a key or port problem would stop one)

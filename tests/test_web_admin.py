@@ -155,7 +155,7 @@ def test_the_overview_shows_each_mailbox_with_its_error_and_the_outbox(sqlite_co
     ticket = ticket_from_mail(config)
     Outgoing.delete().execute()  # its acknowledgement: only the mails below are in the outbox
     for state, error in (("queued", ""), ("sending", ""), ("failed", "550 5.1.1 no such mailbox"),
-                         ("bounced", "delivery failure report")):
+                         ("bounced", "delivery failure report"), ("uncertain", "possibly sent: its sender stopped")):
         Outgoing.create(ticket=ticket, kind="reply", mail_from="support@localhost", recipients="[]",
                         message_id=f"{state}@localhost", subject=f"mail {state}", data=b"", state=state,
                         last_error=error)
@@ -166,6 +166,7 @@ def test_the_overview_shows_each_mailbox_with_its_error_and_the_outbox(sqlite_co
     assert "login as 'b' refused" in text  # an admin may read why
     assert '<th>Waiting to be sent</th><td class="num">2</td>' in text
     assert "550 5.1.1 no such mailbox" in text and "delivery failure report" in text
+    assert '<th>Possibly sent</th><td class="num error">1</td>' in text and "its sender stopped" in text
 
 
 # Users -------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def index():
     outbox = dict(Outgoing.select(Outgoing.state, fn.COUNT(Outgoing.id)).group_by(Outgoing.state).tuples())
     failures = (Outgoing.select(Outgoing.id, Outgoing.state, Outgoing.subject, Outgoing.last_error,
                                 Outgoing.attempts, Outgoing.created_at)
-                .where(Outgoing.state.in_(("failed", "bounced"))).order_by(Outgoing.id.desc()).limit(5))
+                .where(Outgoing.state.in_(("failed", "bounced", "uncertain"))).order_by(Outgoing.id.desc()).limit(5))
     return render_template(
         "admin/index.html", mailboxes=mailbox_states(_config()), outbox=outbox, failures=list(failures),
         quarantined=Inbound.select().where(Inbound.state == "quarantined").count(),

@@ -146,7 +146,8 @@ def _mailbox_line(s: dict, now: dt.datetime) -> str:
     uidvalidity = "-" if s["uidvalidity"] is None else s["uidvalidity"]
     return (f"{s['name']}  {_mailbox_status(s, seen)}{' read-only' if s['read_only'] else ''}  "
             f"{s['host']}:{s['port']} {s['folder']}  uidvalidity {uidvalidity} last UID {s['last_uid']}"
-            f"{filing}  last seen {timefmt.ago(s.get('last_seen'), now)}")
+            f"{filing}  last seen {timefmt.ago(s.get('last_seen'), now)}"
+            f"{'  read by ' + s['held_by'] if s.get('held_by') else ''}")
 
 
 def _mailbox_status(s: dict, seen: float | None) -> str:
