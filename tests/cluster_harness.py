@@ -222,3 +222,18 @@ def figures(corpus: ThreadedCorpus, account, relay, processed_folder: str) -> di
         "digest_periods_unfinished": execute('SELECT COUNT(*) FROM "job_run" WHERE "job" = ? AND "finished_at" IS NULL',
                                              ("patrol-digest",)).fetchone()[0],
     }
+
+
+def settle_possibly_sent(relay) -> int:
+    """Do what a person does with mail marked possibly sent: look at the relay, then take it as
+    arrived or send it again. Returns how many there were."""
+    from daemon.outbound import possibly_sent
+    from daemon.store.db import execute
+    delivered = collections.Counter(message_id_of(data) for _, _, data in relay.received)
+    rows = execute('SELECT "id", "message_id" FROM "outbox" WHERE "state" = ?', ("uncertain",)).fetchall()
+    for row_id, message_id in rows:
+        if delivered[message_id.strip("<>")]:
+            possibly_sent.take_as_sent(row_id)
+        else:
+            possibly_sent.send_again(row_id)
+    return len(rows)
