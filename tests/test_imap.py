@@ -68,6 +68,9 @@ def alerts():
 
 
 def assert_each_ticket_acknowledged_once() -> None:
+    # Acknowledgements are rendered by the sender after their tickets are stored, not in step with the
+    # mailbox: wait until none waits for its template.
+    wait_for(lambda: not Outgoing.select().where(Outgoing.state == "rendering").exists(), timeout=20)
     tickets = sorted(t.id for t in Ticket.select(Ticket.id))
     acks = Outgoing.select(Outgoing.ticket).where(Outgoing.kind == "acknowledgement")
     assert sorted(a.ticket_id for a in acks) == tickets

@@ -123,8 +123,10 @@ def _claim_rendering(batch: int, dead_after: float) -> list[Outgoing]:
     holders = [holder for (holder,) in Outgoing.select(Outgoing.claimed_by).where(
         (Outgoing.state == RENDERING) & (Outgoing.lease_until >= now)).distinct().tuples()]
     dead = cluster.dead_among(holders, dead_after)
+    # Rows this process leased before are free to it again: a render that a database fault cut short
+    # is tried at the next wake, not after the lease.
     free = (Outgoing.state == RENDERING) & (Outgoing.lease_until.is_null() | (Outgoing.lease_until < now)
-                                            | Outgoing.claimed_by.in_(dead or [""]))
+                                            | Outgoing.claimed_by.in_([*dead, cluster.process_identity()]))
     with database.atomic():
         ids = [row.id for row in Outgoing.select(Outgoing.id).where(free).order_by(Outgoing.id).limit(batch)]
         if not ids:
