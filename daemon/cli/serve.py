@@ -2,6 +2,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shlex
@@ -55,12 +56,18 @@ def _roles(ctx, param, value: str | None) -> tuple[str, ...]:
               help="Run only these roles, comma-separated: ingest (SMTP listener, mailboxes, pipeline), "
                    "outbox (sending), scheduler (the digest and other once-per-period jobs), console. "
                    "Default: all.")
+@click.option("--drain", is_flag=True, help="Read every mailbox once, process the whole spool, send what is due, "
+                                            "and exit (non-zero when a mailbox could not be read).")
+@click.option("--json", "as_json", is_flag=True, help="With --drain: print one JSON summary line.")
 @pass_app
-def run(app: App, roles: tuple[str, ...]):
-    """Run the daemon in the foreground until Ctrl-C or SIGTERM."""
+def run(app: App, roles: tuple[str, ...], drain: bool, as_json: bool):
+    """Run the daemon in the foreground until Ctrl-C or SIGTERM (or, with --drain, until done)."""
     from daemon.service import build_service
     app.refuse_a_missing_database()
     _private_var(app.config)
+    if drain:
+        _drain(app, as_json)
+        return
     # Fault injection for the crash-safety tests: the IMAP poller kills its own process there.
     service = build_service(app.config, crash_at=os.environ.get("PATROLDESK_CRASH_AT") or None, roles=roles)
     service.start()
@@ -71,6 +78,44 @@ def run(app: App, roles: tuple[str, ...]):
     stop.wait()
     click.echo("stopping…", err=True)
     service.stop()
+
+
+def _drain(app: App, as_json: bool) -> None:
+    from daemon.ingest.drain import drain
+    app.database()
+    with _progress(enabled=sys.stderr.isatty() and not as_json) as progress:
+        summary = drain(app.config, progress)
+    figures = summary.as_dict()
+    if as_json:
+        print_json(figures)
+    else:
+        counts = ", ".join(f"{figures[k]} {k}" for k in ("created", "threaded", "duplicate", "ignored", "bounced",
+                                                          "quarantined") if figures.get(k))
+        click.echo(f"drained: {summary.spooled} read from the mailboxes, {figures['processed']} processed"
+                   f"{' (' + counts + ')' if counts else ''}, {summary.filed} filed, {summary.sent} sent, "
+                   f"in {summary.seconds:.1f} s")
+    for name, why in summary.failed_mailboxes.items():
+        click.echo(f"mailbox {name} not read: {why}", err=True)
+    if summary.failed_mailboxes:
+        sys.exit(1)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool):
+    """A live line per stage on a terminal (rich); nothing when piped or asked for JSON."""
+    if not enabled:
+        yield lambda stage, count: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,}"),
+                  TimeElapsedColumn()) as bar:
+        tasks: dict = {}
+
+        def show(stage: str, count: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage)
+            bar.update(tasks[stage], completed=count)
+        yield show
 
 
 def _private_var(config: Config) -> None:

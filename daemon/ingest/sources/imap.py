@@ -104,6 +104,20 @@ class MailboxPoller:
     def start(self) -> None:
         self._thread.start()
 
+    def open_session(self) -> imapclient.IMAPClient:
+        """Hold the mailbox and log in, for one pass outside the poller's thread (`run --drain`):
+        then `sync` and `file` as often as needed, and `close_session`."""
+        if not self._hold():
+            lease = Lease.get_or_none(Lease.name == self._lease)
+            raise MailboxError(f"the daemon {lease.holder if lease else '?'} reads it now (only one may at a time)")
+        db.make_durable()
+        return self._connect()
+
+    def close_session(self, client: imapclient.IMAPClient) -> None:
+        _close_quietly(client)
+        if self._held:
+            self._let_go()
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._poke.set()
