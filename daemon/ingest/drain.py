@@ -54,18 +54,25 @@ def drain(config: Config, progress: Callable[[str, int], None] = lambda stage, c
             try:
                 client = poller.open_session()
             except Exception as exc:  # noqa: BLE001 - one mailbox's failure is reported, the others go on
-                summary.failed_mailboxes[poller.name] = str(exc)
-                log.error("mailbox %s not read: %s", poller.name, exc)
+                _failed(summary, poller, exc)
                 continue
             sessions.append((poller, client))
-            while count := poller.sync(client):
-                summary.spooled += count
-                progress("fetched", summary.spooled)
+            try:
+                while count := poller.sync(client):
+                    summary.spooled += count
+                    progress("fetched", summary.spooled)
+            except Exception as exc:  # noqa: BLE001 - what was spooled before the failure is processed
+                _failed(summary, poller, exc)
         _process(config, summary, progress)
         for poller, client in sessions:
-            while filed := poller.file(client):
-                summary.filed += filed
-                progress("filed", summary.filed)
+            if poller.name in summary.failed_mailboxes:
+                continue  # its session is gone; its finished mail is filed by the next run or daemon
+            try:
+                while filed := poller.file(client):
+                    summary.filed += filed
+                    progress("filed", summary.filed)
+            except Exception as exc:  # noqa: BLE001 - the mail stays, recorded as not yet filed
+                _failed(summary, poller, exc)
         summary.sent = _send(config, progress)
     finally:
         for poller, client in sessions:
@@ -74,6 +81,12 @@ def drain(config: Config, progress: Callable[[str, int], None] = lambda stage, c
         database.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _failed(summary: DrainSummary, poller: MailboxPoller, exc: Exception) -> None:
+    why = " ".join(str(exc).split()) or type(exc).__name__
+    summary.failed_mailboxes[poller.name] = why
+    log.error("mailbox %s not read: %s", poller.name, why)
 
 
 def _process(config: Config, summary: DrainSummary, progress) -> None:
