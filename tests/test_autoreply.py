@@ -5,12 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import smtplib
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +18,7 @@ from daemon.store.models import AuditEvent, Inbound, Message, Outgoing, Ticket, 
 from daemon.tickets import lifecycle as tickets
 from tests.conftest import make_config, running_service, wait_for
 from tests.corpus import simple_mail
+from tests.outbox_cli import patroldesk, write_relayed_config
 from tests.relay import Relay
 
 SUPPORT = "hjelp@example.no"
@@ -176,50 +173,23 @@ def test_a_550_fails_the_mail_with_the_relays_words_and_shows_it_on_the_ticket(t
     assert not relay.received
 
 
-def _write_config(path: Path, config) -> Path:
-    text = f"""
-[database]
-url = "{config.database.url}"
-[paths]
-var = "{config.paths.var}"
-[support]
-addresses = ["{SUPPORT}"]
-[relay]
-host = "127.0.0.1"
-port = {config.relay.port}
-timeout_seconds = 2
-lease_seconds = 5
-"""
-    target = path / "patroldesk.toml"
-    target.write_text(text)
-    return target
-
-
-def _patroldesk(config_file: Path, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if k != "PATROLDESK_CRASH_AT"}
-    if crash_at:
-        environ["PATROLDESK_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-m", "daemon", "--config", str(config_file), *args],
-                          capture_output=True, text=True, env=environ, timeout=60)
-
-
 def test_a_sender_killed_between_claiming_and_sending_is_taken_over_at_once_and_sends_once(
         tmp_path, relay, database):
     config = relayed_config(tmp_path, relay)
-    config_file = _write_config(tmp_path, config)
+    config_file = write_relayed_config(tmp_path, config, SUPPORT)
     mail = tmp_path / "mail.eml"
     mail.write_bytes(simple_mail(frm="kari@example.org", to=SUPPORT, subject="Sak", body="Hei",
                                  message_id="k9@example.org"))
-    assert _patroldesk(config_file, "ingest", str(mail)).returncode == 0
-    killed = _patroldesk(config_file, "outbox", "send", crash_at="claimed")
+    assert patroldesk(config_file, "ingest", str(mail)).returncode == 0
+    killed = patroldesk(config_file, "outbox", "send", crash_at="claimed")
     assert killed.returncode == -9, killed.stderr
     database.close()
     row = Outgoing.get()
     assert row.state == "sending" and row.lease_until > utcnow() and not relay.received
-    again = _patroldesk(config_file, "outbox", "send")  # its holder is dead: no wait for the lease
+    again = patroldesk(config_file, "outbox", "send")  # its holder is dead: no wait for the lease
     assert again.stdout.startswith("sent 1"), again.stdout + again.stderr
     assert Outgoing.get().lease_until is None
-    assert _patroldesk(config_file, "outbox", "send").stdout.startswith("sent 0")
+    assert patroldesk(config_file, "outbox", "send").stdout.startswith("sent 0")
     assert len(relay.received) == 1 and Outgoing.get().state == "sent"
 
 
@@ -359,12 +329,12 @@ def test_no_acknowledgement_where_the_listener_is_told_not_to(tmp_path, relay):
 
 def test_outbox_send_says_what_it_did(tmp_path, relay, database):
     config = relayed_config(tmp_path, relay)
-    config_file = _write_config(tmp_path, config)
+    config_file = write_relayed_config(tmp_path, config, SUPPORT)
     ticket = _ticket_from("kari@example.org")
     with database.atomic():
         replies.send_templated(config, ticket, "acknowledgement", "acknowledgement", automatic=True)
     database.close()
-    result = _patroldesk(config_file, "outbox", "send")
+    result = patroldesk(config_file, "outbox", "send")
     assert (result.returncode, result.stdout) == (0, "sent 1; 0 waiting\n")
     assert len(relay.received) == 1
 
@@ -460,13 +430,13 @@ def test_a_relay_slower_than_the_lease_is_abandoned_before_the_lease_runs_out(tm
 
 def test_outbox_send_says_when_mail_failed_for_good_and_exits_1(tmp_path, relay, database):
     config = relayed_config(tmp_path, relay)
-    config_file = _write_config(tmp_path, config)
+    config_file = write_relayed_config(tmp_path, config, SUPPORT)
     with database.atomic():
         replies.send_templated(config, _ticket_from("kari@example.org"), "acknowledgement", "acknowledgement",
                                automatic=True)
     database.close()
     relay.reply = "550 5.1.1 no such user"
-    result = _patroldesk(config_file, "outbox", "send")
+    result = patroldesk(config_file, "outbox", "send")
     assert result.returncode == 1
     assert result.stdout == ("sent 0; 1 failed for good (see `patroldesk outbox list --state failed`); "
                              "0 waiting\n")

@@ -11,9 +11,6 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +21,7 @@ from daemon.store.db import database
 from daemon.store.models import AuditEvent, Node, Outgoing, Ticket, utcnow
 from tests.conftest import make_config
 from tests.corpus import simple_mail
+from tests.outbox_cli import patroldesk, write_relayed_config
 from tests.relay import Relay, free_port
 from tests.webtools import make_console, token
 
@@ -47,32 +45,6 @@ def opened(tmp_path, backend_url, relay):
     handle.close()
 
 
-def write_config(tmp_path: Path, config) -> Path:
-    target = tmp_path / "patroldesk.toml"
-    target.write_text(f"""
-[database]
-url = "{config.database.url}"
-[paths]
-var = "{config.paths.var}"
-[support]
-addresses = ["{SUPPORT}"]
-[relay]
-host = "127.0.0.1"
-port = {config.relay.port}
-timeout_seconds = 2
-lease_seconds = {config.relay.lease_seconds}
-""")
-    return target
-
-
-def patroldesk(config_file: Path, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if k != "PATROLDESK_CRASH_AT"}
-    if crash_at:
-        environ["PATROLDESK_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-m", "daemon", "--config", str(config_file), *args],
-                          capture_output=True, text=True, env=environ, timeout=60)
-
-
 def acknowledgement_queued(tmp_path: Path, config_file: Path) -> Outgoing:
     """A customer's mail, through the pipeline in a process of its own: its acknowledgement is queued."""
     mail = tmp_path / "mail.eml"
@@ -91,7 +63,7 @@ def trail(action: str) -> list[AuditEvent]:
 
 def test_a_sender_killed_holding_a_claim_is_taken_over_at_once_and_the_mail_delivered_once(
         tmp_path, opened, relay):
-    config_file = write_config(tmp_path, opened)
+    config_file = write_relayed_config(tmp_path, opened, SUPPORT)
     acknowledgement_queued(tmp_path, config_file)
     killed = patroldesk(config_file, "outbox", "send", crash_at="claimed")
     assert killed.returncode == -9, killed.stderr
@@ -128,7 +100,7 @@ def test_a_holder_on_another_host_is_taken_over_once_its_heartbeat_is_old_and_no
 
 def test_a_sender_killed_after_handing_over_the_content_leaves_the_mail_possibly_sent_until_a_person_says(
         tmp_path, opened, relay):
-    config_file = write_config(tmp_path, opened)
+    config_file = write_relayed_config(tmp_path, opened, SUPPORT)
     queued = acknowledgement_queued(tmp_path, config_file)
     killed = patroldesk(config_file, "outbox", "send", crash_at="data")
     assert killed.returncode == -9, killed.stderr
@@ -257,7 +229,7 @@ def test_the_ticket_page_says_possibly_sent_in_the_agents_language(opened):
 
 
 def test_outbox_mark_sent_and_resend_take_only_possibly_sent_mail(tmp_path, opened):
-    config_file = write_config(tmp_path, opened)
+    config_file = write_relayed_config(tmp_path, opened, SUPPORT)
     arrived = possibly_sent_mail(opened, "ase@example.no")
     done = patroldesk(config_file, "outbox", "mark-sent", str(arrived.id))
     assert done.returncode == 0 and done.stdout == f"outbox {arrived.id}: uncertain -> sent\n", done.stderr
