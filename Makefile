@@ -55,6 +55,7 @@ system-packages:
 	@missing=""; \
 	if ! command -v dovecot >/dev/null && ! test -x /usr/sbin/dovecot; then missing="$$missing dovecot-imapd"; fi; \
 	if ! command -v chromium >/dev/null; then missing="$$missing chromium"; fi; \
+	if ! command -v ip >/dev/null; then missing="$$missing iproute2"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing from Debian's packages (the tests use the real programs)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi

@@ -30,8 +30,8 @@ KILLS = 4
 def test_daemons_on_three_hosts_killed_at_random_lose_nothing_and_thread_right(
         tmp_path, imap_account, postgres_url, relay):
     why = unavailable()
-    if why:
-        pytest.skip(f"test hosts cannot be made: {why}")
+    if why:  # make test installs iproute2; a machine that forbids namespaces must say so, not pass
+        pytest.fail(f"test hosts cannot be made: {why}", pytrace=False)
     corpus = threaded_corpus(MAILS, seed=20261208)
     database = urlsplit(postgres_url)
     targets = {"postgresql": (database.hostname, database.port or 5432),
