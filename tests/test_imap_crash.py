@@ -68,6 +68,12 @@ def unfiled(root) -> int:
         return conn.execute('SELECT COUNT(*) FROM "inbound" WHERE "filed_at" IS NULL').fetchone()[0]
 
 
+def rendering(root) -> int:
+    """Acknowledgements waiting for their template (read beside the daemon)."""
+    with contextlib.closing(sqlite3.connect(f"file:{root}/patroldesk.db?mode=ro", uri=True, timeout=5)) as conn:
+        return conn.execute('SELECT COUNT(*) FROM "outbox" WHERE "state" = ?', ("rendering",)).fetchone()[0]
+
+
 def processed(account) -> int:
     with account.client() as client:
         delimiter = client.namespace().personal[0][1]
@@ -97,6 +103,9 @@ def test_a_restart_after_kill_9_neither_loses_nor_doubles_a_mail(tmp_path, imap_
         # Done is every mail in the processed folder and recorded as filed: a victim killed after
         # its last move leaves the first true at once, and the survivor still has to record it.
         wait_for(lambda: processed(imap_account) == len(mails) and unfiled(tmp_path) == 0, timeout=30)
+        # Acknowledgements are rendered by the sender after their tickets are stored, not in step with
+        # the mailbox: stopping before that would leave them unrendered, not lost.
+        wait_for(lambda: rendering(tmp_path) == 0, timeout=30)
     finally:
         _stop(survivor)
     assert imap_account.count("INBOX") == 0
