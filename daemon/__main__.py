@@ -1,4 +1,5 @@
 """`python -m daemon` is the `patroldesk` command."""
 from daemon.cli import main
 
-main()
+if __name__ == "__main__":  # not when a process that prepares mail starts from this module
+    main()

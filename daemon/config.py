@@ -223,6 +223,9 @@ class IngestConfig:
     poll_seconds: int = _key(5, minimum=1)
     max_mime_depth: int = _key(50, minimum=2)
     max_attachment_bytes: int = _key(20_971_520, minimum=0)
+    # Processes that parse mail (and tell its language, and write its attachments) while the
+    # pipeline's thread stores the batch before; 0: the pipeline's thread does it all.
+    parse_processes: int = _key(1, minimum=0)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from waitress import create_server, wasyncore
 from daemon.config import Config
 from daemon.errors import PatroldeskError
 from daemon.ingest.pipeline import Worker
+from daemon.ingest.prepare import Preparer
 from daemon.ingest.sources.imap import MailboxPoller
 from daemon.ingest.sources.smtp import SMTPListener
 from daemon import outbound
@@ -87,7 +88,8 @@ class Service:
         ingest = "ingest" in self.roles
         self.membership = cluster.Membership(self.roles, config.cluster.heartbeat_seconds,
                                              config.cluster.dead_after_seconds)
-        self.worker = Worker(config) if ingest else None
+        self.preparer = Preparer(config, config.ingest.parse_processes) if ingest else None
+        self.worker = Worker(config, self.preparer) if ingest else None
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.smtp = SMTPListener(config.smtp, config.support.addresses, self.worker.wake) \
             if ingest and config.smtp.enabled else None
@@ -135,6 +137,7 @@ class Service:
         log.info("running as %s: %s", cluster.process_identity(), ", ".join(self.roles))
 
     def _start_ingest(self) -> None:
+        self.preparer.start()
         self.worker.start()
         # The safety net: mail spooled while nobody was awake still gets processed.
         self.scheduler.add_job(self.worker.wake, "interval", seconds=self.config.ingest.poll_seconds,
@@ -169,6 +172,7 @@ class Service:
         self.scheduler.shutdown(wait=False)
         if self.worker:
             self.worker.stop()
+            self.preparer.stop()
         if self.sender:
             self.sender.stop()
         self.membership.stop()

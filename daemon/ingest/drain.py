@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -17,6 +18,7 @@ from typing import Callable
 from daemon import outbound
 from daemon.config import Config
 from daemon.ingest import pipeline
+from daemon.ingest.prepare import Preparer
 from daemon.ingest.sources.imap import MailboxPoller
 from daemon.store import cluster
 from daemon.store.db import database
@@ -32,11 +34,13 @@ class DrainSummary:
     sent: int = 0
     failed_mailboxes: dict = field(default_factory=dict)  # name -> why it was not read
     seconds: float = 0.0
+    phases: dict = field(default_factory=dict)  # seconds spent fetching, processing, filing, sending
 
     def as_dict(self) -> dict:
         return {"spooled": self.spooled, "processed": sum(self.outcomes.values()), **dict(self.outcomes),
                 "filed": self.filed, "sent": self.sent, "failed_mailboxes": self.failed_mailboxes,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3),
+                "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()}}
 
 
 def drain(config: Config, progress: Callable[[str, int], None] = lambda stage, count: None) -> DrainSummary:
@@ -47,23 +51,17 @@ def drain(config: Config, progress: Callable[[str, int], None] = lambda stage, c
     member = cluster.Membership(("ingest", "outbox"), config.cluster.heartbeat_seconds,
                                 config.cluster.dead_after_seconds)
     member.start()  # renews the mailboxes' leases while the spool is processed
-    sessions = []
+    preparer = Preparer(config, config.ingest.parse_processes)
+    preparer.start()  # its processes start while the mailboxes are read
+    sessions: list = []
+    fetched = threading.Event()  # set whenever a mailbox has spooled another batch
+    fetching = _Fetching(config, summary, sessions, progress, fetched)
     try:
-        for box in config.mailbox:
-            poller = MailboxPoller(box, config, lambda: None)
-            try:
-                client = poller.open_session()
-            except Exception as exc:  # noqa: BLE001 - one mailbox's failure is reported, the others go on
-                _failed(summary, poller, exc)
-                continue
-            sessions.append((poller, client))
-            try:
-                while count := poller.sync(client):
-                    summary.spooled += count
-                    progress("fetched", summary.spooled)
-            except Exception as exc:  # noqa: BLE001 - what was spooled before the failure is processed
-                _failed(summary, poller, exc)
-        _process(config, summary, progress)
+        fetching.start()  # the spool is processed while the mailboxes are still being read
+        _process(config, summary, progress, preparer, fetching, fetched)
+        mark = time.monotonic()
+        summary.phases["fetch"] = fetching.seconds
+        summary.phases["process"] = mark - started  # fetching and processing overlap
         for poller, client in sessions:
             if poller.name in summary.failed_mailboxes:
                 continue  # its session is gone; its finished mail is filed by the next run or daemon
@@ -73,14 +71,24 @@ def drain(config: Config, progress: Callable[[str, int], None] = lambda stage, c
                     progress("filed", summary.filed)
             except Exception as exc:  # noqa: BLE001 - the mail stays, recorded as not yet filed
                 _failed(summary, poller, exc)
+        mark = _phase(summary, "file", mark)
         summary.sent = _send(config, progress)
+        _phase(summary, "send", mark)
     finally:
+        fetching.halt()  # when processing failed: the session is not closed under the reader's feet
         for poller, client in sessions:
             poller.close_session(client)
+        preparer.stop()
         member.stop()
         database.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _phase(summary: DrainSummary, name: str, since: float) -> float:
+    now = time.monotonic()
+    summary.phases[name] = now - since
+    return now
 
 
 def _failed(summary: DrainSummary, poller: MailboxPoller, exc: Exception) -> None:
@@ -89,14 +97,69 @@ def _failed(summary: DrainSummary, poller: MailboxPoller, exc: Exception) -> Non
     log.error("mailbox %s not read: %s", poller.name, why)
 
 
-def _process(config: Config, summary: DrainSummary, progress) -> None:
-    while True:
-        done = pipeline.drain(config, limit=config.ingest.batch_size * 4)
-        for result in done:
+class _Fetching(threading.Thread):
+    """Reads every mailbox into the spool, beside the thread that processes it."""
+
+    def __init__(self, config: Config, summary: DrainSummary, sessions: list, progress, fetched: threading.Event):
+        super().__init__(name="fetch", daemon=True)
+        self.config, self.summary, self.sessions, self.progress, self.fetched = \
+            config, summary, sessions, progress, fetched
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self._pollers: list[MailboxPoller] = []
+
+    def run(self) -> None:
+        started = time.monotonic()
+        try:
+            for box in self.config.mailbox:
+                self._pollers.append(MailboxPoller(box, self.config, self.fetched.set))
+                self._read(self._pollers[-1])
+        except BaseException as exc:  # noqa: BLE001 - a bug here is raised again by the processing thread
+            self.error = exc
+        finally:
+            database.close()
+            self.seconds = time.monotonic() - started
+            self.fetched.set()
+
+    def halt(self) -> None:
+        """Stop reading after the batch in hand, and wait for that."""
+        if self.is_alive():
+            for poller in list(self._pollers):
+                poller.stop()
+            self.join()
+
+    def _read(self, poller: MailboxPoller) -> None:
+        try:
+            client = poller.open_session()
+        except Exception as exc:  # noqa: BLE001 - one mailbox's failure is reported, the others go on
+            _failed(self.summary, poller, exc)
+            return
+        self.sessions.append((poller, client))
+        try:
+            while count := poller.sync(client):
+                self.summary.spooled += count
+                self.progress("fetched", self.summary.spooled)
+        except Exception as exc:  # noqa: BLE001 - what was spooled before the failure is processed
+            _failed(self.summary, poller, exc)
+
+
+def _process(config: Config, summary: DrainSummary, progress, preparer: Preparer, fetching: _Fetching,
+             fetched: threading.Event) -> None:
+    def count(results) -> None:
+        for result in results:
             summary.outcomes[result.outcome] += 1
         progress("processed", sum(summary.outcomes.values()))
-        if not done:
-            return
+
+    while True:
+        finished = not fetching.is_alive()  # looked at first: what it spooled last is processed after
+        fetched.clear()
+        pipeline.drain(config, preparer=preparer, after_batch=count)
+        if finished:
+            break
+        fetched.wait(1.0)
+    fetching.join()
+    if fetching.error is not None:
+        raise fetching.error
 
 
 def _send(config: Config, progress) -> int:

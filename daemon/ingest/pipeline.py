@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from peewee import IntegrityError, InterfaceError, InternalError, OperationalError
@@ -20,6 +21,7 @@ from daemon import outbound
 from daemon.config import Config
 from daemon.errors import Discard, Quarantine
 from daemon.ingest import stages
+from daemon.ingest.prepare import Prepared, Preparer
 from daemon.ingest.sources import spool
 from daemon.mail.language import Detected
 from daemon.mail.parse import Address, ParsedMail, parse
@@ -59,6 +61,7 @@ class MailContext:
     message: Message | None = None
     language: Detected | None = None  # what the mail is written in (the language stage)
     outcome: str = "created"
+    prepared: Prepared | None = None  # the work done beforehand in another process, if any
 
 
 @dataclass(frozen=True)
@@ -72,14 +75,14 @@ class Disposition:
     waits_for: int | None = None  # "waiting": the spool row of the mail it answers, not processed yet
 
 
-def process(row: Inbound, config: Config) -> Disposition:
+def process(row: Inbound, config: Config, prepared: Prepared | None = None) -> Disposition:
     """Run one claimed spool row through the pipeline; never raises for bad mail.
 
     Raises only when the database itself fails (the row is handed back), or
     LeaseLost when another claimer took the row over (its work is rolled back).
     """
     try:
-        result = _process(row, config)
+        result = _process(row, config, prepared)
     except spool.LeaseLost:
         log.warning("spool %d: the lease ran out and another worker took the mail over; leaving it to them",
                     row.id)
@@ -100,9 +103,17 @@ class _ParentInSpool(Exception):
 WAIT_FOR_PARENT_SECONDS = 0.25
 
 
-def _process(row: Inbound, config: Config) -> Disposition:
+class _NotPrepared(Exception):
+    """Preparing the mail failed in another process: quarantined with that process's reason."""
+
+    def __init__(self, reason: str, detail: str):
+        self.reason, self.detail = reason, detail
+        super().__init__(reason)
+
+
+def _process(row: Inbound, config: Config, prepared: Prepared | None = None) -> Disposition:
     try:
-        result = _run_stages_racing(row, config)
+        result = _run_stages_racing(row, config, prepared)
     except _ParentInSpool as early:
         spool.defer(row, WAIT_FOR_PARENT_SECONDS)
         result = Disposition(row.id, "waiting", early.message_id, None, str(early), waits_for=early.parent_row)
@@ -115,6 +126,8 @@ def _process(row: Inbound, config: Config) -> Disposition:
     except _DATABASE_TROUBLE as exc:
         _hand_back(row, exc)
         raise
+    except _NotPrepared as failed:
+        result = _quarantine(row, failed.reason, failed.detail)
     except Quarantine as refused:  # a stage's own verdict needs no traceback
         result = _quarantine(row, str(refused))
     except Exception as exc:  # anything else is this mail's fault: quarantine it
@@ -146,24 +159,26 @@ def _is_transient(exc: Exception) -> bool:
 _RACES = 3
 
 
-def _run_stages_racing(row: Inbound, config: Config) -> Disposition:
+def _run_stages_racing(row: Inbound, config: Config, prepared: Prepared | None) -> Disposition:
     for _ in range(_RACES - 1):
         try:
-            return _run_stages(row, config)
+            return _run_stages(row, config, prepared)
         except IntegrityError:
             continue  # the winner has committed its row: the next run finds it
-    return _run_stages(row, config)
+    return _run_stages(row, config, prepared)
 
 
-def _run_stages(row: Inbound, config: Config) -> Disposition:
+def _run_stages(row: Inbound, config: Config, prepared: Prepared | None) -> Disposition:
     raw = bytes(row.raw.data)  # PostgreSQL hands back a memoryview
+    if prepared is not None and prepared.mail is None:
+        raise _NotPrepared(*prepared.failure)
     with database.atomic():
-        mail = parse(raw, max_depth=config.ingest.max_mime_depth)
+        mail = prepared.mail if prepared is not None else parse(raw, max_depth=config.ingest.max_mime_depth)
         row.parsed_message_id = mail.message_id
         parent = spool.unfinished_parent(row.id, _parents(mail, config))
         if parent is not None:
             raise _ParentInSpool(parent, mail.message_id)
-        ctx = MailContext(config=config, inbound=row, mail=mail, raw=raw)
+        ctx = MailContext(config=config, inbound=row, mail=mail, raw=raw, prepared=prepared)
         for name in STAGES:
             _RUN[name](ctx)
         spool.finish(row, "done", ctx.outcome, message=ctx.message)
@@ -227,7 +242,8 @@ def _log_disposition(result: Disposition) -> None:
     log.log(level, "%s %s%s (spool %d)%s", mid, result.outcome, where, result.inbound_id, why)
 
 
-def process_claimed(rows: list[Inbound], config: Config) -> list[Disposition]:
+def process_claimed(rows: list[Inbound], config: Config, prepared: dict[int, Prepared] | None = None
+                    ) -> list[Disposition]:
     """Process leased rows, quarantining any that has already failed too often."""
     results = []
     for row in rows:
@@ -236,7 +252,7 @@ def process_claimed(rows: list[Inbound], config: Config) -> list[Disposition]:
             _log_disposition(result)
             results.append(result)
         else:
-            results.append(process(row, config))
+            results.append(process(row, config, (prepared or {}).get(row.id)))
     return results
 
 
@@ -245,25 +261,53 @@ def _give_up(row: Inbound) -> Disposition:
     return _quarantine(row, f"processing failed {row.attempts} times{last}")
 
 
-def drain(config: Config, limit: int | None = None) -> list[Disposition]:
+def drain(config: Config, limit: int | None = None, preparer: Preparer | None = None,
+          after_batch: Callable[[list[Disposition]], None] | None = None) -> list[Disposition]:
     """Process queued mail until the spool is empty (or `limit` mails are done), then render the
-    acknowledgements it queued."""
+    acknowledgements it queued. With a `preparer`, each batch is prepared in its processes while
+    the one before it is written; `after_batch` hears what became of each batch."""
     done: list[Disposition] = []
-    while limit is None or len(done) < limit:
-        batch = config.ingest.batch_size if limit is None else min(config.ingest.batch_size, limit - len(done))
+
+    def finish(claimed) -> None:
+        results = [result for result in _process_prepared(claimed, config) if result.outcome != "waiting"]
+        done.extend(results)
+        if after_batch is not None:
+            after_batch(results)
+
+    ahead = None  # the next batch, claimed and being prepared
+    while limit is None or len(done) + (len(ahead[0]) if ahead else 0) < limit:
+        taken = len(done) + (len(ahead[0]) if ahead else 0)
+        batch = config.ingest.batch_size if limit is None else min(config.ingest.batch_size, limit - taken)
         rows = spool.claim(batch, config.ingest.lease_seconds)
-        if not rows:
+        if not rows and ahead is None:
             if not spool.waiting():
                 break
             time.sleep(WAIT_FOR_PARENT_SECONDS)  # a reply waits for a parent another process holds
             continue
-        done.extend(result for result in process_batch(rows, config) if result.outcome != "waiting")
+        current, ahead = ahead, (_prepare_ahead(rows, preparer) if rows else None)
+        if current is not None:
+            finish(current)
+    if ahead is not None:
+        finish(ahead)
     outbound.render_pending(config)  # after the batches' transactions, as the daemon's sender does
     return done
 
 
-def process_batch(rows: list[Inbound], config: Config,
-                  stopping: threading.Event | None = None) -> list[Disposition]:
+def _prepare_ahead(rows: list[Inbound], preparer: Preparer | None):
+    """Start preparing claimed rows; None as the batch when there is no preparer (the stages parse)."""
+    if preparer is None:
+        return rows, None
+    return rows, preparer.submit([bytes(row.raw.data) for row in rows])
+
+
+def _process_prepared(claimed, config: Config, stopping: threading.Event | None = None) -> list[Disposition]:
+    rows, batch = claimed
+    prepared = None if batch is None else dict(zip((row.id for row in rows), batch.results()))
+    return process_batch(rows, config, stopping, prepared)
+
+
+def process_batch(rows: list[Inbound], config: Config, stopping: threading.Event | None = None,
+                  prepared: dict[int, Prepared] | None = None) -> list[Disposition]:
     """Process claimed rows in order; on a database error or a stop, hand back the rest.
 
     A batch of fresh mail runs in one transaction, each mail in a savepoint of
@@ -275,13 +319,14 @@ def process_batch(rows: list[Inbound], config: Config,
     """
     if len(rows) > 1 and not any(row.attempts or getattr(row, "recovered", False) for row in rows):
         try:
-            return _process_grouped(rows, config, stopping)
+            return _process_grouped(rows, config, stopping, prepared or {})
         except _DATABASE_TROUBLE:
             pass  # all of the batch rolled back and is still ours: go again, one mail at a time
-    return _process_each(rows, config, stopping)
+    return _process_each(rows, config, stopping, prepared)
 
 
-def _process_grouped(rows: list[Inbound], config: Config, stopping: threading.Event | None) -> list[Disposition]:
+def _process_grouped(rows: list[Inbound], config: Config, stopping: threading.Event | None,
+                     prepared: dict[int, Prepared]) -> list[Disposition]:
     results, lost, started = [], [], 0
     with database.atomic():
         for started, row in enumerate(rows, 1):
@@ -292,7 +337,7 @@ def _process_grouped(rows: list[Inbound], config: Config, stopping: threading.Ev
                 results.append(_give_up(row))
                 continue
             try:
-                results.append(_process(row, config))
+                results.append(_process(row, config, prepared.get(row.id)))
             except spool.LeaseLost:
                 lost.append(row.id)
     for row_id in lost:
@@ -304,14 +349,15 @@ def _process_grouped(rows: list[Inbound], config: Config, stopping: threading.Ev
     return results
 
 
-def _process_each(rows: list[Inbound], config: Config, stopping: threading.Event | None) -> list[Disposition]:
+def _process_each(rows: list[Inbound], config: Config, stopping: threading.Event | None,
+                  prepared: dict[int, Prepared] | None) -> list[Disposition]:
     results = []
     for index, row in enumerate(rows):
         if stopping is not None and stopping.is_set():
             _release_quietly(rows[index:])  # a clean stop hands back what it had not begun
             break
         try:
-            results.extend(process_claimed([row], config))
+            results.extend(process_claimed([row], config, prepared))
         except spool.LeaseLost:
             continue
         except _DATABASE_TROUBLE as exc:
@@ -336,9 +382,10 @@ class Worker(WakeableThread):
 
     thread_name = "pipeline"
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, preparer: Preparer | None = None):
         super().__init__()
         self.config = config
+        self.preparer = preparer  # processes that parse the next batch while this thread writes one
         self._unreleased: list[Inbound] = []  # rows a database outage kept us from handing back
         self._next_dead_check = 0.0  # monotonic time of the next look for mail held by dead processes
         self.after_batch: list = []  # callables told when a batch is finished (the IMAP pollers file it)
@@ -369,13 +416,23 @@ class Worker(WakeableThread):
         if self._unreleased:
             spool.release(self._unreleased)  # before claiming, so an outage charges no innocent mail
             self._unreleased = []
-        while not self._stop.is_set():
-            rows = spool.claim(cfg.batch_size, cfg.lease_seconds)
-            if not rows:
-                if spool.waiting():  # replies wait for parents in other hands: look again shortly
-                    self._stop.wait(WAIT_FOR_PARENT_SECONDS)
-                    self._wake.set()
-                return
-            process_batch(rows, self.config, self._stop)
-            for listener in self.after_batch:
-                listener()
+        ahead = None  # the next batch, claimed and being prepared while this thread writes one
+        try:
+            while not self._stop.is_set():
+                rows = spool.claim(cfg.batch_size, cfg.lease_seconds)
+                current, ahead = ahead, (_prepare_ahead(rows, self.preparer) if rows else None)
+                if current is None:
+                    if ahead is not None:
+                        continue  # claim the next one before waiting for this one
+                    if spool.waiting():  # replies wait for parents in other hands: look again shortly
+                        self._stop.wait(WAIT_FOR_PARENT_SECONDS)
+                        self._wake.set()
+                    return
+                _process_prepared(current, self.config, self._stop)
+                for listener in self.after_batch:
+                    listener()
+        finally:
+            if ahead is not None:  # stopped, or the database failed: hand it back
+                ahead_rows, _ = ahead
+                if not _release_quietly(ahead_rows):
+                    self._unreleased += ahead_rows

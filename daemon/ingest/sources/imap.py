@@ -121,7 +121,8 @@ class MailboxPoller:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._poke.set()
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # a drain's poller has no thread: stopping ends its sync
+            self._thread.join(timeout)
 
     def poke(self) -> None:
         """Look for new mail and finished mail now (the poll job, the pipeline after a batch)."""

@@ -8,7 +8,7 @@ reply it is most often the first mail's subject, in whatever language that was).
 from __future__ import annotations
 
 from daemon import tickets
-from daemon.mail.language import detect
+from daemon.mail.language import Detected, detect
 from daemon.store.db import execute
 
 # The start of what they wrote tells; the detector's cost grows with the text (about 0.1 ms for this much).
@@ -20,7 +20,8 @@ _ENOUGH_LETTERS = 60
 def run(ctx) -> None:
     if ctx.message is None:
         return
-    found = detect(_sample(ctx.mail.subject, ctx.mail.visible_text, ctx.config.threading.tag_format))
+    # Told beforehand when the mail was prepared in another process (daemon/ingest/prepare.py).
+    found = ctx.prepared.language if ctx.prepared is not None else detect_for(ctx.mail, ctx.config)
     ctx.language = found
     if found is None:
         return
@@ -29,6 +30,16 @@ def run(ctx) -> None:
     ctx.message.language, ctx.message.language_confidence = found.language, found.confidence
     if found.confident and not ctx.automatic and ctx.sender is not None:
         tickets.learn_language(ctx.sender.key, found.language)
+
+
+def detect_for(mail, config) -> Detected | None:
+    """The language of what the mail's sender newly wrote; needs no database."""
+    return detect(_sample(mail.subject, mail.visible_text, config.threading.tag_format))
+
+
+def warm_up() -> None:
+    """Load the detector's models now (a process that prepares mail does so when it starts)."""
+    detect("warm up the language detector with a sentence that has enough letters in it")
 
 
 def _sample(subject: str, visible: str, tag_format: str) -> str:

@@ -1,0 +1,173 @@
+"""What can be done for a mail without the database, done beside the writer, in other processes.
+
+Parsing, telling the language and writing attachment files take about a third
+of a mail's processing and need nothing but the raw bytes and the config. One
+Python process runs one thread of Python at a time, so the pipeline hands
+them to `Preparer`, a pool of processes, while its own thread writes the
+previous batch. The result, `Prepared`, is plain data that pickles; the
+stages read it instead of doing the work again. A process that dies while
+preparing (a mail that crashes a library) costs only that mail: the pool is
+started again and the mail is quarantined with the reason, its batch-mates
+prepared one by one.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import traceback
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from daemon.config import Config
+from daemon.ingest.stages import attachments, language
+from daemon.mail.language import Detected
+from daemon.mail.parse import ParsedMail, parse
+
+log = logging.getLogger("patroldesk.ingest")
+
+@dataclass(frozen=True)
+class Prepared:
+    """One mail made ready for the stages: parsed, its language told, its files written; or why not."""
+    mail: ParsedMail | None
+    language: Detected | None = None
+    failure: tuple[str, str] | None = None  # (reason, traceback) when it failed: the mail is quarantined
+    files_written: bool = False  # its attachments are on disk (automatic mail's wait: it is seldom kept)
+    by: int = 0  # the process that prepared it
+
+
+def prepare(raw: bytes, config: Config) -> Prepared:
+    """Parse `raw`, tell its language and write its attachment files; never raises."""
+    try:
+        mail = parse(raw, max_depth=config.ingest.max_mime_depth)
+        told = language.detect_for(mail, config)
+        if mail.automatic is None:
+            attachments.store_files(mail, config)
+        return Prepared(mail, told, files_written=mail.automatic is None, by=os.getpid())
+    except Exception as exc:  # noqa: BLE001 - the writer quarantines it, as it would had it parsed it
+        return Prepared(None, failure=(f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+
+
+_CONFIG: Config | None = None
+_FAULT: bytes | None = None  # tests only: a mail holding these bytes stops the process preparing it
+_START_SECONDS = 60  # a new process imports the parser and loads the language models
+
+
+def _start_process(config: Config, daemon: int, fault: bytes | None) -> None:
+    global _CONFIG, _FAULT
+    if fault == REFUSE_START:
+        raise RuntimeError("this pool is told not to start (a test)")
+    _CONFIG, _FAULT = config, fault
+    threading.Thread(target=_end_with_parent, args=(daemon,), name="parent-watch", daemon=True).start()
+    language.warm_up()  # the detector's models load once per process, not on its first mail
+
+
+def _end_with_parent(parent: int) -> None:
+    """End this process when the daemon that started it is gone (killed, say): nothing else would
+    end it, and it would hold the daemon's stderr open."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+REFUSE_START = b"refuse to start"
+
+
+def _prepare_many(raws: list[bytes]) -> list[Prepared]:
+    if _FAULT is not None and any(_FAULT in raw for raw in raws):
+        os._exit(70)  # as a crash in a library would end it
+    return [prepare(raw, _CONFIG) for raw in raws]
+
+
+_KILLED_ITS_READER = "reading this mail stopped the process that read it (a crash in the parser or a library it uses)"
+
+
+class Preparer:
+    """A pool of `processes` that prepares batches; with 0 processes, `submit` prepares in this thread."""
+
+    def __init__(self, config: Config, processes: int, fault: bytes | None = None):
+        self.config = config
+        self.processes = processes
+        self._fault = fault  # tests only: see _FAULT; REFUSE_START makes every process fail to start
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        if self.processes and self._pool is None:
+            # Started afresh, not forked: the daemon has threads by now, and a fork would copy the locks
+            # they hold. Each process is the daemon's own child, and ends when it sees the daemon gone.
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_start_process,
+                                             initargs=(self.config, os.getpid(), self._fault))
+            self._pool.submit(_prepare_many, [])  # start the processes now rather than at the first mail
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def submit(self, raws: list[bytes]) -> Batch:
+        """Start preparing `raws`; `Batch.results()` waits for them."""
+        if self._pool is None:
+            return Batch(self, raws, None)
+        chunk = max(1, -(-len(raws) // self.processes))  # one piece per process
+        try:
+            futures = [self._pool.submit(_prepare_many, raws[start:start + chunk])
+                       for start in range(0, len(raws), chunk)]
+        except (BrokenProcessPool, RuntimeError):
+            self._restart()
+            return Batch(self, raws, None, broken=True)
+        return Batch(self, raws, futures)
+
+    def _restart(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        self.start()
+
+    def _one(self, raw: bytes) -> Prepared:
+        """Prepare one mail alone in the pool; a mail that kills its process is quarantined for it."""
+        if self._pool is None:
+            return prepare(raw, self.config)
+        try:
+            return self._pool.submit(_prepare_many, [raw]).result()[0]
+        except (BrokenProcessPool, RuntimeError):
+            if not self._healthy():
+                return prepare(raw, self.config)  # the pool itself is at fault, not this mail
+            log.error("a mail stopped the process that was reading it; it is quarantined")
+            return Prepared(None, failure=(_KILLED_ITS_READER, ""))
+
+    def _healthy(self) -> bool:
+        """Start the pool again and see it prepare nothing; if it cannot, prepare in this thread from now on."""
+        self._restart()
+        try:
+            self._pool.submit(_prepare_many, []).result(timeout=_START_SECONDS)
+            return True
+        except Exception as exc:  # noqa: BLE001 - any failure to start means: no pool
+            log.error("processes to prepare mail cannot be started (%s: %s); preparing mail in the "
+                      "pipeline's own thread", type(exc).__name__, exc)
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            return False
+
+
+class Batch:
+    """A batch being prepared."""
+
+    def __init__(self, preparer: Preparer, raws: list[bytes], futures: list[Future] | None, broken: bool = False):
+        self._preparer, self._raws, self._futures, self._broken = preparer, raws, futures, broken
+
+    def results(self) -> list[Prepared]:
+        if self._broken:
+            return [self._preparer._one(raw) for raw in self._raws]
+        if self._futures is None:
+            return [prepare(raw, self._preparer.config) for raw in self._raws]
+        try:
+            return [prepared for future in self._futures for prepared in future.result()]
+        except BrokenProcessPool:
+            log.warning("a process preparing mail stopped; preparing its batch one mail at a time")
+            self._preparer._restart()
+            return [self._preparer._one(raw) for raw in self._raws]
