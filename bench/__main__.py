@@ -14,11 +14,12 @@ and several daemons on one PostgreSQL database: ingest with 1, 2 and 3 daemons r
 import json
 import sys
 
-from bench import cluster, console, crosslang, ingest, knowledge, pipeline_ingest
+from bench import cluster, console, crosslang, ingest, knowledge, pipeline_ingest, race
 
 
 def main(argv: list[str]) -> None:
     sizes = [int(arg) for arg in argv] or [1000, 5000]
+    print(json.dumps(race.run(max(sizes))), flush=True)  # first: against django-helpdesk, 3 pairs
     for count in sizes:
         print(json.dumps(pipeline_ingest.run(count)), flush=True)
         print(json.dumps(pipeline_ingest.run(count, postgresql=True)), flush=True)
