@@ -128,8 +128,10 @@ def assign(ticket: Ticket, assignee: User | None, actor: User) -> None:
 
 
 def record_inbound(ticket: Ticket, mail: ParsedMail, sender: Address | None, raw: RawMail | None,
-                   signal: str | None, automatic: str | None) -> Message:
-    """Store a received mail as a message of the ticket and note who took part."""
+                   signal: str | None, automatic: str | None, language: tuple[str, float] | None = None) -> Message:
+    """Store a received mail as a message of the ticket and note who took part; `language`, when
+    already told, is stored with it: (code, confidence)."""
+    told = {"language": language[0], "language_confidence": language[1]} if language else {}
     message = insert_fast(
         Message,
         ticket=ticket, kind="inbound", message_id=mail.message_id,
@@ -138,7 +140,7 @@ def record_inbound(ticket: Ticket, mail: ParsedMail, sender: Address | None, raw
         to_addrs=_addresses_json(mail.to), cc_addrs=_addresses_json(mail.cc),
         subject=mail.subject, sent_at=_naive_utc(mail.date), body_text=mail.text,
         body_visible=mail.visible_text, body_html=mail.html, automatic=automatic[:200] if automatic else None,
-        thread_signal=signal, notes="\n".join(mail.notes), raw=raw)
+        thread_signal=signal, notes="\n".join(mail.notes), raw=raw, **told)
     add_participants(ticket, [a.key for a in (sender, *mail.to, *mail.cc) if a])
     if signal is not None:  # a new ticket is as fresh as it gets
         _touch(ticket, customer_replied=not message.automatic)

@@ -20,13 +20,16 @@ _ENOUGH_LETTERS = 60
 def run(ctx) -> None:
     if ctx.message is None:
         return
-    # Told beforehand when the mail was prepared in another process (daemon/ingest/prepare.py).
-    found = ctx.prepared.language if ctx.prepared is not None else detect_for(ctx.mail, ctx.config)
+    if ctx.prepared is not None:  # told in another process, and stored with the message
+        found = ctx.prepared.language
+    else:
+        found = detect_for(ctx.mail, ctx.config)
+        if found is not None:
+            execute('UPDATE "message" SET "language" = ?, "language_confidence" = ? WHERE "id" = ?',
+                    (found.language, found.confidence, ctx.message.id))
     ctx.language = found
     if found is None:
         return
-    execute('UPDATE "message" SET "language" = ?, "language_confidence" = ? WHERE "id" = ?',
-            (found.language, found.confidence, ctx.message.id))
     ctx.message.language, ctx.message.language_confidence = found.language, found.confidence
     if found.confident and not ctx.automatic and ctx.sender is not None:
         tickets.learn_language(ctx.sender.key, found.language)

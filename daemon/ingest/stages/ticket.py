@@ -20,8 +20,9 @@ def run(ctx) -> None:
     else:
         ctx.outcome = "threaded"
     was = ctx.ticket.status
-    ctx.message = tickets.record_inbound(ctx.ticket, ctx.mail, ctx.sender, ctx.inbound.raw,
-                                         ctx.signal, ctx.automatic)
+    told = ctx.prepared.language if ctx.prepared is not None else None  # stored with it: one statement less
+    ctx.message = tickets.record_inbound(ctx.ticket, ctx.mail, ctx.sender, ctx.inbound.raw, ctx.signal,
+                                         ctx.automatic, told and (told.language, told.confidence))
     if was in _DONE and ctx.ticket.status not in _DONE:
         knowledge.ticket_reopened(ctx.config, ctx.ticket)
 
