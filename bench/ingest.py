@@ -81,7 +81,7 @@ def _measure(count, config, config_path, account, delimiter) -> dict:
             drained = time.perf_counter()
             sent_at_drain = Outgoing.select().where(Outgoing.state == "sent").count()
             deadline = drained + 120
-            while Outgoing.select().where(Outgoing.state.in_(("queued", "sending"))).exists() \
+            while Outgoing.select().where(Outgoing.state.in_(("rendering", "queued", "sending"))).exists() \
                     and time.perf_counter() < deadline:
                 time.sleep(0.02)
             outbox_empty = time.perf_counter()

@@ -56,9 +56,14 @@ def drain(config: Config, progress: Callable[[str, int], None] = lambda stage, c
     sessions: list = []
     fetched = threading.Event()  # set whenever a mailbox has spooled another batch
     fetching = _Fetching(config, summary, sessions, progress, fetched)
+    # Acknowledgements are rendered and sent while later mail is processed, as in the daemon.
+    sender = outbound.Sender(config)
+    sender.before_send.append(lambda: outbound.render_pending(config))
     try:
         fetching.start()  # the spool is processed while the mailboxes are still being read
-        _process(config, summary, progress, preparer, fetching, fetched)
+        sender.start()
+        _process(config, summary, progress, preparer, fetching, fetched, sender.wake)
+        sender.stop(timeout=60)  # what it has in hand; the rest is sent below
         mark = time.monotonic()
         summary.phases["fetch"] = fetching.seconds
         summary.phases["process"] = mark - started  # fetching and processing overlap
@@ -72,9 +77,10 @@ def drain(config: Config, progress: Callable[[str, int], None] = lambda stage, c
             except Exception as exc:  # noqa: BLE001 - the mail stays, recorded as not yet filed
                 _failed(summary, poller, exc)
         mark = _phase(summary, "file", mark)
-        summary.sent = _send(config, progress)
+        summary.sent = sender.sent + _send(config, progress, sender.sent)
         _phase(summary, "send", mark)
     finally:
+        sender.stop()
         fetching.halt()  # when processing failed: the session is not closed under the reader's feet
         for poller, client in sessions:
             poller.close_session(client)
@@ -144,11 +150,12 @@ class _Fetching(threading.Thread):
 
 
 def _process(config: Config, summary: DrainSummary, progress, preparer: Preparer, fetching: _Fetching,
-             fetched: threading.Event) -> None:
+             fetched: threading.Event, wake_sender: Callable[[], None]) -> None:
     def count(results) -> None:
         for result in results:
             summary.outcomes[result.outcome] += 1
         progress("processed", sum(summary.outcomes.values()))
+        wake_sender()
 
     while True:
         finished = not fetching.is_alive()  # looked at first: what it spooled last is processed after
@@ -162,10 +169,10 @@ def _process(config: Config, summary: DrainSummary, progress, preparer: Preparer
         raise fetching.error
 
 
-def _send(config: Config, progress) -> int:
+def _send(config: Config, progress, before: int) -> int:
     sent = 0
     outbound.render_pending(config)
     while batch := outbound.send_due(config):
         sent += batch
-        progress("sent", sent)
+        progress("sent", before + sent)
     return sent

@@ -12,7 +12,9 @@ Other packages call what is named below; front doors may also use the modules th
 """
 from daemon.outbound.automatic import acknowledges, render_pending, send_automatic
 from daemon.outbound.compose import message_id_key, ticket_of_message_id
-from daemon.outbound.outbox import compose_notice, find_by_message_ids, mark_bounced, queue, queue_alert, send_due
+from daemon.outbound.outbox import (
+    Sender, compose_notice, find_by_message_ids, mark_bounced, queue, queue_alert, send_due,
+)
 from daemon.outbound.replies import (
     Rendered, TemplateArticle, TemplateRefused, TemplateSupport, mail_templates_folder, render, save_template,
     send_templated,
@@ -21,7 +23,7 @@ from daemon.outbound.replies import (
 __all__ = [
     "acknowledges", "render_pending", "send_automatic",
     "message_id_key", "ticket_of_message_id",
-    "compose_notice", "find_by_message_ids", "mark_bounced", "queue", "queue_alert", "send_due",
+    "Sender", "compose_notice", "find_by_message_ids", "mark_bounced", "queue", "queue_alert", "send_due",
     "Rendered", "TemplateArticle", "TemplateRefused", "TemplateSupport", "mail_templates_folder", "render",
     "save_template", "send_templated",
 ]
