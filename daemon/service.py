@@ -100,7 +100,9 @@ class Service:
         self.sender = outbox.Sender(config) if "outbox" in self.roles else None
         if self.sender:
             # Automatic mail is rendered here, after its ticket is stored: never while mail is being accepted.
-            self.sender.before_send.append(lambda: outbound.render_pending(config))
+            # Rendered by the ingest's helper processes where there are some: this process writes.
+            elsewhere = self.preparer.call if self.preparer else None
+            self.sender.before_send.append(lambda: outbound.render_pending(config, elsewhere=elsewhere))
             if self.worker:
                 self.worker.after_batch.append(self.sender.wake)  # acknowledgements leave at once
         self.web = None
@@ -172,9 +174,10 @@ class Service:
         self.scheduler.shutdown(wait=False)
         if self.worker:
             self.worker.stop()
-            self.preparer.stop()
         if self.sender:
             self.sender.stop()
+        if self.preparer:
+            self.preparer.stop()  # after the sender, which has it render automatic mail
         self.membership.stop()
         log.info("stopped")
 

@@ -117,3 +117,40 @@ def test_the_daemon_files_mail_with_and_without_processes_to_parse_it(tmp_path, 
         message = wait_for(lambda: Message.get_or_none(Message.message_id == "nb@example.org"))
         assert message.ticket.subject == "Skriveren"
         assert message.language == "nb"
+
+
+def test_acknowledgements_rendered_in_a_helper_process_are_the_ones_rendered_here(tmp_path):
+    from daemon import outbound
+    from daemon.store.models import Outgoing
+    queued = {}
+    for place, processes in (("here", 0), ("helper", 1)):
+        config = make_config(tmp_path / place)
+        db.open_database(config)
+        db.upgrade()
+        for i in range(3):
+            spool.enqueue(simple_mail(frm=f"Kunde {i} <k{i}@example.org>", to="support@localhost",
+                                      subject=f"Принтер {i}", body="Принтер не печатает.",
+                                      message_id=f"a{i}@example.org"), "cli")
+        pipeline.process_claimed(spool.claim(10, 60), config)  # queued, not yet rendered
+        preparer = Preparer(config, processes)
+        preparer.start()
+        where = []
+
+        def elsewhere(function, *args):
+            where.append(preparer.call(_pid, None))  # the process the helper's calls run in
+            return preparer.call(function, *args)
+        try:
+            assert outbound.render_pending(config, elsewhere=elsewhere) == 3
+        finally:
+            preparer.stop()
+        assert (where[0] != os.getpid()) == bool(processes)
+        rows = Outgoing.select().where(Outgoing.kind == "acknowledgement").order_by(Outgoing.id)
+        queued[place] = [(row.subject, row.recipients, row.state, b"Auto-Submitted: auto-replied" in bytes(row.data))
+                         for row in rows]
+        db.database.close()
+    assert queued["helper"] == queued["here"] and len(queued["here"]) == 3
+    assert all(state == "queued" and automatic for _, _, state, automatic in queued["here"])
+
+
+def _pid(config, _):
+    return os.getpid()

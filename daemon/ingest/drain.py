@@ -58,7 +58,7 @@ def drain(config: Config, progress: Callable[[str, int], None] = lambda stage, c
     fetching = _Fetching(config, summary, sessions, progress, fetched)
     # Acknowledgements are rendered and sent while later mail is processed, as in the daemon.
     sender = outbound.Sender(config)
-    sender.before_send.append(lambda: outbound.render_pending(config))
+    sender.before_send.append(lambda: outbound.render_pending(config, elsewhere=preparer.call))
     try:
         fetching.start()  # the spool is processed while the mailboxes are still being read
         sender.start()
@@ -77,7 +77,7 @@ def drain(config: Config, progress: Callable[[str, int], None] = lambda stage, c
             except Exception as exc:  # noqa: BLE001 - the mail stays, recorded as not yet filed
                 _failed(summary, poller, exc)
         mark = _phase(summary, "file", mark)
-        summary.sent = sender.sent + _send(config, progress, sender.sent)
+        summary.sent = sender.sent + _send(config, progress, sender.sent, preparer)
         _phase(summary, "send", mark)
     finally:
         sender.stop()
@@ -169,9 +169,9 @@ def _process(config: Config, summary: DrainSummary, progress, preparer: Preparer
         raise fetching.error
 
 
-def _send(config: Config, progress, before: int) -> int:
+def _send(config: Config, progress, before: int, preparer: Preparer) -> int:
     sent = 0
-    outbound.render_pending(config)
+    outbound.render_pending(config, elsewhere=preparer.call)
     while batch := outbound.send_due(config):
         sent += batch
         progress("sent", before + sent)

@@ -289,7 +289,8 @@ def drain(config: Config, limit: int | None = None, preparer: Preparer | None = 
             finish(current)
     if ahead is not None:
         finish(ahead)
-    outbound.render_pending(config)  # after the batches' transactions, as the daemon's sender does
+    # After the batches' transactions, as the daemon's sender does.
+    outbound.render_pending(config, elsewhere=preparer.call if preparer else None)
     return done
 
 

@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -76,6 +77,17 @@ def _end_with_parent(parent: int) -> None:
 REFUSE_START = b"refuse to start"
 
 
+def _call(function: Callable, args: tuple):
+    if not _DATABASE_OPEN:
+        from daemon.store import db
+        db.open_database(_CONFIG)  # reads only: the daemon's own thread writes
+        _DATABASE_OPEN.append(True)
+    return function(_CONFIG, *args)
+
+
+_DATABASE_OPEN: list = []
+
+
 def _prepare_many(raws: list[bytes]) -> list[Prepared]:
     if _FAULT is not None and any(_FAULT in raw for raw in raws):
         os._exit(70)  # as a crash in a library would end it
@@ -93,8 +105,10 @@ class Preparer:
         self.processes = processes
         self._fault = fault  # tests only: see _FAULT; REFUSE_START makes every process fail to start
         self._pool: ProcessPoolExecutor | None = None
+        self._restarting = threading.Lock()  # the pipeline and the sender may both find the pool broken
 
     def start(self) -> None:
+        """Start the processes (none when `processes` is 0 or the preparer was stopped)."""
         if self.processes and self._pool is None:
             # Started afresh, not forked: the daemon has threads by now, and a fork would copy the locks
             # they hold. Each process is the daemon's own child, and ends when it sees the daemon gone.
@@ -104,6 +118,7 @@ class Preparer:
             self._pool.submit(_prepare_many, [])  # start the processes now rather than at the first mail
 
     def stop(self) -> None:
+        self.processes = 0  # from now on everything is done in the caller's thread
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -112,7 +127,7 @@ class Preparer:
         """Start preparing `raws`; `Batch.results()` waits for them."""
         if self._pool is None:
             return Batch(self, raws, None)
-        chunk = max(1, -(-len(raws) // self.processes))  # one piece per process
+        chunk = max(1, -(-len(raws) // max(1, self.processes)))  # one piece per process
         try:
             futures = [self._pool.submit(_prepare_many, raws[start:start + chunk])
                        for start in range(0, len(raws), chunk)]
@@ -122,10 +137,23 @@ class Preparer:
         return Batch(self, raws, futures)
 
     def _restart(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        self.start()
+        with self._restarting:
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            self.start()
+
+    def call(self, function: Callable, *args):
+        """`function(config, *args)` in one of the processes, which may read the database (rendering
+        automatic mail, say); here when there are none, or they fail."""
+        if self._pool is not None:
+            try:
+                return self._pool.submit(_call, function, args).result()
+            except (BrokenProcessPool, RuntimeError):
+                self._healthy()
+            except Exception:  # noqa: BLE001 - done here instead, where its errors are handled as ever
+                log.exception("%s failed in a helper process; doing it in this one", function.__name__)
+        return function(self.config, *args)
 
     def _one(self, raw: bytes) -> Prepared:
         """Prepare one mail alone in the pool; a mail that kills its process is quarantined for it."""
@@ -142,6 +170,8 @@ class Preparer:
     def _healthy(self) -> bool:
         """Start the pool again and see it prepare nothing; if it cannot, prepare in this thread from now on."""
         self._restart()
+        if self._pool is None:
+            return False  # stopped: the caller does the work itself
         try:
             self._pool.submit(_prepare_many, []).result(timeout=_START_SECONDS)
             return True

@@ -23,6 +23,7 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 
 from peewee import DatabaseError, InterfaceError
@@ -31,6 +32,7 @@ from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NoReplyAddress, NotFound
 from daemon.mail.addresses import address_problem
+from daemon.outbound.compose import compose
 from daemon.outbound.outbox import queue_ticket_mail
 from daemon.outbound.replies import TemplateRefused, templated_draft
 from daemon.store import cluster, db
@@ -93,22 +95,48 @@ def send_automatic(config: Config, ticket: Ticket, template: str, kind: str,
                        state=RENDERING, automatic=True, to_address=address.strip().lower(), template=template)
 
 
-def render_pending(config: Config, batch: int = 50) -> int:
+def render_pending(config: Config, batch: int = 50, elsewhere: Callable | None = None) -> int:
     """Render all automatic mail waiting for its template and queue it to be sent; returns how many
     were queued. Templates render outside any transaction, then each batch is queued in one short
     transaction. A template that does not render, or runs past its budget, holds its mail back:
-    the customer's own mail never suffers for it."""
+    the customer's own mail never suffers for it. `elsewhere(render_claimed, ids)`, when given,
+    renders in another process (the ingest's helpers), leaving this one the writing."""
     queued = 0
     while True:
         rows = _claim_rendering(batch, config.cluster.dead_after_seconds)
         owners = {t.id: t for t in Ticket.select(Ticket, Customer).join(Customer)
                   .where(Ticket.id.in_({row.ticket_id for row in rows}))} if rows else {}
-        rendered = [(row, owners.get(row.ticket_id), *_render(config, owners.get(row.ticket_id), row))
-                    for row in rows]
+        made = elsewhere(render_claimed, [row.id for row in rows]) if elsewhere and rows else \
+            _render_rows(config, rows, owners)
         with database.atomic():
-            queued += sum(_queue_rendered(config, *one) for one in rendered)
+            queued += sum(_queue_rendered(config, row, owners.get(row.ticket_id), *made[row.id]) for row in rows)
         if len(rows) < batch:
             return queued
+
+
+def render_claimed(config: Config, ids: list[int]) -> dict[int, tuple]:
+    """Render and compose the claimed placeholders `ids`: {id: (made, reason, composed)}. Only reads
+    the database, so another process may do it while this one writes."""
+    rows = list(Outgoing.select().where(Outgoing.id.in_(ids) & (Outgoing.state == RENDERING)))
+    owners = {t.id: t for t in Ticket.select(Ticket, Customer).join(Customer)
+              .where(Ticket.id.in_({row.ticket_id for row in rows}))} if rows else {}
+    done = _render_rows(config, rows, owners)
+    # A row taken away meanwhile (rendered by another process) is left alone by _queue_rendered's claim.
+    return {row_id: done.get(row_id, (None, None, None)) for row_id in ids}
+
+
+def _render_rows(config: Config, rows: list[Outgoing], owners: dict) -> dict[int, tuple]:
+    done = {}
+    for row in rows:
+        made, reason = _render(config, owners.get(row.ticket_id), row)
+        composed = None
+        if made is not None:
+            try:
+                composed = compose(config, made[0])
+            except Exception:  # noqa: BLE001 - composed again, with its error handled, when it is queued
+                composed = None
+        done[row.id] = (made, reason, composed)
+    return done
 
 
 RENDER_LEASE_SECONDS = 15  # a render takes milliseconds; a killed renderer's rows are free again after this
@@ -158,7 +186,7 @@ def _render(config: Config, ticket: Ticket | None, row: Outgoing) -> tuple[tuple
 
 
 def _queue_rendered(config: Config, row: Outgoing, ticket: Ticket | None, made: tuple | None,
-                    reason: str | None) -> int:
+                    reason: str | None, composed=None) -> int:
     """Replace the placeholder with its mail (1), or with the note of why not (0); a savepoint each."""
     if made is not None:
         try:
@@ -166,7 +194,8 @@ def _queue_rendered(config: Config, row: Outgoing, ticket: Ticket | None, made: 
                 if not _claim(row):
                     return 0  # another process rendered it first
                 draft, revision = made
-                queue_ticket_mail(config, ticket, draft, row.kind, template=row.template, template_revision=revision)
+                queue_ticket_mail(config, ticket, draft, row.kind, template=row.template, template_revision=revision,
+                                  composed=composed)
             return 1
         except NoReplyAddress as exc:  # the address stopped being one: held back, not retried forever
             reason = str(exc)

@@ -214,7 +214,11 @@ def _without_reply_prefixes(line: str) -> str:
 def one_line(text: str) -> str:
     """A header-safe value: control characters (CR and LF among them), line and paragraph
     separators and lone surrogates become spaces, and runs of spaces one."""
-    spaced = "".join(" " if unicodedata.category(ch) in _NOT_IN_A_HEADER else ch for ch in text or "")
+    text = text or ""
+    # A printable text has no character of a category "Other" or "Separator" but the space, so none
+    # of those: it needs no look at each character (most text, and that look was most of the cost).
+    spaced = text if text.isprintable() else "".join(
+        " " if unicodedata.category(ch) in _NOT_IN_A_HEADER else ch for ch in text)
     return " ".join(spaced.split())
 
 

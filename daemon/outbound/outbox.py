@@ -38,7 +38,7 @@ from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NoReplyAddress
 from daemon.mail.addresses import address_problem
-from daemon.outbound.compose import Draft, compose, one_line
+from daemon.outbound.compose import Composed, Draft, compose, one_line
 from daemon.store import cluster
 from daemon.store.db import database, execute, insert_fast
 from daemon.store.models import Message, Outgoing, User, utcnow
@@ -60,15 +60,16 @@ def queue(config: Config, message: EmailMessage, kind: str, ticket=None) -> Outg
 
 
 def queue_ticket_mail(config: Config, ticket, draft: Draft, kind: str, author=None,
-                      template: str | None = None, **provenance) -> Outgoing:
+                      template: str | None = None, composed: Composed | None = None, **provenance) -> Outgoing:
     """Compose a mail of a ticket, keep it as an outbound message of the ticket, and queue it:
     one transaction, so the mail exists exactly when the ticket shows it. `provenance` names
     what produced it: template_revision, article, article_revision. Raises NoReplyAddress,
-    queueing nothing, when the recipient is not a valid mail address."""
+    queueing nothing, when the recipient is not a valid mail address. `composed`: the draft as
+    `compose` made it already (in another process)."""
     problem = address_problem(draft.to[1])
     if problem:
         raise NoReplyAddress(f"ticket #{ticket.number}: no mail queued to the requester: {problem}")
-    mail = compose(config, draft)
+    mail = composed if composed is not None else compose(config, draft)
     now = utcnow()
     with database.atomic():
         insert_fast(Message, ticket=ticket.id, kind="outbound", message_id=mail.message_id.strip("<>"),

@@ -158,7 +158,8 @@ def make_durable() -> None:
         database.execute_sql("PRAGMA synchronous=FULL")
 
 
-_INSERT_SQL: dict[tuple, str] = {}
+_INSERT_SQL: dict[tuple, tuple] = {}  # (database class, model, columns given, ignore) -> (SQL, converters)
+_DEFAULTS: dict[tuple, tuple] = {}  # (model, columns given) -> the fields filled in by their defaults
 _HAND_SQL: dict[tuple, str] = {}
 
 
@@ -198,15 +199,22 @@ def insert_if_absent(model, **values) -> None:
 
 
 def _execute_insert(model, values: dict, ignore_conflict: bool):
-    meta = model._meta
-    for field in meta.sorted_fields:
-        if field.name not in values and not isinstance(field, AutoField) and field.default is not None:
-            values[field.name] = field.default() if callable(field.default) else field.default
-    key = (type(database.obj), model, tuple(values), ignore_conflict)
-    sql = _INSERT_SQL.get(key)
-    if sql is None:
-        sql = _INSERT_SQL[key] = _insert_sql(model, values, ignore_conflict)
-    return database.execute_sql(sql, [meta.fields[name].db_value(value) for name, value in values.items()])
+    given = tuple(values)
+    defaults = _DEFAULTS.get((model, given))
+    if defaults is None:  # which fields this column set leaves to their defaults: worked out once
+        defaults = _DEFAULTS[(model, given)] = tuple(
+            field for field in model._meta.sorted_fields
+            if field.name not in values and not isinstance(field, AutoField) and field.default is not None)
+    for field in defaults:
+        values[field.name] = field.default() if callable(field.default) else field.default
+    key = (type(database.obj), model, given, ignore_conflict)
+    entry = _INSERT_SQL.get(key)
+    if entry is None:
+        fields = model._meta.fields
+        entry = _INSERT_SQL[key] = (_insert_sql(model, values, ignore_conflict),
+                                    tuple(fields[name].db_value for name in values))
+    sql, converters = entry
+    return database.execute_sql(sql, [convert(value) for convert, value in zip(converters, values.values())])
 
 
 def _insert_sql(model, values: dict, ignore_conflict: bool) -> str:
