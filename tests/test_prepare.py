@@ -136,7 +136,7 @@ def test_acknowledgements_rendered_in_a_helper_process_are_the_ones_rendered_her
         preparer.start()
         where = []
 
-        def elsewhere(function, *args):
+        def elsewhere(function, *args, preparer=preparer, where=where):
             where.append(preparer.call(_pid, None))  # the process the helper's calls run in
             return preparer.call(function, *args)
         try:
