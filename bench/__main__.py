@@ -3,6 +3,9 @@
 For each N (default 1,000 and 5,000): the in-process spool and pipeline
 figures on SQLite and on PostgreSQL, then the end-to-end figures with a real Dovecot mailbox, with the
 default acknowledgement limits and with every new ticket acknowledged.
+Then whether ingest cost stays flat as the store grows (bench/scale.py): `run --drain` of the largest
+corpus into an empty SQLite database and into one holding 100,000 tickets and 500,000 messages, one
+drain of 50,000 mails with its rate per 5,000, and the empty-database run on PostgreSQL beside SQLite.
 Then, once: knowledge search latency over 20,000 articles, the pipeline
 with article suggestions off and on over the same base, and the largest
 end-to-end run again with those 20,000 checked articles to suggest from;
@@ -14,7 +17,7 @@ and several daemons on one PostgreSQL database: ingest with 1, 2 and 3 daemons r
 import json
 import sys
 
-from bench import cluster, console, crosslang, ingest, knowledge, pipeline_ingest, race
+from bench import cluster, console, crosslang, ingest, knowledge, pipeline_ingest, race, scale
 
 
 def main(argv: list[str]) -> None:
@@ -25,6 +28,9 @@ def main(argv: list[str]) -> None:
         print(json.dumps(pipeline_ingest.run(count, postgresql=True)), flush=True)
         print(json.dumps(ingest.run(count)), flush=True)
         print(json.dumps(ingest.run(count, every_ticket_acknowledged=True)), flush=True)
+    print(json.dumps(scale.flat(max(sizes))), flush=True)  # the same rate into an empty and a full store?
+    print(json.dumps(scale.curve()), flush=True)  # 50,000 mails in one drain, rate per 5,000
+    print(json.dumps(scale.postgresql(max(sizes))), flush=True)  # one daemon on PostgreSQL, beside SQLite
     print(json.dumps(knowledge.search_latency()), flush=True)
     print(json.dumps(knowledge.ingest_with_suggestions()), flush=True)
     largest = max(sizes)  # end to end again, now with a base of checked articles to suggest from
