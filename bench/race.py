@@ -8,7 +8,7 @@ Timed is the whole command, from spawn to exit: ours `python -m daemon run
 the peer's `manage.py get_email` (django-helpdesk from PyPI, in its own
 virtualenv under var/bench/peer/, on SQLite in WAL mode, its mail written to
 files). Per run: wall seconds, mails per second, the command's CPU seconds
-(user + system) and peak RSS from wait4, the load average before it, and
+(user + system) from wait4, peak RSS sampled from /proc (its own and its process tree's), the load average before it, and
 correctness read from each side's database with plain SQL: replies filed in
 their parent's ticket, bodies holding their sentence exactly, automatic mail
 that became a ticket, tickets made, mails left in INBOX and mails lost.
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from email import policy
 from pathlib import Path
 
+from bench import procs
 from bench.mailgen import SUPPORT, corpus
 from daemon.config import load_config
 from daemon.store import db
@@ -257,18 +258,19 @@ def _timed(argv: list[str], folder: Path) -> dict:
                                  start_new_session=True)
         killer = threading.Timer(TIMEOUT, _kill_group, (child.pid,))
         killer.start()
+        memory = procs.Memory(child.pid)  # wait4's peak would be the race's own: see bench/procs.py
         try:
-            _pid, status, usage = os.wait4(child.pid, 0)  # the child's own rusage, not the race's
+            _pid, status, usage = os.wait4(child.pid, 0)  # CPU: the child's and its reaped children's
         finally:
             killer.cancel()
+            peaks = memory.halt()
         wall = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         tail = (folder / "stderr").read_text(errors="replace")[-2000:]
         print(f"{argv[-1]} exited with {child.returncode}:\n{tail}", file=sys.stderr, flush=True)
     return {"exit_status": child.returncode, "timed_out": wall >= TIMEOUT,
-            "seconds": round(wall, 3), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+            "seconds": round(wall, 3), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), **peaks}
 
 
 def _setup(argv: list[str], folder: Path) -> None:
@@ -302,7 +304,7 @@ def _summary(runs: list[dict], count: int, python: Path) -> dict:
         mine = [r for r in runs if r["side"] == name]
         figures = [r["correctness"] for r in mine]
         sides[name] = {key: round(statistics.median(r[key] for r in mine), 3)
-                       for key in ("mails_per_second", "seconds", "cpu_seconds", "peak_rss_mb")}
+                       for key in ("mails_per_second", "seconds", "cpu_seconds", "peak_rss_mb", "peak_rss_tree_mb")}
         sides[name]["failed_runs"] = sum(1 for r in mine if r["exit_status"] != 0)
         sides[name]["correctness"] = figures[0] if all(f == figures[0] for f in figures) else figures
     pairs = list(zip(runs[0::2], runs[1::2]))  # (ours, peer), as they ran

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import cluster, console, race
+from bench import cluster, console, procs, race
 from bench.mailgen import SUPPORT, corpus
 from daemon.config import load_config
 from daemon.store import db
@@ -237,7 +237,7 @@ class _Watcher(threading.Thread):
             now = time.perf_counter() - self.began
             self.drain = self.drain or _child_running(b"--drain")
             if self.drain:
-                self.peak_tree_kb = max(self.peak_tree_kb, sum(self._memory(pid) for pid in _tree(self.drain)))
+                self.peak_tree_kb = max(self.peak_tree_kb, sum(self._memory(pid) for pid in procs.tree(self.drain)))
             if not self.spool:
                 continue
             try:
@@ -252,7 +252,7 @@ class _Watcher(threading.Thread):
 
     def _memory(self, pid: int) -> int:
         """VmRSS of `pid` in kB; its VmHWM is kept as the latest peak seen."""
-        status = _proc_status(pid)
+        status = procs.proc_status(pid)
         if "VmHWM" in status:
             self.peaks[pid] = (_command(pid) or self.peaks.get(pid, ("?", 0))[0], status["VmHWM"])
         return status.get("VmRSS", 0)
@@ -303,39 +303,11 @@ def _first_time(samples: list[tuple], condition) -> float | None:
 
 def _child_running(marker: bytes) -> int | None:
     """The pid of this process's child whose command line holds `marker`."""
-    for pid in _children(os.getpid()):
+    for pid in procs.children(os.getpid()):
         with contextlib.suppress(OSError):
             if marker in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
                 return pid
     return None
-
-
-def _tree(pid: int) -> list[int]:
-    """`pid` and all its descendants."""
-    found = [pid]
-    for child in _children(pid):
-        found += _tree(child)
-    return found
-
-
-def _children(pid: int) -> list[int]:
-    kids = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError):
-                kids += [int(kid) for kid in (task / "children").read_text().split()]
-    return kids
-
-
-def _proc_status(pid: int) -> dict[str, int]:
-    """The kB figures of /proc/PID/status (VmRSS, VmHWM, ...); empty when it is gone."""
-    figures = {}
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if value.strip().endswith(" kB"):
-                figures[key] = int(value.split()[0])
-    return figures
 
 
 def _command(pid: int) -> str:
