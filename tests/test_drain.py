@@ -36,6 +36,7 @@ def test_drain_reads_processes_files_and_sends_everything_then_exits(tmp_path, i
     assert (summary["created"], summary["threaded"]) == (len(corpus.roots), replies)
     assert summary["sent"] == len(corpus.roots)  # one acknowledgement a ticket, written to var/sent/
     assert summary["failed_mailboxes"] == {}
+    assert set(summary["phases"]) == {"fetch", "process", "file", "send"}  # seconds each (fetching overlaps)
     assert imap_account.count("INBOX") == 0 and _processed(imap_account) == 60
     assert len(list((tmp_path / "var" / "sent").glob("*.eml"))) == len(corpus.roots)
     again = patroldesk(config, "run", "--drain")  # nothing new: nothing done, said in one line

@@ -63,6 +63,9 @@ def drain(config: Config, progress: Callable[[str, int], None] = lambda stage, c
         fetching.start()  # the spool is processed while the mailboxes are still being read
         sender.start()
         _process(config, summary, progress, preparer, fetching, fetched, sender.wake)
+        fetching.done_processing()  # it stops filing: what is left is filed below
+        if fetching.error is not None:
+            raise fetching.error
         sender.stop(timeout=60)  # what it has in hand; the rest is sent below
         mark = time.monotonic()
         summary.phases["fetch"] = fetching.seconds
@@ -103,8 +106,12 @@ def _failed(summary: DrainSummary, poller: MailboxPoller, exc: Exception) -> Non
     log.error("mailbox %s not read: %s", poller.name, why)
 
 
+FILE_EVERY_SECONDS = 0.5  # how often a drain moves finished mail out of the folder while it processes
+
+
 class _Fetching(threading.Thread):
-    """Reads every mailbox into the spool, beside the thread that processes it."""
+    """Reads every mailbox into the spool beside the thread that processes it, then files the
+    mail that is finished until the spool is processed."""
 
     def __init__(self, config: Config, summary: DrainSummary, sessions: list, progress, fetched: threading.Event):
         super().__init__(name="fetch", daemon=True)
@@ -112,6 +119,8 @@ class _Fetching(threading.Thread):
             config, summary, sessions, progress, fetched
         self.error: BaseException | None = None
         self.seconds = 0.0
+        self.read_all = threading.Event()  # every mailbox has been read (or given up on)
+        self._processed = threading.Event()
         self._pollers: list[MailboxPoller] = []
 
     def run(self) -> None:
@@ -120,19 +129,42 @@ class _Fetching(threading.Thread):
             for box in self.config.mailbox:
                 self._pollers.append(MailboxPoller(box, self.config, self.fetched.set))
                 self._read(self._pollers[-1])
+            self.seconds = time.monotonic() - started
+            self.read_all.set()
+            # Then, while the rest is processed, file what is finished, so little is left for the end.
+            while not self._processed.wait(FILE_EVERY_SECONDS):
+                self._file()
         except BaseException as exc:  # noqa: BLE001 - a bug here is raised again by the processing thread
             self.error = exc
         finally:
             database.close()
-            self.seconds = time.monotonic() - started
+            self.seconds = self.seconds or time.monotonic() - started
+            self.read_all.set()
             self.fetched.set()
+
+    def done_processing(self) -> None:
+        """The spool is processed: stop filing (the caller files the rest), and wait for that."""
+        self._processed.set()
+        self.join()
 
     def halt(self) -> None:
         """Stop reading after the batch in hand, and wait for that."""
+        self._processed.set()
         if self.is_alive():
             for poller in list(self._pollers):
                 poller.stop()
             self.join()
+
+    def _file(self) -> None:
+        for poller, client in self.sessions:
+            if poller.name in self.summary.failed_mailboxes:
+                continue
+            try:
+                while filed := poller.file(client):
+                    self.summary.filed += filed
+                    self.progress("filed", self.summary.filed)
+            except Exception as exc:  # noqa: BLE001 - the mail stays, recorded as not yet filed
+                _failed(self.summary, poller, exc)
 
     def _read(self, poller: MailboxPoller) -> None:
         try:
@@ -158,15 +190,12 @@ def _process(config: Config, summary: DrainSummary, progress, preparer: Preparer
         wake_sender()
 
     while True:
-        finished = not fetching.is_alive()  # looked at first: what it spooled last is processed after
+        finished = fetching.read_all.is_set()  # looked at first: what it spooled last is processed after
         fetched.clear()
         pipeline.drain(config, preparer=preparer, after_batch=count)
         if finished:
             break
         fetched.wait(1.0)
-    fetching.join()
-    if fetching.error is not None:
-        raise fetching.error
 
 
 def _send(config: Config, progress, before: int, preparer: Preparer) -> int:
