@@ -37,7 +37,7 @@ def test_the_corpus_prepared_in_two_processes_is_stored_as_when_the_pipeline_par
     alone = make_config(tmp_path / "alone")
     beside = make_config(tmp_path / "beside")
     _, expected, expected_files = _ingest_corpus(alone, None)
-    preparer = Preparer(beside, 2)
+    preparer = Preparer(beside, 2, take_back=False)  # every mail prepared in the other processes
     preparer.start()
     try:
         results, stored, files = _ingest_corpus(beside, preparer)
@@ -59,7 +59,7 @@ def test_a_mail_that_kills_the_process_preparing_it_is_quarantined_alone(tmp_pat
                          subject=f"mail {i}" if i != 3 else "KILL-THE-PARSER", body="the printer is broken",
                          message_id=f"m{i}@example.org") for i in range(8)]
     rows = [spool.enqueue(raw, "cli") for raw in mails]
-    preparer = Preparer(config, 2, fault=b"KILL-THE-PARSER")
+    preparer = Preparer(config, 2, fault=b"KILL-THE-PARSER", take_back=False)
     preparer.start()
     try:
         results = {result.inbound_id: result for result in pipeline.drain(config, preparer=preparer)}
@@ -154,3 +154,20 @@ def test_acknowledgements_rendered_in_a_helper_process_are_the_ones_rendered_her
 
 def _pid(config, _):
     return os.getpid()
+
+
+def test_mail_no_process_has_begun_is_prepared_by_the_pipeline_instead_of_waited_for(tmp_path):
+    config = make_config(tmp_path)
+    preparer = Preparer(config, 1)
+    preparer.start()
+    try:
+        preparer.call(_pid, None)  # the process is up
+        mails = [case.raw for case in CORPUS[:40]]
+        prepared = preparer.submit(mails).results()  # taken at once: most pieces not yet begun
+    finally:
+        preparer.stop()
+    by = {item.by for item in prepared if item.mail is not None}
+    assert os.getpid() in by  # some were taken back
+    alone = [prepare(raw, config) for raw in mails]
+    assert [(p.mail, p.language, p.failure and p.failure[0]) for p in prepared] == \
+        [(p.mail, p.language, p.failure and p.failure[0]) for p in alone]

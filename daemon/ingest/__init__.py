@@ -2,6 +2,8 @@
 
 sources/   the edges: the spool, the SMTP/LMTP listener, the IMAP poller
 pipeline   each spooled mail, in one transaction, through STAGES, with an explicit outcome
+prepare    the helper processes: mail parsed (and automatic mail rendered) beside the writing thread
+drain      `run --drain`: every mailbox read once, the spool processed, mail filed and sent
 stages/    one module per stage, each with run(ctx)
 requeue    one spooled mail processed at once for a person waiting (`ingest`, a retry)
 

@@ -9,6 +9,10 @@ stages read it instead of doing the work again. A process that dies while
 preparing (a mail that crashes a library) costs only that mail: the pool is
 started again and the mail is quarantined with the reason, its batch-mates
 prepared one by one.
+
+`Preparer.call` runs other work there that only reads the database: the
+sender has automatic mail rendered and composed by these processes, and
+writes what they made.
 """
 from __future__ import annotations
 
@@ -94,15 +98,18 @@ def _prepare_many(raws: list[bytes]) -> list[Prepared]:
     return [prepare(raw, _CONFIG) for raw in raws]
 
 
+CHUNK = 10  # mails sent to a process at a time: small enough that the pipeline can take some back
+
 _KILLED_ITS_READER = "reading this mail stopped the process that read it (a crash in the parser or a library it uses)"
 
 
 class Preparer:
     """A pool of `processes` that prepares batches; with 0 processes, `submit` prepares in this thread."""
 
-    def __init__(self, config: Config, processes: int, fault: bytes | None = None):
+    def __init__(self, config: Config, processes: int, fault: bytes | None = None, take_back: bool = True):
         self.config = config
         self.processes = processes
+        self.take_back = take_back  # prepare here what no process has begun, rather than wait for it
         self._fault = fault  # tests only: see _FAULT; REFUSE_START makes every process fail to start
         self._pool: ProcessPoolExecutor | None = None
         self._restarting = threading.Lock()  # the pipeline and the sender may both find the pool broken
@@ -127,10 +134,9 @@ class Preparer:
         """Start preparing `raws`; `Batch.results()` waits for them."""
         if self._pool is None:
             return Batch(self, raws, None)
-        chunk = max(1, -(-len(raws) // max(1, self.processes)))  # one piece per process
         try:
-            futures = [self._pool.submit(_prepare_many, raws[start:start + chunk])
-                       for start in range(0, len(raws), chunk)]
+            futures = [(start, self._pool.submit(_prepare_many, raws[start:start + CHUNK]))
+                       for start in range(0, len(raws), CHUNK)]
         except (BrokenProcessPool, RuntimeError):
             self._restart()
             return Batch(self, raws, None, broken=True)
@@ -187,16 +193,26 @@ class Preparer:
 class Batch:
     """A batch being prepared."""
 
-    def __init__(self, preparer: Preparer, raws: list[bytes], futures: list[Future] | None, broken: bool = False):
+    def __init__(self, preparer: Preparer, raws: list[bytes], futures: list[tuple[int, Future]] | None,
+                 broken: bool = False):
         self._preparer, self._raws, self._futures, self._broken = preparer, raws, futures, broken
 
     def results(self) -> list[Prepared]:
+        """The prepared mails, in order. A piece no process has begun yet is done here instead of
+        waited for: when the processes are behind (other daemons share the cores), the pipeline's
+        thread does not sit idle."""
         if self._broken:
             return [self._preparer._one(raw) for raw in self._raws]
         if self._futures is None:
             return [prepare(raw, self._preparer.config) for raw in self._raws]
         try:
-            return [prepared for future in self._futures for prepared in future.result()]
+            results = []
+            for start, future in self._futures:
+                if self._preparer.take_back and not future.done() and future.cancel():
+                    results += [prepare(raw, self._preparer.config) for raw in self._raws[start:start + CHUNK]]
+                else:
+                    results += future.result()
+            return results
         except BrokenProcessPool:
             log.warning("a process preparing mail stopped; preparing its batch one mail at a time")
             self._preparer._restart()
