@@ -130,14 +130,20 @@ def run(count: int, pairs: int = 3) -> dict:
     return _summary(runs, count, python)
 
 
+def fresh_mailbox(server, name: str, mails: list[bytes]):
+    """A new user on the Dovecot `server` whose INBOX holds `mails` (appended untimed)."""
+    account = server.add_user(name)
+    with account.client() as client:
+        for start in range(0, len(mails), APPEND_CHUNK):
+            client.multiappend("INBOX", mails[start:start + APPEND_CHUNK])
+    return account
+
+
 def _one_run(side, name: str, server, tmp: Path, mails: list[bytes], facts: dict, python: Path) -> dict:
     """One side reads a fresh mailbox holding the corpus; its folder is removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=tmp))
     try:
-        account = server.add_user(name)
-        with account.client() as client:
-            for start in range(0, len(mails), APPEND_CHUNK):
-                client.multiappend("INBOX", mails[start:start + APPEND_CHUNK])
+        account = fresh_mailbox(server, name, mails)
         load = os.getloadavg()
         result, stored = side(folder, account, python)
         left = _left_in_inbox(account)

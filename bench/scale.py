@@ -48,7 +48,6 @@ from daemon.store import db
 from tests.dovecot import running_dovecot, write_daemon_config
 
 PREFILL_TICKETS, PREFILL_MESSAGES = 100_000, 500_000
-APPEND_CHUNK = 500
 SAMPLE_SECONDS = 0.5
 SEGMENT = 5000  # mails finished per point of the curve
 QUIET = '[log]\nlevel = "WARNING"\n'
@@ -104,10 +103,7 @@ def _one_run(server, tmp: Path, name: str, mails: list[bytes], prepare: Prepare,
     watcher = watcher or _Watcher()
     folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=tmp))
     try:
-        account = server.add_user(name)
-        with account.client() as client:
-            for start in range(0, len(mails), APPEND_CHUNK):
-                client.multiappend("INBOX", mails[start:start + APPEND_CHUNK])
+        account = race.fresh_mailbox(server, name, mails)
         config_path = write_daemon_config(folder, account, name=name, support=SUPPORT, sections=QUIET)
         prepare(folder, config_path)
         config = load_config(str(config_path), {})
