@@ -40,7 +40,7 @@ class Prepared:
     mail: ParsedMail | None
     language: Detected | None = None
     failure: tuple[str, str] | None = None  # (reason, traceback) when it failed: the mail is quarantined
-    files_written: bool = False  # its attachments are on disk (automatic mail's wait: it is seldom kept)
+    files_written: bool = False  # its attachments are on disk (automatic mail's are written if it is kept)
     by: int = 0  # the process that prepared it
 
 
@@ -66,6 +66,8 @@ def _start_process(config: Config, daemon: int, fault: bytes | None) -> None:
     if fault == REFUSE_START:
         raise RuntimeError("this pool is told not to start (a test)")
     _CONFIG, _FAULT = config, fault
+    from daemon import logs
+    logs.configure(config.log.level)  # what it logs (a template that fails) reads like the daemon's lines
     threading.Thread(target=_end_with_parent, args=(daemon,), name="parent-watch", daemon=True).start()
     language.warm_up()  # the detector's models load once per process, not on its first mail
 
