@@ -23,7 +23,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -101,6 +101,7 @@ def _prepare_many(raws: list[bytes]) -> list[Prepared]:
 
 
 CHUNK = 10  # mails sent to a process at a time: small enough that the pipeline can take some back
+GRACE_SECONDS = 0.1  # a piece in a process's hands takes about 10 ms; one much later is not waited for
 
 _KILLED_ITS_READER = "reading this mail stopped the process that read it (a crash in the parser or a library it uses)"
 
@@ -192,6 +193,17 @@ class Preparer:
             return False
 
 
+def _ready(future: Future) -> bool:
+    """Whether `future` is done or about to be; False when it was taken back (cancelled, or left to
+    finish unread: preparing twice is harmless, attachment files being written by content)."""
+    if future.done():
+        return True
+    if future.cancel():
+        return False
+    wait([future], timeout=GRACE_SECONDS)
+    return future.done()
+
+
 class Batch:
     """A batch being prepared."""
 
@@ -200,9 +212,10 @@ class Batch:
         self._preparer, self._raws, self._futures, self._broken = preparer, raws, futures, broken
 
     def results(self) -> list[Prepared]:
-        """The prepared mails, in order. A piece no process has begun yet is done here instead of
-        waited for: when the processes are behind (other daemons share the cores), the pipeline's
-        thread does not sit idle."""
+        """The prepared mails, in order. A piece no process has begun yet, or one still not done
+        after GRACE_SECONDS (a process busy rendering a slow template), is done here instead of
+        waited for: when the processes are behind (other daemons share the cores), the pipeline
+        does not sit idle, and a slow template never holds up the mail behind it."""
         if self._broken:
             return [self._preparer._one(raw) for raw in self._raws]
         if self._futures is None:
@@ -210,7 +223,7 @@ class Batch:
         try:
             results = []
             for start, future in self._futures:
-                if self._preparer.take_back and not future.done() and future.cancel():
+                if self._preparer.take_back and not _ready(future):
                     results += [prepare(raw, self._preparer.config) for raw in self._raws[start:start + CHUNK]]
                 else:
                     results += future.result()
