@@ -41,6 +41,7 @@ class Prepared:
     language: Detected | None = None
     failure: tuple[str, str] | None = None  # (reason, traceback) when it failed: the mail is quarantined
     files_written: bool = False  # its attachments are on disk (automatic mail's are written if it is kept)
+    digests: tuple[str, ...] = ()  # each attachment's SHA-256, in order
     by: int = 0  # the process that prepared it
 
 
@@ -49,9 +50,10 @@ def prepare(raw: bytes, config: Config) -> Prepared:
     try:
         mail = parse(raw, max_depth=config.ingest.max_mime_depth)
         told = language.detect_for(mail, config)
+        digests = attachments.digests_of(mail)
         if mail.automatic is None:
-            attachments.store_files(mail, config)
-        return Prepared(mail, told, files_written=mail.automatic is None, by=os.getpid())
+            attachments.store_files(mail, config, digests)
+        return Prepared(mail, told, files_written=mail.automatic is None, digests=digests, by=os.getpid())
     except Exception as exc:  # noqa: BLE001 - the writer quarantines it, as it would had it parsed it
         return Prepared(None, failure=(f"{type(exc).__name__}: {exc}", traceback.format_exc()))
 

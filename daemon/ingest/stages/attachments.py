@@ -15,23 +15,29 @@ _MADE: set[Path] = set()  # folders known to exist: one mkdir per folder per pro
 
 def run(ctx) -> None:
     limit = ctx.config.ingest.max_attachment_bytes
-    if ctx.prepared is None or not ctx.prepared.files_written:  # else written when it was prepared
-        store_files(ctx.mail, ctx.config)
-    for part in ctx.mail.attachments:
-        digest = hashlib.sha256(part.data).hexdigest()
+    # Hashed, and written, when it was prepared in another process; else here, once.
+    digests = ctx.prepared.digests if ctx.prepared is not None else digests_of(ctx.mail)
+    if ctx.prepared is None or not ctx.prepared.files_written:
+        store_files(ctx.mail, ctx.config, digests)
+    for part, digest in zip(ctx.mail.attachments, digests):
         stored = len(part.data) <= limit
         insert_fast(Attachment, message=ctx.message.id, filename=part.filename[:255],
                     content_type=part.content_type[:255], size=len(part.data), sha256=digest, stored=stored,
                     inline=part.inline, content_id=(part.content_id or None) and part.content_id[:255])
 
 
-def store_files(mail, config) -> None:
+def digests_of(mail) -> tuple[str, ...]:
+    """The SHA-256 of each attachment, in order: the name its file is kept under."""
+    return tuple(hashlib.sha256(part.data).hexdigest() for part in mail.attachments)
+
+
+def store_files(mail, config, digests: tuple[str, ...]) -> None:
     """Write the mail's attachments that are not over the limit; needs no database. A file
     written for a mail whose transaction then fails is harmless: it is kept by its content."""
     limit = config.ingest.max_attachment_bytes
-    for part in mail.attachments:
+    for part, digest in zip(mail.attachments, digests):
         if len(part.data) <= limit:
-            store_blob(config.attachments_dir, hashlib.sha256(part.data).hexdigest(), part.data)
+            store_blob(config.attachments_dir, digest, part.data)
 
 
 def blob_path(root: Path, digest: str) -> Path:
