@@ -96,6 +96,56 @@ def test_without_a_relay_mail_is_written_to_var_sent(tmp_path, database):
     assert b"Subject: [patroldesk] offline" in written.read_bytes()
 
 
+def test_without_a_relay_a_batch_is_written_and_recorded_at_once(tmp_path, database, monkeypatch):
+    config = make_config(tmp_path, support={"addresses": ["support@example.com"], "alerts_to": ["ops@example.com"]})
+    with database.atomic():
+        for n in range(5):
+            outbox.queue_alert(config, f"offline {n}", "body")
+    recorded = []
+    monkeypatch.setattr(outbox, "execute", lambda sql, params=(): recorded.append(sql) or database.execute_sql(sql, params))
+    assert outbox.send_due(config) == 5
+    assert len(recorded) == 1  # one statement records the whole batch
+    sent = tmp_path / "var" / "sent"
+    assert sorted(p.name for p in sent.glob("*.eml")) == [f"{row.id:08d}.eml" for row in Outgoing.select().order_by(Outgoing.id)]
+    assert {(row.state, row.attempts, row.lease_until, row.claim_token is not None) for row in Outgoing.select()} == {
+        ("sent", 1, None, True)}
+    assert outbox.send_due(config) == 0
+
+
+def test_without_a_relay_a_record_the_database_refused_is_written_later_and_the_mail_not_again(
+        tmp_path, database, monkeypatch):
+    config = make_config(tmp_path, support={"addresses": ["support@example.com"], "alerts_to": ["ops@example.com"]})
+    with database.atomic():
+        outbox.queue_alert(config, "offline", "body")
+    from peewee import OperationalError
+
+    def refused(sql, params=()):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(outbox, "execute", refused)
+    assert outbox.send_due(config) == 1 and outbox._UNRECORDED
+    [written] = (tmp_path / "var" / "sent").glob("*.eml")
+    first = written.stat().st_mtime_ns
+    monkeypatch.undo()
+    Outgoing.update(lease_until=utcnow()).execute()  # its lease run out: it is still not written again
+    assert outbox.send_due(config) == 0 and not outbox._UNRECORDED
+    assert written.stat().st_mtime_ns == first and len(list(written.parent.glob("*.eml"))) == 1
+    row = Outgoing.get()
+    assert (row.state, row.attempts) == ("sent", 1)
+
+
+def test_without_a_relay_a_folder_that_cannot_be_written_keeps_the_mail_queued(tmp_path, database):
+    config = make_config(tmp_path, support={"addresses": ["support@example.com"], "alerts_to": ["ops@example.com"]})
+    (tmp_path / "var").mkdir(exist_ok=True)
+    (tmp_path / "var" / "sent").write_text("a file where the folder should be")
+    with database.atomic():
+        outbox.queue_alert(config, "offline", "body")
+    assert outbox.send_due(config) == 0
+    row = Outgoing.get()
+    assert row.state == "queued" and row.attempts == 1 and row.last_error and row.lease_until is None
+    assert row.next_attempt_at > utcnow()
+
+
 def test_no_recipient_no_alert(tmp_path, database, caplog):
     config = make_config(tmp_path)
     assert outbox.queue_alert(config, "nobody to tell", "body") is None

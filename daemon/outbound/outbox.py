@@ -161,6 +161,8 @@ def send_due(config: Config, limit: int = 50) -> int:
     held: dict[str, dt.datetime] = {}  # destination domain -> until when its mail waits
     try:
         record_unrecorded()  # before claiming: a mail sent but not yet recorded must not look due
+        if not config.relay.host:
+            return _write_all(config, _claim(config, limit))
         for row in _claim(config, limit):
             _crash_point("claimed")
             domain = _domain_of(row.to_address)
@@ -529,6 +531,41 @@ def _reset(connection: smtplib.SMTP) -> None:
         connection.rset()
     except (smtplib.SMTPException, OSError):
         pass
+
+
+def _write_all(config: Config, rows: list[Outgoing]) -> int:
+    """With no relay: each claimed mail becomes var/sent/<id>.eml, and the batch's acceptance is
+    recorded in one statement. A file written again (its sender killed before the record) replaces
+    the first, so a mail never leaves twice; a file that cannot be written is retried like a relay
+    that is down."""
+    written = []
+    for row in rows:
+        _crash_point("claimed")
+        attempt = _Attempt(row, json.loads(row.recipients))
+        try:
+            _write_eml(config, row)
+        except OSError as exc:
+            _not_sent(config, attempt, exc, time.monotonic() + config.relay.lease_seconds, {})
+            continue
+        written.append(attempt)
+    if not written:
+        return 0
+    sent_at = utcnow()
+    try:
+        _crash_point("accepted")
+        execute('UPDATE "outbox" SET "state" = \'sent\', "sent_at" = ?, "last_error" = \'\', '
+                '"attempts" = "attempts" + 1, "lease_until" = NULL, "data_at" = NULL '
+                f'WHERE "claim_token" = ? AND "id" IN ({", ".join("?" * len(written))})',
+                (Outgoing.sent_at.db_value(sent_at), rows[0].claim_token, *(done.row.id for done in written)))
+    except Exception as exc:  # noqa: BLE001 - the database failed, not the mail: keep the fact
+        with _UNRECORDED_LOCK:
+            _UNRECORDED.update((done.row.id, sent_at) for done in written)
+        log.error("outbox: %d mails written to %s but the database did not take the record (%s); kept in "
+                  "memory and written as soon as the database answers, never written again",
+                  len(written), config.sent_dir, _describe(exc))
+    for done in written:
+        log.info("outbox %d sent to %s: %s", done.row.id, ", ".join(done.recipients), done.row.subject)
+    return len(written)
 
 
 def _write_eml(config: Config, row: Outgoing) -> None:
