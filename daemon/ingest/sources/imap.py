@@ -298,10 +298,9 @@ class MailboxPoller:
         uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
         if not uids:
             return 0
-        sizes = self._sizes(client, uids)
         spooled = 0
         try:
-            for batch in _batches(uids, sizes, self.box.batch_size, BATCH_BYTES):
+            for batch, sizes in self._sized_batches(client, uids):
                 if self._stop.is_set():
                     break
                 mails, highest, skipped, failure = self._fetch(client, batch, sizes)
@@ -317,6 +316,17 @@ class MailboxPoller:
         finally:
             self._report_skipped()
         return spooled
+
+    def _sized_batches(self, client: imapclient.IMAPClient, uids: list[int]):
+        """The batches to fetch with their sizes, asked a chunk at a time as they are reached: the first
+        chunk is one batch long, so the first mail is spooled without waiting for every size."""
+        start, chunk = 0, self.box.batch_size
+        while start < len(uids):
+            part = uids[start:start + chunk]
+            sizes = self._sizes(client, part)
+            for batch in _batches(part, sizes, self.box.batch_size, BATCH_BYTES):
+                yield batch, sizes
+            start, chunk = start + len(part), SIZE_CHUNK
 
     def _sizes(self, client: imapclient.IMAPClient, uids: list[int]) -> dict:
         """RFC822.SIZE of the new mail, asked in chunks: tens of thousands of UIDs are longer
