@@ -79,6 +79,11 @@ def _pattern_ok(value: str) -> str | None:
     return None
 
 
+def _domains_ok(value: list) -> str | None:
+    bad = [d for d in value if not isinstance(d, str) or not re.fullmatch(r"(?:[\w-]+\.)+[\w-]+", d.strip())]
+    return f"not a domain name: {bad[0]!r} (write it as example.com)" if bad else None
+
+
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = _key("sqlite:///var/patroldesk.db")
@@ -176,6 +181,8 @@ class KnowledgeConfig:
     suggestions: int = _key(3, minimum=1, check=lambda v: None if v <= 20 else "must be at most 20")
     public_url: str = _key("", check=_url_has_id)  # where customers read a published article
     reopen_flag_after: int = _key(2, minimum=1)  # reopened tickets that flag the article they were closed with
+    own_domains: list = _key([], check=_domains_ok)  # product domains kept in articles (support's always are)
+    order_pattern: str = _key("", check=_pattern_ok)  # the team's order numbers, taken out of articles
 
 
 @dataclass(frozen=True)

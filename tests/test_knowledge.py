@@ -133,6 +133,44 @@ def test_a_new_problem_drafts_every_kcs_field_from_its_source(setup):
     assert facts_links.kind == "created" and facts_links.report_id == report.id
 
 
+def test_a_draft_keeps_our_addresses_and_takes_out_third_persons_identifiers_and_placeholder_keywords(
+        tmp_path, backend_url):
+    config = make_config(tmp_path, backend_url, support={"addresses": [SUPPORT]},
+                         knowledge={"own_domains": ["portal.example"], "order_pattern": "ORD-[0-9]{6}"})
+    handle = db.open_database(config)
+    db.upgrade()
+    agent = create_user("kari", "agent", "korrekt-hest-batteri", name="Kari Nordmann")
+    ticket = mail_in(config, "Kari Hansen <kari@kunde.no>", "Fakturaen har feil MVA-nummer",
+                     "Hei,\n\nFakturaen for ordre ORD-123456 har feil MVA-nummer. Vårt org.nr er 923 609 016 og "
+                     "VAT-nummeret DE123456789. Betal til NO93 8601 1117 947. Per Olsen i regnskap vet mer, "
+                     "ring 22 33 44 55.\n\nHilsen\nKari Hansen\nLars Berg\nØkonomi",
+                     extra_headers=[("Cc", "Per Olsen <per.olsen@kunde.no>, Support <hjelp@example.no>")])
+    note = Note(situation="Kari Hansen got invoices with a wrong VAT number after the move.",
+                behaviour="Asked the customer to open https://portal.example/company, correct the VAT number "
+                          "and confirm the mail from noreply@portal.example; Lars Berg confirmed it. Card "
+                          "4111 1111 1111 1111 had been charged twice; mail hjelp@example.no if it happens again.",
+                outcome="New invoices carry the right VAT number.", outcome_kind="resolved",
+                cause="The VAT number was not updated after the move", tags=("invoice", "vat"))
+    result = patrol.close(config, ticket, note, agent).capture
+    assert result.action == "drafted"
+    drafted = Article.get_by_id(result.article.id)
+    fields = "\n".join((drafted.title, drafted.issue, drafted.environment, drafted.resolution, drafted.cause))
+    assert "noreply@portal.example" in drafted.resolution and "hjelp@example.no" in drafted.resolution
+    assert "https://portal.example/company" in drafted.resolution
+    for specific in ("ORD-123456", "923 609 016", "DE123456789", "NO93", "4111", "Per Olsen", "Olsen", "Lars Berg",
+                     "Berg", "Kari Hansen", "22 33 44 55", "kari@kunde.no"):
+        assert specific not in fields, specific
+    assert "Fakturaen" in drafted.issue and "feil MVA-nummer" in drafted.issue
+    removed = {(r.kind, r.text) for r in result.removed}
+    assert {("order", "ORD-123456"), ("vat-id", "923 609 016"), ("vat-id", "DE123456789"),
+            ("iban", "NO93 8601 1117 947"), ("card", "4111 1111 1111 1111"), ("name", "Per Olsen"),
+            ("name", "Lars Berg")} <= removed
+    words = {word for keyword in drafted.keyword_list for word in keyword.lower().split()}
+    assert not words & {"name", "phone", "email", "vat-id", "iban", "card", "id-number", "order", "ticket",
+                        "credentials"}, drafted.keyword_list
+    handle.close()
+
+
 def test_a_different_problem_with_shared_words_drafts_its_own_article(setup):
     config, agent, _ = setup
     first = mail_in(config, "a@example.org", "Printer prints blank pages",

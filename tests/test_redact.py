@@ -523,3 +523,89 @@ def test_redact_never_raises_never_empties_and_never_leaves_an_address(text, nam
         assert address not in result.text
     assert not ADDRESS_LIKE.search(result.text)
     assert all(item.kind in KINDS and item.text for item in result.removed)
+
+
+# Identifiers: VAT and organisation numbers, IBANs, cards, national identity numbers, orders ------
+
+@pytest.mark.parametrize("text, kind, taken", [
+    ("Our VAT id is DE123456789, please correct it.", "vat-id", "DE123456789"),
+    ("VAT: GB 123456789.", "vat-id", "GB 123456789"),
+    ("Fakturer NO 923 609 016 MVA i stedet.", "vat-id", "NO 923 609 016 MVA"),
+    ("Vårt org.nr 923 609 016 står feil.", "vat-id", "923 609 016"),
+    ("organisasjonsnummer: 923609016", "vat-id", "923609016"),
+    ("Momsnummer SE556036079301 på fakturan.", "vat-id", "SE556036079301"),
+    ("Betal til NO93 8601 1117 947 i dag.", "iban", "NO93 8601 1117 947"),
+    ("IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX.", "iban", "DE89 3704 0044 0532 0130 00"),
+    ("Account GB82WEST12345698765432.", "iban", "GB82WEST12345698765432"),
+    ("The card 4111 1111 1111 1111 was charged twice.", "card", "4111 1111 1111 1111"),
+    ("Kort 5555555555554444 ble belastet.", "card", "5555555555554444"),
+    ("Amex 3714 496353 98431 declined.", "card", "3714 496353 98431"),
+    ("Fødselsnummer 01129910042, takk.", "id-number", "01129910042"),
+    ("fnr 011299 10042", "id-number", "011299 10042"),
+    ("Personnummer 811218-9876 stämmer inte.", "id-number", "811218-9876"),
+    ("personnummer 19811218-9876", "id-number", "19811218-9876"),
+    ("CPR 010203-1234 er mit nummer.", "id-number", "010203-1234"),
+    ("СНИЛС 112-233-445 95 указан неверно.", "id-number", "112-233-445 95"),
+    ("ИНН 7707083893, КПП 773601001.", "id-number", "7707083893"),
+    ("паспорт 4510 123456 выдан", "id-number", "4510 123456"),
+    ("Паспорт серии 45 10 № 123456.", "id-number", "45 10 № 123456"),
+])
+def test_identifiers_become_placeholders(text, kind, taken):
+    result = redact(text)
+    assert removed_texts(result, kind) == [taken], result
+    assert taken not in result.text and PLACEHOLDERS[kind] in result.text
+
+
+@pytest.mark.parametrize("text", [
+    "The IBAN NO93 8601 1117 948 fails its check.",  # one digit off: not an IBAN
+    "Card 4111 1111 1111 1112 does not pass Luhn.",
+    "Fødselsnummer 01129910043 har feil kontrollsiffer.",
+    "Personnummer 811218-9877 stämmer inte.",
+    "Bestilling 123456-7890 kom ikke.",  # no such date: no CPR number
+    "Version 10.0.19045.3693, build 22631, KB5034441, Windows 11 23H2.",
+    "1 500 000 kr on 2026-11-30 at 14:05, 12.5 % of 4111.",
+    "Serial SN4111111111111111X, invoice 2024-000123, ISO 9001, port 8080.",
+    "The number 7707083893 without its label is nobody's INN.",
+])
+def test_numbers_that_are_not_identifiers_stay(text):
+    result = redact(text)
+    assert [r for r in result.removed if r.kind in ("vat-id", "iban", "card", "id-number")] == [], result.removed
+
+
+def test_order_numbers_by_the_teams_pattern():
+    text = "Ordre ORD-123456 og ORD-654321 kom ikke; XORD-123456 er noe annet."
+    result = redact(text, order_pattern=r"ORD-[0-9]{6}")
+    assert removed_texts(result, "order") == ["ORD-123456", "ORD-654321"]
+    assert result.text == "Ordre [order] og [order] kom ikke; XORD-123456 er noe annet."
+    assert redact(text).text == text  # no pattern, no orders
+    assert redact(text, order_pattern="(").text == text  # a bad pattern (refused at start) breaks nothing
+
+
+def test_our_own_addresses_stay_and_everyone_elses_go():
+    text = ("Confirm the mail from noreply@portal.example.com, or write to help@example.org; "
+            "not to kari@customer.no or admin@portal.example.com.evil.net.")
+    result = redact(text, keep_domains=["portal.example.com", "example.org"])
+    assert "noreply@portal.example.com" in result.text and "help@example.org" in result.text
+    assert removed_texts(result, "email") == ["kari@customer.no", "admin@portal.example.com.evil.net"]
+    assert removed_texts(redact("Log in as a@eu.portal.example.com", keep_domains=["portal.example.com"]),
+                         "email") == []
+
+
+def test_third_persons_go_whole_or_by_their_last_name_and_common_words_stay():
+    text = ("Per Olsen i regnskap bekreftet; spør Olsen eller per e-post. Ивану Петрову передали, "
+            "Петров согласен. The olsen twins are no people of ours.")
+    result = redact(text, full_names=["Per Olsen", "Иван Петров"])
+    assert removed_texts(result, "name") == ["Per Olsen", "Olsen", "Ивану Петрову", "Петров"]
+    assert "spør [name] eller per e-post" in result.text and "The olsen twins" in result.text
+
+
+@pytest.mark.parametrize("signature, names", [
+    ("Med vennlig hilsen\nPer Olsen\nRegnskap\nTlf 22 33 44 55", ("Per Olsen",)),
+    ("Best regards,\nSupport Team\nACME Ltd", ()),
+    ("С уважением,\nИван Петров\nотдел продаж", ("Иван Петров",)),
+    ("Thanks, John Smith", ("John Smith",)),
+    ("--\nAnna Berg\nDaglig leder", ("Anna Berg",)),
+])
+def test_the_names_under_a_signature_are_found(signature, names):
+    from daemon.knowledge.redact import signature_names
+    assert signature_names(f"The printer is offline again.\n\n{signature}") == names

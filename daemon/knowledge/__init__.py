@@ -7,6 +7,7 @@ words            words as the knowledge base indexes them: tokens, stems, concep
 stems            a stemmer for each language mail is detected in (Snowball; a light one for Ukrainian)
 lexicon          the support-domain concept lexicon: one concept, its words in each language
 redact           customer specifics taken out of text that becomes an article
+identifiers      VAT numbers, IBANs, cards and national ids, by their check digits (for redact)
 article_replies  reply templates made from articles, and replies that use them
 figures          searching as a person does, and what the searches and links say (gaps, health)
 

@@ -39,7 +39,7 @@ from daemon.knowledge.search import document_frequencies, documents as indexed_d
 from daemon.knowledge.words import (
     concept_counts, content_words, cosine, idf, keywords as weighted_keywords, query_groups, term_counts,
 )
-from daemon.knowledge.redact import Removed, redact
+from daemon.knowledge.redact import PLACEHOLDER_RE, Removed, redact, signature_names
 from daemon.languages import N_
 from daemon.mail.language import detect
 from daemon.outbound import TemplateRefused
@@ -73,6 +73,7 @@ class TicketWords:
     subject: str
     customer_words: str  # the customer's first mail, as it reads without quotes and signature
     names: tuple[str, ...]  # of the people on the ticket, to keep out of articles
+    others: tuple[str, ...] = ()  # third persons: copied in, or named under a signature (whole names only)
 
 
 def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User | None,
@@ -139,16 +140,43 @@ def draft_for_ticket(config: Config, ticket: Ticket, agent: User, force: bool = 
 
 # Matching ---------------------------------------------------------------------
 
-def ticket_words(ticket: Ticket) -> TicketWords:
-    first = (Message.select(Message.body_visible, Message.body_text, Message.sender_name)
-             .where((Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null())
-             .order_by(Message.id).first())
-    senders = {m.sender_name for m in Message.select(Message.sender_name).where(
-        (Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null())}
+def ticket_words(ticket: Ticket, ours: tuple[str, ...] = ()) -> TicketWords:
+    """The ticket's subject and first mail, and the names to keep out of an article; `ours`: our own
+    domains, whose people (support's display names) are no third persons."""
+    mails = list(Message.select(Message.body_visible, Message.body_text, Message.sender_name, Message.to_addrs,
+                                Message.cc_addrs)
+                 .where((Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null())
+                 .order_by(Message.id))
     requester = ticket.requester
-    names = tuple(n for n in dict.fromkeys((requester.name, *sorted(senders))) if n and n.strip())
-    text = (first.body_visible or first.body_text) if first else ""
-    return TicketWords(subject=clean_subject(ticket.subject), customer_words=text, names=names)
+    names = tuple(n for n in dict.fromkeys((requester.name, *sorted({m.sender_name for m in mails})))
+                  if n and n.strip())
+    others: list[str] = []
+    for mail in mails:
+        others += [name for name, address in _named(mail.to_addrs) + _named(mail.cc_addrs)
+                   if not _ours(address, ours)]
+        others += signature_names(mail.body_text or "")
+    text = (mails[0].body_visible or mails[0].body_text) if mails else ""
+    return TicketWords(subject=clean_subject(ticket.subject), customer_words=text, names=names,
+                       others=tuple(n for n in dict.fromkeys(others) if n.strip() and n not in names))
+
+
+def _named(addresses_json: str | None) -> list[tuple[str, str]]:
+    try:
+        pairs = json.loads(addresses_json or "[]")
+    except ValueError:
+        return []
+    return [(str(pair[0]), str(pair[1])) for pair in pairs if isinstance(pair, list) and len(pair) == 2 and pair[0]]
+
+
+def _ours(address: str, domains: tuple[str, ...]) -> bool:
+    domain = address.rpartition("@")[2].lower()
+    return any(domain == ours or domain.endswith("." + ours) for ours in domains)
+
+
+def own_domains(config: Config) -> tuple[str, ...]:
+    """Our domains: the support addresses' and [knowledge] own_domains. Addresses there stay in articles."""
+    return tuple(dict.fromkeys(d.lower().strip(".") for d in (
+        *(a.rpartition("@")[2] for a in config.support.addresses), *config.knowledge.own_domains) if d))
 
 
 def ticket_text(found: TicketWords, report: PatrolReport) -> str:
@@ -221,12 +249,14 @@ def clean_subject(subject: str) -> str:
 # Drafting ---------------------------------------------------------------------
 
 def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | None, best_miss: float) -> Capture:
-    found = ticket_words(ticket)
+    ours = own_domains(config)
+    found = ticket_words(ticket, ours)
     names = (*found.names, *_agent_names(agent))
     removed: list[Removed] = []
 
     def clean(text: str) -> str:
-        result = redact(_shortened(text or ""), names=names, tag_format=config.threading.tag_format)
+        result = redact(_shortened(text or ""), names=names, tag_format=config.threading.tag_format,
+                        keep_domains=ours, order_pattern=config.knowledge.order_pattern, full_names=found.others)
         removed.extend(r for r in result.removed if r not in removed)
         return result.text if text and text.strip() else ""
 
@@ -282,9 +312,10 @@ def _searched_words(ticket: Ticket) -> list[str]:
 
 
 def _keywords(subject: str, customer_words: str, note: dict, searched: list[str]) -> list[str]:
+    bare = lambda text: PLACEHOLDER_RE.sub(" ", text)  # noqa: E731 - "[phone]" is no word of the problem's
     extracted = weighted_keywords(
-        [(subject, 3.0), (customer_words, 1.0), (note["situation"], 1.0), (note["cause"], 2.0),
-         (note["behaviour"], 0.5)],
+        [(bare(subject), 3.0), (bare(customer_words), 1.0), (bare(note["situation"]), 1.0),
+         (bare(note["cause"]), 2.0), (bare(note["behaviour"]), 0.5)],
         document_frequencies, indexed_documents(), limit=_KEYWORDS)
     chosen: dict[str, str] = {}
     for keyword in (*searched, *note["tags"], *extracted):

@@ -1,10 +1,17 @@
 """Customer specifics out of text that becomes a knowledge article.
 
-`redact(text, names, tag_format)` promises:
+`redact(text, names, tag_format, keep_domains, order_pattern, full_names)` promises:
 
 - e-mail addresses, phone numbers, ticket references, the customer's names and
   the credentials in URLs are replaced by placeholders ([email], [phone],
-  [ticket], [name], [credentials]);
+  [ticket], [name], [credentials]), and so are VAT and organisation numbers,
+  IBANs, payment card numbers, national identity numbers (daemon.knowledge.identifiers)
+  and order numbers matching the team's pattern ([vat-id], [iban], [card],
+  [id-number], [order]);
+- an address at one of `keep_domains` (ours: the support addresses' domains
+  and our products') stays, for a step may need it;
+- `full_names` (third persons: people copied in, names under a signature)
+  are taken only as written whole, or by their last name, capitalised;
 - a greeting line at the very top and a sign-off or signature block at the end
   are dropped whole, and so are "Sent from my iPhone" lines;
 - every removal is reported in `removed`, in order of appearance, once per
@@ -25,14 +32,24 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
-KINDS = ("greeting", "signature", "email", "url-with-credentials", "ticket-ref", "phone", "name")
+from daemon.knowledge.identifiers import cards, ibans, national_ids, vat_numbers
+
+KINDS = ("greeting", "signature", "email", "url-with-credentials", "ticket-ref", "phone", "name", "vat-id",
+         "iban", "card", "id-number", "order")
 PLACEHOLDERS = {
     "email": "[email]",
     "url-with-credentials": "[credentials]",
     "ticket-ref": "[ticket]",
     "phone": "[phone]",
     "name": "[name]",
+    "vat-id": "[vat-id]",
+    "iban": "[iban]",
+    "card": "[card]",
+    "id-number": "[id-number]",
+    "order": "[order]",
 }
+# Any placeholder, as it stands in redacted text: never a word of the article's own (a keyword, say).
+PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
 
 SHORT_LINE = 60
 MAX_SIGNATURE_LINES = 5
@@ -61,10 +78,12 @@ Span = tuple[int, int]
 Finder = Callable[[str], Iterable[Span]]
 
 
-def redact(text: str, names: Iterable[str] = (), tag_format: str = "[#{ref}]") -> Redacted:
+def redact(text: str, names: Iterable[str] = (), tag_format: str = "[#{ref}]", keep_domains: Iterable[str] = (),
+           order_pattern: str = "", full_names: Iterable[str] = ()) -> Redacted:
     """`text` without customer specifics, and what was taken out (see the module docstring)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    finders = _finders(tuple(names), tag_format)
+    finders = _finders(tuple(names), tag_format, tuple(d.lower().strip(".") for d in keep_domains if d),
+                       order_pattern, tuple(full_names))
     result = _assemble(lines, _line_kinds(lines), finders)
     if text.strip() and not result.text:
         result = _assemble(lines, [None] * len(lines), finders)
@@ -137,25 +156,57 @@ def _claim(line: str, finders: list[tuple[str, Finder]]) -> list[tuple[int, int,
     return sorted(claimed)
 
 
-def _finders(names: tuple[str, ...], tag_format: str) -> list[tuple[str, Finder]]:
+def _finders(names: tuple[str, ...], tag_format: str, keep_domains: tuple[str, ...], order_pattern: str,
+             full_names: tuple[str, ...]) -> list[tuple[str, Finder]]:
     """What to look for, in order: earlier finders win where matches would overlap."""
     finders: list[tuple[str, Finder]] = [
         ("url-with-credentials", _regex_finder(_URL_CREDENTIALS, "userinfo")),
-        ("email", _regex_finder(_EMAIL)),
+        ("email", _addresses_but(keep_domains)),
     ]
     tag = _tag_pattern(tag_format)
     if tag is not None:
         finders.append(("ticket-ref", _regex_finder(tag)))
+    order = _order_pattern(order_pattern)
+    if order is not None:
+        finders.append(("order", _regex_finder(order)))
     finders += [
         ("ticket-ref", _regex_finder(_TICKET_WORD)),
         ("ticket-ref", _regex_finder(_TICKET_HASH)),
+        ("iban", ibans),
+        ("vat-id", vat_numbers),
+        ("card", cards),
+        ("id-number", national_ids),
         ("phone", _regex_finder(_PHONE_LABELLED, "number")),
         ("phone", _grouped_phones),
     ]
     pattern = _name_pattern(names)
     if pattern is not None:
         finders.append(("name", _regex_finder(pattern)))
+    pattern = _full_name_pattern(full_names)
+    if pattern is not None:
+        finders.append(("name", _regex_finder(pattern)))
     return finders
+
+
+def _addresses_but(keep_domains: tuple[str, ...]) -> Finder:
+    """Mail addresses, except those at one of `keep_domains` or below it."""
+    def find(line: str) -> Iterator[Span]:
+        for match in _EMAIL.finditer(line):
+            domain = match.group().rpartition("@")[2].lower()
+            if not any(domain == kept or domain.endswith("." + kept) for kept in keep_domains):
+                yield match.span()
+    return find
+
+
+def _order_pattern(pattern: str) -> re.Pattern[str] | None:
+    """The team's order numbers as whole words; None when none are configured (or the pattern is bad)."""
+    if not pattern.strip():
+        return None
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return None  # the configuration refuses it at start; never a reason to fail a close
+    return None if compiled.match("") else re.compile(rf"(?<!\w)(?:{pattern})(?!\w)")
 
 
 def _regex_finder(pattern: re.Pattern[str], group: int | str = 0) -> Finder:
@@ -364,6 +415,55 @@ _RUSSIAN_ENDINGS = (
     ("ь", ("я", "ю", "ем", "е", "и", "ью")),
 )
 _RUSSIAN_CONSONANT_ENDINGS = ("а", "у", "ом", "е", "ым", "ой", "ы")
+
+
+def _full_name_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Third persons' names: as written whole ("Per Olsen", any case), or their last part alone when it is
+    capitalised as a name is ("Olsen"), in its inflected forms too; a one-word name only whole and capitalised."""
+    forms: list[str] = []
+    for name in names:
+        parts = [part for part in _name_parts(unicodedata.normalize("NFC", name)) if part[:1].isupper()]
+        if not parts:
+            continue
+        if len(parts) > 1:
+            forms.append(r"[^\S\n]+".join("(?:" + "|".join(_name_forms(part)) + ")" for part in parts))
+        last = parts[-1]
+        stem, endings = _inflection(last)
+        ending = "|".join(re.escape(e) for e in endings)
+        forms.append(f"{re.escape(stem)}(?:{ending})" if endings and len(stem) >= 2 else re.escape(last))
+        if endings and len(stem) >= 2:
+            forms.append(re.escape(last))
+    if not forms:
+        return None
+    forms.sort(key=len, reverse=True)
+    return re.compile(rf"(?<!\w)(?:{'|'.join(forms)})(?!\w)")
+
+
+def signature_names(text: str) -> tuple[str, ...]:
+    """The names under the sign-offs and signatures of a mail: the short lines of two or three
+    capitalised words ("Per Olsen"), which name a person rather than say something."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    found: list[str] = []
+    for line, kind in zip(lines, _line_kinds(lines)):
+        if kind != "signature":
+            continue
+        match = _SIGN_OFF.match(line)
+        candidate = (match["rest"] if match else line).strip().strip(",;:!.-–— ")
+        words = candidate.split()
+        if 2 <= len(words) <= 3 and all(_NAME_WORD.fullmatch(word) and word[:1].isupper() for word in words) \
+                and not any(word.lower().strip(".") in _ROLE_WORDS for word in words):
+            found.append(candidate)
+    return tuple(dict.fromkeys(found))
+
+
+# Words of a signature that name a team, a role or a company rather than a person: "Support Team" stays.
+_ROLE_WORDS = frozenset("""
+    team support service services desk department office sales customer customers accounting finance it hr
+    manager director engineer consultant administrator admin group company ltd inc llc as asa ab aps gmbh oy
+    avdeling avdelingen kundeservice kundestøtte brukerstøtte regnskap økonomi salg daglig leder konsulent
+    служба поддержки поддержка отдел бухгалтерия менеджер директор инженер администратор компания ооо ао зао
+    """.split())
+_NAME_WORD = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:[-'’][^\W\d_]+)*\.?", re.UNICODE)
 
 
 def _name_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
