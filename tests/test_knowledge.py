@@ -6,6 +6,7 @@ SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
+import dataclasses
 import email
 import json
 from collections import defaultdict
@@ -169,6 +170,53 @@ def test_a_draft_keeps_our_addresses_and_takes_out_third_persons_identifiers_and
     assert not words & {"name", "phone", "email", "vat-id", "iban", "card", "id-number", "order", "ticket",
                         "credentials"}, drafted.keyword_list
     handle.close()
+
+
+def drafted_with_removals(config, agent) -> Article:
+    ticket = mail_in(config, "Kari Hansen <kari@kunde.no>", "Skriveren er frakoblet",
+                     "Hei,\n\nSkriveren står som frakoblet etter oppdateringen. Ring 22 33 44 55 eller 22 33 44 55 "
+                     "i resepsjonen, eller skriv til kari@kunde.no.\n\nHilsen\nKari Hansen")
+    note = Note(situation="The printer showed offline after the Windows update.",
+                behaviour="Called 22 33 44 55, removed the printer and added it again with the vendor driver.",
+                outcome="It prints again from every office PC.", outcome_kind="resolved",
+                cause="The update swapped the driver",
+                tags=("printer",))
+    result = patrol.close(config, ticket, note, agent).capture
+    assert result.action == "drafted"
+    return Article.get_by_id(result.article.id)
+
+
+def test_every_removal_is_kept_where_it_was_taken_from_and_one_can_be_put_back(setup):
+    config, agent, _ = setup
+    drafted = drafted_with_removals(config, agent)
+    removals = capture.removals_of(drafted, drafted.primary.language)
+    placed = [(r.field, r.position, r.kind, r.text) for r in removals if r.field]
+    assert placed == [("resolution", 0, "phone", "22 33 44 55"),
+                      ("issue", 0, "phone", "22 33 44 55"), ("issue", 1, "phone", "22 33 44 55"),
+                      ("issue", 2, "email", "kari@kunde.no")]
+    assert {(r.kind, r.field) for r in removals if not r.field} == {("greeting", ""), ("signature", "")}
+    issue = drafted.primary.issue
+    assert issue.count("[phone]") == 2 and "[email]" in issue and "\ue000" not in issue
+    second_phone = next(r for r in removals if (r.field, r.position) == ("issue", 1))
+    capture.restore_removal(drafted, second_phone.id, agent)
+    after = Article.get_by_id(drafted.id).primary.issue
+    assert "Ring [phone] eller [phone] i resepsjonen" in issue  # the second of two alike is the one put back
+    assert after == issue.replace("Ring [phone] eller [phone]", "Ring [phone] eller 22 33 44 55")
+    assert [r.note for r in knowledge.revisions(drafted)][-1] == "put back a phone taken out when drafting"
+    with pytest.raises(ArticleRefused):  # back already
+        capture.restore_removal(drafted, second_phone.id, agent)
+    email = next(r for r in removals if r.kind == "email")
+    edited = knowledge.edit_article(drafted, dataclasses.replace(
+        ArticleText.of(Article.get_by_id(drafted.id).primary),
+        issue="Printer offline. Mail [email] when it happens."), agent)
+    capture.restore_removal(edited, email.id, agent)  # edited since: the first [email] of the field
+    assert Article.get_by_id(drafted.id).primary.issue == "Printer offline. Mail kari@kunde.no when it happens."
+    first_phone = next(r for r in removals if (r.field, r.position) == ("issue", 0))
+    with pytest.raises(ArticleRefused, match="no longer holds"):
+        capture.restore_removal(drafted, first_phone.id, agent)
+    signature = next(r for r in removals if r.kind == "signature")
+    with pytest.raises(ArticleRefused):
+        capture.restore_removal(drafted, signature.id, agent)
 
 
 def test_a_different_problem_with_shared_words_drafts_its_own_article(setup):

@@ -242,6 +242,37 @@ def test_without_words_the_newest_articles_are_listed_by_state(console):
     assert SearchLog.select().count() == 0  # listing is not searching
 
 
+# What drafting took out ----------------------------------------------------------------
+
+def test_the_article_page_lists_what_drafting_took_out_and_puts_one_back(console):
+    from daemon.patrol import logbook as patrol
+    from daemon.patrol.logbook import Note
+    config = console.app.config["PATROLDESK"]
+    customer = tickets.customer_for(Address("Åse Berg", "ase@example.no"))
+    ticket = tickets.open_ticket(customer, "The printer shows offline", "help@example.no",
+                                 config.threading.first_number)
+    note = Note(situation="Åse Berg's printer showed offline after the Windows update on Tuesday.",
+                behaviour="Called 22 33 44 55, removed the printer and added it again with the vendor's driver.",
+                outcome="It prints again from every office PC.", outcome_kind="resolved",
+                cause="The update replaced the vendor driver", tags=("printer",))
+    drafted = patrol.close(config, ticket, note, console.people["agent"], notify=False).capture.article
+    agent = console.client("agent")
+    page = text(agent.get(f"/kb/{drafted.id}"))
+    assert "Taken out when drafted" in page and "22 33 44 55" in page and "Åse Berg" in page
+    removal = next(r for r in drafted.removals if r.kind == "phone")
+    path = f"/kb/{drafted.id}/removals/{removal.id}/restore"
+    assert agent.post(path, data={"language": "en"}).status_code == 400  # no CSRF token: refused
+    assert "[phone]" in Article.get_by_id(drafted.id).primary.resolution
+    response = webtools.post(agent, path, {"language": "en"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("#removals")
+    resolution = Article.get_by_id(drafted.id).primary.resolution
+    assert resolution.startswith("Called 22 33 44 55, removed the printer") and "[phone]" not in resolution
+    page = text(agent.get(f"/kb/{drafted.id}"))
+    assert "put back" in page and "Put back; the article is at revision" in page
+    again = webtools.post(agent, path, {"language": "en"})
+    assert again.status_code == 400 and "back in the article already" in text(again)
+
+
 # Flags and templates ---------------------------------------------------------------
 
 def test_a_flag_is_raised_from_the_page_and_a_reviewer_clears_it(console):

@@ -45,6 +45,14 @@ WAITING_STATES = ("draft", "not_validated")
 FIELD_NAMES = {"title": N_("title"), "issue": N_("issue"), "environment": N_("environment"),
                "resolution": N_("resolution"), "cause": N_("cause"), "keywords": N_("keywords"), "flags": N_("flags")}
 
+# What drafting takes out of a ticket's text (daemon.knowledge.redact's kinds), as the page's reader says it.
+REMOVAL_KINDS = {
+    "greeting": N_("greeting"), "signature": N_("signature"), "email": N_("e-mail address"),
+    "url-with-credentials": N_("password in a link"), "ticket-ref": N_("ticket reference"),
+    "phone": N_("phone number"), "name": N_("name"), "vat-id": N_("VAT or organisation number"),
+    "iban": N_("IBAN"), "card": N_("card number"), "id-number": N_("identity number"), "order": N_("order number"),
+}
+
 
 # Finding articles ---------------------------------------------------------------
 
@@ -166,7 +174,7 @@ def _article_page(found: Article, status: int = 200, language: str | None = None
     """The article with everything about it, its variant in `language` shown; `forms` carries a refused
     form's values and messages back."""
     forms = {"flag_values": {}, "flag_errors": {}, "clear_values": {}, "clear_errors": {}, "state_note": "",
-             "state_messages": [], "template_name": "", "template_error": "", **forms}
+             "state_messages": [], "template_name": "", "template_error": "", "removal_error": "", **forms}
     variant = _shown_variant(found, language or request.values.get("language"))
     return render_template(
         "knowledge/article.html", article=found, variant=variant, text=ArticleText.of(variant),
@@ -182,7 +190,10 @@ def _article_page(found: Article, status: int = 200, language: str | None = None
                        .order_by(ReplyTemplate.name, ReplyTemplate.language)),
         actions=_actions_for(variant, me()), flag_kinds=[(k, kb_word(k)) for k in FLAG_CHOICES],
         public_url=knowledge.public_url(current_app.config["PATROLDESK"], found, variant.language),
-        checked=variant.state in knowledge.CHECKED_STATES, language_label=language_label, **forms), status
+        checked=variant.state in knowledge.CHECKED_STATES, language_label=language_label,
+        removals=knowledge.removals_of(found, variant.language),
+        removal_kind=lambda kind: said(REMOVAL_KINDS.get(kind, kind)),
+        field_name=lambda field: said(FIELD_NAMES.get(field, field)), **forms), status
 
 
 def _actions_for(variant, user: User) -> list[str]:
@@ -211,6 +222,24 @@ def change_state(article_id: int):
     flash(_("Article %(id)s (%(language)s) is %(state)s now (revision %(revision)s).", id=changed.id,
             language=language_label(variant.language), state=kb_word(variant.state), revision=changed.revision))
     return redirect(variant_url(changed, variant.language))
+
+
+@blueprint.route("/<int:article_id>/removals/<int:removal_id>/restore", methods=["POST"])
+@requires("agent")
+def restore_removal(article_id: int, removal_id: int):
+    """Put back one thing drafting took out, where it was taken from (a new revision)."""
+    found = _article_or_none(article_id)
+    if found is None:
+        return _missing(article_id)
+    language = request.form.get("language") or None
+    try:
+        changed = knowledge.restore_removal(found, removal_id, me())
+    except ArticleRefused as exc:
+        return _article_page(found, 400, language, removal_error="; ".join(map(said, exc.problems.values())))
+    except PatroldeskError as exc:  # NotAllowed: a published variant (a reviewer's), or an archived one
+        return _article_page(found, 400, language, removal_error=said(exc))
+    flash(_("Put back; the article is at revision %(revision)s.", revision=changed.revision))
+    return redirect(variant_url(changed, language) + "#removals")
 
 
 @blueprint.route("/<int:article_id>/flags", methods=["POST"])

@@ -16,6 +16,7 @@ taken out of everything copied, and the agent is shown what went.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -32,19 +33,21 @@ from daemon import tickets
 from daemon.config import Config
 from daemon.errors import PatroldeskError
 from daemon.knowledge.articles import (
-    LIVE_STATES, ArticleText, articles_of_ticket, create_article, language_of, link as link_article, raise_flag,
-    unlink as unlink_article,
+    LIVE_STATES, ArticleRefused, ArticleText, articles_of_ticket, create_article, edit_article, get_article, get_variant,
+    language_of, link as link_article, raise_flag, unlink as unlink_article,
 )
 from daemon.knowledge.search import document_frequencies, documents as indexed_documents, match as match_groups
 from daemon.knowledge.words import (
     concept_counts, content_words, cosine, idf, keywords as weighted_keywords, query_groups, term_counts,
 )
-from daemon.knowledge.redact import PLACEHOLDER_RE, Removed, redact, signature_names
+from daemon.knowledge.redact import PLACEHOLDER_RE, PLACEHOLDERS, Removed, redact, signature_names
 from daemon.languages import N_
 from daemon.mail.language import detect
 from daemon.outbound import TemplateRefused
 from daemon.store.db import database
-from daemon.store.models import Article, ArticleLink, Message, PatrolReport, SearchLog, Ticket, User
+from daemon.store.models import (
+    Article, ArticleLink, ArticleRemoval, Message, PatrolReport, SearchLog, Ticket, User, utcnow,
+)
 
 # Subject prefixes of replies and forwards in the mail clients our customers use.
 _REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|sv|vs|aw|wg|ответ|отв|пересл|tr)\s*(\[\d+\])?\s*:\s*)+", re.I)
@@ -254,11 +257,13 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
     names = (*found.names, *_agent_names(agent))
     removed: list[Removed] = []
 
+    marked: list[Removed] = []  # what each marked placeholder stands for, by its number
+
     def clean(text: str) -> str:
         result = redact(_shortened(text or ""), names=names, tag_format=config.threading.tag_format,
                         keep_domains=ours, order_pattern=config.knowledge.order_pattern, full_names=found.others)
         removed.extend(r for r in result.removed if r not in removed)
-        return result.text if text and text.strip() else ""
+        return _mark(result, marked) if text and text.strip() else ""
 
     tags = [t for t in json.loads(report.tags or "[]")]
     note = {"situation": clean(report.situation), "behaviour": clean(report.behaviour),
@@ -269,8 +274,12 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
     fields = _render_fields(config, {
         "ticket": {"number": ticket.number, "subject": subject, "group": ticket.group_name or ""},
         "customer_words": customer_words, "note": note, "title": _title(subject, note["situation"])})
+    places = {name: _unmark(value, marked) for name, value in fields.items()}  # field -> (text, removals in order)
+    fields = {name: text for name, (text, _) in places.items()}
     searched = _searched_words(ticket)
-    keywords = _keywords(subject, customer_words, note, searched)
+    keywords = _keywords(*(_unmark(value, marked)[0] for value in (subject, customer_words)),
+                         {**note, **{key: _unmark(note[key], marked)[0] for key in ("situation", "cause", "behaviour")}},
+                         searched)
     text = ArticleText(keywords=tuple(keywords), **fields)
     # What the draft is written in (title, issue and resolution, as the migration judged old articles);
     # when the detector is unsure, the customer's language.
@@ -278,7 +287,88 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
     article = create_article(text, agent, ticket=ticket, note=f"drafted from ticket #{ticket.number}",
                              language=language)
     link_article(article, ticket, "created", agent, report=report)
+    _record_removals(article, language, places, [r for r in removed if r.kind not in PLACEHOLDERS])
     return Capture("drafted", article, best_miss, removed=tuple(removed), searched=tuple(searched))
+
+
+# What drafting took out, where, and putting one back ---------------------------------
+
+# A placeholder of a redacted text is marked with its number while the article template places it in a
+# field, so that each field knows what each of its placeholders stands for. Private-use characters:
+# mail never carries them, and any left over (a title cut short) are taken out with the marks.
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_MARKED = re.compile(f"{_MARK_OPEN}([0-9]+){_MARK_CLOSE}({PLACEHOLDER_RE.pattern})")
+_STRAY_MARK = re.compile(f"{_MARK_OPEN}[0-9]*{_MARK_CLOSE}?|{_MARK_CLOSE}")
+
+
+def _mark(result, marked: list[Removed]) -> str:
+    """The redacted text with each placeholder numbered by what it stands for (kept in `marked`)."""
+    pending = list(result.occurrences)
+    pieces, at = [], 0
+    for found in PLACEHOLDER_RE.finditer(result.text):
+        if pending and PLACEHOLDERS.get(pending[0].kind) == found.group():
+            pieces += [result.text[at:found.start()], f"{_MARK_OPEN}{len(marked)}{_MARK_CLOSE}"]
+            at = found.start()
+            marked.append(pending.pop(0))
+    return "".join(pieces) + result.text[at:]
+
+
+def _unmark(text: str, marked: list[Removed]) -> tuple[str, list[Removed]]:
+    """The text without its marks, and what its marked placeholders stand for, in order."""
+    found = [marked[int(match.group(1))] for match in _MARKED.finditer(text) if int(match.group(1)) < len(marked)]
+    return _STRAY_MARK.sub("", _MARKED.sub(lambda match: match.group(2), text)), found
+
+
+def _record_removals(article: Article, language: str, places: dict, blocks: list[Removed]) -> None:
+    for field, (_, removals) in places.items():
+        for position, removal in enumerate(removals):
+            ArticleRemoval.create(article=article.id, language=language, field=field, position=position,
+                                  kind=removal.kind, placeholder=PLACEHOLDERS[removal.kind], text=removal.text)
+    for removal in blocks:  # a greeting or signature: listed, not put back
+        ArticleRemoval.create(article=article.id, language=language, kind=removal.kind, text=removal.text)
+
+
+def removals_of(article: Article, language: str) -> list[ArticleRemoval]:
+    """What drafting took out of the article's `language` variant, field by field, in order."""
+    return list(ArticleRemoval.select().where((ArticleRemoval.article == article.id)
+                                              & (ArticleRemoval.language == language))
+                .order_by(ArticleRemoval.field.desc(), ArticleRemoval.position, ArticleRemoval.id))
+
+
+def restore_removal(article: Article, removal_id: int, user: User) -> Article:
+    """Put one removal back where it was taken from: a new revision of the variant. Where the text was
+    edited since, the first placeholder of its kind in the field is the one put back; refused when the
+    field holds none, or the removal had no place (a greeting or signature) or is back already."""
+    removal = ArticleRemoval.get_or_none((ArticleRemoval.id == removal_id) & (ArticleRemoval.article == article.id))
+    if removal is None or not removal.field:
+        raise ArticleRefused({"removal": N_("that was not taken out of a field of this article, so nothing "
+                                            "can be put back")})
+    if removal.restored_at is not None:
+        raise ArticleRefused({"removal": N_("%(text)s is back in the article already", text=removal.text)})
+    variant = get_variant(get_article(article.id), removal.language)  # as it is now, not as the caller read it
+    current = ArticleText.of(variant)
+    value = getattr(current, removal.field)
+    pending = [r.id for r in ArticleRemoval.select(ArticleRemoval.id).where(
+        (ArticleRemoval.article == article.id) & (ArticleRemoval.language == removal.language)
+        & (ArticleRemoval.field == removal.field) & ArticleRemoval.restored_at.is_null())
+        .order_by(ArticleRemoval.position)]
+    places = list(PLACEHOLDER_RE.finditer(value))
+    index = pending.index(removal.id)
+    if index < len(places) and places[index].group() == removal.placeholder and len(places) == len(pending):
+        place = places[index]
+    else:  # edited since it was drafted: the first placeholder of its kind
+        place = next((p for p in places if p.group() == removal.placeholder), None)
+    if place is None:
+        raise ArticleRefused({"removal": N_("the text no longer holds %(placeholder)s where %(text)s was taken out, "
+                                            "so it cannot be put back; edit the article instead",
+                                            placeholder=removal.placeholder, text=removal.text)})
+    restored = value[:place.start()] + removal.text + value[place.end():]
+    with database.atomic():
+        changed = edit_article(article, dataclasses.replace(current, **{removal.field: restored}), user,
+                               note=f"put back a {removal.kind} taken out when drafting", language=removal.language)
+        ArticleRemoval.update(restored_at=utcnow(), restored_by=user.id).where(
+            ArticleRemoval.id == removal.id).execute()
+    return changed
 
 
 _COPIED_CHARS = 4000  # of any one text copied into a draft: a pasted log stays on the ticket
@@ -298,7 +388,7 @@ def _agent_names(agent: User | None) -> tuple[str, ...]:
 
 
 def _title(subject: str, situation: str) -> str:
-    if len(content_words(subject)) >= 2:
+    if len(content_words(PLACEHOLDER_RE.sub(" ", _unmark(subject, [])[0]))) >= 2:
         return subject[:300]
     first = _SENTENCE_END.split(situation.strip(), maxsplit=1)[0]
     if len(first) <= 120:

@@ -72,6 +72,8 @@ class Removed:
 class Redacted:
     text: str
     removed: tuple[Removed, ...]
+    # What each placeholder in `text` stands for, in order (a removal once for each place it was taken from).
+    occurrences: tuple[Removed, ...] = ()
 
 
 Span = tuple[int, int]
@@ -101,9 +103,10 @@ def _assemble(lines: list[str], kinds: list[str | None], finders: list[tuple[str
             replaced, removals = _replace_inline(line, finders)
             kept.append(replaced)
             found += [(index, column, removed) for column, removed in removals]
+    inline = tuple(removed for _, _, removed in sorted(found, key=lambda item: (item[0], item[1])))
     found += [(index, 0, removed) for index, removed in _blocks(lines, kinds)]
     found.sort(key=lambda item: (item[0], item[1]))
-    return Redacted(_tidy(kept), _unique(removed for _, _, removed in found))
+    return Redacted(_tidy(kept), _unique(removed for _, _, removed in found), inline)
 
 
 def _blocks(lines: list[str], kinds: list[str | None]) -> Iterator[tuple[int, Removed]]:

@@ -520,6 +520,23 @@ class ArticleFlag(BaseModel):
     clear_note = TextField(default="")
 
 
+class ArticleRemoval(BaseModel):
+    """Something drafting took out of a variant's text: where (a placeholder's place in a field, in order),
+    what it was, and whether an agent put it back. A dropped greeting or signature has no field."""
+    article = ForeignKeyField(Article, backref="removals", on_delete="CASCADE")
+    language = CharField(max_length=8)
+    field = CharField(max_length=20, default="")
+    position = IntegerField(default=0)
+    kind = CharField(max_length=30)
+    placeholder = CharField(max_length=30, default="")
+    text = TextField()
+    restored_at = DateTimeField(null=True)
+    restored_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("article", "language", "field", "position"), False),)
+
+
 class ArticleLink(BaseModel):
     """A ticket solved with (or having produced) an article: the reuse KCS counts."""
     article = ForeignKeyField(Article, backref="links", on_delete="CASCADE")
