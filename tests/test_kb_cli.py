@@ -71,7 +71,9 @@ def test_kb_gaps_lists_a_search_repeated_without_finding_anything(workdir):
         cli(workdir, "kb", "search", words)
     gaps = json.loads(cli(workdir, "kb", "gaps", "--json").stdout)
     assert [(g["words"], g["searches"], g["found_nothing"]) for g in gaps] == [("квантового компьютера", 2, 2)]
-    assert "квантового компьютера" in cli(workdir, "kb", "gaps").stdout
+    assert gaps[0]["wordings"] == ["квантового компьютера", "квантовый компьютер"] and gaps[0]["age_days"] == 0
+    listed = cli(workdir, "kb", "gaps").stdout
+    assert "квантового компьютера" in listed and "also 'квантовый компьютер'" in listed and "0 days ago" in listed
 
 
 def test_kb_search_json_gives_real_hits_positive_scores_best_first(workdir, workdir_database):

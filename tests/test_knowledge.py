@@ -365,6 +365,30 @@ def test_the_gap_report_lists_a_search_that_keeps_finding_nothing(setup):
     assert [g.words for g in kb_figures.gaps(min_searches=1)][0] == "kvantedatamaskin krasjet"
 
 
+def test_gaps_group_rewordings_and_languages_and_close_when_an_article_since_covers_them(setup):
+    config, agent, reviewer = setup
+    vpn = article(agent, "VPN fails from home", resolution="Renew the client certificate.")
+    ticket = mail_in(config, "c@example.org", "Printer", "The printer is offline.")
+    for words, who in (("printer offline", agent), ("printer shows offline", reviewer), ("skriver offline", agent),
+                       ("password reset", agent), ("сброс пароля", reviewer), ("vpn home", agent),
+                       ("vpn from home", reviewer), ("kvantedatamaskin krasjer", agent),
+                       ("printer toner", agent)):
+        kb_figures.search_articles(words, user=who, ticket=ticket if "printer" in words else None)
+    found = {frozenset(gap.wordings): gap for gap in kb_figures.gaps()}
+    assert set(found) == {frozenset({"printer offline", "printer shows offline", "skriver offline"}),
+                          frozenset({"password reset", "сброс пароля"}),
+                          frozenset({"vpn home", "vpn from home"})}
+    printer = found[frozenset({"printer offline", "printer shows offline", "skriver offline"})]
+    assert (printer.searches, printer.found_nothing, printer.ticket_numbers) == (3, 3, (ticket.number,))
+    assert printer.first_at <= printer.last_at and printer.age_days() == 0
+    vpn_gap = found[frozenset({"vpn home", "vpn from home"})]
+    assert (vpn_gap.found_nothing, vpn_gap.nothing_used) == (0, 2)  # found the article, used it not: still a gap
+    article(agent, "Printer shows offline", issue="The printer is offline since the update.",
+            resolution="Add the printer again with the vendor driver.")  # written since: covers the first gap
+    knowledge.link(vpn, mail_in(config, "d@example.org", "VPN", "VPN from home fails."), "reused", agent)
+    assert [set(gap.wordings) for gap in kb_figures.gaps()] == [{"password reset", "сброс пароля"}]
+
+
 def test_the_agents_searches_for_a_ticket_become_keywords_of_its_draft(setup):
     config, agent, _ = setup
     ticket = mail_in(config, "e@example.org", "Scanner problem", "The scanner puts my scans somewhere odd.")

@@ -135,10 +135,11 @@ def _reuse(span: Period) -> Table:
 
 def _gaps(span: Period) -> Table:
     gaps = figures.gaps(span)
-    return Table(_("Searched for"), [g.words for g in gaps], [
+    return Table(_("Searched for"), [" · ".join(g.wordings[:3]) or g.words for g in gaps], [
         Column(_("searches"), [g.searches for g in gaps]),
         Column(_("found nothing"), [g.found_nothing for g in gaps]),
-        Column(_("tickets"), [g.tickets for g in gaps], charted=False)])
+        Column(_("tickets"), [g.tickets for g in gaps], charted=False),
+        Column(_("days open"), [g.age_days() for g in gaps], charted=False)])
 
 
 CHARTS = {chart.name: chart for chart in (
@@ -164,7 +165,9 @@ CHARTS = {chart.name: chart for chart in (
                        "or to one it created."),
           pygal.Bar, _reuse),
     Chart("gaps", lazy_gettext("Top knowledge gaps"),
-          lazy_gettext("Searches made at least twice in the period that found nothing anyone then used."),
+          lazy_gettext("Searches made at least twice in the period that found nothing anyone then used; "
+                       "rewordings and other languages count as one search, and a gap an article written "
+                       "or linked since covers is closed."),
           pygal.HorizontalBar, _gaps),
 )}
 

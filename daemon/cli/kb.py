@@ -414,19 +414,25 @@ def kb_reindex(app: App):
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def kb_gaps(app: App, since, min_searches, limit, as_json):
-    """Knowledge gaps: the searches that most often found nothing, or nothing anyone used."""
+    """Knowledge gaps: the searches that most often found nothing, or nothing anyone used, rewordings and
+    other languages counted together; a gap an article written or linked since covers is left out."""
     app.database()
     found = figures.gaps(since=since, min_searches=min_searches, limit=limit)
     if as_json:
         print_json([{"words": g.words, "searches": g.searches, "found_nothing": g.found_nothing,
-                      "nothing_used": g.nothing_used, "tickets": g.tickets,
-                      "last_at": g.last_at.isoformat() + "Z"} for g in found])
+                      "nothing_used": g.nothing_used, "tickets": g.tickets, "ticket_numbers": list(g.ticket_numbers),
+                      "wordings": list(g.wordings), "first_at": g.first_at.isoformat() + "Z",
+                      "last_at": g.last_at.isoformat() + "Z", "age_days": g.age_days()} for g in found])
         return
     if not found:
         click.echo(f"no search found nothing useful {min_searches} times or more")
     for gap in found:
+        tickets = ", ".join(f"#{n}" for n in gap.ticket_numbers) or "none"
         click.echo(f"{gap.searches:>4}x  {gap.words!r}: found nothing {gap.found_nothing}x, nothing used "
-                   f"{gap.nothing_used}x, {gap.tickets} ticket(s), last {gap.last_at:%Y-%m-%d}")
+                   f"{gap.nothing_used}x; tickets {tickets}; first {gap.first_at:%Y-%m-%d} "
+                   f"({gap.age_days()} days ago), last {gap.last_at:%Y-%m-%d}")
+        for other in gap.wordings[1:]:
+            click.echo(f"        also {other!r}")
 
 
 @kb_group.command("report")

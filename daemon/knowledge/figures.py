@@ -19,10 +19,9 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from peewee import Case, fn
 
 from daemon.knowledge.search import search as search_index
-from daemon.knowledge.words import normal_query
+from daemon.knowledge.words import concept_counts, idf, normal_query
 from daemon.knowledge.articles import LIVE_STATES, TRANSITIONS, missing_languages, plain
 from daemon.store.models import (
     Article, ArticleFlag, ArticleLink, ArticleRevision, ArticleSuggestion, ArticleVariant, Customer, PatrolReport,
@@ -69,32 +68,106 @@ def _variant_of(article: Article, hit) -> ArticleVariant | None:
 
 @dataclass(frozen=True)
 class Gap:
-    words: str  # as it was last typed
+    """Searches for one thing that found nothing anyone used: however it was worded, in any language."""
+    words: str  # the wording searched most often (the latest of those)
     searches: int
     found_nothing: int
     nothing_used: int  # found articles, none of which was then used
     tickets: int
     last_at: dt.datetime
+    first_at: dt.datetime | None = None
+    wordings: tuple[str, ...] = ()  # every distinct wording, most searched first
+    ticket_numbers: tuple[int, ...] = ()  # the tickets searched for, by their public numbers
+
+    def age_days(self, now: dt.datetime | None = None) -> int:
+        return ((now or utcnow()) - (self.first_at or self.last_at)).days
+
+
+GAP_ALIKE = 0.5  # weighted share of the words two searches have in common, of all their words, to be one search
+GAP_COVERED = 0.6  # weighted share of a gap's words an article (created or linked since) must hold to close it
+_GAP_SEARCHES = 5000  # the newest searches that are read to find gaps
 
 
 def gaps(since: dt.datetime | None = None, min_searches: int = 2, limit: int = 20) -> list[Gap]:
-    """The searches that keep finding nothing useful, most frequent first (one search = one set of stems)."""
-    found_nothing = fn.SUM(Case(None, [(SearchLog.results == 0, 1)], 0))
-    query = (SearchLog.select(SearchLog.normalized, fn.COUNT(SearchLog.id).alias("searches"),
-                              found_nothing.alias("found_nothing"),
-                              fn.COUNT(SearchLog.ticket.distinct()).alias("tickets"),
-                              fn.MAX(SearchLog.id).alias("last_id"))
-             .where(SearchLog.used_article.is_null())
-             .group_by(SearchLog.normalized).having(fn.COUNT(SearchLog.id) >= min_searches)
-             .order_by(fn.COUNT(SearchLog.id).desc(), found_nothing.desc(), SearchLog.normalized).limit(limit))
+    """The searches that keep finding nothing useful, most frequent first. Searches are one gap when they
+    share most of their words, by stem and by the lexicon's concepts, so "printer offline", "printer shows
+    offline" and "принтер офлайн" count together. A gap closes when an article created or linked after
+    its first search holds most of its words: the knowledge it lacked has been written."""
+    query = (SearchLog.select(SearchLog.id, SearchLog.words, SearchLog.results, SearchLog.ticket,
+                              SearchLog.created_at)
+             .where(SearchLog.used_article.is_null()).order_by(SearchLog.id.desc()).limit(_GAP_SEARCHES))
     if since:
         query = query.where(SearchLog.created_at >= since)
-    rows = list(query.dicts())
-    last = {row.id: row for row in SearchLog.select(SearchLog.id, SearchLog.words, SearchLog.created_at)
-            .where(SearchLog.id.in_([r["last_id"] for r in rows]))}
-    return [Gap(words=last[r["last_id"]].words, searches=r["searches"], found_nothing=int(r["found_nothing"]),
-                nothing_used=r["searches"] - int(r["found_nothing"]), tickets=r["tickets"],
-                last_at=last[r["last_id"]].created_at) for r in rows]
+    rows = list(reversed(list(query)))
+    keys = {row.id: frozenset(concept_counts(row.words)) for row in rows}
+    spread = Counter(key for found in set(keys.values()) for key in found)
+    wordings = len(set(keys.values())) or 1
+    weight = lambda key: idf(spread[key], wordings)  # noqa: E731 - a word many searches share tells less
+    groups: list[tuple[frozenset, list]] = []
+    for row in rows:
+        if not keys[row.id]:
+            continue
+        best = max(groups, key=lambda group: _alike(group[0], keys[row.id], weight), default=None)
+        if best is not None and _alike(best[0], keys[row.id], weight) >= GAP_ALIKE:
+            best[1].append(row)
+        else:
+            groups.append((keys[row.id], [row]))
+    open_groups = [(seed, members) for seed, members in groups if len(members) >= min_searches]
+    closing = _articles_since(min((m[0].created_at for _, m in open_groups), default=None))
+    still = [members for seed, members in open_groups
+             if not any(_covers(words, seed, weight) for when, words in closing if when >= members[0].created_at)]
+    numbers = dict(Ticket.select(Ticket.id, Ticket.number).where(Ticket.id.in_(
+        list({row.ticket_id for members in still for row in members if row.ticket_id}))).tuples())
+    found = [_gap(members, numbers) for members in still]
+    found.sort(key=lambda gap: (-gap.searches, -gap.found_nothing, gap.words))
+    return found[:limit]
+
+
+def _alike(left: frozenset, right: frozenset, weight) -> float:
+    union = left | right
+    return sum(map(weight, left & right)) / sum(map(weight, union)) if union else 0.0
+
+
+def _covers(article_words: frozenset, searched: frozenset, weight) -> bool:
+    return sum(map(weight, searched & article_words)) >= GAP_COVERED * sum(map(weight, searched))
+
+
+def _articles_since(moment: dt.datetime | None) -> list[tuple[dt.datetime, frozenset]]:
+    """(when, words) of each live article created after `moment`, and of each linked to a ticket after it
+    (at the link's time): the knowledge that may have closed a gap since."""
+    if moment is None:
+        return []
+    created = {a.id: a.created_at for a in Article.select(Article.id, Article.created_at).where(
+        (Article.created_at >= moment) & Article.state.in_(LIVE_STATES))}
+    linked = defaultdict(list)
+    for link in ArticleLink.select(ArticleLink.article, ArticleLink.created_at).where(
+            ArticleLink.created_at >= moment):
+        linked[link.article_id].append(link.created_at)
+    ids = set(created) | set(linked)
+    if not ids:
+        return []
+    words = {a.id: frozenset().union(*(concept_counts(_variant_words(v), v.language) for v in a.variant_list
+                                       if v.state in LIVE_STATES))
+             for a in Article.with_variants(list(Article.select().where(Article.id.in_(list(ids))
+                                                                        & Article.state.in_(LIVE_STATES))))}
+    return [(when, words[aid]) for aid in words for when in
+            ([created[aid]] if aid in created else []) + linked.get(aid, [])]
+
+
+def _variant_words(variant: ArticleVariant) -> str:
+    return "\n".join((variant.title, variant.issue, variant.resolution, variant.cause,
+                      " ".join(json.loads(variant.keywords or "[]"))))
+
+
+def _gap(members: list, numbers: dict[int, int]) -> Gap:
+    said = Counter(row.words for row in members)
+    latest = {row.words: row.id for row in members}
+    ordered = sorted(said, key=lambda words: (-said[words], -latest[words]))
+    tickets = tuple(dict.fromkeys(row.ticket_id for row in members if row.ticket_id))
+    nothing = sum(1 for row in members if row.results == 0)
+    return Gap(words=ordered[0], searches=len(members), found_nothing=nothing, nothing_used=len(members) - nothing,
+               tickets=len(tickets), last_at=members[-1].created_at, first_at=members[0].created_at,
+               wordings=tuple(ordered), ticket_numbers=tuple(numbers[t] for t in tickets if t in numbers))
 
 
 @dataclass(frozen=True)
