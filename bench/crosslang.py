@@ -91,7 +91,8 @@ def replay(config) -> dict:
                      .order_by(ArticleSuggestion.rank)]
         searched = [f.article.id for f in kb_figures.search_articles(mail.subject, limit=5, log=False).found]
         linked, score = best_match(f"{mail.subject}\n{mail.body}")
-        links = linked is not None and score * 100 >= config.knowledge.match_percent
+        # Linked without asking: at link_percent (between match_percent and it, the agent is asked first).
+        links = linked is not None and score * 100 >= max(config.knowledge.link_percent, config.knowledge.match_percent)
         side["suggested"] += expected in suggested
         side["searched"] += expected in searched
         side["captured"] += links and linked.id == expected

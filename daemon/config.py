@@ -176,6 +176,7 @@ class KnowledgeConfig:
     capture: bool = _key(True)  # closing a ticket links it to a matching article or drafts one
     capture_kinds: list = _key(["resolved", "workaround", "not-resolved", "escalated"], check=_kinds_ok)
     match_percent: int = _key(15, minimum=1, check=lambda v: None if v <= 100 else "must be at most 100")
+    link_percent: int = _key(30, minimum=1, check=lambda v: None if v <= 100 else "must be at most 100")
     article_template: str = _key("draft")  # templates/articles/NAME.j2
     suggest: bool = _key(True)  # store the best matching articles on each new ticket
     suggestions: int = _key(3, minimum=1, check=lambda v: None if v <= 20 else "must be at most 20")

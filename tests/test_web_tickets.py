@@ -458,3 +458,79 @@ def test_the_page_opens_at_the_newest_mail_a_person_wrote_not_at_automatic_mail_
     assert page.count('id="latest"') == 1
     assert re.search(rf'<span id="latest" class="anchor"></span>\s*<article class="card message inbound" '
                      rf'id="m{written.id}">', page), "the page must open at the customer's own words"
+
+
+# Closing asks about articles alike enough; a link can be taken back -----------------------
+
+def asking_tickets(config, agent):
+    """Corpus tickets whose close would ask about articles: each problem's first ticket drafts its
+    article, and the others that land between match_percent and link_percent are handed out."""
+    from daemon import knowledge
+    from daemon.patrol import logbook as patrol
+    from tests import kb_corpus
+    from tests.test_knowledge import note_of
+    drafted: dict[str, int] = {}
+    for item in kb_corpus.TICKETS:
+        ticket = mail_in(config, subject=item.subject, body=item.body,
+                         frm=f"{item.customer_name} <{item.customer_email}>")
+        if item.problem not in drafted:
+            drafted[item.problem] = patrol.close(config, ticket, note_of(item), agent, new_article=True,
+                                                 notify=False).capture.article.id
+        elif knowledge.choices(config, ticket, note_of(item)):
+            yield ticket, item, drafted[item.problem]
+
+
+def note_form(item) -> dict:
+    return {"situation": item.situation, "behaviour": item.behaviour, "outcome": item.outcome,
+            "outcome_kind": item.outcome_kind, "cause": item.cause, "tags": ", ".join(item.tags), "status": "solved"}
+
+
+def test_closing_asks_about_articles_alike_enough_and_the_agent_confirms_or_declines(setup):
+    from daemon.store.models import Article, ArticleLink
+    config, console = setup
+    client = console.client("agent")
+    found = asking_tickets(config, console.people["agent"])
+    ticket, item, right = next(found)
+    asked = post(client, f"/tickets/{ticket.number}/close", note_form(item))
+    page = page_text(asked)
+    assert asked.status_code == 400 and "Was it one of these articles?" in page
+    assert f'name="choice" value="{right}"' in page and 'name="choice" value="new"' in page and "% alike" in page
+    assert item.situation in page  # the note comes back whole
+    assert Ticket.get_by_id(ticket.id).status not in ("solved", "closed") and not ArticleLink.select().where(
+        ArticleLink.ticket == ticket.id).exists()
+    confirmed = post(client, f"/tickets/{ticket.number}/close", {**note_form(item), "choice": str(right)})
+    assert confirmed.status_code == 302
+    link = ArticleLink.get(ArticleLink.ticket == ticket.id)
+    assert (link.article_id, link.kind) == (right, "reused")
+    shown = page_text(client.get(f"/tickets/{ticket.number}"))
+    assert "unlink" in shown
+    assert post(client, f"/tickets/{ticket.number}/links/{right}/unlink", {}).status_code == 302
+    assert not ArticleLink.select().where(ArticleLink.ticket == ticket.id).exists()
+    assert "is no longer linked to article" in page_text(client.get(f"/tickets/{ticket.number}"))
+    other, other_item, _ = next(found)
+    articles = Article.select().count()
+    declined = post(client, f"/tickets/{other.number}/close", {**note_form(other_item), "choice": "new"})
+    assert declined.status_code == 302 and Article.select().count() == articles + 1
+    assert ArticleLink.get(ArticleLink.ticket == other.id).kind == "created"
+
+
+def test_close_on_the_command_line_lists_the_articles_it_asks_about_and_writes_nothing(setup, tmp_path):
+    import subprocess
+    import sys
+    from daemon.store.models import ArticleLink
+    config, console = setup
+    ticket, item, right = next(asking_tickets(config, console.people["agent"]))
+    path = tmp_path / "patroldesk.toml"
+    path.write_text(f'[database]\nurl = "{config.database.url}"\n[paths]\nvar = "{config.var_dir}"\n'
+                    f'[support]\naddresses = ["{SUPPORT}"]\n')
+    close = [sys.executable, "-m", "daemon", "--config", str(path), "close", str(ticket.number),
+             "--situation", item.situation, "--behaviour", item.behaviour, "--outcome", item.outcome,
+             "--kind", item.outcome_kind, "--cause", item.cause, "--tags", ", ".join(item.tags), "--as", "agent",
+             "--no-notice"]
+    asked = subprocess.run(close, capture_output=True, text=True, timeout=60)
+    assert asked.returncode == 1 and "nothing was written" in asked.stderr and "--new-article" in asked.stderr
+    assert f"  {right} " in asked.stderr and "% alike" in asked.stderr
+    assert not ArticleLink.select().where(ArticleLink.ticket == ticket.id).exists()
+    done = subprocess.run(close + ["--new-article"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert ArticleLink.get(ArticleLink.ticket == ticket.id).kind == "created"

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from daemon import patrol, tickets
 from daemon.errors import PatroldeskError
 from daemon.ingest.stages.attachments import blob_path
-from daemon.knowledge import ArticleRefused, article_replies, get_article
+from daemon.knowledge import ArticleRefused, ChooseArticle, article_replies, get_article, unlink
 from daemon.outbound import possibly_sent, replies
 from daemon.store.models import FLAG_KINDS, OUTCOME_KINDS, Attachment, Message, Ticket, User, utcnow
 from daemon.tickets import queue as ticket_queue
@@ -224,16 +224,22 @@ def close(number: int):
     ticket = _ticket(number)
     values = {key: request.form.get(key, "") for key in (
         "situation", "behaviour", "outcome", "outcome_kind", "cause", "tags", "status", "article",
-        "flag_kind", "flag_detail")}
+        "flag_kind", "flag_detail", "choice")}
     values["tell_behaviour"] = request.form.get("tell_behaviour") == "1"
     values["notify"] = request.form.get("notify") == "1"
     errors: dict[str, str] = {}
-    article = _named_article(values["article"], errors)
+    # The agent's answer when closing asked about articles: one of them (its number), or "new" (a draft).
+    article = _named_article(values["article"] or (values["choice"] if values["choice"] != "new" else ""), errors)
     flag = article_replies.Flag(kind=values["flag_kind"], detail=values["flag_detail"]) if values["flag_kind"] else None
+    choices: list = []
     if not errors:
         try:
             report = patrol.close(_config(), ticket, _note(values), me(), status=values["status"] or "solved",
-                                  notify=values["notify"], article=article, article_flag=flag)
+                                  notify=values["notify"], article=article, article_flag=flag,
+                                  new_article=values["choice"] == "new")
+        except ChooseArticle as exc:
+            choices = [(found, round(score * 100)) for found, score in exc.candidates]
+            errors["choice"] = _("Was it one of these articles? Pick the one that solved it, or say none did.")
         except patrol.NoteRefused as exc:
             errors.update({key: said(why) for key, why in exc.problems.items()})
         except ArticleRefused as exc:
@@ -242,10 +248,27 @@ def close(number: int):
         except PatroldeskError as exc:
             errors["form"] = said(exc)
     if errors:
-        return _render(ticket, 400, close={"values": values, "errors": errors})
+        return _render(ticket, 400, close={"values": values, "errors": errors, "choices": choices})
     flash(closed_message(report))
     _accepted(ticket, "close")
     return redirect(url_for("tickets.ticket", number=number))
+
+
+@blueprint.route("/tickets/<int:number>/links/<int:article_id>/unlink", methods=["POST"])
+@requires("agent")
+def unlink_article(number: int, article_id: int):
+    """Take back a ticket's link to an article (one closing made without asking, say)."""
+    ticket = _ticket(number)
+    try:
+        found = get_article(article_id)
+    except PatroldeskError as exc:
+        flash(said(exc), "error")
+        return redirect(url_for("tickets.ticket", number=number))
+    if unlink(found, ticket, me()):
+        flash(_("Ticket #%(number)s is no longer linked to article %(id)s.", number=number, id=article_id))
+    else:
+        flash(_("Ticket #%(number)s was not linked to article %(id)s.", number=number, id=article_id), "error")
+    return redirect(url_for("tickets.ticket", number=number) + "#suggestions")
 
 
 def _note(values: dict) -> patrol.Note:

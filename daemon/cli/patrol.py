@@ -75,14 +75,20 @@ def _refused(exc: patrol.NoteRefused) -> None:
               help="The knowledge article that solved it (a reuse); else the knowledge base is searched.")
 @click.option("--flag", "flag_text", metavar="KIND[:DETAIL]",
               help="Flag that article in the same step, e.g. 'outdated:step 3 names the old menu'.")
+@click.option("--new-article", is_flag=True,
+              help="None of the articles closing asks about solved it: draft a new one from the note.")
 @pass_app
-def close_command(app: App, ref, status, tell_behaviour, no_notice, username, article_id, flag_text, **values):
+def close_command(app: App, ref, status, tell_behaviour, no_notice, username, article_id, flag_text, new_article,
+                  **values):
     """Solve or close ticket REF with its SBO note (the patrol report).
 
     The note's situation, behaviour and outcome must each say something; a
     weak note is refused with a line per field and the ticket stays open.
     The customer gets the solved notice with the outcome (and what was done,
-    with --tell-behaviour); the cause stays internal.
+    with --tell-behaviour); the cause stays internal. When an article is
+    alike enough to be the problem but not to be linked without asking
+    ([knowledge] match_percent to link_percent), nothing is written and the
+    candidates are listed: close again with --article ID or --new-article.
     """
     app.database()
     ticket = tickets.get_ticket(ticket_number(ref))
@@ -90,7 +96,13 @@ def close_command(app: App, ref, status, tell_behaviour, no_notice, username, ar
     article = knowledge.get_article(article_id) if article_id else None
     try:
         report = patrol.close(app.config, ticket, note, active_user(username), status=status, notify=not no_notice,
-                              article=article, article_flag=parse_flag(flag_text))
+                              article=article, article_flag=parse_flag(flag_text), new_article=new_article)
+    except knowledge.ChooseArticle as exc:
+        click.echo(f"patroldesk: ticket #{ticket.number} may be a problem the knowledge base knows; nothing was "
+                   "written. Close again with --article ID for the one that solved it, or --new-article:", err=True)
+        for found, score in exc.candidates:
+            click.echo(f"  {found.id}  {round(score * 100):>3}% alike  [{found.state}]  {found.title}", err=True)
+        sys.exit(1)
     except patrol.NoteRefused as exc:
         _refused(exc)
     except knowledge.ArticleRefused as exc:

@@ -17,10 +17,10 @@ from daemon.knowledge.articles import (
     CHECKED_STATES, LIVE_STATES, TRANSITIONS, WHOLE_ARTICLE_ACTIONS, ArticleRefused, ArticleText, NotAllowed,
     add_variant, check_flag, check_language, check_text, clear_flag, create_article, diff, edit_article, flag_queue,
     get_article, get_flag, get_revision, get_variant, link, missing_languages, open_flag_counts, open_flags,
-    public_url, raise_flag, reindex_all, revisions, ticket_reopened, transition,
+    public_url, raise_flag, reindex_all, revisions, ticket_reopened, transition, unlink,
 )
 from daemon.knowledge.article_replies import told_article
-from daemon.knowledge.capture import on_close, removals_of, restore_removal
+from daemon.knowledge.capture import ChooseArticle, choices, on_close, removals_of, restore_removal
 from daemon.knowledge.figures import Gap, gaps
 from daemon.knowledge.search import suggest
 
@@ -29,6 +29,6 @@ __all__ = [
     "NotAllowed", "add_variant", "check_flag", "check_language", "check_text", "clear_flag", "create_article", "diff",
     "edit_article", "flag_queue", "get_article", "get_flag", "get_revision", "get_variant", "link",
     "missing_languages", "open_flag_counts", "open_flags", "public_url", "raise_flag", "reindex_all", "revisions",
-    "ticket_reopened", "transition",
-    "on_close", "removals_of", "restore_removal", "Gap", "gaps", "suggest", "told_article",
+    "ticket_reopened", "transition", "unlink",
+    "ChooseArticle", "choices", "on_close", "removals_of", "restore_removal", "Gap", "gaps", "suggest", "told_article",
 ]

@@ -70,6 +70,17 @@ class Capture:
     reason: str = ""
 
 
+class ChooseArticle(PatroldeskError):
+    """Closing found articles alike enough to be this problem, not alike enough to link without asking:
+    the agent names the one that solved it, or says none does (a draft). Nothing was written."""
+
+    def __init__(self, candidates: list[tuple[Article, float]]):
+        listed = "; ".join(f"{a.id} ({a.title}, {round(score * 100)}% alike)" for a, score in candidates)
+        super().__init__(N_("an article may already describe this problem: %(articles)s. Close with the one that "
+                            "solved it, or say none does to draft a new one", articles=listed))
+        self.candidates = candidates
+
+
 @dataclass(frozen=True)
 class TicketWords:
     """The words a ticket brings to the knowledge base."""
@@ -77,6 +88,26 @@ class TicketWords:
     customer_words: str  # the customer's first mail, as it reads without quotes and signature
     names: tuple[str, ...]  # of the people on the ticket, to keep out of articles
     others: tuple[str, ...] = ()  # third persons: copied in, or named under a signature (whole names only)
+
+
+def choices(config: Config, ticket: Ticket, note) -> list[tuple[Article, float]]:
+    """The articles the agent is asked about before `note` (a patrol Note) closes the ticket: those at or
+    above [knowledge] match_percent when the best is below link_percent (which links without asking).
+    None when nothing would be captured, the ticket is linked already, or the best is clear either way."""
+    cfg = config.knowledge
+    if not cfg.capture or note.outcome_kind not in cfg.capture_kinds or _earlier_links(ticket):
+        return []
+    ranked = ranked_matches(ticket_text(ticket_words(ticket), note))
+    if not ranked or ranked[0][1] * 100 >= max(cfg.link_percent, cfg.match_percent):
+        return []
+    return [(article, score) for article, score in ranked if score * 100 >= cfg.match_percent]
+
+
+def _earlier_links(ticket: Ticket) -> list:
+    links = articles_of_ticket(ticket)
+    live = {a.id for a in Article.select(Article.id).where(Article.id.in_([link.article_id for link in links])
+                                                          & Article.state.in_(LIVE_STATES))}
+    return [link for link in links if link.article_id in live]
 
 
 def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User | None,
@@ -117,9 +148,10 @@ def _capture(config, ticket, report, agent, article) -> Capture:
     if report.outcome_kind not in cfg.capture_kinds:
         return Capture("skipped", reason=f"a {report.outcome_kind} outcome is not captured ([knowledge] capture_kinds)")
     found, score = best_match(ticket_text(ticket_words(ticket), report))
-    if found is not None and score * 100 >= cfg.match_percent:
+    if found is not None and score * 100 >= max(cfg.link_percent, cfg.match_percent):
         link_article(found, ticket, "reused", agent, report=report)
         return Capture("reused", found, score)
+    # Below link_percent the agent was asked before closing (choices) and named no article: a draft.
     return _draft(config, ticket, report, agent, best_miss=score)
 
 
@@ -182,9 +214,10 @@ def own_domains(config: Config) -> tuple[str, ...]:
         *(a.rpartition("@")[2] for a in config.support.addresses), *config.knowledge.own_domains) if d))
 
 
-def ticket_text(found: TicketWords, report: PatrolReport) -> str:
-    """Everything the ticket says about its problem, in the fields an article has."""
-    tags = " ".join(json.loads(report.tags or "[]"))
+def ticket_text(found: TicketWords, report) -> str:
+    """Everything the ticket says about its problem, in the fields an article has (`report`: a patrol
+    report, or a Note not yet written)."""
+    tags = " ".join(report.tags if isinstance(report.tags, (tuple, list)) else json.loads(report.tags or "[]"))
     return "\n".join((found.subject, found.customer_words, tags, report.situation, report.behaviour,
                       report.cause, report.outcome))
 
@@ -203,18 +236,24 @@ def best_match(text: str, states: tuple[str, ...] = LIVE_STATES) -> tuple[Articl
     """The live article most like `text`, and how alike (0 to 1): its variant most like it, so a
     translation added to an article never makes it look less like the tickets it solved;
     (None, 0.0) when none shares a word."""
+    ranked = ranked_matches(text, states, 1)
+    return ranked[0] if ranked else (None, 0.0)
+
+
+def ranked_matches(text: str, states: tuple[str, ...] = LIVE_STATES, limit: int = 3) -> list[tuple[Article, float]]:
+    """The `limit` live articles most like `text`, most alike first (see best_match)."""
     found = detect(text)
     spoken = found.language if found is not None and found.confident else ""  # unsure: compared word by word
     counts = term_counts(text, spoken)
     if not counts:
-        return None, 0.0
+        return []
     across = concept_counts(text, spoken)
     documents = indexed_documents()
     df = document_frequencies(sorted(counts))
     groups = _telling_groups(text, counts, df, documents)
     hits = match_groups(groups, states, _CANDIDATES, every=False)
     if not hits:
-        return None, 0.0
+        return []
     candidates = {a.id: a for a in Article.with_variants(list(Article.select().where(
         Article.id.in_([h.article_id for h in hits]))))}
     vectors = {aid: _compared(a, states, spoken) for aid, a in candidates.items()}
@@ -225,8 +264,8 @@ def best_match(text: str, states: tuple[str, ...] = LIVE_STATES) -> tuple[Articl
     scored = [(max((cosine(across if other else counts, v, weight, top=_COMPARED_WORDS, across=other)
                     for v, other in vectors[aid]), default=0.0), aid)
               for aid in candidates]
-    score, best = max(scored, key=lambda pair: (pair[0], -pair[1]))
-    return candidates[best], score
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    return [(candidates[aid], score) for score, aid in scored[:limit] if score > 0]
 
 
 def _compared(article: Article, states: tuple[str, ...], spoken: str) -> list[tuple[Counter, bool]]:

@@ -149,7 +149,7 @@ def _normal(text: str) -> str:
 
 def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status: str = "solved",
           notify: bool = True, written_at: dt.datetime | None = None, article=None,
-          article_flag=None) -> PatrolReport:
+          article_flag=None, new_article: bool = False) -> PatrolReport:
     """Solve (or close) a ticket with its closing SBO note: one transaction writes the report,
     the new status, the trail, the knowledge captured (daemon.knowledge.capture: the ticket linked to
     `article`, flagged with `article_flag`, to a matching article, or to a new draft;
@@ -158,7 +158,9 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
     `written_at` dates the report (history brought over from another system; default now).
 
     Raises NoteRefused for a weak note, PatroldeskError for a ticket already solved or closed,
-    TemplateRefused when the solved notice does not render; nothing is written then.
+    TemplateRefused when the solved notice does not render, knowledge.ChooseArticle when articles are
+    alike enough to ask about (name one as `article`, or say `new_article` for a draft); nothing is
+    written then.
     """
     if status not in ("solved", "closed"):
         raise PatroldeskError(N_("a ticket is closed as solved or closed, not %(status)r", status=status))
@@ -174,6 +176,10 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
         problems = knowledge.check_flag(article, article_flag.kind, agent, article_flag.detail)
         if problems:
             raise knowledge.ArticleRefused(problems)
+    if article is None and not new_article and ticket.status not in ("solved", "closed"):
+        candidates = knowledge.choices(config, ticket, note)
+        if candidates:
+            raise knowledge.ChooseArticle(candidates)
     with database.atomic():
         _lock_chain("patrol_report")  # before the status is read: two closes of one ticket take turns
         current = Ticket.get_by_id(ticket.id)
