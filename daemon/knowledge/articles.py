@@ -426,9 +426,10 @@ def searchable(article: Article, states: tuple[str, ...] = LIVE_STATES):
 
 
 def _offer_if_checked(article: Article) -> None:
-    """Only validated and published articles are suggested on new tickets, by their checked variants' words."""
-    if article.state in CHECKED_STATES:
-        index_for_suggestions(searchable(article, CHECKED_STATES))
+    """Live articles are suggested on tickets by their live variants' words (a draft or one not validated
+    yet is marked so where it is shown); an archived one no more."""
+    if article.state in LIVE_STATES:
+        index_for_suggestions(searchable(article, LIVE_STATES))
     else:
         unindex_for_suggestions(article.id)
 

@@ -1,11 +1,13 @@
-"""Store the best matching checked articles on a new ticket, for the agent who opens it.
+"""Store the best matching articles on a ticket, for the agent who opens it: when it is new, and again
+when the customer writes again (what they add may name the problem better).
 
 Inside the ingest transaction, so it reads only the precomputed weights of
-checked articles' telling words (daemon.knowledge.suggest): bounded work per
-new ticket, whatever the size of the base. Only validated and published
-articles are offered: a draft has not been checked by anyone yet. The mail's
-words are read in the language the language stage found, and meet an
-article's in any language through the concepts they share.
+live articles' telling words (daemon.knowledge.suggest): bounded work per
+mail, whatever the size of the base. Drafts and articles not validated yet
+are offered too, marked as such where they are shown; a match scoring below
+[knowledge] suggest_floor is not offered at all. The mail's words are read
+in the language the language stage found, and meet an article's in any
+language through the concepts they share.
 """
 from daemon import knowledge
 from daemon.store import db
@@ -16,13 +18,28 @@ _BODY_CHARS = 2000  # the start of the mail says what it is about; a long log pa
 
 def run(ctx) -> None:
     cfg = ctx.config.knowledge
-    if ctx.outcome != "created" or ctx.automatic or not cfg.suggest or not _any_indexed():
+    if ctx.outcome not in ("created", "threaded") or ctx.automatic or not cfg.suggest:
+        return
+    if ctx.outcome == "threaded" and (ctx.message is None or not _from_the_customer(ctx)):
+        return
+    if not _any_indexed():
         return
     detected = getattr(ctx, "language", None)  # the language stage's finding, if it ran and could tell
-    hits = knowledge.suggest(ctx.mail.subject, ctx.mail.visible_text[:_BODY_CHARS], cfg.suggestions,
-                             language=detected.language if detected is not None else "")
+    hits = [hit for hit in knowledge.suggest(ctx.mail.subject, ctx.mail.visible_text[:_BODY_CHARS],
+                                             cfg.suggestions, language=detected.language if detected else "")
+            if hit.score * 100 >= cfg.suggest_floor]
+    if ctx.outcome == "threaded":
+        if not hits:
+            return  # "thanks, still broken" names no problem: the suggestions stand
+        db.execute('DELETE FROM "article_suggestion" WHERE "ticket_id" = ?', (ctx.ticket.id,))
     for rank, hit in enumerate(hits, start=1):
         db.insert_fast(ArticleSuggestion, ticket=ctx.ticket.id, article=hit.article_id, rank=rank, score=hit.score)
+
+
+def _from_the_customer(ctx) -> bool:
+    requester = ctx.ticket.requester_id
+    return ctx.sender is not None and db.execute(
+        'SELECT 1 FROM "customer" WHERE "id" = ? AND "email" = ?', (requester, ctx.sender.key)).fetchone() is not None
 
 
 def _any_indexed() -> bool:
