@@ -5,14 +5,18 @@ words, and reuses before it writes. So a closing note first searches the
 knowledge base with the ticket's words (the customer's first mail, the
 subject and the note). The candidates full-text search finds are scored by
 how alike they are (cosine of idf-weighted stems); one at or above
-[knowledge] match_percent takes the ticket as a reuse, and the agent is
-offered to improve it. Otherwise a draft is written from
+[knowledge] link_percent takes the ticket as a reuse, and the agent is
+offered to improve it; from match_percent up to it, closing first asks the
+agent (choices, ChooseArticle) which one solved it, if any. Otherwise a
+draft is written from
 templates/articles/<article_template>.j2: the issue from the customer's
 first mail, the environment from the note's tags, the resolution from the
 behaviour, the cause from the cause and outcome, keywords by TF-IDF against
 the knowledge base and from the agent's own searches for the ticket.
-Names, addresses, phone numbers, ticket references and signatures are
-taken out of everything copied, and the agent is shown what went.
+Names (third persons' too), addresses but our own, phone numbers, ticket
+references, identifiers and signatures are taken out of everything copied
+(daemon.knowledge.redact); each removal is kept where it was taken from, so
+the agent sees what went and can put one back (removals_of, restore_removal).
 """
 from __future__ import annotations
 
