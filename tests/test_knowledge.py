@@ -475,6 +475,26 @@ def test_suggestions_are_made_again_when_the_customer_writes_again_and_not_when_
     assert ArticleSuggestion.select().where(ArticleSuggestion.ticket == quiet.id).count() == 0
 
 
+def test_validating_an_article_makes_the_open_tickets_suggestions_again(setup):
+    config, agent, reviewer = setup
+    waiting = mail_in(config, "j@example.org", "scanner sends to the old folder",
+                      "The hall scanner sends my scans to the old network folder.")
+    done = mail_in(config, "k@example.org", "scanner sends to the old folder",
+                   "The scanner puts scans in the old folder.")
+    patrol.close(config, done, Note(situation="Scans from the hall scanner landed in an old folder.",
+                                    behaviour="Pointed the scan profile at the new share and sent a test scan.",
+                                    outcome="Scans arrive in the new folder again.", outcome_kind="resolved"),
+                 agent, new_article=True)
+    ArticleSuggestion.delete().execute()
+    scanner = article(agent, "Scanner sends scans to the old network folder",
+                      issue="Scans land in the old folder.", resolution="Point the scan profile at the new share.")
+    knowledge.transition(scanner, "validate", reviewer)
+    assert capture.suggest_again(config) == 1  # the open ticket only: a closed one is done
+    rows = list(ArticleSuggestion.select().order_by(ArticleSuggestion.rank))
+    assert {r.ticket_id for r in rows} == {waiting.id} and scanner.id in {r.article_id for r in rows}
+    assert capture.suggest_again(config) == 0  # nothing new: nothing written
+
+
 # Lifecycle -------------------------------------------------------------------------------
 
 def test_article_lifecycle_allows_and_refuses_each_transition_by_state_and_role(setup):

@@ -219,9 +219,19 @@ def change_state(article_id: int):
     except PatroldeskError as exc:  # NotAllowed, or an action that does not exist
         return _article_page(found, 400, language, state_note=note, state_messages=[said(exc)])
     variant = _shown_variant(changed, language)
+    if action == "validate":
+        _suggest_again()
     flash(_("Article %(id)s (%(language)s) is %(state)s now (revision %(revision)s).", id=changed.id,
             language=language_label(variant.language), state=kb_word(variant.state), revision=changed.revision))
     return redirect(variant_url(changed, variant.language))
+
+
+def _suggest_again() -> None:
+    """Open tickets are offered the new knowledge; a failure here leaves the validation standing."""
+    try:
+        knowledge.suggest_again(current_app.config["PATROLDESK"])
+    except Exception:  # noqa: BLE001 - suggestions are a help, the validation is done
+        current_app.logger.exception("suggestions were not made again after a validation")
 
 
 @blueprint.route("/<int:article_id>/removals/<int:removal_id>/restore", methods=["POST"])

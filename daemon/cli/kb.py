@@ -278,6 +278,10 @@ def _transition_command(action: str, help_text: str):
             _refused(exc)
         variants = ", ".join(f"{v.language} {v.state}" for v in article.variant_list)
         click.echo(f"article {article.id} is {article.state} (revision {article.revision}; {variants})")
+        if action == "validate":
+            refreshed = knowledge.suggest_again(app.config)
+            if refreshed:
+                click.echo(f"suggestions made again for {refreshed} open ticket(s)")
     return command
 
 

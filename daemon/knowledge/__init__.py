@@ -20,7 +20,9 @@ from daemon.knowledge.articles import (
     public_url, raise_flag, reindex_all, revisions, ticket_reopened, transition, unlink,
 )
 from daemon.knowledge.article_replies import told_article
-from daemon.knowledge.capture import ChooseArticle, choices, on_close, removals_of, restore_removal
+from daemon.knowledge.capture import (
+    ChooseArticle, choices, on_close, removals_of, restore_removal, suggest_again, suggestions_for,
+)
 from daemon.knowledge.figures import Gap, gaps
 from daemon.knowledge.search import suggest
 
@@ -30,5 +32,6 @@ __all__ = [
     "edit_article", "flag_queue", "get_article", "get_flag", "get_revision", "get_variant", "link",
     "missing_languages", "open_flag_counts", "open_flags", "public_url", "raise_flag", "reindex_all", "revisions",
     "ticket_reopened", "transition", "unlink",
-    "ChooseArticle", "choices", "on_close", "removals_of", "restore_removal", "Gap", "gaps", "suggest", "told_article",
+    "ChooseArticle", "choices", "on_close", "removals_of", "restore_removal", "suggest_again", "suggestions_for",
+    "Gap", "gaps", "suggest", "told_article",
 ]

@@ -40,7 +40,9 @@ from daemon.knowledge.articles import (
     LIVE_STATES, ArticleRefused, ArticleText, articles_of_ticket, create_article, edit_article, get_article, get_variant,
     language_of, link as link_article, raise_flag, unlink as unlink_article,
 )
-from daemon.knowledge.search import document_frequencies, documents as indexed_documents, match as match_groups
+from daemon.knowledge.search import (
+    document_frequencies, documents as indexed_documents, match as match_groups, suggest,
+)
 from daemon.knowledge.words import (
     concept_counts, content_words, cosine, idf, keywords as weighted_keywords, query_groups, term_counts,
 )
@@ -50,7 +52,8 @@ from daemon.mail.language import detect
 from daemon.outbound import TemplateRefused
 from daemon.store.db import database
 from daemon.store.models import (
-    Article, ArticleLink, ArticleRemoval, Message, PatrolReport, SearchLog, Ticket, User, utcnow,
+    Article, ArticleLink, ArticleRemoval, ArticleSuggestion, Message, PatrolReport, SearchLog, Ticket, User,
+    utcnow,
 )
 
 # Subject prefixes of replies and forwards in the mail clients our customers use.
@@ -484,3 +487,47 @@ def _environment(folder: str) -> SandboxedEnvironment:
         raise TemplateRefused("articles", f"no article templates folder {folder}", part="")
     return SandboxedEnvironment(loader=FileSystemLoader(folder), undefined=StrictUndefined,
                                 trim_blocks=True, lstrip_blocks=True, autoescape=False)
+
+
+# Suggestions made again when the base learns ------------------------------------------
+
+_REFRESHED_TICKETS = 200  # open tickets whose suggestions a validation makes again, the latest first
+_BODY_CHARS = 2000  # as the ingest stage reads a mail: the start says what it is about
+
+
+def suggestions_for(config: Config, subject: str, text: str, language: str = "") -> list:
+    """The articles to offer for a mail (search.Hit, best first): at most [knowledge] suggestions, none
+    scoring below suggest_floor."""
+    cfg = config.knowledge
+    return [hit for hit in suggest(subject, text[:_BODY_CHARS], cfg.suggestions, language=language)
+            if hit.score * 100 >= cfg.suggest_floor]
+
+
+def suggest_again(config: Config, limit: int = _REFRESHED_TICKETS) -> int:
+    """After an article or variant is validated: the suggestions of the open tickets (the `limit` most
+    recently changed) made again from their first mail, so the new knowledge is offered where it fits.
+    Returns how many tickets' suggestions changed."""
+    if not config.knowledge.suggest:
+        return 0
+    changed = 0
+    open_tickets = (Ticket.select(Ticket.id, Ticket.subject).where(Ticket.status.in_(("new", "open", "pending")))
+                    .order_by(Ticket.updated_at.desc()).limit(limit))
+    for ticket in open_tickets:
+        first = (Message.select(Message.subject, Message.body_visible, Message.body_text, Message.language)
+                 .where((Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null())
+                 .order_by(Message.id).first())
+        if first is None:
+            continue
+        hits = suggestions_for(config, first.subject or ticket.subject, first.body_visible or first.body_text or "",
+                               first.language or "")
+        now = [(hit.article_id, rank) for rank, hit in enumerate(hits, start=1)]
+        before = [(row.article_id, row.rank) for row in ArticleSuggestion.select().where(
+            ArticleSuggestion.ticket == ticket.id).order_by(ArticleSuggestion.rank)]
+        if now == before or not hits:
+            continue
+        with database.atomic():
+            ArticleSuggestion.delete().where(ArticleSuggestion.ticket == ticket.id).execute()
+            for rank, hit in enumerate(hits, start=1):
+                ArticleSuggestion.create(ticket=ticket.id, article=hit.article_id, rank=rank, score=hit.score)
+        changed += 1
+    return changed

@@ -13,8 +13,6 @@ from daemon import knowledge
 from daemon.store import db
 from daemon.store.models import ArticleSuggestion
 
-_BODY_CHARS = 2000  # the start of the mail says what it is about; a long log pasted below adds little
-
 
 def run(ctx) -> None:
     cfg = ctx.config.knowledge
@@ -25,9 +23,8 @@ def run(ctx) -> None:
     if not _any_indexed():
         return
     detected = getattr(ctx, "language", None)  # the language stage's finding, if it ran and could tell
-    hits = [hit for hit in knowledge.suggest(ctx.mail.subject, ctx.mail.visible_text[:_BODY_CHARS],
-                                             cfg.suggestions, language=detected.language if detected else "")
-            if hit.score * 100 >= cfg.suggest_floor]
+    hits = knowledge.suggestions_for(ctx.config, ctx.mail.subject, ctx.mail.visible_text,
+                                     detected.language if detected else "")
     if ctx.outcome == "threaded":
         if not hits:
             return  # "thanks, still broken" names no problem: the suggestions stand
