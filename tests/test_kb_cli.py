@@ -17,6 +17,9 @@ tags = ["printer", "toner"]
 """
 
 
+STEPS = "Open the printer's front cover.\nPull the orange sealing strip off the new toner cartridge.\nPrint a test page."
+
+
 def open_ticket(workdir, name: str, sender: str, subject: str, body: str) -> int:
     path = write_mail(workdir, name, frm=sender, to="support@example.com", subject=subject, body=body)
     (result,) = json_lines(cli(workdir, "ingest", "--json", str(path)).stdout)
@@ -34,8 +37,9 @@ def test_an_agent_closes_drafts_searches_validates_and_replies_from_the_article(
     searched = cli(workdir, "kb", "search", "blank pages printer", "--ticket", str(first), "--as", "kari")
     assert "no article found" in searched.stdout
 
-    closed = cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml").stdout
+    closed = cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml", "--steps", STEPS).stdout
     assert f"ticket #{first} solved" in closed and "draft article 1 written" in closed
+    assert "marked for your rewrite" not in closed
     assert "phone '+47 912 34 567'" in closed and "name 'Åse Ødegård'" in closed
     assert "your searches, offered as keywords: blank pages printer" in closed
 
@@ -98,7 +102,7 @@ def test_a_cli_search_whose_article_was_then_used_is_no_gap(workdir):
     (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
     first = open_ticket(workdir, "a.eml", "ase@example.no", "Printer gives blank pages",
                         "After the toner change the hall printer only gives blank pages.")
-    cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml")
+    cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml", "--steps", STEPS)
     cli(workdir, "kb", "validate", "1", "--as", "olga")
     cli(workdir, "kb", "template", "1", "--as", "olga")
     later = [open_ticket(workdir, f"{n}.eml", f"c{n}@example.no", "Blank pages", "The printer gives blank pages.")
@@ -157,7 +161,7 @@ def test_a_russian_ticket_gets_a_variant_of_the_article_and_kb_template_warns_un
     (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
     first = open_ticket(workdir, "a.eml", "ase@example.no", "Printer gives blank pages",
                         "Hi,\nafter the toner change the hall printer only gives blank pages.\n\nRegards,\nÅse")
-    cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml")
+    cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml", "--steps", STEPS)
     cli(workdir, "kb", "validate", "1", "--as", "olga")
     russian = open_ticket(workdir, "r.eml", "Ольга <olga@example.ru>", "Принтер печатает пустые страницы",
                           "Здравствуйте! После замены тонера наш принтер в коридоре печатает только пустые "
@@ -188,3 +192,21 @@ def test_a_russian_ticket_gets_a_variant_of_the_article_and_kb_template_warns_un
     report = json.loads(cli(workdir, "kb", "report", "--json").stdout)
     assert report["languages"]["articles"] == 1 and report["languages"]["variants"] == 2
     assert len(report["articles"]) == 1
+
+
+def test_a_draft_copied_from_the_agents_account_waits_for_a_rewrite_before_it_is_validated(workdir):
+    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
+    cli(workdir, "user", "add", "kari", "--role", "agent", "--password-stdin", input="korrekt-hest-batteri\n")
+    cli(workdir, "user", "add", "olga", "--role", "reviewer", "--password-stdin", input="korrekt-hest-batteri\n")
+    (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
+    first = open_ticket(workdir, "a.eml", "ase@example.no", "Printer gives blank pages",
+                        "After the toner change the hall printer only gives blank pages.")
+    closed = cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml",
+                 "--title", "The printer prints blank pages after a toner change").stdout
+    assert "marked for your rewrite before it is validated" in closed
+    shown = json.loads(cli(workdir, "kb", "show", "1", "--json").stdout)
+    assert shown["title"] == "The printer prints blank pages after a toner change"
+    refused = cli(workdir, "kb", "validate", "1", "--as", "olga", check=False)
+    assert refused.returncode == 1 and "flag" in refused.stderr
+    cli(workdir, "kb", "edit", "1", "--as", "kari", "--resolution", STEPS)
+    assert "validated" in cli(workdir, "kb", "validate", "1", "--as", "olga").stdout

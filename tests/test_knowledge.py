@@ -243,6 +243,42 @@ def test_every_removal_is_kept_where_it_was_taken_from_and_one_can_be_put_back(s
         capture.restore_removal(drafted, signature.id, agent)
 
 
+def test_a_draft_takes_the_agents_title_and_steps_and_a_copied_account_waits_for_a_rewrite(setup):
+    config, agent, reviewer = setup
+    note = Note(situation="Kari Hansen's printer showed offline after the Windows update on Tuesday.",
+                behaviour="Called Kari Hansen, removed the printer and added it again with the vendor driver.",
+                outcome="It prints again from every office PC.", outcome_kind="resolved",
+                cause="The update swapped the driver", tags=("printer",))
+    given = mail_in(config, "Kari Hansen <kari@kunde.no>", "Skriveren", "Skriveren står som frakoblet.")
+    result = patrol.close(config, given, note, agent,
+                          article_title="Printer shows offline after the Windows update",
+                          article_steps="Open Settings > Printers.\nRemove the printer.\nAdd it again with the "
+                                        "vendor driver (not the one Windows offers).").capture
+    drafted = Article.get_by_id(result.article.id)
+    assert drafted.title == "Printer shows offline after the Windows update"
+    assert drafted.resolution.startswith("Open Settings > Printers.\nRemove the printer.")
+    assert not [f for f in knowledge.open_flags(drafted) if f.kind == "rewrite"]
+    copied = mail_in(config, "Per Berg <per@kunde.no>", "VPN kobler ikke til", "VPN-klienten kobler ikke til.")
+    result = patrol.close(config, copied, Note(
+        situation="The VPN client refused to connect from home since Monday.",
+        behaviour="Checked the certificate, renewed it in the portal and restarted the VPN client.",
+        outcome="The VPN connects again from home.", outcome_kind="resolved",
+        cause="The client certificate had expired", tags=("vpn",)), agent, new_article=True).capture
+    assert result.action == "drafted"
+    copy = Article.get_by_id(result.article.id)
+    (flag,) = [f for f in knowledge.open_flags(copy) if f.kind == "rewrite"]
+    assert "diary" in flag.detail and flag.raised_by_id is None  # "Called ..., removed ...": the agent's account
+    with pytest.raises(ArticleRefused, match="open flags"):
+        knowledge.transition(copy, "validate", reviewer)
+    knowledge.edit_article(copy, dataclasses.replace(ArticleText.of(copy.primary), cause="An expired certificate."),
+                           agent)
+    assert [f.kind for f in knowledge.open_flags(copy)] == ["rewrite"]  # the resolution was not touched
+    knowledge.edit_article(copy, dataclasses.replace(ArticleText.of(Article.get_by_id(copy.id).primary),
+                                                     resolution="Open the portal.\nRenew the certificate."), agent)
+    assert knowledge.open_flags(copy) == []
+    assert knowledge.transition(copy, "validate", reviewer).state == "validated"
+
+
 def test_a_different_problem_with_shared_words_drafts_its_own_article(setup):
     config, agent, _ = setup
     first = mail_in(config, "a@example.org", "Printer prints blank pages",
@@ -690,8 +726,8 @@ def test_the_report_gives_link_rate_reuse_vs_create_and_sbo_completeness(setup):
     assert kari["reuse_vs_create"] == 2.0 and kari["improved"] == 1 and kari["sbo_completeness"] == 1.0
     assert (olga["closed"], olga["linked"], olga["flagged"], olga["sbo_completeness"]) == (1, 0, 1, 0.0)
     assert figures["team"]["link_rate"] == 0.75
-    (health,) = kb_figures.article_health()
-    assert (health["reuse_count"], health["open_flags"], health["days_since_validation"]) == (2, 1, None)
+    (health,) = kb_figures.article_health()  # flags: the one raised, and drafting's rewrite (a copied account)
+    assert (health["reuse_count"], health["open_flags"], health["days_since_validation"]) == (2, 2, None)
     assert health["last_used_at"] is not None
 
 

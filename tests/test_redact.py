@@ -609,3 +609,28 @@ def test_third_persons_go_whole_or_by_their_last_name_and_common_words_stay():
 def test_the_names_under_a_signature_are_found(signature, names):
     from daemon.knowledge.redact import signature_names
     assert signature_names(f"The printer is offline again.\n\n{signature}") == names
+
+
+def test_a_line_left_with_only_placeholders_and_labels_is_dropped_and_nothing_else():
+    text = ("Принтер не печатает после обновления.\nИван Петров, тел. +7 916 123-45-67\nE-post: kari@kunde.no\n"
+            "Ring meg på 22 33 44 55 i dag.")
+    result = redact(text, names=["Иван Петров"])
+    assert result.text == "Принтер не печатает после обновления.\nRing meg på [phone] i dag."
+    assert result.occurrences == (Removed("phone", "22 33 44 55"),)  # the placeholders left in the text
+    assert {r.kind for r in result.removed} == {"name", "phone", "email"}  # everything taken out is reported
+    assert redact("tel. +47 22 33 44 55").text == "tel. [phone]"  # all there is: kept, never emptied
+
+
+def test_what_the_agent_wrote_as_steps_or_as_a_diary_is_told_apart():
+    from daemon.knowledge.voice import reads_as_diary
+    for diary in ("Called Kari, opened the settings, reinstalled the driver.",
+                  "I restarted the spooler and it worked.",
+                  "Ringte kunden, åpnet innstillingene og installerte driveren på nytt.",
+                  "Позвонил клиенту, открыл настройки, переустановил драйвер."):
+        assert reads_as_diary(diary), diary
+    for steps in ("Open Devices.\nRemove the printer.\nInstall the vendor driver again.",
+                  "Åpne Enheter. Fjern skriveren. Installer driveren på nytt.",
+                  "Откройте «Устройства». Удалите принтер. Установите драйвер заново.",
+                  "Delete the cached credentials. Update Outlook. Create a new profile.",
+                  "Ask the user to log in again. Reset the password if needed.", ""):
+        assert not reads_as_diary(steps), steps

@@ -94,6 +94,14 @@ def test_from_mail_to_reviewed_report_and_validated_article(browser, desk, relay
     page.fill("textarea[name=outcome]", "Pages print again: the update had put a generic driver in place.")
     page.select_option("select[name=outcome_kind]", "resolved")
     page.fill("input[name=tags]", "printer, driver")
+    # The article's title and steps start as the note's words; the agent states the problem and the steps.
+    assert page.input_value("input[name=article_title]") == (
+        "Åse's third-floor printer printed blank pages after the update.")
+    assert page.input_value("textarea[name=article_steps]") == (
+        "Reinstalled the vendor's printer driver and printed a test page.")
+    page.fill("input[name=article_title]", "The printer prints blank pages after the Windows update")
+    page.fill("textarea[name=article_steps]", "Open Devices and Printers.\nRemove the printer.\n"
+                                              "Install the vendor's driver again and print a test page.")
     page.click("#close button[type=submit]")
     page.wait_for_selector("text=Closed with patrol report")
     shot(page, tmp_path, "05-closed")
@@ -126,7 +134,9 @@ def test_from_mail_to_reviewed_report_and_validated_article(browser, desk, relay
     page.click("button[value=validate]")
     page.wait_for_selector(".badge.validated")
     shot(page, tmp_path, "09-validated")
-    assert Article.get_by_id(article.id).state == "validated"
+    validated = Article.get_by_id(article.id)
+    assert validated.state == "validated" and validated.title == "The printer prints blank pages after the Windows update"
+    assert validated.resolution.startswith("Open Devices and Printers.\nRemove the printer.")
 
     page.goto(f"{base}/reports/")
     images = page.locator(".charts img")

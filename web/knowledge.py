@@ -144,6 +144,7 @@ def _words() -> dict[str, str]:
         "inaccurate": pgettext("article flag", "inaccurate"), "outdated": pgettext("article flag", "outdated"),
         "duplicate": pgettext("article flag", "duplicate"), "wrong": pgettext("article flag", "wrong"),
         "incomplete": pgettext("article flag", "incomplete"), "reopened": pgettext("article flag", "reopened"),
+        "rewrite": pgettext("article flag", "needs rewriting as steps"),
     }
 
 

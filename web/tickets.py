@@ -224,7 +224,7 @@ def close(number: int):
     ticket = _ticket(number)
     values = {key: request.form.get(key, "") for key in (
         "situation", "behaviour", "outcome", "outcome_kind", "cause", "tags", "status", "article",
-        "flag_kind", "flag_detail", "choice")}
+        "flag_kind", "flag_detail", "choice", "article_title", "article_steps")}
     values["tell_behaviour"] = request.form.get("tell_behaviour") == "1"
     values["notify"] = request.form.get("notify") == "1"
     errors: dict[str, str] = {}
@@ -236,7 +236,8 @@ def close(number: int):
         try:
             report = patrol.close(_config(), ticket, _note(values), me(), status=values["status"] or "solved",
                                   notify=values["notify"], article=article, article_flag=flag,
-                                  new_article=values["choice"] == "new")
+                                  new_article=values["choice"] == "new", article_title=values["article_title"],
+                                  article_steps=values["article_steps"])
         except ChooseArticle as exc:
             choices = [(found, round(score * 100)) for found, score in exc.candidates]
             errors["choice"] = _("Was it one of these articles? Pick the one that solved it, or say none did.")

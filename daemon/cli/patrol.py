@@ -77,9 +77,14 @@ def _refused(exc: patrol.NoteRefused) -> None:
               help="Flag that article in the same step, e.g. 'outdated:step 3 names the old menu'.")
 @click.option("--new-article", is_flag=True,
               help="None of the articles closing asks about solved it: draft a new one from the note.")
+@click.option("--title", "article_title", default="", metavar="TEXT",
+              help="A draft's title: the problem as the customer would search for it.")
+@click.option("--steps", "article_steps", default="", metavar="TEXT",
+              help="A draft's resolution: the steps the customer takes (without it, the behaviour is copied "
+                   "and the draft is marked for your rewrite).")
 @pass_app
 def close_command(app: App, ref, status, tell_behaviour, no_notice, username, article_id, flag_text, new_article,
-                  **values):
+                  article_title, article_steps, **values):
     """Solve or close ticket REF with its SBO note (the patrol report).
 
     The note's situation, behaviour and outcome must each say something; a
@@ -96,7 +101,8 @@ def close_command(app: App, ref, status, tell_behaviour, no_notice, username, ar
     article = knowledge.get_article(article_id) if article_id else None
     try:
         report = patrol.close(app.config, ticket, note, active_user(username), status=status, notify=not no_notice,
-                              article=article, article_flag=parse_flag(flag_text), new_article=new_article)
+                              article=article, article_flag=parse_flag(flag_text), new_article=new_article,
+                              article_title=article_title, article_steps=article_steps)
     except knowledge.ChooseArticle as exc:
         click.echo(f"patroldesk: ticket #{ticket.number} may be a problem the knowledge base knows; nothing was "
                    "written. Close again with --article ID for the one that solved it, or --new-article:", err=True)

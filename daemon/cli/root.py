@@ -18,7 +18,7 @@ import peewee
 from daemon import logs
 from daemon.config import EMBEDDED, Config, load_config
 from daemon.errors import ConfigError, NoInstallation, PatroldeskError
-from daemon.knowledge import article_replies, capture
+from daemon.knowledge import article_replies, capture, open_flags
 from daemon.store import db
 from daemon.store.models import User
 
@@ -160,6 +160,9 @@ def echo_capture(result: capture.Capture, number: int, note=None) -> None:
                        + "; ".join(f"{r.kind} {r.text!r}" for r in result.removed))
         if result.searched:
             click.echo("  your searches, offered as keywords: " + ", ".join(result.searched))
+        rewrite = [flag for flag in open_flags(article) if flag.kind == "rewrite"]
+        if rewrite:
+            click.echo(f"  marked for your rewrite before it is validated: {rewrite[0].detail}")
         click.echo(f"  read it: patroldesk kb show {article.id}; improve it: patroldesk kb edit {article.id} ...")
     elif result.action in ("reused", "linked"):
         how = f" (alike {result.score:.0%})" if result.action == "reused" else ""

@@ -39,6 +39,7 @@ from peewee import JOIN, fn
 from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
+from daemon.knowledge.voice import reads_as_diary
 from daemon.knowledge.search import (
     clear as clear_index, index as index_article, index_for_suggestions, unindex_for_suggestions,
 )
@@ -320,6 +321,7 @@ def edit_article(article: Article, text: ArticleText, author: User, ticket: Tick
     with database.atomic():
         locked = _for_update(article.id)
         variant = ArticleVariant.get_by_id(variant.id)
+        resolution_before = variant.resolution
         for key, value in _columns(text).items():
             setattr(variant, key, value)
         if variant.state == "validated" and not reviewer:
@@ -327,7 +329,20 @@ def edit_article(article: Article, text: ArticleText, author: User, ticket: Tick
         variant.updated_at = utcnow()
         variant.save()
         _changed(locked, variant, author, ticket, note)
+        if variant.resolution != resolution_before:
+            _settle_rewrite(locked, variant, author)
     return get_article(article.id)
+
+
+def _settle_rewrite(article: Article, variant: ArticleVariant, author: User) -> None:
+    """An edit that rewrites the resolution so that it reads as steps for the customer clears the rewrite
+    flag drafting raised; a resolution still written as a diary keeps it."""
+    if reads_as_diary(variant.resolution, variant.language):
+        return
+    ArticleFlag.update(cleared_by=author.id, cleared_at=utcnow(),
+                       clear_note="the resolution was rewritten as steps for the customer").where(
+        (ArticleFlag.article == article.id) & (ArticleFlag.kind == "rewrite") & ArticleFlag.raised_by.is_null()
+        & ArticleFlag.cleared_at.is_null()).execute()
 
 
 def transition(article: Article, action: str, user: User, note: str = "", language: str | None = None) -> Article:

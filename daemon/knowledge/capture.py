@@ -47,6 +47,7 @@ from daemon.knowledge.words import (
     concept_counts, content_words, cosine, idf, keywords as weighted_keywords, query_groups, term_counts,
 )
 from daemon.knowledge.redact import PLACEHOLDER_RE, PLACEHOLDERS, Removed, redact, signature_names
+from daemon.knowledge.voice import reads_as_diary
 from daemon.languages import N_
 from daemon.mail.language import detect
 from daemon.outbound import TemplateRefused
@@ -118,13 +119,14 @@ def _earlier_links(ticket: Ticket) -> list:
 
 
 def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User | None,
-             article: Article | None = None, flag=None) -> Capture:
+             article: Article | None = None, flag=None, wording: tuple[str, str] = ("", "")) -> Capture:
     """Link the closed ticket to `article` (raising `flag` on it, a kb_replies.Flag), to a matching
     article, or to a new draft; in a savepoint, so a failure here is reported (and on the
-    ticket's trail) but never stops the close."""
+    ticket's trail) but never stops the close. `wording`: the draft's title and its steps for the
+    customer as the agent wrote them on closing, when they did."""
     try:
         with database.atomic():
-            found = _capture(config, ticket, report, agent, article)
+            found = _capture(config, ticket, report, agent, article, wording)
             if flag is not None and article is not None:
                 raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
             return found
@@ -137,7 +139,7 @@ def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User |
         return Capture("failed", reason=reason)
 
 
-def _capture(config, ticket, report, agent, article) -> Capture:
+def _capture(config, ticket, report, agent, article, wording=("", "")) -> Capture:
     if article is not None:
         link_article(article, ticket, "reused", agent, report=report)
         return Capture("linked", article)
@@ -159,7 +161,7 @@ def _capture(config, ticket, report, agent, article) -> Capture:
         link_article(found, ticket, "reused", agent, report=report)
         return Capture("reused", found, score)
     # Below link_percent the agent was asked before closing (choices) and named no article: a draft.
-    return _draft(config, ticket, report, agent, best_miss=score)
+    return _draft(config, ticket, report, agent, best_miss=score, wording=wording)
 
 
 def draft_for_ticket(config: Config, ticket: Ticket, agent: User, force: bool = False) -> Capture:
@@ -297,7 +299,8 @@ def clean_subject(subject: str) -> str:
 
 # Drafting ---------------------------------------------------------------------
 
-def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | None, best_miss: float) -> Capture:
+def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | None, best_miss: float,
+           wording: tuple[str, str] = ("", "")) -> Capture:
     ours = own_domains(config)
     found = ticket_words(ticket, ours)
     names = (*found.names, *_agent_names(agent))
@@ -320,6 +323,12 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
     fields = _render_fields(config, {
         "ticket": {"number": ticket.number, "subject": subject, "group": ticket.group_name or ""},
         "customer_words": customer_words, "note": note, "title": _title(subject, note["situation"])})
+    title, steps = " ".join((wording[0] or "").split()), (wording[1] or "").strip()
+    if title:  # the problem as the agent stated it on closing
+        fields["title"] = " ".join(clean(title).split())[:300]
+    edited = bool(steps) and " ".join(steps.split()) != " ".join((report.behaviour or "").split())
+    if steps:  # the steps for the customer the agent wrote on closing
+        fields["resolution"] = clean(steps)
     places = {name: _unmark(value, marked) for name, value in fields.items()}  # field -> (text, removals in order)
     fields = {name: text for name, (text, _) in places.items()}
     searched = _searched_words(ticket)
@@ -334,7 +343,21 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
                              language=language)
     link_article(article, ticket, "created", agent, report=report)
     _record_removals(article, language, places, [r for r in removed if r.kind not in PLACEHOLDERS])
+    _mark_for_rewrite(article, text.resolution, language, edited)
     return Capture("drafted", article, best_miss, removed=tuple(removed), searched=tuple(searched))
+
+
+def _mark_for_rewrite(article: Article, resolution: str, language: str, edited: bool) -> None:
+    """A resolution that is the agent's account, not steps for the customer, waits in the review queue
+    with a rewrite flag (cleared by the edit that makes it read as steps)."""
+    if reads_as_diary(resolution, language):
+        why = ("the resolution reads as the agent's diary (first person, past tense): rewrite it as the steps "
+               "the customer takes")
+    elif not edited:
+        why = "the resolution is the closing note's behaviour as it was written: make it steps for the customer"
+    else:
+        return
+    raise_flag(article, "rewrite", None, detail=why)
 
 
 # What drafting took out, where, and putting one back ---------------------------------

@@ -18,8 +18,11 @@
   distinct kind and text, with the exact text that was taken out;
 - line breaks are kept, runs of blank lines collapse to one, the ends are
   stripped; nothing is reflowed;
-- text with real content never comes back empty: if dropping the greeting and
-  the signature would leave nothing, they stay and only placeholders go in;
+- a line left with nothing but placeholders, labels and punctuation
+  ("[name], тел. [phone]") is dropped whole;
+- text with real content never comes back empty: if dropping the greeting,
+  the signature and such lines would leave nothing, they stay and only
+  placeholders go in;
 - it never raises, whatever the text.
 
 It is a heuristic tuned to English, Norwegian and Russian mail. Where it must
@@ -88,25 +91,46 @@ def redact(text: str, names: Iterable[str] = (), tag_format: str = "[#{ref}]", k
                        order_pattern, tuple(full_names))
     result = _assemble(lines, _line_kinds(lines), finders)
     if text.strip() and not result.text:
-        result = _assemble(lines, [None] * len(lines), finders)
+        result = _assemble(lines, [None] * len(lines), finders, drop_debris=False)
     return result
 
 
 # Putting the result together ----------------------------------------------
 
-def _assemble(lines: list[str], kinds: list[str | None], finders: list[tuple[str, Finder]]) -> Redacted:
+def _assemble(lines: list[str], kinds: list[str | None], finders: list[tuple[str, Finder]],
+              drop_debris: bool = True) -> Redacted:
     """Lines with a kind are dropped as one block per run; the others get placeholders."""
     found: list[tuple[int, int, Removed]] = []
     kept: list[str] = []
+    debris: set[int] = set()
     for index, line in enumerate(lines):
         if kinds[index] is None:
             replaced, removals = _replace_inline(line, finders)
-            kept.append(replaced)
             found += [(index, column, removed) for column, removed in removals]
-    inline = tuple(removed for _, _, removed in sorted(found, key=lambda item: (item[0], item[1])))
+            if drop_debris and removals and _only_debris(replaced):
+                debris.add(index)  # "[name], тел. [phone]": nothing left to say once the specifics went
+                continue
+            kept.append(replaced)
+    inline = tuple(removed for index, _, removed in sorted(found, key=lambda item: (item[0], item[1]))
+                   if index not in debris)
     found += [(index, 0, removed) for index, removed in _blocks(lines, kinds)]
     found.sort(key=lambda item: (item[0], item[1]))
     return Redacted(_tidy(kept), _unique(removed for _, _, removed in found), inline)
+
+
+# What stays of a line of contact details once they are taken out: labels, joins and punctuation.
+_DEBRIS_WORDS = frozenset("""
+    tel tlf telefon phone mobile mob mobil cell fax e-mail email e-post epost mail post address adresse name navn
+    contact kontakt kontaktinfo org nr no iban vat mva card kort order ordre ref and or og eller at på
+    тел телефон моб мобильный факс почта эл адрес имя контакт контакты инн заказ карта и или
+    """.split())
+
+
+def _only_debris(line: str) -> bool:
+    """Whether a line with placeholders in it says nothing else (labels, joins and punctuation only)."""
+    rest = PLACEHOLDER_RE.sub(" ", line)
+    words = [word for word in re.findall(r"[^\W_]+(?:-[^\W_]+)*", rest.lower()) if word not in _DEBRIS_WORDS]
+    return not words
 
 
 def _blocks(lines: list[str], kinds: list[str | None]) -> Iterator[tuple[int, Removed]]:

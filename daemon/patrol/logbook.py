@@ -149,7 +149,8 @@ def _normal(text: str) -> str:
 
 def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status: str = "solved",
           notify: bool = True, written_at: dt.datetime | None = None, article=None,
-          article_flag=None, new_article: bool = False) -> PatrolReport:
+          article_flag=None, new_article: bool = False, article_title: str = "",
+          article_steps: str = "") -> PatrolReport:
     """Solve (or close) a ticket with its closing SBO note: one transaction writes the report,
     the new status, the trail, the knowledge captured (daemon.knowledge.capture: the ticket linked to
     `article`, flagged with `article_flag`, to a matching article, or to a new draft;
@@ -160,7 +161,9 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
     Raises NoteRefused for a weak note, PatroldeskError for a ticket already solved or closed,
     TemplateRefused when the solved notice does not render, knowledge.ChooseArticle when articles are
     alike enough to ask about (name one as `article`, or say `new_article` for a draft); nothing is
-    written then.
+    written then. `article_title` and `article_steps`: a draft's title (the problem as the customer
+    would search for it) and its resolution as steps for the customer; left out, the draft is made
+    from the note and flagged for the agent's rewrite.
     """
     if status not in ("solved", "closed"):
         raise PatroldeskError(N_("a ticket is closed as solved or closed, not %(status)r", status=status))
@@ -193,7 +196,8 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
                                 written_at=written_at)
         Ticket.update(status=status, updated_at=utcnow()).where(Ticket.id == current.id).execute()
         tickets.audit(current, status, {"report": report.id, "outcome_kind": note.outcome_kind}, actor=agent)
-        report.capture = knowledge.on_close(config, current, report, agent, article=article, flag=article_flag)
+        report.capture = knowledge.on_close(config, current, report, agent, article=article, flag=article_flag,
+                                            wording=(article_title, article_steps))
         if refusal:  # closing must not fail for a notice that cannot go anywhere; the trail says why
             tickets.audit(current, "solved notice not sent", {"reason": refusal}, actor=agent)
         elif notify:

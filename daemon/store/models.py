@@ -378,7 +378,7 @@ class PolicyFiring(BaseModel):
 # published: visible to customers; archived: retired, kept. A variant has one of these states; the
 # article has the furthest of its variants' (ARTICLE_STATES is ordered, archived only when all are).
 ARTICLE_STATES = ("draft", "not_validated", "validated", "published", "archived")
-FLAG_KINDS = ("inaccurate", "outdated", "duplicate", "wrong", "incomplete", "reopened")
+FLAG_KINDS = ("inaccurate", "outdated", "duplicate", "wrong", "incomplete", "reopened", "rewrite")
 LINK_KINDS = ("created", "reused", "reply")
 _PROGRESS_RANK = {"published": 0, "validated": 1, "not_validated": 2, "draft": 3, "archived": 4}
 

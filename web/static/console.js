@@ -81,6 +81,21 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
     });
   });
+  // The close form's article fields start as the note's words (the title as the situation's first
+  // sentence, the steps as the behaviour) until the agent writes their own.
+  document.querySelectorAll("form[data-article-from-note]").forEach(function (form) {
+    [["article_title", "situation", true], ["article_steps", "behaviour", false]].forEach(function (pair) {
+      var target = form.elements[pair[0]], source = form.elements[pair[1]];
+      if (!target || !source) { return; }
+      var own = target.value.trim() !== "";
+      target.addEventListener("input", function () { own = target.value.trim() !== ""; });
+      source.addEventListener("input", function () {
+        if (own) { return; }
+        var text = source.value.trim();
+        target.value = pair[2] ? text.split(/(?<=[.!?\u2026])\s/)[0] : text;
+      });
+    });
+  });
   // A select that submits its form when changed (the queue's filters).
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });
