@@ -210,3 +210,7 @@ def test_a_draft_copied_from_the_agents_account_waits_for_a_rewrite_before_it_is
     assert refused.returncode == 1 and "flag" in refused.stderr
     cli(workdir, "kb", "edit", "1", "--as", "kari", "--resolution", STEPS)
     assert "validated" in cli(workdir, "kb", "validate", "1", "--as", "olga").stdout
+    (new,) = json.loads(cli(workdir, "kb", "new", "--json").stdout)  # a problem met for the first time
+    assert (new["article"], new["ticket"], new["tickets"], new["state"]) == (1, first, 1, "validated")
+    lines = cli(workdir, "kb", "new", "--csv").stdout.splitlines()
+    assert lines[0] == "article,title,state,languages,created_at,ticket,tickets,tags" and len(lines) == 2

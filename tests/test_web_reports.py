@@ -374,3 +374,35 @@ def test_an_unknown_chart_is_not_found_and_a_bad_period_draws_the_default(consol
     assert client.get("/reports/charts/secrets.svg").status_code == 404
     root, _ = _svg(client, "volume", "?days=oops")
     assert (TODAY - dt.timedelta(days=29)).isoformat() in _texts(root)
+
+
+def test_new_problems_of_the_period_export_as_csv_and_the_weeks_show_new_against_known(console):
+    import csv
+    import io
+
+    from daemon.knowledge import articles as knowledge
+    from daemon.knowledge.articles import ArticleText
+    from daemon.mail.parse import Address
+    from daemon.tickets import lifecycle as tickets
+    config = console.app.config["PATROLDESK"]
+    agent = console.people["agent"]
+    customer = tickets.customer_for(Address("Åse", "ase@example.no"))
+    first = tickets.open_ticket(customer, "Printer offline", "help@example.no", config.threading.first_number)
+    again = tickets.open_ticket(customer, "Printer offline again", "help@example.no", config.threading.first_number)
+    drafted = knowledge.create_article(ArticleText(title="Printer shows offline after the update",
+                                                   issue="Offline since Tuesday.", environment="printer, windows"),
+                                       agent, ticket=first)
+    knowledge.link(drafted, first, "created", agent)
+    knowledge.link(drafted, again, "reused", agent)
+    knowledge.create_article(ArticleText(title="Written by hand, from no ticket", issue="Asked in a meeting."), agent)
+    client = console.client("reviewer")
+    page = client.get("/reports/?days=30").get_data(as_text=True)
+    assert "/reports/new-problems.csv?days=30" in page and "known, %" in page
+    response = client.get("/reports/new-problems.csv?days=30")
+    assert response.status_code == 200 and response.content_type.startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(r["article"], r["title"], r["ticket"], r["tickets"], r["tags"]) for r in rows] == [
+        (str(drafted.id), "Printer shows offline after the update", str(first.number), "2", "printer, windows")]
+    (week,) = [w for w in dashboard.knowledge(dashboard.period(30)) if w.reused or w.created]
+    assert (week.reused, week.created, week.known_share) == (1, 1, 0.5)
+    assert console.client("agent").get("/reports/new-problems.csv").status_code == 403

@@ -12,6 +12,8 @@ chart names no other place at all.
 """
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -129,8 +131,10 @@ def _link_rate(span: Period) -> Table:
 
 def _reuse(span: Period) -> Table:
     weeks = _knowledge(span)
-    return Table(_("Week of"), [w.week for w in weeks], [Column(_("reused"), [w.reused for w in weeks]),
-                                                         Column(_("created"), [w.created for w in weeks])])
+    return Table(_("Week of"), [w.week for w in weeks], [
+        Column(_("reused"), [w.reused for w in weeks]), Column(_("created"), [w.created for w in weeks]),
+        Column(_("known, %"), [None if w.known_share is None else round(w.known_share * 100) for w in weeks],
+               charted=False)])
 
 
 def _gaps(span: Period) -> Table:
@@ -241,6 +245,22 @@ def dashboard():
     return render_template("reports/dashboard.html", title=_("Reports"), span=span, charts=charts, problem=problem,
                            typed=request.args.get("days") or str(span.days),
                            shortest=figures.SHORTEST, longest=figures.LONGEST)
+
+
+@blueprint.route("/new-problems.csv")
+@requires("reviewer")
+def new_problems_csv():
+    """The period's new problems (articles drafted from a ticket), for product teams' spreadsheets."""
+    span, _problem = _period()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    columns = ("article", "title", "state", "languages", "created_at", "ticket", "tickets", "tags")
+    writer.writerow(columns)
+    for row in figures.new_problems(span):
+        writer.writerow([" ".join(row[key]) if key == "languages" else row[key] for key in columns])
+    response = Response(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="new-problems-{span.days}-days.csv"'
+    return response
 
 
 @blueprint.route("/charts/<name>.svg")

@@ -7,6 +7,7 @@ text take --language (needed only when the article has several variants).
 """
 from __future__ import annotations
 
+import csv
 import sys
 from pathlib import Path
 
@@ -437,6 +438,35 @@ def kb_gaps(app: App, since, min_searches, limit, as_json):
                    f"({gap.age_days()} days ago), last {gap.last_at:%Y-%m-%d}")
         for other in gap.wordings[1:]:
             click.echo(f"        also {other!r}")
+
+
+@kb_group.command("new")
+@click.option("--since", type=click.DateTime(("%Y-%m-%d",)), help="From this day on (default: everything).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header line, for a spreadsheet.")
+@pass_app
+def kb_new(app: App, since, as_json, as_csv):
+    """The problems met for the first time (articles drafted from a ticket), for product teams: what is
+    new, and how many tickets came to each since."""
+    app.database()
+    found = figures.new_problems(since=since)
+    if as_json:
+        print_json(found)
+        return
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(NEW_PROBLEM_COLUMNS)
+        for row in found:
+            writer.writerow([" ".join(row[key]) if key == "languages" else row[key] for key in NEW_PROBLEM_COLUMNS])
+        return
+    if not found:
+        click.echo("no new problem in the period")
+    for row in found:
+        click.echo(f"{row['article']:>5}  {row['created_at'][:10]}  ticket #{row['ticket']}  "
+                   f"{row['tickets']:>3} ticket(s)  {row['state']:<13} {row['title']}")
+
+
+NEW_PROBLEM_COLUMNS = ("article", "title", "state", "languages", "created_at", "ticket", "tickets", "tags")
 
 
 @kb_group.command("report")

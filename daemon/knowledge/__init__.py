@@ -23,7 +23,7 @@ from daemon.knowledge.article_replies import told_article
 from daemon.knowledge.capture import (
     ChooseArticle, choices, on_close, removals_of, restore_removal, suggest_again, suggestions_for,
 )
-from daemon.knowledge.figures import Gap, gaps
+from daemon.knowledge.figures import Gap, gaps, new_problems
 from daemon.knowledge.search import suggest
 
 __all__ = [
@@ -33,5 +33,5 @@ __all__ = [
     "missing_languages", "open_flag_counts", "open_flags", "public_url", "raise_flag", "reindex_all", "revisions",
     "ticket_reopened", "transition", "unlink",
     "ChooseArticle", "choices", "on_close", "removals_of", "restore_removal", "suggest_again", "suggestions_for",
-    "Gap", "gaps", "suggest", "told_article",
+    "Gap", "gaps", "new_problems", "suggest", "told_article",
 ]

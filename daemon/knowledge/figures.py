@@ -170,6 +170,24 @@ def _gap(members: list, numbers: dict[int, int]) -> Gap:
                wordings=tuple(ordered), ticket_numbers=tuple(numbers[t] for t in tickets if t in numbers))
 
 
+def new_problems(since: dt.datetime | None = None) -> list[dict]:
+    """The articles drafted from a ticket since `since` (the problems met for the first time), oldest
+    first: number, title, state, languages, when, the ticket it came from, tickets linked to it since,
+    and the tags it was filed under (its environment's first line)."""
+    query = Article.select().where(Article.source_ticket.is_null(False)).order_by(Article.created_at, Article.id)
+    if since:
+        query = query.where(Article.created_at >= since)
+    articles = Article.with_variants(list(query))
+    counts = Counter(link.article_id for link in ArticleLink.select(ArticleLink.article).where(
+        ArticleLink.article.in_([a.id for a in articles])))
+    numbers = dict(Ticket.select(Ticket.id, Ticket.number).where(
+        Ticket.id.in_([a.source_ticket_id for a in articles])).tuples())
+    return [{"article": a.id, "title": a.title, "state": a.state, "languages": sorted(a.languages),
+             "created_at": _iso(a.created_at), "ticket": numbers.get(a.source_ticket_id),
+             "tickets": counts.get(a.id, 0),
+             "tags": (a.primary.environment.splitlines() or [""])[0] if a.primary else ""} for a in articles]
+
+
 @dataclass(frozen=True)
 class LanguageGap:
     """An article that readers of `language` were sent to (linked or suggested on their tickets) and that

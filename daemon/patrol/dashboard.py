@@ -255,6 +255,12 @@ class WeekKnowledge:
     def link_rate(self) -> float | None:
         return round(self.linked / self.closed, 3) if self.closed else None
 
+    @property
+    def known_share(self) -> float | None:
+        """New against known: of the week's tickets solved with an article, the share whose article existed."""
+        solved = self.reused + self.created
+        return round(self.reused / solved, 3) if solved else None
+
 
 def knowledge(span: Period) -> list[WeekKnowledge]:
     """Per week: closed tickets and how many are linked to an article; reuses and creations of links."""
@@ -272,6 +278,12 @@ def knowledge(span: Period) -> list[WeekKnowledge]:
     closes = {week: (int(count), int(linked)) for week, count, linked in closed}
     uses = {week: (int(reused), int(created)) for week, reused, created in links}
     return [WeekKnowledge(week, *closes.get(week, (0, 0)), *uses.get(week, (0, 0))) for week in span.week_keys()]
+
+
+def new_problems(span: Period) -> list[dict]:
+    """The problems first met in the period: the articles drafted from a ticket then, oldest first, with
+    how many tickets came to them since (for product teams: what is new, and how often it is met)."""
+    return kb.new_problems(since=dt.datetime.combine(span.first_day, dt.time()))
 
 
 def gaps(span: Period, limit: int = 10) -> list[kb.Gap]:
