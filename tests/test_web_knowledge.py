@@ -416,3 +416,24 @@ def test_the_composer_sends_an_articles_template_in_the_closest_language_and_say
     (told,) = AuditEvent.select().where(AuditEvent.action == "article sent in another language")
     assert (told.ticket_id, told.actor_id) == (ticket.id, console.people["agent"].id)
     assert '"customer_language": "ru"' in told.detail and '"language": "en"' in told.detail
+
+
+def test_the_review_queue_lists_articles_unused_flagged_or_reopened_against(console):
+    import datetime as dt
+
+    from daemon.store.models import utcnow
+    old = written(console, title="Fax machine jams")
+    Article.update(created_at=utcnow() - dt.timedelta(days=120)).where(Article.id == old.id).execute()
+    reopened = written(console, title="VPN drops every hour")
+    Article.update(reopen_count=2).where(Article.id == reopened.id).execute()
+    flagged = written(console, title="Printer prints blank pages")
+    knowledge.raise_flag(flagged, "outdated", console.people["agent"], "The menu moved.")
+    fresh = written(console, title="Outlook asks for the password")
+    rows = figures.content_health()
+    assert [(r["article"], r.get("unused_days"), r.get("reopened"), r.get("open_flags")) for r in rows] == [
+        (reopened.id, None, 2, None), (flagged.id, None, None, 1), (old.id, 120, None, None)]
+    page = text(console.client("reviewer").get("/kb/review"))
+    assert "Content health" in page and "not used in 120 days" in page and "reopened against 2 times" in page
+    assert "1 open flag" in page and "Outlook asks for the password" not in page.split("Content health")[1].split(
+        "Open flags")[0]
+    assert fresh.id not in {r["article"] for r in rows}

@@ -170,6 +170,33 @@ def _gap(members: list, numbers: dict[int, int]) -> Gap:
                wordings=tuple(ordered), ticket_numbers=tuple(numbers[t] for t in tickets if t in numbers))
 
 
+UNUSED_DAYS = 90  # an article no ticket was linked to for this long is listed for the reviewers
+
+
+def content_health(now: dt.datetime | None = None, unused_days: int = UNUSED_DAYS, limit: int = 50) -> list[dict]:
+    """The articles that need a reviewer's look (KCS content health): not used in `unused_days` days (or
+    never, once that old), with open flags, or with tickets that came back after closing with them. Most
+    reasons first, then the most reopened; each with why."""
+    now = now or utcnow()
+    stale = now - dt.timedelta(days=unused_days)
+    flags = Counter(f.article_id for f in ArticleFlag.select(ArticleFlag.article).where(
+        ArticleFlag.cleared_at.is_null()))
+    found = []
+    for article in Article.select().where(Article.state != "archived"):
+        reasons = {}
+        if (article.last_used_at or article.created_at) < stale:
+            reasons["unused_days"] = (now - (article.last_used_at or article.created_at)).days
+        if flags.get(article.id):
+            reasons["open_flags"] = flags[article.id]
+        if article.reopen_count:
+            reasons["reopened"] = article.reopen_count
+        if reasons:
+            found.append({"article": article.id, "title": article.title, "state": article.state,
+                          "last_used_at": _iso(article.last_used_at), **reasons})
+    found.sort(key=lambda row: (-(len(row) - 4), -row.get("reopened", 0), -row.get("open_flags", 0), row["article"]))
+    return found[:limit]
+
+
 def new_problems(since: dt.datetime | None = None) -> list[dict]:
     """The articles drafted from a ticket since `since` (the problems met for the first time), oldest
     first: number, title, state, languages, when, the ticket it came from, tickets linked to it since,
