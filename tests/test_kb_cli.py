@@ -20,6 +20,14 @@ tags = ["printer", "toner"]
 STEPS = "Open the printer's front cover.\nPull the orange sealing strip off the new toner cartridge.\nPrint a test page."
 
 
+def a_desk_with_kari_and_olga(workdir) -> None:
+    """A new installation with an agent (kari), a reviewer (olga) and the closing note in note.toml."""
+    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
+    cli(workdir, "user", "add", "kari", "--role", "agent", "--password-stdin", input="korrekt-hest-batteri\n")
+    cli(workdir, "user", "add", "olga", "--role", "reviewer", "--password-stdin", input="korrekt-hest-batteri\n")
+    (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
+
+
 def open_ticket(workdir, name: str, sender: str, subject: str, body: str) -> int:
     path = write_mail(workdir, name, frm=sender, to="support@example.com", subject=subject, body=body)
     (result,) = json_lines(cli(workdir, "ingest", "--json", str(path)).stdout)
@@ -27,10 +35,7 @@ def open_ticket(workdir, name: str, sender: str, subject: str, body: str) -> int
 
 
 def test_an_agent_closes_drafts_searches_validates_and_replies_from_the_article(workdir):
-    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
-    cli(workdir, "user", "add", "kari", "--role", "agent", "--password-stdin", input="korrekt-hest-batteri\n")
-    cli(workdir, "user", "add", "olga", "--role", "reviewer", "--password-stdin", input="korrekt-hest-batteri\n")
-    (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
+    a_desk_with_kari_and_olga(workdir)
     first = open_ticket(workdir, "a.eml", "Åse Ødegård <ase@example.no>", "Printer gives blank pages",
                         "Hi,\nafter the toner change the hall printer only gives blank pages.\n"
                         "Call me on +47 912 34 567.\n\nRegards,\nÅse Ødegård")
@@ -96,10 +101,7 @@ def test_kb_search_json_gives_real_hits_positive_scores_best_first(workdir, work
 
 
 def test_a_cli_search_whose_article_was_then_used_is_no_gap(workdir):
-    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
-    cli(workdir, "user", "add", "kari", "--role", "agent", "--password-stdin", input="korrekt-hest-batteri\n")
-    cli(workdir, "user", "add", "olga", "--role", "reviewer", "--password-stdin", input="korrekt-hest-batteri\n")
-    (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
+    a_desk_with_kari_and_olga(workdir)
     first = open_ticket(workdir, "a.eml", "ase@example.no", "Printer gives blank pages",
                         "After the toner change the hall printer only gives blank pages.")
     cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml", "--steps", STEPS)
@@ -155,10 +157,7 @@ keywords = ["пустые страницы", "тонер"]
 
 
 def test_a_russian_ticket_gets_a_variant_of_the_article_and_kb_template_warns_until_it_is_checked(workdir):
-    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
-    cli(workdir, "user", "add", "kari", "--role", "agent", "--password-stdin", input="korrekt-hest-batteri\n")
-    cli(workdir, "user", "add", "olga", "--role", "reviewer", "--password-stdin", input="korrekt-hest-batteri\n")
-    (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
+    a_desk_with_kari_and_olga(workdir)
     first = open_ticket(workdir, "a.eml", "ase@example.no", "Printer gives blank pages",
                         "Hi,\nafter the toner change the hall printer only gives blank pages.\n\nRegards,\nÅse")
     cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml", "--steps", STEPS)
@@ -195,10 +194,7 @@ def test_a_russian_ticket_gets_a_variant_of_the_article_and_kb_template_warns_un
 
 
 def test_a_draft_copied_from_the_agents_account_waits_for_a_rewrite_before_it_is_validated(workdir):
-    cli(workdir, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
-    cli(workdir, "user", "add", "kari", "--role", "agent", "--password-stdin", input="korrekt-hest-batteri\n")
-    cli(workdir, "user", "add", "olga", "--role", "reviewer", "--password-stdin", input="korrekt-hest-batteri\n")
-    (workdir / "note.toml").write_text(NOTE, encoding="utf-8")
+    a_desk_with_kari_and_olga(workdir)
     first = open_ticket(workdir, "a.eml", "ase@example.no", "Printer gives blank pages",
                         "After the toner change the hall printer only gives blank pages.")
     closed = cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml",
