@@ -18,9 +18,9 @@ def run(ctx) -> None:
     cfg = ctx.config.knowledge
     if ctx.outcome not in ("created", "threaded") or ctx.automatic or not cfg.suggest:
         return
-    if ctx.outcome == "threaded" and (ctx.message is None or not _from_the_customer(ctx)):
-        return
     if not _any_indexed():
+        return
+    if ctx.outcome == "threaded" and (ctx.message is None or not _from_the_customer(ctx)):
         return
     detected = getattr(ctx, "language", None)  # the language stage's finding, if it ran and could tell
     hits = knowledge.suggestions_for(ctx.config, ctx.mail.subject, ctx.mail.visible_text,
