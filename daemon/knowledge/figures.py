@@ -104,14 +104,20 @@ def gaps(since: dt.datetime | None = None, min_searches: int = 2, limit: int = 2
     wordings = len(set(keys.values())) or 1
     weight = lambda key: idf(spread[key], wordings)  # noqa: E731 - a word many searches share tells less
     groups: list[tuple[frozenset, list]] = []
+    holding: dict[str, list[int]] = defaultdict(list)  # a word -> the groups whose first search has it
     for row in rows:
-        if not keys[row.id]:
+        mine = keys[row.id]
+        if not mine:
             continue
-        best = max(groups, key=lambda group: _alike(group[0], keys[row.id], weight), default=None)
-        if best is not None and _alike(best[0], keys[row.id], weight) >= GAP_ALIKE:
-            best[1].append(row)
+        sharing = {index for key in mine for index in holding[key]}  # only these can be alike enough
+        scored = [(_alike(groups[index][0], mine, weight), -index) for index in sharing]
+        alike, index = max(scored, default=(0.0, 0))
+        if alike >= GAP_ALIKE:
+            groups[-index][1].append(row)
         else:
-            groups.append((keys[row.id], [row]))
+            for key in mine:
+                holding[key].append(len(groups))
+            groups.append((mine, [row]))
     open_groups = [(seed, members) for seed, members in groups if len(members) >= min_searches]
     closing = _articles_since(min((m[0].created_at for _, m in open_groups), default=None))
     still = [members for seed, members in open_groups
