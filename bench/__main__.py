@@ -11,13 +11,15 @@ with article suggestions off and on over the same base, and the largest
 end-to-end run again with those 20,000 checked articles to suggest from;
 then the console's server-side latency over 100,000 tickets and 500,000 messages; last, finding one
 problem across languages (the corpus replay) and what language detection and suggestion cost in ingest;
+the KCS replay of tests/kb_corpus.py worked by an agent (drafts against problems, links made without asking
+and wrong ones, questions asked, suggestion noise, gap groups: bench/capture.py);
 and several daemons on one PostgreSQL database: ingest with 1, 2 and 3 daemons reading one mailbox
 (mails per second and correctness), and how soon a mailbox is read again after its daemon is killed.
 """
 import json
 import sys
 
-from bench import cluster, console, crosslang, ingest, knowledge, pipeline_ingest, race, scale
+from bench import capture, cluster, console, crosslang, ingest, knowledge, pipeline_ingest, race, scale
 
 
 def main(argv: list[str]) -> None:
@@ -39,6 +41,7 @@ def main(argv: list[str]) -> None:
     print(json.dumps(crosslang.corpus_replay(lexicon=False), ensure_ascii=False), flush=True)
     print(json.dumps(crosslang.corpus_replay(), ensure_ascii=False), flush=True)
     print(json.dumps(crosslang.ingest_cost()), flush=True)
+    print(json.dumps(capture.replay()), flush=True)  # the KCS replay: drafts, links, questions, suggestions, gaps
     for daemons in (1, 2, 3):
         print(json.dumps(cluster.throughput(largest, daemons)), flush=True)
     print(json.dumps(cluster.failover()), flush=True)

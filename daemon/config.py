@@ -181,6 +181,7 @@ class KnowledgeConfig:
     suggest: bool = _key(True)  # store the best matching articles on each new ticket
     suggestions: int = _key(3, minimum=1, check=lambda v: None if v <= 20 else "must be at most 20")
     suggest_floor: int = _key(40, minimum=0)  # a suggestion's score, in hundredths, below which it is not shown
+    suggest_share: int = _key(60, minimum=0, check=lambda v: None if v <= 100 else "must be at most 100")
     public_url: str = _key("", check=_url_has_id)  # where customers read a published article
     reopen_flag_after: int = _key(2, minimum=1)  # reopened tickets that flag the article they were closed with
     own_domains: list = _key([], check=_domains_ok)  # product domains kept in articles (support's always are)

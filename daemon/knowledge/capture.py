@@ -520,10 +520,12 @@ _BODY_CHARS = 2000  # as the ingest stage reads a mail: the start says what it i
 
 def suggestions_for(config: Config, subject: str, text: str, language: str = "") -> list:
     """The articles to offer for a mail (search.Hit, best first): at most [knowledge] suggestions, none
-    scoring below suggest_floor."""
+    scoring below suggest_floor, nor below suggest_share of the best one (slots 2 and 3 are not filled
+    for their own sake)."""
     cfg = config.knowledge
-    return [hit for hit in suggest(subject, text[:_BODY_CHARS], cfg.suggestions, language=language)
+    hits = [hit for hit in suggest(subject, text[:_BODY_CHARS], cfg.suggestions, language=language)
             if hit.score * 100 >= cfg.suggest_floor]
+    return [hit for hit in hits if hit.score * 100 >= cfg.suggest_share * hits[0].score] if hits else []
 
 
 def suggest_again(config: Config, limit: int = _REFRESHED_TICKETS) -> int:
