@@ -476,7 +476,7 @@ def asking_tickets(config, agent):
         if item.problem not in drafted:
             drafted[item.problem] = patrol.close(config, ticket, note_of(item), agent, new_article=True,
                                                  notify=False).capture.article.id
-        elif knowledge.choices(config, ticket, note_of(item)):
+        elif (found := knowledge.matches_for_close(config, ticket, note_of(item))) is not None and found.ask:
             yield ticket, item, drafted[item.problem]
 
 

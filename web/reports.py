@@ -253,11 +253,7 @@ def new_problems_csv():
     """The period's new problems (articles drafted from a ticket), for product teams' spreadsheets."""
     span, _problem = _period()
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    columns = ("article", "title", "state", "languages", "created_at", "ticket", "tickets", "tags")
-    writer.writerow(columns)
-    for row in figures.new_problems(span):
-        writer.writerow([" ".join(row[key]) if key == "languages" else row[key] for key in columns])
+    csv.writer(out, lineterminator="\r\n").writerows(figures.new_problems_table(span))
     response = Response(out.getvalue(), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="new-problems-{span.days}-days.csv"'
     return response

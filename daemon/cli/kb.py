@@ -280,9 +280,13 @@ def _transition_command(action: str, help_text: str):
         variants = ", ".join(f"{v.language} {v.state}" for v in article.variant_list)
         click.echo(f"article {article.id} is {article.state} (revision {article.revision}; {variants})")
         if action == "validate":
-            refreshed = knowledge.suggest_again(app.config)
-            if refreshed:
-                click.echo(f"suggestions made again for {refreshed} open ticket(s)")
+            try:
+                refreshed = knowledge.suggest_again(app.config)
+            except Exception as exc:  # noqa: BLE001 - the validation stands; suggestions are a help
+                click.echo(f"warning: the open tickets' suggestions were not made again: {exc}", err=True)
+            else:
+                if refreshed:
+                    click.echo(f"suggestions made again for {refreshed} open ticket(s)")
     return command
 
 
@@ -455,9 +459,7 @@ def kb_new(app: App, since, as_json, as_csv):
         return
     if as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(NEW_PROBLEM_COLUMNS)
-        for row in found:
-            writer.writerow([" ".join(row[key]) if key == "languages" else row[key] for key in NEW_PROBLEM_COLUMNS])
+        writer.writerows([figures.NEW_PROBLEM_COLUMNS, *figures.new_problem_rows(found)])
         return
     if not found:
         click.echo("no new problem in the period")
@@ -465,8 +467,6 @@ def kb_new(app: App, since, as_json, as_csv):
         click.echo(f"{row['article']:>5}  {row['created_at'][:10]}  ticket #{row['ticket']}  "
                    f"{row['tickets']:>3} ticket(s)  {row['state']:<13} {row['title']}")
 
-
-NEW_PROBLEM_COLUMNS = ("article", "title", "state", "languages", "created_at", "ticket", "tickets", "tags")
 
 
 @kb_group.command("report")

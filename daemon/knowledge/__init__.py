@@ -21,9 +21,10 @@ from daemon.knowledge.articles import (
 )
 from daemon.knowledge.article_replies import told_article
 from daemon.knowledge.capture import (
-    ChooseArticle, choices, on_close, removals_of, restore_removal, suggest_again, suggestions_for,
+    ChooseArticle, matches_for_close, on_close, removals_of, restore_removal, store_suggestions, suggest_again,
+    suggestions_for,
 )
-from daemon.knowledge.figures import Gap, gaps, new_problems
+from daemon.knowledge.figures import NEW_PROBLEM_COLUMNS, Gap, gaps, new_problem_rows, new_problems
 from daemon.knowledge.search import suggest
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "edit_article", "flag_queue", "get_article", "get_flag", "get_revision", "get_variant", "link",
     "missing_languages", "open_flag_counts", "open_flags", "public_url", "raise_flag", "reindex_all", "revisions",
     "ticket_reopened", "transition", "unlink",
-    "ChooseArticle", "choices", "on_close", "removals_of", "restore_removal", "suggest_again", "suggestions_for",
-    "Gap", "gaps", "new_problems", "suggest", "told_article",
+    "ChooseArticle", "matches_for_close", "on_close", "removals_of", "restore_removal", "store_suggestions",
+    "suggest_again", "suggestions_for",
+    "Gap", "gaps", "NEW_PROBLEM_COLUMNS", "new_problem_rows", "new_problems", "suggest", "told_article",
 ]

@@ -37,8 +37,8 @@ from daemon import tickets
 from daemon.config import Config
 from daemon.errors import PatroldeskError
 from daemon.knowledge.articles import (
-    LIVE_STATES, ArticleRefused, ArticleText, articles_of_ticket, create_article, edit_article, get_article, get_variant,
-    language_of, link as link_article, raise_flag, unlink as unlink_article,
+    LIVE_STATES, ArticleRefused, ArticleText, articles_of_ticket, create_article, edit_article, get_article,
+    get_variant, language_of, link as link_article, raise_flag, unlink as unlink_article,
 )
 from daemon.knowledge.search import (
     document_frequencies, documents as indexed_documents, match as match_groups, suggest,
@@ -51,7 +51,7 @@ from daemon.knowledge.voice import reads_as_diary
 from daemon.languages import N_
 from daemon.mail.language import detect
 from daemon.outbound import TemplateRefused
-from daemon.store.db import database
+from daemon.store.db import database, execute, insert_fast
 from daemon.store.models import (
     Article, ArticleLink, ArticleRemoval, ArticleSuggestion, Message, PatrolReport, SearchLog, Ticket, User,
     utcnow,
@@ -98,35 +98,46 @@ class TicketWords:
     others: tuple[str, ...] = ()  # third persons: copied in, or named under a signature (whole names only)
 
 
-def choices(config: Config, ticket: Ticket, note) -> list[tuple[Article, float]]:
-    """The articles the agent is asked about before `note` (a patrol Note) closes the ticket: those at or
-    above [knowledge] match_percent when the best is below link_percent (which links without asking).
-    None when nothing would be captured, the ticket is linked already, or the best is clear either way."""
+@dataclass(frozen=True)
+class Matches:
+    """What closing finds in the knowledge base, looked up once, before the close writes anything."""
+    ranked: tuple  # (article, score), most alike first
+    ask: tuple  # of those, the ones the agent is asked about: the best is alike, not alike enough to link
+
+
+def matches_for_close(config: Config, ticket: Ticket, note) -> Matches | None:
+    """The articles like the ticket and `note` (a patrol Note not written yet), and those to ask the agent
+    about: at or above [knowledge] match_percent when the best is below link_percent (which links without
+    asking). None when closing would not search: capture is off, the outcome kind is not captured, or the
+    ticket is linked to an article already."""
     cfg = config.knowledge
-    if not cfg.capture or note.outcome_kind not in cfg.capture_kinds or _earlier_links(ticket):
-        return []
-    ranked = ranked_matches(ticket_text(ticket_words(ticket), note))
-    if not ranked or ranked[0][1] * 100 >= max(cfg.link_percent, cfg.match_percent):
-        return []
-    return [(article, score) for article, score in ranked if score * 100 >= cfg.match_percent]
+    if not cfg.capture or note.outcome_kind not in cfg.capture_kinds or _earlier_links(ticket)[0]:
+        return None
+    ranked = tuple(ranked_matches(ticket_text(ticket_words(ticket), note)))
+    clear = not ranked or ranked[0][1] * 100 >= max(cfg.link_percent, cfg.match_percent)
+    return Matches(ranked, () if clear else tuple(m for m in ranked if m[1] * 100 >= cfg.match_percent))
 
 
-def _earlier_links(ticket: Ticket) -> list:
+def _earlier_links(ticket: Ticket) -> tuple[list, dict]:
+    """The ticket's links to live articles (a reply from an article, `kb link`, an earlier close), and
+    those articles by id."""
     links = articles_of_ticket(ticket)
-    live = {a.id for a in Article.select(Article.id).where(Article.id.in_([link.article_id for link in links])
-                                                          & Article.state.in_(LIVE_STATES))}
-    return [link for link in links if link.article_id in live]
+    live = {a.id: a for a in Article.select().where(Article.id.in_([link.article_id for link in links])
+                                                    & Article.state.in_(LIVE_STATES))}
+    return [link for link in links if link.article_id in live], live
 
 
 def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User | None,
-             article: Article | None = None, flag=None, wording: tuple[str, str] = ("", "")) -> Capture:
+             article: Article | None = None, flag=None, wording: tuple[str, str] = ("", ""),
+             matches: Matches | None = None) -> Capture:
     """Link the closed ticket to `article` (raising `flag` on it, a kb_replies.Flag), to a matching
     article, or to a new draft; in a savepoint, so a failure here is reported (and on the
     ticket's trail) but never stops the close. `wording`: the draft's title and its steps for the
-    customer as the agent wrote them on closing, when they did."""
+    customer as the agent wrote them on closing, when they did; `matches`: matches_for_close's, when the
+    close looked already (the knowledge base is not searched twice)."""
     try:
         with database.atomic():
-            found = _capture(config, ticket, report, agent, article, wording)
+            found = _capture(config, ticket, report, agent, article, wording, matches)
             if flag is not None and article is not None:
                 raise_flag(article, flag.kind, agent, detail=flag.detail, ticket=ticket)
             return found
@@ -139,14 +150,11 @@ def on_close(config: Config, ticket: Ticket, report: PatrolReport, agent: User |
         return Capture("failed", reason=reason)
 
 
-def _capture(config, ticket, report, agent, article, wording=("", "")) -> Capture:
+def _capture(config, ticket, report, agent, article, wording=("", ""), matches=None) -> Capture:
     if article is not None:
         link_article(article, ticket, "reused", agent, report=report)
         return Capture("linked", article)
-    links = articles_of_ticket(ticket)
-    linked = {a.id: a for a in Article.select().where(Article.id.in_([link.article_id for link in links])
-                                                      & Article.state.in_(LIVE_STATES))}
-    earlier = [link for link in links if link.article_id in linked]
+    earlier, linked = _earlier_links(ticket)
     if earlier:  # a reply from an article, `kb link`, or an earlier close: the ticket was solved with it
         for link in earlier:
             link_article(linked[link.article_id], ticket, link.kind, agent, report=report)
@@ -156,7 +164,10 @@ def _capture(config, ticket, report, agent, article, wording=("", "")) -> Captur
         return Capture("skipped", reason="[knowledge] capture is off")
     if report.outcome_kind not in cfg.capture_kinds:
         return Capture("skipped", reason=f"a {report.outcome_kind} outcome is not captured ([knowledge] capture_kinds)")
-    found, score = best_match(ticket_text(ticket_words(ticket), report))
+    if matches is not None:
+        found, score = matches.ranked[0] if matches.ranked else (None, 0.0)
+    else:
+        found, score = best_match(ticket_text(ticket_words(ticket), report))
     if found is not None and score * 100 >= max(cfg.link_percent, cfg.match_percent):
         link_article(found, ticket, "reused", agent, report=report)
         return Capture("reused", found, score)
@@ -184,24 +195,30 @@ def draft_for_ticket(config: Config, ticket: Ticket, agent: User, force: bool = 
 
 # Matching ---------------------------------------------------------------------
 
-def ticket_words(ticket: Ticket, ours: tuple[str, ...] = ()) -> TicketWords:
-    """The ticket's subject and first mail, and the names to keep out of an article; `ours`: our own
-    domains, whose people (support's display names) are no third persons."""
-    mails = list(Message.select(Message.body_visible, Message.body_text, Message.sender_name, Message.to_addrs,
-                                Message.cc_addrs)
-                 .where((Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null())
-                 .order_by(Message.id))
+def ticket_words(ticket: Ticket, ours: tuple[str, ...] | None = None) -> TicketWords:
+    """The ticket's subject and first mail, and the names to keep out of an article. With `ours` (our own
+    domains, whose people are no third persons), third persons too: read from every mail, so only for a
+    draft, never for matching."""
+    first = (Message.select(Message.body_visible, Message.body_text)
+             .where((Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null())
+             .order_by(Message.id).first())
+    senders = {m.sender_name for m in Message.select(Message.sender_name).where(
+        (Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null())}
     requester = ticket.requester
-    names = tuple(n for n in dict.fromkeys((requester.name, *sorted({m.sender_name for m in mails})))
-                  if n and n.strip())
-    others: list[str] = []
-    for mail in mails:
-        others += [name for name, address in _named(mail.to_addrs) + _named(mail.cc_addrs)
-                   if not _ours(address, ours)]
-        others += signature_names(mail.body_text or "")
-    text = (mails[0].body_visible or mails[0].body_text) if mails else ""
-    return TicketWords(subject=clean_subject(ticket.subject), customer_words=text, names=names,
-                       others=tuple(n for n in dict.fromkeys(others) if n.strip() and n not in names))
+    names = tuple(n for n in dict.fromkeys((requester.name, *sorted(senders))) if n and n.strip())
+    text = (first.body_visible or first.body_text) if first else ""
+    others = () if ours is None else tuple(n for n in _third_persons(ticket, ours) if n not in names)
+    return TicketWords(subject=clean_subject(ticket.subject), customer_words=text, names=names, others=others)
+
+
+def _third_persons(ticket: Ticket, ours: tuple[str, ...]) -> list[str]:
+    """People copied in on the customers' mails (not at our domains), and names under their signatures."""
+    found: list[str] = []
+    for mail in Message.select(Message.body_text, Message.to_addrs, Message.cc_addrs).where(
+            (Message.ticket == ticket.id) & (Message.kind == "inbound") & Message.automatic.is_null()):
+        found += [name for name, address in _named(mail.to_addrs) + _named(mail.cc_addrs) if not _ours(address, ours)]
+        found += signature_names(mail.body_text or "")
+    return [name for name in dict.fromkeys(found) if name.strip()]
 
 
 def _named(addresses_json: str | None) -> list[tuple[str, str]]:
@@ -332,9 +349,7 @@ def _draft(config: Config, ticket: Ticket, report: PatrolReport, agent: User | N
     places = {name: _unmark(value, marked) for name, value in fields.items()}  # field -> (text, removals in order)
     fields = {name: text for name, (text, _) in places.items()}
     searched = _searched_words(ticket)
-    keywords = _keywords(*(_unmark(value, marked)[0] for value in (subject, customer_words)),
-                         {**note, **{key: _unmark(note[key], marked)[0] for key in ("situation", "cause", "behaviour")}},
-                         searched)
+    keywords = _keywords(subject, customer_words, note, searched)
     text = ArticleText(keywords=tuple(keywords), **fields)
     # What the draft is written in (title, issue and resolution, as the migration judged old articles);
     # when the detector is unsure, the customer's language.
@@ -471,7 +486,7 @@ def _searched_words(ticket: Ticket) -> list[str]:
 
 
 def _keywords(subject: str, customer_words: str, note: dict, searched: list[str]) -> list[str]:
-    bare = lambda text: PLACEHOLDER_RE.sub(" ", text)  # noqa: E731 - "[phone]" is no word of the problem's
+    bare = lambda text: PLACEHOLDER_RE.sub(" ", _unmark(text, [])[0])  # noqa: E731 - "[phone]" is no word of it
     extracted = weighted_keywords(
         [(bare(subject), 3.0), (bare(customer_words), 1.0), (bare(note["situation"]), 1.0),
          (bare(note["cause"]), 2.0), (bare(note["behaviour"]), 0.5)],
@@ -551,8 +566,15 @@ def suggest_again(config: Config, limit: int = _REFRESHED_TICKETS) -> int:
         if now == before or not hits:
             continue
         with database.atomic():
-            ArticleSuggestion.delete().where(ArticleSuggestion.ticket == ticket.id).execute()
-            for rank, hit in enumerate(hits, start=1):
-                ArticleSuggestion.create(ticket=ticket.id, article=hit.article_id, rank=rank, score=hit.score)
+            store_suggestions(ticket.id, hits, replace=True)
         changed += 1
     return changed
+
+
+def store_suggestions(ticket_id: int, hits: list, replace: bool = False) -> None:
+    """Keep `hits` (suggestions_for's) as the ticket's suggestions, in rank order; `replace`: in place of
+    those it has (a new ticket has none, and is spared the statement)."""
+    if replace:
+        execute('DELETE FROM "article_suggestion" WHERE "ticket_id" = ?', (ticket_id,))
+    for rank, hit in enumerate(hits, start=1):
+        insert_fast(ArticleSuggestion, ticket=ticket_id, article=hit.article_id, rank=rank, score=hit.score)

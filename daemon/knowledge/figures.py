@@ -203,6 +203,15 @@ def content_health(now: dt.datetime | None = None, unused_days: int = UNUSED_DAY
     return found[:limit]
 
 
+NEW_PROBLEM_COLUMNS = ("article", "title", "state", "languages", "created_at", "ticket", "tickets", "tags")
+
+
+def new_problem_rows(found: list[dict]) -> list[list]:
+    """new_problems() as table rows in NEW_PROBLEM_COLUMNS' order (for CSV): the languages space-separated."""
+    return [[" ".join(row[key]) if key == "languages" else row[key] for key in NEW_PROBLEM_COLUMNS]
+            for row in found]
+
+
 def new_problems(since: dt.datetime | None = None) -> list[dict]:
     """The articles drafted from a ticket since `since` (the problems met for the first time), oldest
     first: number, title, state, languages, when, the ticket it came from, tickets linked to it since,

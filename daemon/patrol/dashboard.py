@@ -280,10 +280,11 @@ def knowledge(span: Period) -> list[WeekKnowledge]:
     return [WeekKnowledge(week, *closes.get(week, (0, 0)), *uses.get(week, (0, 0))) for week in span.week_keys()]
 
 
-def new_problems(span: Period) -> list[dict]:
-    """The problems first met in the period: the articles drafted from a ticket then, oldest first, with
-    how many tickets came to them since (for product teams: what is new, and how often it is met)."""
-    return kb.new_problems(since=dt.datetime.combine(span.first_day, dt.time()))
+def new_problems_table(span: Period) -> list[list]:
+    """The problems first met in the period (the articles drafted from a ticket then, oldest first, with
+    how many tickets came to them since), as a header row and rows: for product teams' spreadsheets."""
+    found = kb.new_problems(since=dt.datetime.combine(span.first_day, dt.time()))
+    return [list(kb.NEW_PROBLEM_COLUMNS), *kb.new_problem_rows(found)]
 
 
 def gaps(span: Period, limit: int = 10) -> list[kb.Gap]:

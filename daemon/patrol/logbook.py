@@ -179,10 +179,11 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
         problems = knowledge.check_flag(article, article_flag.kind, agent, article_flag.detail)
         if problems:
             raise knowledge.ArticleRefused(problems)
-    if article is None and not new_article and ticket.status not in ("solved", "closed"):
-        candidates = knowledge.choices(config, ticket, note)
-        if candidates:
-            raise knowledge.ChooseArticle(candidates)
+    matches = None
+    if article is None and ticket.status not in ("solved", "closed"):
+        matches = knowledge.matches_for_close(config, ticket, note)  # looked up once, used by the capture too
+        if matches is not None and matches.ask and not new_article:
+            raise knowledge.ChooseArticle(list(matches.ask))
     with database.atomic():
         _lock_chain("patrol_report")  # before the status is read: two closes of one ticket take turns
         current = Ticket.get_by_id(ticket.id)
@@ -197,7 +198,7 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
         Ticket.update(status=status, updated_at=utcnow()).where(Ticket.id == current.id).execute()
         tickets.audit(current, status, {"report": report.id, "outcome_kind": note.outcome_kind}, actor=agent)
         report.capture = knowledge.on_close(config, current, report, agent, article=article, flag=article_flag,
-                                            wording=(article_title, article_steps))
+                                            wording=(article_title, article_steps), matches=matches)
         if refusal:  # closing must not fail for a notice that cannot go anywhere; the trail says why
             tickets.audit(current, "solved notice not sent", {"reason": refusal}, actor=agent)
         elif notify:

@@ -11,7 +11,6 @@ language through the concepts they share.
 """
 from daemon import knowledge
 from daemon.store import db
-from daemon.store.models import ArticleSuggestion
 
 
 def run(ctx) -> None:
@@ -25,12 +24,9 @@ def run(ctx) -> None:
     detected = getattr(ctx, "language", None)  # the language stage's finding, if it ran and could tell
     hits = knowledge.suggestions_for(ctx.config, ctx.mail.subject, ctx.mail.visible_text,
                                      detected.language if detected else "")
-    if ctx.outcome == "threaded":
-        if not hits:
-            return  # "thanks, still broken" names no problem: the suggestions stand
-        db.execute('DELETE FROM "article_suggestion" WHERE "ticket_id" = ?', (ctx.ticket.id,))
-    for rank, hit in enumerate(hits, start=1):
-        db.insert_fast(ArticleSuggestion, ticket=ctx.ticket.id, article=hit.article_id, rank=rank, score=hit.score)
+    if ctx.outcome == "threaded" and not hits:
+        return  # "thanks, still broken" names no problem: the suggestions stand
+    knowledge.store_suggestions(ctx.ticket.id, hits, replace=ctx.outcome == "threaded")
 
 
 def _from_the_customer(ctx) -> bool:
