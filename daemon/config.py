@@ -186,6 +186,8 @@ class KnowledgeConfig:
     reopen_flag_after: int = _key(2, minimum=1)  # reopened tickets that flag the article they were closed with
     own_domains: list = _key([], check=_domains_ok)  # product domains kept in articles (support's always are)
     order_pattern: str = _key("", check=_pattern_ok)  # the team's order numbers, taken out of articles
+    quality_sample: int = _key(5, minimum=0)  # articles per agent and week drawn for the quality index
+    quality_schedule: str = _key("0 6 * * mon", check=lambda v: _crontab_ok(v))  # empty: drawn by hand only
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,15 @@ class Service:
             self.jobs.add(self.scheduler, "patrol-digest",
                           CronTrigger.from_crontab(self.config.patrol.digest_schedule, timezone="UTC"),
                           lambda period: digest.send_scheduled(self.config, period), grace_seconds=6 * 3600)
+        knowledge = self.config.knowledge
+        if knowledge.quality_schedule.strip() and knowledge.quality_sample:
+            from apscheduler.triggers.cron import CronTrigger
+
+            from daemon.knowledge import quality
+            self.jobs.add(self.scheduler, "quality-sample",
+                          CronTrigger.from_crontab(knowledge.quality_schedule, timezone="UTC"),
+                          lambda period: quality.draw_scheduled(knowledge.quality_sample, period),
+                          grace_seconds=24 * 3600)
         # A period whose runner died is run by another daemon within seconds.
         self.scheduler.add_job(self.jobs.sweep, "interval", seconds=self.config.cluster.heartbeat_seconds,
                                id="cluster-jobs-sweep", max_instances=1, coalesce=True)

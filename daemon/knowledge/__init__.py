@@ -10,8 +10,10 @@ redact           customer specifics taken out of text that becomes an article
 identifiers      VAT numbers, IBANs, cards and national ids, by their check digits (for redact)
 article_replies  reply templates made from articles, and replies that use them
 figures          searching as a person does, and what the searches and links say (gaps, health)
+quality          the Article Quality Index: each week's sample of each agent's articles, scored on the checklist
 
-Other packages call what is named below; front doors may also use article_replies and figures.
+Other packages call what is named below (quality as a module); front doors may also use article_replies
+and figures.
 """
 from daemon.knowledge.articles import (
     CHECKED_STATES, LIVE_STATES, TRANSITIONS, WHOLE_ARTICLE_ACTIONS, ArticleRefused, ArticleText, NotAllowed,
@@ -26,6 +28,7 @@ from daemon.knowledge.capture import (
 )
 from daemon.knowledge.figures import NEW_PROBLEM_COLUMNS, Gap, gaps, new_problem_rows, new_problems
 from daemon.knowledge.search import suggest
+from daemon.knowledge import quality
 
 __all__ = [
     "CHECKED_STATES", "LIVE_STATES", "TRANSITIONS", "WHOLE_ARTICLE_ACTIONS", "ArticleRefused", "ArticleText",
@@ -35,5 +38,5 @@ __all__ = [
     "ticket_reopened", "transition", "unlink",
     "ChooseArticle", "matches_for_close", "on_close", "removals_of", "restore_removal", "store_suggestions",
     "suggest_again", "suggestions_for",
-    "Gap", "gaps", "NEW_PROBLEM_COLUMNS", "new_problem_rows", "new_problems", "suggest", "told_article",
+    "Gap", "gaps", "NEW_PROBLEM_COLUMNS", "new_problem_rows", "new_problems", "quality", "suggest", "told_article",
 ]

@@ -9,7 +9,8 @@ import datetime as dt
 import json
 
 from peewee import (
-    AutoField, BigIntegerField, BlobField, BooleanField, CharField, DateTimeField, DeferredForeignKey, FloatField,
+    AutoField, BigIntegerField, BlobField, BooleanField, CharField, DateField, DateTimeField, DeferredForeignKey,
+    FloatField,
     ForeignKeyField, IntegerField, Model, TextField,
 )
 
@@ -505,6 +506,10 @@ class ArticleRevision(BaseModel):
     class Meta:
         indexes = ((("article", "number"), True),)
 
+    @property
+    def keyword_list(self) -> list[str]:
+        return json.loads(self.keywords or "[]")
+
 
 class ArticleFlag(BaseModel):
     """Something wrong with an article, raised by anyone (or the system), cleared by a reviewer."""
@@ -535,6 +540,27 @@ class ArticleRemoval(BaseModel):
 
     class Meta:
         indexes = ((("article", "language", "field", "position"), False),)
+
+
+class QualitySample(BaseModel):
+    """One article variant drawn for a week's Article Quality Index: whose work it was, at which revision,
+    who is to score it, and how it scored (checks: JSON, a checklist item -> true, false, or null where
+    it does not apply; score: percent)."""
+    week = DateField(index=True)  # the Monday of the week the work was done in
+    author = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="quality_samples")
+    article = ForeignKeyField(Article, backref="quality_samples", on_delete="CASCADE")
+    language = CharField(max_length=8)
+    revision = IntegerField()  # the article's revision the author left this variant at that week
+    reviewer = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="quality_to_score")
+    drawn_at = DateTimeField(default=utcnow)
+    scored_at = DateTimeField(null=True, index=True)
+    scored_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="quality_scored")
+    checks = TextField(default="{}")
+    score = FloatField(null=True)
+    note = TextField(default="")
+
+    class Meta:
+        indexes = ((("week", "author", "article", "language"), True),)
 
 
 class ArticleLink(BaseModel):
