@@ -24,8 +24,11 @@ def create_app(config: Config) -> Flask:
     i18n.init_app(app)
     security.init_app(app, config)
     access.init_app(app)
-    from web import admin, auth, health, knowledge, metrics, patrol, reports, spool, template_variants, tickets
-    for module in (health, metrics, auth, tickets, patrol, knowledge, reports, admin, template_variants, spool):
+    from web import (
+        admin, auth, health, knowledge, metrics, patrol, quality, reports, spool, template_variants, tickets,
+    )
+    for module in (health, metrics, auth, tickets, patrol, knowledge, quality, reports, admin, template_variants,
+                   spool):
         app.register_blueprint(module.blueprint)
     from web import errors, filters
     filters.init_app(app)

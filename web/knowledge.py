@@ -541,7 +541,8 @@ def review_queue():
     return render_template("knowledge/review.html", waiting=waiting, flags=knowledge.flag_queue(),
                            stale=article_replies.stale_templates(), needs=_needs(gaps),
                            languages=figures.variant_figures(gaps), language_label=language_label,
-                           health=figures.content_health(), unused_days=figures.UNUSED_DAYS)
+                           health=figures.content_health(), unused_days=figures.UNUSED_DAYS,
+                           quality_waiting=knowledge.quality.waiting_count())
 
 
 def _needs(gaps: list) -> list[tuple[Article, list]]:

@@ -146,6 +146,16 @@ def _gaps(span: Period) -> Table:
         Column(_("days open"), [g.age_days() for g in gaps], charted=False)])
 
 
+def _article_quality(span: Period) -> Table:
+    weeks = figures.article_quality(span)
+    agents = sorted({name for week in weeks for name in week.agents})
+    return Table(_("Week of"), [w.week.isoformat() for w in weeks], [
+        Column(_("team"), [w.team.index for w in weeks]),
+        *(Column(name, [w.agents[name].index if name in w.agents else None for w in weeks]) for name in agents),
+        Column(_("scored"), [w.team.scored for w in weeks], charted=False),
+        Column(_("drawn"), [w.team.sampled for w in weeks], charted=False)])
+
+
 CHARTS = {chart.name: chart for chart in (
     Chart("volume", lazy_gettext("Tickets opened and closed per day"),
           lazy_gettext("A ticket is closed on the day its closing SBO note was written; "
@@ -173,6 +183,11 @@ CHARTS = {chart.name: chart for chart in (
                        "rewordings and other languages count as one search, and a gap an article written "
                        "or linked since covers is closed."),
           pygal.HorizontalBar, _gaps),
+    Chart("article-quality", lazy_gettext("Article Quality Index per week"),
+          lazy_gettext("Reviewers' scores (0 to 100) of the sample drawn of each agent's new and changed articles, "
+                       "on the KCS checklist, by the week the articles were written; the team's is the mean of "
+                       "all its scored samples."),
+          pygal.Line, _article_quality, {"range": (0, 100)}),
 )}
 
 

@@ -290,3 +290,9 @@ def new_problems_table(span: Period) -> list[list]:
 def gaps(span: Period, limit: int = 10) -> list[kb.Gap]:
     """The period's searches that keep finding nothing anyone used (knowledge.gaps), most frequent first."""
     return kb.gaps(since=dt.datetime.combine(span.first_day, dt.time()), limit=limit)
+
+
+def article_quality(span: Period) -> list[kb.quality.WeekQuality]:
+    """The Article Quality Index of each week the period touches: per agent and for the team (a sample is
+    counted in the week its work was done, whenever it was scored)."""
+    return kb.quality.weekly(span.first_day, span.last_day)

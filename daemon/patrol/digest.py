@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
-from daemon import outbound
+from daemon import knowledge, outbound
 from daemon.config import Config
 from daemon.store.db import database
 from daemon.store.models import (
@@ -68,6 +69,7 @@ class Digest:
     follow_ups: list[dict]
     policies: list[dict]
     log_head: dict  # the patrol log's length and newest hash when the digest was made: an anchor outside it
+    quality: dict = field(default_factory=dict)  # the Article Quality Index of the last weeks (article_quality)
 
     @property
     def last_day(self) -> dt.datetime:
@@ -100,7 +102,26 @@ def build(since: dt.datetime, until: dt.datetime) -> Digest:
     return Digest(since=since, until=until, groups=groups, total=len(current),
                   previous_total=sum(previous_counts.values()),
                   unreviewed=sum(1 for r in current if r.id not in reviewed),
-                  follow_ups=_open_follow_ups(), policies=_policies_fired(since, until), log_head=log_head())
+                  follow_ups=_open_follow_ups(), policies=_policies_fired(since, until), log_head=log_head(),
+                  quality=article_quality(until))
+
+
+QUALITY_WEEKS = 4
+
+
+def article_quality(until: dt.datetime) -> dict:
+    """The Article Quality Index of the QUALITY_WEEKS whole weeks before `until`, newest first (the team's
+    and each agent's), the checklist items failed most in them, and how many samples wait for a score."""
+    quality = knowledge.quality
+    last = quality.week_of(until - dt.timedelta(days=7))
+    weeks = quality.weekly(last - dt.timedelta(weeks=QUALITY_WEEKS - 1), last)
+    failed = sum((week.failed for week in weeks), Counter())
+    shown = lambda counted: {"index": counted.index, "scored": counted.scored, "sampled": counted.sampled}  # noqa
+    return {"weeks": [{"week": week.week.isoformat(), "team": shown(week.team),
+                       "agents": [{"name": name, **shown(counted)} for name, counted in week.agents.items()]}
+                      for week in reversed(weeks) if week.team.sampled],
+            "failed": [{"item": name, "count": count} for name, count in failed.most_common(3)],
+            "waiting": quality.waiting_count()}
 
 
 def log_head() -> dict:
@@ -247,5 +268,6 @@ def as_dict(digest: Digest) -> dict:
         "previous_total": digest.previous_total, "unreviewed": digest.unreviewed,
         "groups": [{"outcome_kind": g.outcome_kind, "count": g.count, "previous": g.previous,
                     "reports": [r.__dict__ for r in g.reports]} for g in digest.groups],
-        "follow_ups": digest.follow_ups, "policies": digest.policies, "log_head": digest.log_head},
+        "follow_ups": digest.follow_ups, "policies": digest.policies, "log_head": digest.log_head,
+        "quality": digest.quality},
         ensure_ascii=False))
