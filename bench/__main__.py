@@ -10,7 +10,8 @@ Then, once: knowledge search latency over 20,000 articles, the pipeline
 with article suggestions off and on over the same base, and the largest
 end-to-end run again with those 20,000 checked articles to suggest from;
 then the console's server-side latency over 100,000 tickets and 500,000 messages; last, finding one
-problem across languages (the corpus replay) and what language detection and suggestion cost in ingest;
+problem across languages (the corpus replay) and what language detection and suggestion cost in ingest
+(per new ticket, and per customer reply, which refreshes the ticket's suggestions);
 the KCS replay of tests/kb_corpus.py worked by an agent (drafts against problems, links made without asking
 and wrong ones, questions asked, suggestion noise, gap groups: bench/capture.py);
 and several daemons on one PostgreSQL database: ingest with 1, 2 and 3 daemons reading one mailbox
