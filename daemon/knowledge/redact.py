@@ -30,6 +30,7 @@ guess, it guesses towards keeping the customer's description of the problem.
 """
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -384,9 +385,15 @@ def _grouped_phones(line: str) -> Iterator[Span]:
     for run in _PHONE_RUN.finditer(line):
         groups = [(run.start() + g.start(), run.start() + g.end()) for g in _PHONE_GROUP.finditer(run.group())]
         plus = run.group().startswith("+")
+        sizes = [end - start - 2 * (line[start] == "(") for start, end in groups]  # digits, not brackets
+        before = _Before(list(itertools.accumulate(sizes, initial=0)),
+                         list(itertools.accumulate((line[start] == "(" for start, _ in groups), initial=0)),
+                         _reaches(sizes))
         first = 0
         while first < len(groups):
-            after = _phone_end(line, groups, first, plus and first == 0)
+            # most groups of a long run can start no number: skip them without a call
+            after = _phone_end(line, groups, sizes, before, first, plus and first == 0) \
+                if (plus and first == 0) or before.reach[first] - first >= 2 else None
             if after is None:
                 first += 1
                 continue
@@ -394,28 +401,56 @@ def _grouped_phones(line: str) -> Iterator[Span]:
             first = after
 
 
-def _phone_end(line: str, groups: list[Span], first: int, plus: bool) -> int | None:
-    """One past the last group of the longest phone number that starts at groups[first], if any."""
+@dataclass(frozen=True)
+class _Before:
+    """Before each group of a run: how many digits, and how many bracketed groups, came earlier in it;
+    and from each group, how far a number without "+" may reach (_reaches)."""
+    digits: list[int]
+    brackets: list[int]
+    reach: list[int]
+
+
+def _reaches(sizes: list[int]) -> list[int]:
+    """For each group, one past the last group a number starting there (without "+") may take: none
+    has a group of more than four digits, nor a one-digit group after its first (see _phone_shaped)."""
+    reach, long_at, single_at = [0] * len(sizes), len(sizes), len(sizes)
+    for at in range(len(sizes) - 1, -1, -1):
+        if sizes[at] > 4:
+            long_at = at
+        reach[at] = min(long_at, single_at)
+        if sizes[at] == 1:
+            single_at = at
+    return reach
+
+
+def _phone_end(line: str, groups: list[Span], sizes: list[int], before: _Before, first: int,
+               plus: bool) -> int | None:
+    """One past the last group of the longest phone number that starts at groups[first], if any
+    (`sizes`: each group's digits)."""
     # Only a space may precede a number inside a run: "2026-11-30" must not give up "11-30 …".
     if first > 0 and not line[groups[first][0] - 1].isspace():
         return None
-    for after in range(min(len(groups), first + MAX_PHONE_GROUPS), first, -1):
-        texts = [line[start:end] for start, end in groups[first:after]]
-        if _phone_shaped(texts, plus) and not _PHONE_BAD_TAIL.match(line, groups[after - 1][1]):
+    for after in range(min(len(groups), first + MAX_PHONE_GROUPS, len(groups) if plus else before.reach[first]),
+                       first, -1):
+        if not MIN_PHONE_DIGITS <= before.digits[after] - before.digits[first] <= MAX_PHONE_DIGITS:
+            continue  # too few or too many digits for any phone number: the cheap test first
+        bracketed = before.brackets[after] > before.brackets[first]
+        if _phone_shaped(sizes[first:after], bracketed, plus) \
+                and not _PHONE_BAD_TAIL.match(line, groups[after - 1][1]):
             return after
     return None
 
 
-def _phone_shaped(groups: list[str], plus: bool) -> bool:
-    """Whether digit groups ("912", "(495)") look like a phone number rather than another number."""
-    lengths = [len(group.strip("()")) for group in groups]
+def _phone_shaped(lengths: list[int], bracketed: bool, plus: bool) -> bool:
+    """Whether digit groups of these lengths (one of them in brackets, as "(495)", if `bracketed`) look
+    like a phone number rather than another number."""
     if not MIN_PHONE_DIGITS <= sum(lengths) <= MAX_PHONE_DIGITS:
         return False
     if plus:
         return len(lengths) == 1 or lengths[0] <= 3
     if len(lengths) == 1 or max(lengths) > 4 or 1 in lengths[1:]:
         return False
-    if len(lengths) < 3 and not any(group.startswith("(") for group in groups):
+    if len(lengths) < 3 and not bracketed:
         return False
     if all(length == 4 for length in lengths):  # years, serial numbers, port lists
         return False
