@@ -199,7 +199,7 @@ def test_a_draft_copied_from_the_agents_account_waits_for_a_rewrite_before_it_is
                         "After the toner change the hall printer only gives blank pages.")
     closed = cli(workdir, "close", str(first), "--as", "kari", "--file", "note.toml",
                  "--title", "The printer prints blank pages after a toner change").stdout
-    assert "marked for your rewrite before it is validated" in closed
+    assert "marked for your rewrite before it is validated" in closed and "its title came from" not in closed
     shown = json.loads(cli(workdir, "kb", "show", "1", "--json").stdout)
     assert shown["title"] == "The printer prints blank pages after a toner change"
     refused = cli(workdir, "kb", "validate", "1", "--as", "olga", check=False)

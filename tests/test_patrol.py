@@ -366,6 +366,7 @@ def test_close_reads_the_note_from_a_file_and_the_log_verifies(workdir, suffix):
     first_line, *capture_lines = result.stdout.splitlines()
     assert first_line == "ticket #10001 solved; patrol report 1; the customer is told the outcome"
     assert capture_lines[0].startswith("draft article 1 written from ticket #10001")
+    assert "state the problem as a customer meets it: patroldesk kb edit 1 --as admin --title" in result.stdout
     assert run_cli(workdir, "patrol", "verify").stdout.startswith("the patrol log verifies: 1 reports")
     [listed] = [json.loads(line) for line in run_cli(workdir, "patrol", "list", "--json").stdout.splitlines()]
     assert (listed["ticket"], listed["outcome_kind"], listed["tags"]) == (10001, "workaround", ["printer"])

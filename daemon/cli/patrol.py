@@ -116,6 +116,9 @@ def close_command(app: App, ref, status, tell_behaviour, no_notice, username, ar
     told = "; the customer is told the outcome" if not no_notice else ""
     click.echo(f"ticket #{ticket.number} {status}; patrol report {report.id}{told}")
     echo_capture(report.capture, ticket.number, note=report)
+    if report.capture.action == "drafted" and not article_title.strip():
+        click.echo(f"  its title came from the mail; state the problem as a customer meets it: patroldesk kb edit "
+                   f"{report.capture.article.id} --as {username} --title TEXT (or close with --title)")
 
 
 def _refused_flag(exc) -> None:
