@@ -215,6 +215,28 @@ class WebConfig:
     language: str = _key("en", choices=SHIPPED)  # for people whose browser asks for none of SHIPPED
 
 
+def _host_ok(value: str) -> str | None:
+    if not value or re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?", value):
+        return None
+    return f"not a host name: {value!r} (write it as help.example.com, lower-case, no scheme or path)"
+
+
+def _web_address_ok(value: str) -> str | None:
+    if not value or re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        return None
+    return f"not a web address: {value!r} (write it as https://help.example.com/help)"
+
+
+@dataclass(frozen=True)
+class HelpConfig:
+    """The public help center: the published articles for customers, and a form to write to support."""
+    enabled: bool = _key(True)
+    host: str = _key("", check=_host_ok)  # serve it only on this host name; empty: under /help/ on any
+    url: str = _key("", check=_web_address_ok)  # where customers reach it, for links in mail
+    posts_per_minute: int = _key(10, minimum=1)  # per client address: answers and contact forms
+    home_articles: int = _key(10, minimum=1, check=lambda v: None if v <= 50 else "must be at most 50")
+
+
 @dataclass(frozen=True)
 class SLAConfig:
     """How soon a person must first answer a ticket, by priority."""
@@ -310,6 +332,7 @@ class Config:
     patrol: PatrolConfig = field(default_factory=PatrolConfig)
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    help: HelpConfig = field(default_factory=HelpConfig)
     sla: SLAConfig = field(default_factory=SLAConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)

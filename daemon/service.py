@@ -28,7 +28,7 @@ log = logging.getLogger("patroldesk.service")
 class WebServer:
     """The console on waitress, a production WSGI server, in threads the service stops."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, wake_pipeline=None):
         from web import create_app
         # Bind here, so a taken port is one clear line naming the key.
         listener = socket.socket(socket.AF_INET6 if ":" in config.web.host else socket.AF_INET)
@@ -43,8 +43,8 @@ class WebServer:
         self._map: dict = {}
         # ident=None: no Server header, so no version for a visitor to look up. Proxy headers are left
         # to the app ([web] behind_proxy), which waitress would otherwise strip.
-        self._server = create_server(create_app(config), map=self._map, sockets=[listener], threads=8,
-                                     ident=None, clear_untrusted_proxy_headers=False)
+        self._server = create_server(create_app(config, wake_pipeline), map=self._map, sockets=[listener],
+                                     threads=8, ident=None, clear_untrusted_proxy_headers=False)
         self.port = listener.getsockname()[1]  # port 0 asks for any free one
         self._stopping = threading.Event()
         self._closing = threading.Lock()  # the trigger is pulled only while its socket is open
@@ -113,7 +113,7 @@ class Service:
         installation_key.check(self.config)  # one signing key for every daemon of the installation
         # Ports first: a taken port stops start-up before anything runs.
         if self.config.web.enabled and "console" in self.roles:
-            self.web = WebServer(self.config)
+            self.web = WebServer(self.config, self.worker.wake if self.worker else None)
         self.membership.start()
         if self.smtp:
             self.smtp.start()

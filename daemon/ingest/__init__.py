@@ -1,6 +1,6 @@
 """Ingest: mail in through the edges, into the spool, and through the pipeline's stages to a ticket.
 
-sources/   the edges: the spool, the SMTP/LMTP listener, the IMAP poller
+sources/   the edges: the spool, the SMTP/LMTP listener, the IMAP poller, the help center's contact form
 pipeline   each spooled mail, in one transaction, through STAGES, with an explicit outcome
 prepare    the helper processes: mail parsed (and automatic mail rendered) beside the writing thread
 drain      `run --drain`: every mailbox read once, the spool processed, mail filed and sent

@@ -39,6 +39,7 @@ from peewee import JOIN, fn
 from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NotFound, PatroldeskError
+from daemon.knowledge.public import help_address
 from daemon.knowledge.voice import reads_as_diary
 from daemon.knowledge.search import (
     clear as clear_index, index as index_article, index_for_suggestions, unindex_for_suggestions,
@@ -153,17 +154,20 @@ def missing_languages(article: Article, wanted) -> list[str]:
 
 
 def public_url(config: Config, article: Article, language: str | None = None) -> str:
-    """Where customers read the article (in `language`): only a published variant, only with
-    [knowledge] public_url set."""
-    if not config.knowledge.public_url:
-        return ""
+    """Where customers read the article (in `language`; None: its first published variant): only a
+    published variant; at [knowledge] public_url when set, else at the help center's page of the
+    variant, else nowhere ("")."""
     if language is not None:
         variant = article.variant(normalise(language))
-        if variant is None or variant.state != "published":
-            return ""
-    elif article.state != "published":
+    else:
+        variant = next((v for v in article.variant_list if v.state == "published"), None)
+    if variant is None or variant.state != "published":
         return ""
-    return config.knowledge.public_url.format(id=article.id)
+    if config.knowledge.public_url:
+        return config.knowledge.public_url.format(id=article.id)
+    if not config.help.enabled:
+        return ""
+    return help_address(config, variant)
 
 
 def revisions(article: Article, language: str | None = None) -> list[ArticleRevision]:

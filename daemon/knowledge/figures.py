@@ -24,7 +24,7 @@ from daemon.knowledge.search import search as search_index
 from daemon.knowledge.words import concept_counts, idf, normal_query
 from daemon.knowledge.articles import LIVE_STATES, TRANSITIONS, missing_languages, plain
 from daemon.store.models import (
-    Article, ArticleFlag, ArticleLink, ArticleRevision, ArticleSuggestion, ArticleVariant, Customer, PatrolReport,
+    Article, ArticleFeedback, ArticleFlag, ArticleLink, ArticleRevision, ArticleSuggestion, ArticleVariant, Customer, PatrolReport,
     SearchLog, Ticket, User, utcnow,
 )
 
@@ -346,3 +346,26 @@ def _figures(counts: Counter) -> dict:
 
 def _iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.isoformat() + "Z"
+
+
+def self_service(since: dt.datetime | None = None, article_ids: list[int] | None = None) -> dict:
+    """Help-center readers' answers to "Did this solve it?" (KCS's self-service success): in all and per
+    article variant, the yes and no and the share of yes; variants most answered first."""
+    query = ArticleFeedback.select(ArticleFeedback.article, ArticleFeedback.language, ArticleFeedback.helpful)
+    if since:
+        query = query.where(ArticleFeedback.created_at >= since)
+    if article_ids is not None:
+        query = query.where(ArticleFeedback.article.in_(article_ids))
+    counted: dict[tuple[int, str], Counter] = defaultdict(Counter)
+    for row in query:
+        counted[row.article_id, row.language]["yes" if row.helpful else "no"] += 1
+    variants = [{"article": aid, "language": language, **_answers(counts)}
+                for (aid, language), counts in counted.items()]
+    variants.sort(key=lambda row: (-(row["yes"] + row["no"]), row["article"], row["language"]))
+    return {**_answers(sum(counted.values(), Counter())), "variants": variants}
+
+
+def _answers(counts: Counter) -> dict:
+    answered = counts["yes"] + counts["no"]
+    return {"yes": counts["yes"], "no": counts["no"],
+            "success_rate": round(counts["yes"] / answered, 3) if answered else None}

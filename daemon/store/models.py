@@ -269,6 +269,17 @@ class JobRun(BaseModel):
         indexes = ((("job", "period"), True),)
 
 
+class RateLimit(BaseModel):
+    """How many posts one client made in one window (a minute): `key` is a keyed hash of what was posted
+    to and the client's address, so the address itself is never stored. Old windows are deleted."""
+    key = CharField(max_length=64)
+    window = DateTimeField()
+    count = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("key", "window"), True),)
+
+
 class InstallationFact(BaseModel):
     """A fact all daemons of the installation must agree on (the signing key's fingerprint)."""
     name = CharField(max_length=100, unique=True)
@@ -561,6 +572,19 @@ class QualitySample(BaseModel):
 
     class Meta:
         indexes = ((("week", "author", "article", "language"), True),)
+
+
+class ArticleFeedback(BaseModel):
+    """A help-center reader's answer to "Did this solve it?" on one variant: yes or no, and what they
+    added. Nothing about who they are is kept."""
+    article = ForeignKeyField(Article, backref="feedback", on_delete="CASCADE")
+    language = CharField(max_length=8)
+    helpful = BooleanField()
+    comment = TextField(default="")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("article", "language"), False),)
 
 
 class ArticleLink(BaseModel):

@@ -1,1 +1,1 @@
-"""The edges where mail enters: spool, SMTP/LMTP listener, IMAP poller."""
+"""The edges where mail enters: spool, SMTP/LMTP listener, IMAP poller, the help center's contact form."""
