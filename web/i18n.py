@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_babel import Babel, get_locale, gettext, lazy_gettext
 from flask_login import current_user
 
@@ -68,6 +68,8 @@ def _browser_language() -> str:
 def select_locale() -> str:
     if not request:
         return current_app.config["PATROLDESK"].web.language
+    if request.blueprint == "help":  # the help center speaks the language its address names (web.help)
+        return g.get("page_language") or _browser_language() or current_app.config["PATROLDESK"].web.language
     return _user_language() or _browser_language() or current_app.config["PATROLDESK"].web.language
 
 

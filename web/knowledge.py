@@ -25,8 +25,8 @@ from daemon.knowledge import ArticleRefused, ArticleText, article_replies, figur
 from daemon.languages import DETECTED, N_
 from daemon.languages import name as language_name
 from daemon.store.models import (
-    ARTICLE_STATES, FLAG_KINDS, Article, ArticleFlag, ArticleLink, ArticleSuggestion, ArticleVariant, ReplyTemplate,
-    Ticket, User,
+    ARTICLE_STATES, FLAG_KINDS, Article, ArticleFeedback, ArticleFlag, ArticleLink, ArticleSuggestion, ArticleVariant,
+    ReplyTemplate, Ticket, User,
 )
 from web.access import me, requires
 from web.i18n import said
@@ -193,6 +193,10 @@ def _article_page(found: Article, status: int = 200, language: str | None = None
         public_url=knowledge.public_url(current_app.config["PATROLDESK"], found, variant.language),
         checked=variant.state in knowledge.CHECKED_STATES, language_label=language_label,
         removals=knowledge.removals_of(found, variant.language),
+        answers=figures.self_service(article_ids=[found.id]),
+        comments=list(ArticleFeedback.select().where((ArticleFeedback.article == found.id)
+                                                     & (ArticleFeedback.comment != ""))
+                      .order_by(ArticleFeedback.id.desc()).limit(5)),
         removal_kind=lambda kind: said(REMOVAL_KINDS.get(kind, kind)),
         field_name=lambda field: said(FIELD_NAMES.get(field, field)), **forms), status
 

@@ -146,6 +146,14 @@ def _gaps(span: Period) -> Table:
         Column(_("days open"), [g.age_days() for g in gaps], charted=False)])
 
 
+def _self_service(span: Period) -> Table:
+    weeks = figures.self_service(span)
+    return Table(_("Week of"), [w.week for w in weeks], [
+        Column(_("solved"), [w.yes for w in weeks]), Column(_("not solved"), [w.no for w in weeks]),
+        Column(_("solved, %"), [None if w.success_rate is None else round(w.success_rate * 100) for w in weeks],
+               charted=False)])
+
+
 def _article_quality(span: Period) -> Table:
     weeks = figures.article_quality(span)
     agents = sorted({name for week in weeks for name in week.agents})
@@ -183,6 +191,10 @@ CHARTS = {chart.name: chart for chart in (
                        "rewordings and other languages count as one search, and a gap an article written "
                        "or linked since covers is closed."),
           pygal.HorizontalBar, _gaps),
+    Chart("self-service", lazy_gettext("Help center: did the article solve it?"),
+          lazy_gettext("Readers' answers on the published articles of the help center, by week: the self-service "
+                       "success KCS measures."),
+          pygal.StackedBar, _self_service, {"style": _style("#1f6b3a", "#a11a1a")}),
     Chart("article-quality", lazy_gettext("Article Quality Index per week"),
           lazy_gettext("Reviewers' scores (0 to 100) of the sample drawn of each agent's new and changed articles, "
                        "on the KCS checklist, by the week the articles were written; the team's is the mean of "

@@ -13,7 +13,7 @@ from daemon.config import Config
 from daemon.languages import DETECTED, name
 from daemon.mail.language import CONFIDENT
 from daemon.store.models import (
-    Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Message, Outgoing, PatrolReport, Policy,
+    Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Inbound, Message, Outgoing, PatrolReport, Policy,
     PolicyFiring, Ticket, User, utcnow,
 )
 from daemon.tickets import queue
@@ -25,6 +25,7 @@ class ShownMessage:
     row: Message
     attachments: list = field(default_factory=list)
     delivery: Outgoing | None = None
+    help_trail: dict | None = None  # sent from the help center: what the visitor searched for and read first
 
     @property
     def quoted(self) -> str:
@@ -82,6 +83,9 @@ def view(config: Config, ticket: Ticket) -> TicketView:
         .where(Outgoing.ticket == ticket.id)}
     for message in messages:
         message.delivery = deliveries.get(message.row.message_id or "")
+    for message_id, detail in Inbound.select(Inbound.message, Inbound.origin_detail).where(
+            Inbound.message.in_(list(by_id)) & (Inbound.origin == "help")).tuples():
+        by_id[message_id].help_trail = json.loads(detail or "{}").get("trail", {})
     return TicketView(
         ticket=ticket, messages=messages,
         suggestions=list(ArticleSuggestion.select(ArticleSuggestion, Article).join(Article)

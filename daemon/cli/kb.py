@@ -480,8 +480,9 @@ def kb_report(app: App, since, as_json):
     health = figures.article_health()
     performance = figures.performance(since=since)
     languages = figures.variant_figures()
+    answers = figures.self_service(since=since)
     if as_json:
-        print_json({"articles": health, "languages": languages, **performance})
+        print_json({"articles": health, "languages": languages, **performance, "self_service": answers})
         return
     click.echo("articles (most reused first):")
     for row in health:
@@ -499,6 +500,11 @@ def kb_report(app: App, since, as_json):
     for name, row in performance["agents"].items():
         click.echo(_figures_line(name, row))
     click.echo(_figures_line("team", performance["team"]))
+    rate = "-" if answers["success_rate"] is None else f"{answers['success_rate']:.0%}"
+    click.echo(f"\nhelp center readers asked \"Did this solve it?\": {answers['yes']} yes, {answers['no']} no "
+               f"(self-service success {rate})")
+    for row in answers["variants"][:10]:
+        click.echo(f"  article {row['article']:>5} ({row['language']}): {row['yes']} yes, {row['no']} no")
 
 
 def _figures_header() -> str:

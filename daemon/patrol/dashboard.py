@@ -296,3 +296,23 @@ def article_quality(span: Period) -> list[kb.quality.WeekQuality]:
     """The Article Quality Index of each week the period touches: per agent and for the team (a sample is
     counted in the week its work was done, whenever it was scored)."""
     return kb.quality.weekly(span.first_day, span.last_day)
+
+
+@dataclass(frozen=True)
+class WeekAnswers:
+    """Help-center readers' answers to "Did this solve it?" in one week."""
+    week: str
+    yes: int
+    no: int
+
+    @property
+    def success_rate(self) -> float | None:
+        return round(self.yes / (self.yes + self.no), 3) if self.yes + self.no else None
+
+
+def self_service(span: Period) -> list[WeekAnswers]:
+    """Per week of the period: how many help-center readers said an article solved it, and how many not."""
+    rows = execute(f'SELECT {_week(_CREATED_AT)}, SUM(CASE WHEN "helpful" THEN 1 ELSE 0 END), COUNT(*) '
+                   'FROM "article_feedback" WHERE "created_at" >= ? GROUP BY 1', (span.since,)).fetchall()
+    found = {week: (int(yes or 0), int(count) - int(yes or 0)) for week, yes, count in rows}
+    return [WeekAnswers(week, *found.get(week, (0, 0))) for week in span.week_keys()]
