@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_DSN ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test bench install install-test catalogues messages services system-packages dovecot postgres clean
+.PHONY: run test bench install install-test catalogues messages services system-packages dovecot postgres axe clean
 
 # The console's translations: the .po files are the source, the .mo files are built here, never committed.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
@@ -13,7 +13,7 @@ run: install catalogues
 	$(BIN)/patroldesk init
 	exec $(BIN)/patroldesk run
 
-test: install-test catalogues services
+test: install-test catalogues services axe
 	$(BIN)/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
 bench: install-test catalogues dovecot
@@ -59,6 +59,17 @@ system-packages:
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing from Debian's packages (the tests use the real programs)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+# axe-core, the accessibility checker the help center's browser test runs in the page: from the npm
+# registry into the virtualenv (test tooling only; no page ever loads it).
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+
+$(AXE): | $(BIN)/python
+	@command -v npm >/dev/null || { echo "installing npm from Debian's packages (for axe-core)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION)
 
 dovecot:
 	@if ! command -v dovecot >/dev/null && ! test -x /usr/sbin/dovecot; then \

@@ -9,7 +9,8 @@ drain of 50,000 mails with its rate per 5,000, and the empty-database run on Pos
 Then, once: knowledge search latency over 20,000 articles, the pipeline
 with article suggestions off and on over the same base, and the largest
 end-to-end run again with those 20,000 checked articles to suggest from;
-then the console's server-side latency over 100,000 tickets and 500,000 messages; last, finding one
+then the console's server-side latency over 100,000 tickets and 500,000 messages, and the help
+center's (search and article pages over 20,000 published variants: bench/helpcenter.py); last, finding one
 problem across languages (the corpus replay) and what language detection and suggestion cost in ingest
 (per new ticket, and per customer reply, which refreshes the ticket's suggestions);
 the KCS replay of tests/kb_corpus.py worked by an agent (drafts against problems, links made without asking
@@ -20,7 +21,7 @@ and several daemons on one PostgreSQL database: ingest with 1, 2 and 3 daemons r
 import json
 import sys
 
-from bench import capture, cluster, console, crosslang, ingest, knowledge, pipeline_ingest, race, scale
+from bench import capture, cluster, console, crosslang, helpcenter, ingest, knowledge, pipeline_ingest, race, scale
 
 
 def main(argv: list[str]) -> None:
@@ -39,6 +40,7 @@ def main(argv: list[str]) -> None:
     largest = max(sizes)  # end to end again, now with a base of checked articles to suggest from
     print(json.dumps(ingest.run(largest, checked_articles=20_000)), flush=True)
     print(json.dumps(console.latency()), flush=True)
+    print(json.dumps(helpcenter.latency()), flush=True)  # the help center: search and article pages, 20,000 published
     print(json.dumps(crosslang.corpus_replay(lexicon=False), ensure_ascii=False), flush=True)
     print(json.dumps(crosslang.corpus_replay(), ensure_ascii=False), flush=True)
     print(json.dumps(crosslang.ingest_cost()), flush=True)

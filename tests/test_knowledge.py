@@ -381,6 +381,29 @@ def test_a_title_match_ranks_above_a_single_mention(setup):
     assert [f.article.id for f in hits] == [titled.id, mention.id]
 
 
+def test_a_search_too_broad_for_bm25_ranks_by_telling_words_and_keeps_to_what_matches(setup, monkeypatch):
+    _, agent, reviewer = setup
+    titled = article(agent, "Printer prints blank pages", issue="The printer gives blank pages.",
+                     resolution="Remove the sealing strip from the printer toner.")
+    mention = article(agent, "Calendar not shared", issue="The calendar is missing on the phone.",
+                      resolution="Accept the invitation. Unrelated: the printer in the hall works.")
+    second = article(agent, "Printer offline", issue="The printer shows offline.", resolution="Add it again.")
+    retired = article(agent, "Printer jams", issue="Paper jams in the printer.", resolution="Clean the rollers.")
+    knowledge.transition(retired, "archive", reviewer)
+    article(agent, "VPN certificate expired")
+    monkeypatch.setattr(search, "_BM25_AT_MOST", 2)  # as if thousands matched: the bounded path
+    took = []
+    bounded = search._by_telling_words
+    monkeypatch.setattr(search, "_by_telling_words", lambda *args: took.append(bounded(*args)) or took[-1])
+    ranked = [f.article.id for f in kb_figures.search_articles("printer", limit=2).found]
+    assert set(ranked) == {titled.id, second.id}  # the printer in the title weighs most; never the archived
+    every = {f.article.id for f in kb_figures.search_articles("printer", limit=3).found}
+    assert every == {titled.id, second.id, mention.id}  # a mere mention is still a match
+    assert kb_figures.search_articles("printer blank", limit=1).found[0].article.id == titled.id
+    if db.is_sqlite():  # PostgreSQL ranks with ts_rank, which has no such cost to work around
+        assert took and [hit.article_id for hit in took[0]] == ranked
+
+
 def test_search_asks_for_any_word_when_no_article_has_them_all(setup):
     _, agent, _ = setup
     only = article(agent, "Outlook asks for the password again")

@@ -29,7 +29,7 @@ from web.throttle import allowed
 
 blueprint = Blueprint("help", __name__, url_prefix=public.HELP_PATH)
 
-SEARCH_LIMIT = 20
+SEARCH_LIMIT = 10  # a reader looks at the first few; a longer list only costs time
 ARTICLE_MAX_AGE = 300  # seconds a browser may keep an article page
 _TRAIL_TEXT = 100  # characters of a search or title kept in the session's trail
 HONEYPOT = "website"  # a field people never see (hidden by the style sheet) and bots fill in

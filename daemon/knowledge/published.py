@@ -66,11 +66,9 @@ def search(text: str, language: str, limit: int = 20) -> Found:
     """Published variants for a reader's words (their language's variant where the article has one),
     and the search logged as a help-center search: the words and what was found, nobody's name."""
     hits = search_index(text, PUBLISHED, limit, normalise(language))
-    variants = {v.id: v for v in ArticleVariant.select().where(
+    variants = {v.id: v for v in ArticleVariant.select(ArticleVariant, Article).join(Article).where(
         ArticleVariant.id.in_([h.variant_id for h in hits if h.variant_id]) & (ArticleVariant.state == "published"))}
-    articles = {a.id: a for a in Article.select().where(Article.id.in_([h.article_id for h in hits]))}
-    pages = [Page(articles[h.article_id], variants[h.variant_id]) for h in hits
-             if h.variant_id in variants and h.article_id in articles]
+    pages = [Page(variants[h.variant_id].article, variants[h.variant_id]) for h in hits if h.variant_id in variants]
     typed = " ".join(plain(text).split())
     log_id = None
     if typed:

@@ -7,7 +7,11 @@ in one language finds an article written in another), in three fields weighted a
 most, then the keywords (the words people searched with), then the body
 (issue, environment, resolution, cause). A search asks for every one of
 its words first and, when that finds nothing, for any of them; ranking is
-BM25 on SQLite and ts_rank on PostgreSQL. The callers never see which.
+BM25 on SQLite and ts_rank on PostgreSQL. The callers never see which. On
+SQLite a search that matches more than _BM25_AT_MOST articles ("printer" in a
+printer maker's base) is ranked instead by how much its words weigh in each
+article (article_term, below), among the articles that match it: BM25 over
+thousands of matches costs tens of milliseconds, a help-center search must not.
 
 Suggestions for new tickets run inside the ingest transaction, where BM25
 over every article sharing a common word costs milliseconds. So checked
@@ -34,6 +38,8 @@ from daemon.store.models import ArticleVariant
 _SQLITE_WEIGHTS = (10.0, 1.0, 5.0)
 _TELLING_WORDS = 24  # per article (and 12 more per further variant), in article_term
 _ROWS_PER_WORD = 30  # read per word of a mail: the articles where that word weighs most
+_BM25_AT_MOST = 1500  # matches BM25 ranks in a few milliseconds; a broader search is ranked by telling words
+_BROAD_ROWS_PER_TERM = 200  # read per searched term of such a search
 _MAIL_WORDS = 16  # its words and their concepts
 _FREQUENCY_CHUNK = 64  # document_frequencies asks in chunks of one size, so its SQL is built once
 
@@ -166,6 +172,11 @@ def _match_sqlite(groups, states, limit, every) -> list[Hit]:
     # FTS5's BM25 floors the idf of a term held by half the articles or more at 1e-6: tiny scores, still ranked.
     expression = (" AND " if every else " OR ").join(
         "(" + " OR ".join(f'"{term}"' for term in group) + ")" for group in groups)
+    matching = db.execute('SELECT count(*) FROM "article_fts" WHERE "article_fts" MATCH ?', (expression,)).fetchone()[0]
+    if matching > _BM25_AT_MOST:
+        found = _by_telling_words(groups, expression, states, limit)
+        if len(found) >= limit:
+            return found
     marks = ", ".join("?" * len(states))
     weights = ", ".join(str(w) for w in _SQLITE_WEIGHTS)
     rows = db.execute(
@@ -174,6 +185,24 @@ def _match_sqlite(groups, states, limit, every) -> list[Hit]:
         f'WHERE "article_fts" MATCH ? AND a."state" IN ({marks}) ORDER BY "rank" LIMIT ?',
         (expression, *states, limit)).fetchall()
     return [Hit(row[0], -row[1]) for row in rows]
+
+
+def _by_telling_words(groups, expression: str, states, limit: int) -> list[Hit]:
+    """For a search so broad that BM25 over every match would cost tens of milliseconds: the articles
+    in which the searched words weigh most (article_term, as suggestions read it), those that match
+    the search as FTS5 reads it, heaviest first. Bounded work: _ROWS_PER_WORD rows a term."""
+    terms = sorted({term for group in groups for term in group})
+    part = (f'SELECT "article_id", "weight" FROM (SELECT "article_id", "weight" FROM "article_term" '
+            f'WHERE "term" = ? ORDER BY "weight" DESC LIMIT {_BROAD_ROWS_PER_TERM}) AS t{{n}}')
+    union = " UNION ALL ".join(part.format(n=n) for n in range(len(terms)))
+    marks = ", ".join("?" * len(states))
+    rows = db.execute(
+        f'SELECT w."article_id", SUM(w."weight") AS "score" FROM ({union}) AS w '
+        f'JOIN "article" AS a ON a."id" = w."article_id" AND a."state" IN ({marks}) '
+        f'WHERE w."article_id" IN (SELECT "rowid" FROM "article_fts" WHERE "article_fts" MATCH ?) '
+        f'GROUP BY w."article_id" ORDER BY "score" DESC, w."article_id" LIMIT ?',
+        (*terms, *states, expression, limit)).fetchall()
+    return [Hit(row[0], float(row[1])) for row in rows]
 
 
 def _match_postgres(groups, states, limit, every) -> list[Hit]:
