@@ -203,6 +203,20 @@ def test_the_contact_form_becomes_a_ticket_through_the_pipeline_with_what_the_vi
     assert "help_trail" not in contact(client).get_data(as_text=True)  # a second form starts a new trail
 
 
+@pytest.mark.parametrize("page, text, language", [
+    ("nb", "Skanneren sender ikke e-post etter at vi byttet passord.", "nb"),  # read alone: Danish
+    ("en", "Сканер перестал отправлять письма после смены пароля на почтовом сервере компании.", "ru"),
+])
+def test_the_form_is_in_the_language_the_visitor_read_unless_the_text_surely_is_not(desk, config, page, text,
+                                                                                     language):
+    console, _, _ = desk
+    assert contact(console.client(), page, text=text).status_code == 200
+    (result,) = pipeline.drain(config)
+    ticket = Ticket.by_number(result.ticket)
+    assert ticket.requester.language == language
+    assert Outgoing.get(Outgoing.ticket == ticket.id).language == language
+
+
 def test_a_bad_field_is_named_and_everything_typed_is_kept(desk):
     console, _, _ = desk
     response = contact(console.client(), address="ase at example", text="")

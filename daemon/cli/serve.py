@@ -146,6 +146,10 @@ def _print_banner(config: Config, service) -> None:
     if service.web:
         lines.append(f"  console:  http://{config.web.host}:{service.web.port}/  (sign in as 'admin' with the "
                      f"password `init` printed; forgot it? {_own_command(config)} user password admin)")
+        if config.help.enabled:
+            where = f"https://{config.help.host}/help/" if config.help.host else \
+                f"http://{config.web.host}:{service.web.port}/help/"
+            lines.append(f"  help:     {where}  (the public help center: published articles, no sign-in)")
     if service.smtp:
         port = service.smtp.port
         lines += [f"  mail in:  {config.smtp.protocol.upper()} {config.smtp.host}:{port} for {address}",

@@ -3,11 +3,16 @@
 Read from what the sender newly wrote (no quoted history, no signature), so a Norwegian reply
 above a quoted English mail counts as Norwegian; the subject only helps out a short text (in a
 reply it is most often the first mail's subject, in whatever language that was). Automatic mail
-(auto-replies, bulk) is kept on the message but never decides the customer's language.
+(auto-replies, bulk) is kept on the message but never decides the customer's language. Mail from
+the help center's contact form is in the language the visitor read the help center in, unless its
+text is surely in another.
 """
 from __future__ import annotations
 
+import json
+
 from daemon import tickets
+from daemon.languages import DETECTED, NEIGHBOURS, normalise
 from daemon.mail.language import Detected, detect
 from daemon.store.db import execute
 
@@ -27,12 +32,31 @@ def run(ctx) -> None:
         if found is not None:
             execute('UPDATE "message" SET "language" = ?, "language_confidence" = ? WHERE "id" = ?',
                     (found.language, found.confidence, ctx.message.id))
+    chosen = _page_language(ctx, found)
+    if chosen is not found:
+        found = chosen
+        execute('UPDATE "message" SET "language" = ?, "language_confidence" = ? WHERE "id" = ?',
+                (found.language, found.confidence, ctx.message.id))
     ctx.language = found
     if found is None:
         return
     ctx.message.language, ctx.message.language_confidence = found.language, found.confidence
     if found.confident and not ctx.automatic and ctx.sender is not None:
         tickets.learn_language(ctx.sender.key, found.language)
+
+
+def _page_language(ctx, found: Detected | None) -> Detected | None:
+    """For mail from the help center's contact form, the language the visitor read the help center in,
+    unless the text is surely in another (not merely a neighbour: short Norwegian reads as Danish)."""
+    if ctx.inbound.origin != "help":
+        return found
+    page = normalise(json.loads(ctx.inbound.origin_detail or "{}").get("trail", {}).get("language", ""))
+    if page not in DETECTED:
+        return found
+    if found is not None and found.confident and found.language != page \
+            and page not in NEIGHBOURS.get(found.language, ()):
+        return found
+    return Detected(page, 1.0, max(found.letters if found else 0, _ENOUGH_LETTERS))
 
 
 def detect_for(mail, config) -> Detected | None:
