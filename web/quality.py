@@ -15,7 +15,7 @@ from flask_babel import ngettext
 
 from daemon.errors import NotFound, PatroldeskError
 from daemon.knowledge import quality
-from daemon.store.models import Article, QualitySample
+from daemon.store.models import Article, QualitySample, utcnow
 from web.access import me, requires
 from web.i18n import said
 from web.knowledge import language_label
@@ -28,9 +28,9 @@ RECENT_WEEKS = 8
 @requires("reviewer")
 def samples():
     """What waits for a score (this reviewer's first), and the last weeks' index per agent."""
-    last = quality.last_week()
+    last, now = quality.last_week(), quality.week_of(utcnow())
     return render_template("knowledge/quality.html", waiting=quality.waiting_for(me()),
-                           weeks=list(reversed(quality.weekly(last - dt.timedelta(weeks=RECENT_WEEKS - 1), last))),
+                           weeks=list(reversed(quality.weekly(now - dt.timedelta(weeks=RECENT_WEEKS - 1), now))),
                            last_week=last, titles=_titles(), size=_size(), language_label=language_label)
 
 

@@ -99,13 +99,14 @@ def quality_score(app: App, sample_id, username, failed, no_links, note):
 
 
 @quality_group.command("report")
-@click.option("--weeks", default=8, show_default=True, type=click.IntRange(1, 104), help="How many weeks back.")
+@click.option("--weeks", default=8, show_default=True, type=click.IntRange(1, 104),
+              help="How many weeks, this one included.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def quality_report(app: App, weeks, as_json):
     """The index per agent and for the team, week by week, and the checklist items failed most."""
     app.database()
-    last = quality.last_week()
+    last = quality.week_of(dt.date.today())  # this week too, as far as it is drawn and scored
     found = quality.weekly(last - dt.timedelta(weeks=weeks - 1), last)
     if as_json:
         print_json([{"week": w.week.isoformat(), "team": _figures(w.team),
