@@ -63,6 +63,24 @@ def token_of(response) -> str:
 
 # Pages ----------------------------------------------------------------------------------
 
+def test_home_search_article_and_answer_on_sqlite_and_postgresql(console_on):
+    agent, reviewer = console_on.people["agent"], console_on.people["reviewer"]
+    printer = knowledge.create_article(PRINTER_NB, agent, language="nb")
+    for action in ("validate", "publish"):
+        knowledge.transition(printer, action, reviewer)
+    client = console_on.client()
+    assert f'href="/help/nb/{printer.id}-skriveren' in client.get("/help/?lang=nb").get_data(as_text=True)
+    found = client.get("/help/search?q=skriveren&lang=nb").get_data(as_text=True)
+    assert f'href="/help/nb/{printer.id}-skriveren' in found
+    page = follow(client, page_of(printer, "nb"))
+    assert page.status_code == 200 and SearchLog.get().used_article_id == printer.id
+    client.post(f"/help/nb/{printer.id}/answer", data={"csrf_token": token_of(page), "solved": "yes"})
+    assert figures.self_service()["yes"] == 1
+    dashboard = console_on.client("reviewer").get("/reports/").get_data(as_text=True)
+    shown = dashboard.split('id="self-service"')[1].split("</figure>")[0]
+    assert '<td class="num">1</td><td class="num">0</td><td class="num">100</td>' in shown.replace("\n", "")
+
+
 def test_only_published_variants_have_pages_and_everything_else_answers_404(desk):
     console, printer, scanner = desk
     client = console.client()
