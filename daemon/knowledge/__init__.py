@@ -11,9 +11,11 @@ identifiers      VAT numbers, IBANs, cards and national ids, by their check digi
 article_replies  reply templates made from articles, and replies that use them
 figures          searching as a person does, and what the searches and links say (gaps, health)
 quality          the Article Quality Index: each week's sample of each agent's articles, scored on the checklist
+published        published variants as the help center shows them: a page, the most used, search, answers
+public           where customers read a published variant: its help-center address
 
-Other packages call what is named below (quality as a module); front doors may also use article_replies
-and figures.
+Other packages call what is named below (quality as a module); front doors may also use article_replies,
+figures, published and public.
 """
 from daemon.knowledge.articles import (
     CHECKED_STATES, LIVE_STATES, TRANSITIONS, WHOLE_ARTICLE_ACTIONS, ArticleRefused, ArticleText, NotAllowed,
