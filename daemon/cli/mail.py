@@ -2,9 +2,11 @@
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -15,17 +17,19 @@ from daemon.config import Config
 from daemon import outbound
 from daemon.errors import NotFound, PatroldeskError
 from daemon.ingest import requeue
-from daemon.ingest.sources import spool
+from daemon.ingest import importer
+from daemon.ingest.sources import archive, spool
 from daemon.outbound import outbox, possibly_sent
 from daemon.store.models import OUTBOX_STATES, SPOOL_STATES, Inbound, Outgoing, Ticket, utcnow
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file.")
 @pass_app
 def ingest(app: App, files, as_json):
-    """Feed .eml files through the pipeline, as if they had arrived by mail."""
+    """Feed .eml files through the pipeline, as if they had arrived by mail (one mail a file: an mbox or a
+    folder is refused, naming the `import` command that takes it)."""
     app.database()
     failed = False
     for path in files:
@@ -47,11 +51,73 @@ def ingest(app: App, files, as_json):
 
 
 def _ingest_file(config: Config, path: Path) -> dict:
+    kind = archive.kind_of(path) if path.exists() else None
+    if kind is not None:  # nothing is stored: one mail made of many would be a ticket holding them all
+        command = {"mbox": "mbox FILE", "maildir": "maildir DIR", "eml": "eml DIR"}[kind]
+        what = {"mbox": "an mbox (many mails in one file)", "maildir": "a Maildir folder",
+                "eml": "a folder"}[kind]
+        return {"file": str(path), "outcome": "error", "ticket": None, "message_id": None,
+                "reason": f"{what}, not one mail; nothing was stored: use patroldesk import {command}"}
     raw = path.read_bytes()
     row = spool.enqueue(raw, "cli", {"file": path.name})
     outcome = requeue.process_now(config, row.id)
     return {"file": str(path), "outcome": outcome.outcome, "ticket": outcome.ticket,
             "message_id": outcome.message_id, "reason": outcome.reason}
+
+
+@cli.group("import")
+def import_group():
+    """Bring old mail over: every message of an mbox, a Maildir or a folder of .eml files through the
+    pipeline, oldest first, not acknowledged; run again after an interruption, it imports nothing twice."""
+
+
+def _import_command(kind: str, help_text: str, file_kind: bool):
+    @import_group.command(kind, help=help_text)
+    @click.argument("paths", nargs=-1, required=True,
+                    type=click.Path(exists=True, dir_okay=not file_kind, file_okay=file_kind, path_type=Path))
+    @click.option("--acknowledge", is_flag=True, help="Acknowledge each new ticket by mail, as live mail is.")
+    @click.option("--json", "as_json", is_flag=True, help="One summary line of JSON.")
+    @pass_app
+    def command(app: App, paths, acknowledge, as_json):
+        app.database()
+        started = time.monotonic()
+        with _import_progress(as_json) as progress:
+            counts = importer.import_archives(app.config, kind, list(paths), acknowledge, progress)
+        summary = {name: counts[name] for name in ("total", *importer.OUTCOMES)}
+        summary["seconds"] = round(time.monotonic() - started, 1)
+        if as_json:
+            print_json(summary)
+        else:
+            click.echo(", ".join(f"{value} {name}" for name, value in summary.items() if name != "seconds")
+                       + f" in {summary['seconds']} s")
+        if counts["quarantined"]:
+            click.echo("quarantined mail is kept with its reason: patroldesk quarantine list", err=True)
+    return command
+
+
+for _kind, _help, _file in (("mbox", "Import mbox files (many mails in one file).", True),
+                            ("maildir", "Import Maildir folders (cur/, new/).", False),
+                            ("eml", "Import folders of .eml files, one mail a file.", False)):
+    _import_command(_kind, _help, _file)
+
+
+@contextlib.contextmanager
+def _import_progress(quiet: bool):
+    """A progress bar with rate and time left on a terminal (rich); nothing when piped or asked for JSON."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    started = time.monotonic()
+    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("import", total=None, rate="")
+
+        def update(done: int, total: int) -> None:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} mails/s")
+        yield update
 
 
 @cli.group("quarantine")

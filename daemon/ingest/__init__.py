@@ -6,6 +6,7 @@ prepare    the helper processes: mail parsed (and automatic mail rendered) besid
 drain      `run --drain`: every mailbox read once, the spool processed, mail filed and sent
 stages/    one module per stage, each with run(ctx)
 requeue    one spooled mail processed at once for a person waiting (`ingest`, a retry)
+importer   `import`: an mbox, a Maildir or a folder of .eml files through the pipeline, resumable
 
 No other domain package calls ingest; the service, the CLI and the console use its modules.
 """

@@ -69,7 +69,16 @@ def running_here(holder: str) -> bool:
         return False
     except PermissionError:
         pass
-    return _start_time(pid) == started
+    return _start_time(pid) == started and not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Killed, and not yet reaped by its parent: it holds its pid but will never run again."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"  # field 3: state
+    except (OSError, IndexError):
+        return False
 
 
 def is_dead(holder: str | None, dead_after: float, now: dt.datetime | None = None) -> bool:
