@@ -16,12 +16,15 @@ problem across languages (the corpus replay) and what language detection and sug
 the KCS replay of tests/kb_corpus.py worked by an agent (drafts against problems, links made without asking
 and wrong ones, questions asked, suggestion noise, gap groups: bench/capture.py);
 and several daemons on one PostgreSQL database: ingest with 1, 2 and 3 daemons reading one mailbox
-(mails per second and correctness), and how soon a mailbox is read again after its daemon is killed.
+(mails per second and correctness), and how soon a mailbox is read again after its daemon is killed;
+last, `import mbox` of 50,000 generated mails: mails per second and the importing process's peak memory.
 """
 import json
 import sys
 
-from bench import capture, cluster, console, crosslang, helpcenter, ingest, knowledge, pipeline_ingest, race, scale
+from bench import (
+    capture, cluster, console, crosslang, helpcenter, importer, ingest, knowledge, pipeline_ingest, race, scale,
+)
 
 
 def main(argv: list[str]) -> None:
@@ -48,6 +51,7 @@ def main(argv: list[str]) -> None:
     for daemons in (1, 2, 3):
         print(json.dumps(cluster.throughput(largest, daemons)), flush=True)
     print(json.dumps(cluster.failover()), flush=True)
+    print(json.dumps(importer.run()), flush=True)  # `import mbox` of 50,000 mails: rate and peak memory
 
 
 main(sys.argv[1:])
