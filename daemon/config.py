@@ -239,14 +239,106 @@ class HelpConfig:
 
 @dataclass(frozen=True)
 class SLAConfig:
-    """How soon a person must first answer a ticket, by priority."""
+    """How soon a person must first answer a ticket, and solve it, by priority: minutes of business hours."""
     urgent_minutes: int = _key(60, minimum=1)
     high_minutes: int = _key(240, minimum=1)
     normal_minutes: int = _key(480, minimum=1)
     low_minutes: int = _key(1440, minimum=1)
+    urgent_resolution_minutes: int = _key(480, minimum=1)
+    high_resolution_minutes: int = _key(960, minimum=1)
+    normal_resolution_minutes: int = _key(2400, minimum=1)
+    low_resolution_minutes: int = _key(4800, minimum=1)
+    # At this share of a deadline's business time the assignee and reviewers are warned, once.
+    warn_percent: int = _key(80, minimum=1, check=lambda v: None if v < 100 else "must be below 100")
+    # When deadlines are checked and time-based policies run (cron, UTC; once for the whole cluster).
+    check_schedule: str = _key("* * * * *", check=lambda v: _crontab_ok(v) if v.strip() else "must not be empty")
 
     def minutes(self, priority: str) -> int:
         return getattr(self, f"{priority}_minutes", self.normal_minutes)
+
+    def resolution_minutes(self, priority: str) -> int:
+        return getattr(self, f"{priority}_resolution_minutes", self.normal_resolution_minutes)
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekdays(text: str) -> frozenset[int]:
+    """'mon-fri', 'mon,wed,fri', 'sun-thu' or 'mon-fri,sun' as weekday numbers (Monday 0).
+    A ValueError names the fault."""
+    days = set()
+    for part in text.lower().replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        if first not in _WEEKDAYS or (last and last not in _WEEKDAYS):
+            raise ValueError(f"{part!r} is not a day or a span of days (mon, tue, ... sun; mon-fri)")
+        start, end = _WEEKDAYS.index(first), _WEEKDAYS.index(last or first)
+        days.update((start + step) % 7 for step in range((end - start) % 7 + 1))
+    return frozenset(days)
+
+
+def clock_minutes(text: str) -> int:
+    """'08:30' as minutes after midnight (0-1440; '24:00' is the day's end); ValueError otherwise."""
+    match = re.fullmatch(r"([01]?\d|2[0-4]):([0-5]\d)", text.strip())
+    if not match or (match.group(1) == "24" and match.group(2) != "00"):
+        raise ValueError(f"{text!r} is not a time of day written HH:MM (00:00 to 24:00)")
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def _days_ok(value: str) -> str | None:
+    try:
+        weekdays(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _clock_ok(value: str) -> str | None:
+    try:
+        clock_minutes(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _zone_ok(value: str) -> str | None:
+    import zoneinfo
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"{value!r} is not a time zone the system knows (write it as Europe/Oslo, UTC, ...)"
+    return None
+
+
+def _dates_ok(value: list) -> str | None:
+    for item in value:
+        if _holiday(item) is None:
+            return f"{item!r} is not a date written YYYY-MM-DD"
+    return None
+
+
+def _holiday(text: str):
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(text.strip()[:10]) if re.match(r"\d{4}-\d\d-\d\d(\s|$)", text.strip()) else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class HoursConfig:
+    """When the team works ([hours]); every deadline counts only these hours. A team may keep its own ([[team]])."""
+    timezone: str = _key("UTC", check=_zone_ok)
+    days: str = _key("mon-fri", check=_days_ok)
+    open: str = _key("09:00", check=_clock_ok)
+    close: str = _key("17:00", check=_clock_ok)
+    holidays: list = _key([], check=_dates_ok)  # "2026-12-25", ...
+    holidays_file: str = _key("")  # one date a line (YYYY-MM-DD, then anything); # starts a comment
+
+
+@dataclass(frozen=True)
+class TeamConfig(HoursConfig):
+    """A team's own hours ([[team]]): tickets whose group is `name` count their deadlines in them."""
+    name: str = _key("")
 
 
 @dataclass(frozen=True)
@@ -334,11 +426,13 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     help: HelpConfig = field(default_factory=HelpConfig)
     sla: SLAConfig = field(default_factory=SLAConfig)
+    hours: HoursConfig = field(default_factory=HoursConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     threading: ThreadingConfig = field(default_factory=ThreadingConfig)
     log: LogConfig = field(default_factory=LogConfig)
     mailbox: tuple = ()  # of MailboxConfig
+    team: tuple = ()  # of TeamConfig
     source: str = EMBEDDED
 
     @property
@@ -375,7 +469,7 @@ def _shipped_templates() -> Path:
 
 
 _SHIPPED_TEMPLATES = _shipped_templates()  # found once: rendering asks for it per mail
-_ARRAYS = {"mailbox": MailboxConfig}  # [[name]] tables: any number of them
+_ARRAYS = {"mailbox": MailboxConfig, "team": TeamConfig}  # [[name]] tables: any number of them
 
 
 def documented_keys() -> list[str]:
@@ -438,7 +532,48 @@ def _build(data: dict, source: str, environ: Mapping[str, str], base: Path) -> C
         # A lease shorter than one slow SMTP transaction lets a second sender send the mail again.
         raise ConfigError("relay.lease_seconds", source, f"must be at least twice relay.timeout_seconds "
                           f"({relay.timeout_seconds}), not {relay.lease_seconds}")
-    return Config(**sections, mailbox=mailboxes, source=source)
+    sections["hours"] = _hours("hours", sections["hours"], source, base)
+    teams = tuple(_team(i, table, source, environ, base) for i, table in enumerate(data.get("team", [])))
+    names = [team.name for team in teams]
+    for team_name in names:
+        if names.count(team_name) > 1:
+            raise ConfigError("team.name", source, f"two teams are called {team_name!r}; one [[team]] each")
+    return Config(**sections, mailbox=mailboxes, team=teams, source=source)
+
+
+def _team(index: int, table: dict, source: str, environ: Mapping[str, str], base: Path) -> TeamConfig:
+    name = f"team[{index + 1}]"
+    if not isinstance(table, dict):
+        raise ConfigError(name, source, "must be a table: write it as [[team]] with keys below")
+    team = _section(name, TeamConfig, table, source, environ, base)
+    if not team.name.strip():
+        raise ConfigError(f"{name}.name", source, "is required: the group its tickets are assigned to")
+    return _hours(name, team, source, base)
+
+
+def _hours(name: str, hours, source: str, base: Path):
+    """Hours checked as a whole (opening before closing) with the holidays file's dates joined to the list."""
+    if clock_minutes(hours.open) >= clock_minutes(hours.close):
+        raise ConfigError(f"{name}.close", source, f"must be after {name}.open ({hours.open}), not {hours.close}")
+    if not hours.holidays_file:
+        return hours
+    path = _absolute(base, hours.holidays_file)
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name}.holidays_file", source,
+                          f"cannot read {path}: {getattr(exc, 'strerror', None) or 'not UTF-8 text'}") from None
+    dates = []
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        day = _holiday(text)
+        if day is None:
+            raise ConfigError(f"{name}.holidays_file", source,
+                              f"{path}, line {number}: {text!r} does not start with a date written YYYY-MM-DD")
+        dates.append(day.isoformat())
+    return dataclasses.replace(hours, holidays_file=path, holidays=[*hours.holidays, *dates])
 
 
 def _absolute(base: Path, value: str) -> str:

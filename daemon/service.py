@@ -169,6 +169,12 @@ class Service:
                           CronTrigger.from_crontab(knowledge.quality_schedule, timezone="UTC"),
                           lambda period: quality.draw_scheduled(knowledge.quality_sample, period),
                           grace_seconds=24 * 3600)
+        from apscheduler.triggers.cron import CronTrigger
+
+        from daemon.patrol import deadlines
+        self.jobs.add(self.scheduler, deadlines.JOB,
+                      CronTrigger.from_crontab(self.config.sla.check_schedule, timezone="UTC"),
+                      lambda period: deadlines.run_scheduled(self.config, period), grace_seconds=3600)
         # A period whose runner died is run by another daemon within seconds.
         self.scheduler.add_job(self.jobs.sweep, "interval", seconds=self.config.cluster.heartbeat_seconds,
                                id="cluster-jobs-sweep", max_instances=1, coalesce=True)

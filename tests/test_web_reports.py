@@ -31,8 +31,8 @@ from tests.corpus import simple_mail
 from tests.webtools import make_console
 
 SUPPORT = "support@example.org"
-CHARTS = ("volume", "outcomes", "first-response", "time-to-close", "link-rate", "reuse", "gaps", "self-service",
-          "article-quality")
+CHARTS = ("volume", "outcomes", "first-response", "time-to-close", "deadlines", "link-rate", "reuse", "gaps",
+          "self-service", "article-quality")
 SVG = "{http://www.w3.org/2000/svg}"
 NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 

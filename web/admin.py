@@ -372,7 +372,8 @@ def policy_try():
             would = {firing.policy: firing.changed
                      for firing in policies.run_policies(_config(), ticket, dry_run=True)}
             result = {"ticket": ticket, "would": would,
-                      "facts": json.dumps(policies.facts_for(ticket), ensure_ascii=False, sort_keys=True, indent=1),
+                      "facts": json.dumps(policies.facts_for(ticket, _config()), ensure_ascii=False,
+                                          sort_keys=True, indent=1),
                       "enabled": list(Policy.select().where(Policy.enabled).order_by(Policy.id))}
         except PatroldeskError as exc:
             error = said(exc)

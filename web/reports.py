@@ -154,6 +154,14 @@ def _self_service(span: Period) -> Table:
                charted=False)])
 
 
+def _deadlines(span: Period) -> Table:
+    weeks = figures.deadlines(span)
+    return Table(_("Week of"), [w.week for w in weeks], [
+        Column(_("first answer late"), [w.first_answer_breaches for w in weeks]),
+        Column(_("solved late"), [w.resolution_breaches for w in weeks]),
+        Column(_("warned"), [w.warnings for w in weeks], charted=False)])
+
+
 def _article_quality(span: Period) -> Table:
     weeks = figures.article_quality(span)
     agents = sorted({name for week in weeks for name in week.agents})
@@ -179,6 +187,11 @@ CHARTS = {chart.name: chart for chart in (
     Chart("time-to-close", lazy_gettext("Hours to close"),
           lazy_gettext("From opening to the ticket's first closing note, median and 90th percentile, by the week of "
                        "that close."), pygal.Line, _time_to_close),
+    Chart("deadlines", lazy_gettext("Deadlines breached per week"),
+          lazy_gettext("First answers and solutions that came later than promised, counted in the team's business "
+                       "hours, by the week the breach was told to the assignee and reviewers; warnings (at "
+                       "[sla] warn_percent of the time) are counted apart."),
+          pygal.StackedBar, _deadlines, {"style": _style("#a11a1a", "#d4820b")}),
     Chart("link-rate", lazy_gettext("Link rate per week"),
           lazy_gettext("Closed tickets linked to a knowledge article, out of all closed that week."),
           pygal.Line, _link_rate, {"range": (0, 100)}),

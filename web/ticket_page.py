@@ -59,7 +59,8 @@ class TicketView:
     trail: list
     firings: list
     reports: list
-    sla: str  # overdue, soon, ok, answered
+    sla: str  # overdue, soon, ok, answered, answered late
+    resolution: str = ""  # overdue, soon, ok, solved, solved late
 
     @cached_property
     def opens_at(self) -> int:
@@ -99,7 +100,10 @@ def view(config: Config, ticket: Ticket) -> TicketView:
                      .where(PolicyFiring.ticket == ticket.id).order_by(PolicyFiring.id)),
         reports=list(PatrolReport.select(PatrolReport, User).join(User, JOIN.LEFT_OUTER)
                      .where(PatrolReport.ticket == ticket.id).order_by(PatrolReport.seq)),
-        sla=queue.sla_state(ticket.status, ticket.respond_by, ticket.first_response_at, utcnow()),
+        sla=queue.sla_state(ticket.status, ticket.respond_by, ticket.first_response_at, utcnow(),
+                            ticket.respond_warn_at),
+        resolution=queue.resolution_state(ticket.status, ticket.resolve_by, ticket.resolved_at, utcnow(),
+                                          ticket.resolve_warn_at),
     )
 
 

@@ -93,7 +93,7 @@ def policy_test(app: App, ref):
     """Show the facts policies see for ticket REF and which policies would act now; changes nothing."""
     app.database()
     ticket = tickets.get_ticket(ticket_number(ref))
-    facts = policies.facts_for(ticket)
+    facts = policies.facts_for(ticket, app.config)
     click.echo(f"ticket #{ticket.number}: {json.dumps(facts, ensure_ascii=False, sort_keys=True)}")
     would = policies.run_policies(app.config, ticket, dry_run=True)
     for policy in Policy.select().where(Policy.enabled).order_by(Policy.id):

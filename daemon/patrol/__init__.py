@@ -4,6 +4,7 @@ logbook       SBO notes and the patrol-report log: close, correct, review, verif
 digest        the period's reports mailed to the reviewers, what did not end well first
 dashboard     the reviewers' figures: volume, outcomes, response and close times, knowledge use
 policies      explicit policies: conditions over customers and tickets, and their actions
+deadlines     the deadline watch: warnings and breaches told once, time-based policies on a schedule
 policy_state  switching a policy off and on again without losing it or what it did
 
 Other packages call what is named below; front doors may also use the modules themselves.

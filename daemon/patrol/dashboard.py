@@ -316,3 +316,23 @@ def self_service(span: Period) -> list[WeekAnswers]:
                    'FROM "article_feedback" WHERE "created_at" >= ? GROUP BY 1', (span.since,)).fetchall()
     found = {week: (int(yes or 0), int(count) - int(yes or 0)) for week, yes, count in rows}
     return [WeekAnswers(week, *found.get(week, (0, 0))) for week in span.week_keys()]
+
+
+@dataclass(frozen=True)
+class WeekDeadlines:
+    """Deadlines warned of and breached in one week (each notice counts in the week it was sent)."""
+    week: str
+    first_answer_breaches: int
+    resolution_breaches: int
+    warnings: int
+
+
+def deadlines(span: Period) -> list[WeekDeadlines]:
+    """Per week of the period: breaches of the first-answer and resolution deadlines, and warnings."""
+    rows = execute(f'SELECT {_week(_CREATED_AT)}, "deadline", "level", COUNT(*) FROM "deadline_notice" '
+                   'WHERE "created_at" >= ? GROUP BY 1, 2, 3', (span.since,)).fetchall()
+    found: dict = defaultdict(int)
+    for week, deadline, level, count in rows:
+        found[(week, "warning" if level == "warning" else deadline)] += int(count)
+    return [WeekDeadlines(week, found[(week, "first_answer")], found[(week, "resolution")], found[(week, "warning")])
+            for week in span.week_keys()]

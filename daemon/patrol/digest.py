@@ -18,7 +18,7 @@ from daemon import knowledge, outbound
 from daemon.config import Config
 from daemon.store.db import database
 from daemon.store.models import (
-    OUTCOME_KINDS, Outgoing, PatrolReport, PatrolReview, Policy, PolicyFiring, Ticket, User, utcnow,
+    OUTCOME_KINDS, DeadlineNotice, Outgoing, PatrolReport, PatrolReview, Policy, PolicyFiring, Ticket, User, utcnow,
 )
 
 log = logging.getLogger("patroldesk.digest")
@@ -70,6 +70,7 @@ class Digest:
     policies: list[dict]
     log_head: dict  # the patrol log's length and newest hash when the digest was made: an anchor outside it
     quality: dict = field(default_factory=dict)  # the Article Quality Index of the last weeks (article_quality)
+    deadlines: dict = field(default_factory=dict)  # breaches and warnings of the period (deadlines_in)
 
     @property
     def last_day(self) -> dt.datetime:
@@ -103,7 +104,34 @@ def build(since: dt.datetime, until: dt.datetime) -> Digest:
                   previous_total=sum(previous_counts.values()),
                   unreviewed=sum(1 for r in current if r.id not in reviewed),
                   follow_ups=_open_follow_ups(), policies=_policies_fired(since, until), log_head=log_head(),
-                  quality=article_quality(until))
+                  quality=article_quality(until), deadlines=deadlines_in(since, until))
+
+
+BREACHES_LISTED = 20
+
+
+def deadlines_in(since: dt.datetime, until: dt.datetime) -> dict:
+    """The deadlines breached in [since, until) (counts, the period before's, and the first BREACHES_LISTED
+    tickets), the warnings, and the active tickets late right now."""
+    before = since - (until - since)
+
+    def counted(start, end) -> dict:
+        counts = {"first_answer": 0, "resolution": 0, "warning": 0}
+        for notice in DeadlineNotice.select(DeadlineNotice.deadline, DeadlineNotice.level).where(
+                (DeadlineNotice.created_at >= start) & (DeadlineNotice.created_at < end)):
+            counts["warning" if notice.level == "warning" else notice.deadline] += 1
+        return counts
+
+    breaches = (DeadlineNotice.select(DeadlineNotice, Ticket).join(Ticket).where(
+        (DeadlineNotice.level == "breach") & (DeadlineNotice.created_at >= since) & (DeadlineNotice.created_at < until))
+        .order_by(DeadlineNotice.id).limit(BREACHES_LISTED))
+    now = utcnow()
+    active = Ticket.status.in_(("new", "open", "pending"))
+    late_now = Ticket.select().where(active & ((Ticket.first_response_at.is_null() & (Ticket.respond_by < now))
+                                               | (Ticket.resolve_by < now))).count()
+    return {"counts": counted(since, until), "previous": counted(before, since), "late_now": late_now,
+            "breaches": [{"ticket": n.ticket.number, "deadline": n.deadline, "due": f"{n.due_at:%Y-%m-%d %H:%M} UTC",
+                          "solved": n.ticket.status in ("solved", "closed")} for n in breaches]}
 
 
 QUALITY_WEEKS = 4

@@ -195,7 +195,8 @@ def close(config: Config, ticket: Ticket, note: Note, agent: User | None, status
         customer_hears = _customer_text(note) if notify and not refusal else ""
         report = _append_report(config, current, note, "closing", agent, customer_hears=customer_hears,
                                 written_at=written_at)
-        Ticket.update(status=status, updated_at=utcnow()).where(Ticket.id == current.id).execute()
+        now = utcnow()
+        Ticket.update(status=status, updated_at=now, resolved_at=now).where(Ticket.id == current.id).execute()
         tickets.audit(current, status, {"report": report.id, "outcome_kind": note.outcome_kind}, actor=agent)
         report.capture = knowledge.on_close(config, current, report, agent, article=article, flag=article_flag,
                                             wording=(article_title, article_steps), matches=matches)

@@ -15,8 +15,10 @@ is accepted (no calls, no attribute of anything but `customer` and
 that does not parse, or names something unknown, is refused when the
 policy is saved, with the column of the fault.
 
-Policies run in the ingest pipeline for each customer mail on a ticket,
-and act at most once per ticket; each firing is on the ticket's trail.
+Policies run in the ingest pipeline for each customer mail on a ticket; those
+whose condition reads the clock (CLOCK_VARIABLES) also run over the active
+tickets on [sla] check_schedule (daemon.patrol.deadlines). Each acts at most
+once per ticket; each firing is on the ticket's trail.
 """
 from __future__ import annotations
 
@@ -52,7 +54,18 @@ VARIABLES: dict[str, str] = {
     "ticket.escalated": N_("true once escalated"),
     "ticket.contact_count": N_("how many mails the customer has sent on this ticket, this one included"),
     "ticket.age_hours": N_("hours since the ticket was opened"),
+    "ticket.business_hours_waiting": N_("business hours the customer has waited for our answer (0 while we "
+                                        "wait for them)"),
+    "ticket.first_answer_due_hours": N_("business hours left until the first answer is due (below 0: late; "
+                                        "none once answered)"),
+    "ticket.resolution_due_hours": N_("business hours left until solving it is due (below 0: late; none once "
+                                      "solved)"),
+    "ticket.first_answer_breached": N_("true when the first answer came late or is late"),
+    "ticket.resolution_breached": N_("true when it was solved late or is late"),
 }
+# Conditions that read one of these change as time passes: they also run on [sla] check_schedule.
+CLOCK_VARIABLES = ("age_hours", "business_hours_waiting", "first_answer_due_hours", "resolution_due_hours",
+                   "first_answer_breached", "resolution_breached")
 PRIORITIES = tickets.PRIORITIES
 ACTIONS = ("priority:<low|normal|high|urgent>", "group:<name>", "escalate", "notify-reviewers")
 _TICKET_FIELDS = {name.split(".", 1)[1] for name in VARIABLES if name.startswith("ticket.")}
@@ -258,35 +271,65 @@ def set_customer_attributes(email: str, values: dict) -> Customer:
 
 # Running them -------------------------------------------------------------
 
-def facts_for(ticket: Ticket) -> dict:
-    """What conditions can read about this ticket and its requester, as they stand now."""
+def reads_the_clock(condition: str) -> bool:
+    """Whether a condition reads a variable that changes with time alone (no mail needed)."""
+    try:
+        tree = compile_condition(condition)
+    except PolicyRefused:
+        return False
+    return any(isinstance(node, ast.Attribute) and node.attr in CLOCK_VARIABLES
+               and isinstance(node.value, ast.Name) and node.value.id == "ticket" for node in ast.walk(tree))
+
+
+def facts_for(ticket: Ticket, config: Config | None = None) -> dict:
+    """What conditions can read about this ticket and its requester, as they stand now (the business-hours
+    figures need `config`; without it they are none)."""
     row = db.execute('SELECT "email", "attributes", "language" FROM "customer" WHERE "id" = ?',
                      (ticket.requester_id,)).fetchone()
     email, attributes, language = row[0], json.loads(row[1] or "{}"), row[2]
-    number, subject, status, priority, group_name, escalated, created = db.execute(
-        'SELECT "number", "subject", "status", "priority", "group_name", "escalated", "created_at" FROM "ticket" '
+    (number, subject, status, priority, group_name, escalated, created, last_speaker, waiting_since, respond_by,
+     answered, resolve_by, resolved) = db.execute(
+        'SELECT "number", "subject", "status", "priority", "group_name", "escalated", "created_at", "last_speaker", '
+        '"waiting_since", "respond_by", "first_response_at", "resolve_by", "resolved_at" FROM "ticket" '
         'WHERE "id" = ?', (ticket.id,)).fetchone()
-    contacts = db.execute('SELECT COUNT(*) FROM "message" WHERE "ticket_id" = ? AND "kind" = ? AND "sender_address" = ?',
+    contacts = db.execute('SELECT COUNT(*) FROM "message" WHERE "ticket_id" = ? AND "kind" = ? '
+                          'AND "sender_address" = ?',
                           (ticket.id, "inbound", email)).fetchone()[0]
     opened = db.execute('SELECT COUNT(*) FROM "ticket" WHERE "requester_id" = ?', (ticket.requester_id,)).fetchone()[0]
-    created = Ticket.created_at.python_value(created)
+    moment = lambda value: Ticket.created_at.python_value(value)  # noqa: E731 - text on SQLite, datetime on PostgreSQL
+    now = utcnow()
+    facts = {"number": number, "subject": subject, "status": status, "priority": priority,
+             "group": group_name, "escalated": bool(escalated), "contact_count": contacts,
+             "age_hours": round((now - moment(created)).total_seconds() / 3600, 2),
+             "business_hours_waiting": None, "first_answer_due_hours": None, "resolution_due_hours": None,
+             "first_answer_breached": None, "resolution_breached": None}
+    if config is not None:
+        hours = tickets.hours.for_team(config, group_name)
+        since = moment(waiting_since) if waiting_since else None
+        facts["business_hours_waiting"] = (round(hours.between(since, now) / 60, 2)
+                                           if last_speaker == "customer" and since else 0)
+        for name, due, met in (("first_answer", respond_by, answered), ("resolution", resolve_by, resolved)):
+            due, met = moment(due) if due else None, moment(met) if met else None
+            facts[f"{name}_due_hours"] = round(hours.between(now, due) / 60, 2) if due and not met else None
+            facts[f"{name}_breached"] = bool(due and (met or now) > due)
     return {
         "customer": {**attributes, "email": email, "domain": email.rpartition("@")[2], "tickets": opened,
                      "language": language},
-        "ticket": {"number": number, "subject": subject, "status": status, "priority": priority,
-                   "group": group_name, "escalated": bool(escalated), "contact_count": contacts,
-                   "age_hours": round((utcnow() - created).total_seconds() / 3600, 2)},
+        "ticket": facts,
     }
 
 
-def run_policies(config: Config, ticket: Ticket, dry_run: bool = False) -> list[Firing]:
+def run_policies(config: Config, ticket: Ticket, dry_run: bool = False, only_timed: bool = False) -> list[Firing]:
     """Apply every enabled policy whose condition holds and that has not yet acted on this ticket.
-    With `dry_run`, say what would happen (ignoring earlier firings) and change nothing."""
+    With `dry_run`, say what would happen (ignoring earlier firings) and change nothing; with
+    `only_timed`, consider only the policies whose condition reads the clock."""
     policies = db.execute('SELECT "id", "name", "condition", "action" FROM "policy" WHERE "enabled" = ? ORDER BY "id"',
                           (True,)).fetchall()
+    if only_timed:
+        policies = [row for row in policies if reads_the_clock(row[2])]
     if not policies:
         return []
-    facts = facts_for(ticket)
+    facts = facts_for(ticket, config)
     fired = set() if dry_run else {row[0] for row in db.execute(
         'SELECT "policy_id" FROM "policy_firing" WHERE "ticket_id" = ?', (ticket.id,)).fetchall()}
     firings = []
@@ -320,7 +363,7 @@ def _act(config: Config, ticket: Ticket, action: str, facts: dict) -> str:
     if kind == "priority":
         tickets.set_priority(config, ticket, argument)
     elif kind == "group":
-        Ticket.update(group_name=argument).where(Ticket.id == ticket.id).execute()
+        tickets.set_group(config, ticket, argument)
     elif kind == "escalate":
         Ticket.update(escalated=True).where(Ticket.id == ticket.id).execute()
     elif kind == "notify-reviewers":

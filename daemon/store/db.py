@@ -193,9 +193,9 @@ def insert_fast(model, **values):
     return instance
 
 
-def insert_if_absent(model, **values) -> None:
-    """INSERT one row unless it collides with a unique key (then nothing happens)."""
-    _execute_insert(model, values, ignore_conflict=True)
+def insert_if_absent(model, **values) -> bool:
+    """INSERT one row unless it collides with a unique key (then nothing happens); whether it was inserted."""
+    return _execute_insert(model, values, ignore_conflict=True).rowcount != 0
 
 
 def _execute_insert(model, values: dict, ignore_conflict: bool):

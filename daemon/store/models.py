@@ -78,7 +78,11 @@ class Ticket(BaseModel):
     escalated = BooleanField(default=False)
     group_name = CharField(max_length=100, default="")  # the group it is assigned to ('' : none)
     first_response_at = DateTimeField(null=True)  # a person's first reply was queued
-    respond_by = DateTimeField(null=True)  # the SLA: first response due ([sla], by priority)
+    respond_by = DateTimeField(null=True)  # the first answer is due ([sla], by priority, in business hours)
+    respond_warn_at = DateTimeField(null=True)  # [sla] warn_percent of the way there
+    resolve_by = DateTimeField(null=True)  # solving it is due
+    resolve_warn_at = DateTimeField(null=True)
+    resolved_at = DateTimeField(null=True)  # solved or closed; cleared when a customer's reply reopens it
     # Whose turn it is: who spoke last (automatic mail aside) and since their first word after the other's.
     last_speaker = CharField(max_length=10, default="customer")  # customer, us
     waiting_since = DateTimeField(null=True)
@@ -382,6 +386,18 @@ class PolicyFiring(BaseModel):
 
     class Meta:
         indexes = ((("policy", "ticket"), True),)
+
+
+class DeadlineNotice(BaseModel):
+    """A deadline's warning or breach, told to the assignee and reviewers once (the unique key sees to it)."""
+    ticket = ForeignKeyField(Ticket, backref="deadline_notices", on_delete="CASCADE")
+    deadline = CharField(max_length=20)  # first_answer, resolution
+    level = CharField(max_length=10)  # warning, breach
+    due_at = DateTimeField()
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("ticket", "deadline", "level"), True),)
 
 
 # Knowledge (KCS): articles, their revisions, flags, links to tickets, searches ------------------

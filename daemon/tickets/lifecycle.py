@@ -22,6 +22,7 @@ from daemon.store.models import (
     Article, ArticleLink, ArticleSuggestion, Attachment, AuditEvent, Customer, Message, Outgoing, Participant, RawMail,
     Ticket, User, utcnow,
 )
+from daemon.tickets.hours import deadlines
 
 # A customer's reply brings these back to work.
 _REOPENED_BY_REPLY = ("pending", "solved", "closed")
@@ -68,13 +69,16 @@ def reply_refusal(ticket: Ticket) -> str | None:
 
 
 def open_ticket(requester: Customer, subject: str, support_address: str,
-                first_number: int, claimed_ref: int | None = None, sla_minutes: int | None = None) -> Ticket:
-    """A new ticket; its public number follows from its row id, its first answer is due in `sla_minutes`."""
+                first_number: int, claimed_ref: int | None = None, config: Config | None = None) -> Ticket:
+    """A new ticket; its public number follows from its row id. With `config`, its deadlines
+    follow from [sla] for a normal priority, counted in the business hours of [hours]."""
     now = utcnow()
-    due = now + dt.timedelta(minutes=sla_minutes) if sla_minutes else None
+    due = deadlines(config, now, "normal") if config is not None else None
     # Opened by the customer's mail: the customer spoke, and it is our turn from now.
     ticket = insert_fast(Ticket, requester=requester, subject=subject[:2000], created_at=now, updated_at=now,
-                         support_address=support_address, claimed_ref=claimed_ref, respond_by=due,
+                         support_address=support_address, claimed_ref=claimed_ref,
+                         respond_by=due and due.respond_by, respond_warn_at=due and due.respond_warn_at,
+                         resolve_by=due and due.resolve_by, resolve_warn_at=due and due.resolve_warn_at,
                          last_speaker="customer", waiting_since=now, last_inbound_at=now)
     ticket.number = first_number - 1 + ticket.id
     execute('UPDATE "ticket" SET "number" = ? WHERE "id" = ?', (ticket.number, ticket.id))
@@ -85,24 +89,37 @@ def open_ticket(requester: Customer, subject: str, support_address: str,
     return ticket
 
 
-def respond_by(config: Config, opened: dt.datetime, priority: str) -> dt.datetime:
-    """When a person's first answer is due ([sla], by priority)."""
-    return opened + dt.timedelta(minutes=config.sla.minutes(priority))
+def respond_by(config: Config, opened: dt.datetime, priority: str, group: str = "") -> dt.datetime:
+    """When a person's first answer is due ([sla], by priority, in the business hours of the group's team)."""
+    return deadlines(config, opened, priority, group).respond_by
 
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
 def set_priority(config: Config, ticket: Ticket, priority: str, actor=None) -> None:
-    """A new priority, and the SLA deadline that follows from it."""
+    """A new priority, and the deadlines that follow from it."""
     if priority not in PRIORITIES:
         raise PatroldeskError(N_("the priority is one of %(kinds)s, not %(given)r", kinds=", ".join(PRIORITIES),
                                  given=priority))
-    created = Ticket.get_by_id(ticket.id).created_at
-    Ticket.update(priority=priority, respond_by=respond_by(config, created, priority)).where(
-        Ticket.id == ticket.id).execute()
+    current = Ticket.get_by_id(ticket.id)
+    Ticket.update(priority=priority, **_deadline_fields(config, current.created_at, priority, current.group_name)
+                  ).where(Ticket.id == ticket.id).execute()
     if actor is not None:
         audit(ticket, "priority", {"priority": priority}, actor=actor)
+
+
+def set_group(config: Config, ticket: Ticket, group: str) -> None:
+    """Assign the ticket to a group; its deadlines move to that group's team's hours."""
+    current = Ticket.get_by_id(ticket.id)
+    Ticket.update(group_name=group, **_deadline_fields(config, current.created_at, current.priority, group)
+                  ).where(Ticket.id == ticket.id).execute()
+
+
+def _deadline_fields(config: Config, opened: dt.datetime, priority: str, group: str) -> dict:
+    due = deadlines(config, opened, priority, group)
+    return {"respond_by": due.respond_by, "respond_warn_at": due.respond_warn_at, "resolve_by": due.resolve_by,
+            "resolve_warn_at": due.resolve_warn_at}
 
 
 def add_note(ticket: Ticket, author: User, text: str) -> Message:
@@ -155,6 +172,8 @@ def _touch(ticket: Ticket, customer_replied: bool) -> None:
         return
     if ticket.status in _REOPENED_BY_REPLY:
         audit(ticket, "reopened", {"from": ticket.status, "by": "customer reply"})
+        if ticket.status != "pending":  # no longer solved: the resolution deadline holds again
+            execute('UPDATE "ticket" SET "resolved_at" = NULL WHERE "id" = ?', (ticket.id,))
         ticket.status = "open"
     execute('UPDATE "ticket" SET "updated_at" = ?, "status" = ?, "last_inbound_at" = ?, ' + _TURN_SQL,
             (now, ticket.status, now, "customer", now, "customer", ticket.id))

@@ -1,7 +1,8 @@
 """The agents' queue: tickets filtered, searched, sorted and paged, in one deliberate query.
 
 The indexes it leans on: migration 0012's partial index of the active tickets
-waiting for us first (the default view); migration 0011's in SLA order and in age order,
+waiting for us first (the default view); migration 0023's in resolution-deadline order;
+migration 0011's in SLA order and in age order,
 (assignee, status), (priority, status) and (escalated, status) for the filters. A page is read with one row more than
 it shows, to know whether another follows, and never counted in full.
 """
@@ -23,6 +24,8 @@ SORTS = {
     # name: (ORDER BY, what people read it as)
     "waiting": ('t."last_speaker" <> \'customer\', t."waiting_since", t."id"', N_("waiting for us first")),
     "sla": ('t."first_response_at" IS NOT NULL, t."respond_by", t."id"', N_("first answer due soonest")),
+    "resolution": ('t."resolve_by" IS NULL, t."resolve_by", t."id"',
+                   N_("solving due soonest")),
     "oldest": ('t."id"', N_("oldest first")),
     "newest": ('t."id" DESC', N_("newest first")),
     "updated": ('t."updated_at" DESC, t."id" DESC', N_("recently updated")),
@@ -57,9 +60,16 @@ class Row:
     waiting_since: dt.datetime | None
     last_inbound_at: dt.datetime | None
     seen_at: dt.datetime | None
+    respond_warn_at: dt.datetime | None = None
+    resolve_by: dt.datetime | None = None
+    resolve_warn_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
 
     def sla(self, now: dt.datetime) -> str:
-        return sla_state(self.status, self.respond_by, self.first_response_at, now)
+        return sla_state(self.status, self.respond_by, self.first_response_at, now, self.respond_warn_at)
+
+    def resolution(self, now: dt.datetime) -> str:
+        return resolution_state(self.status, self.resolve_by, self.resolved_at, now, self.resolve_warn_at)
 
     @property
     def waiting_for_us(self) -> bool:
@@ -83,16 +93,30 @@ def mark_seen(ticket, at: dt.datetime) -> None:
         ticket.seen_at = at
 
 
-def sla_state(status: str, respond_by, first_response_at, now: dt.datetime) -> str:
-    """Where a ticket stands against its first-answer deadline: 'answered' once a person replied;
-    overdue, soon (within the hour) or ok while it is open work; '' for a ticket done without one."""
+def sla_state(status: str, respond_by, first_response_at, now: dt.datetime, warn_at=None) -> str:
+    """Where a ticket stands against its first-answer deadline: 'answered' once a person replied in time,
+    'answered late' after it; overdue, soon (past the warning, else within the hour) or ok while it is
+    open work; '' for a ticket done without one."""
     if first_response_at is not None:
-        return "answered"
-    if respond_by is None or status not in ACTIVE:
+        return "answered late" if respond_by is not None and first_response_at > respond_by else "answered"
+    return _open_state(status, respond_by, now, warn_at)
+
+
+def resolution_state(status: str, resolve_by, resolved_at, now: dt.datetime, warn_at=None) -> str:
+    """Where a ticket stands against its resolution deadline: 'solved' in time or 'solved late';
+    overdue, soon or ok while it is open work; '' when it has none."""
+    if resolved_at is not None and status not in ACTIVE:
+        return "solved late" if resolve_by is not None and resolved_at > resolve_by else "solved"
+    return _open_state(status, resolve_by, now, warn_at)
+
+
+def _open_state(status: str, due, now: dt.datetime, warn_at) -> str:
+    if due is None or status not in ACTIVE:
         return ""
-    if respond_by < now:
+    if due < now:
         return "overdue"
-    return "soon" if respond_by - now < dt.timedelta(hours=1) else "ok"
+    soon = now >= warn_at if warn_at is not None else due - now < dt.timedelta(hours=1)
+    return "soon" if soon else "ok"
 
 
 def problems(filters: Filters) -> dict[str, str]:
@@ -120,7 +144,8 @@ def page(filters: Filters, number: int, size: int, me_id: int | None = None) -> 
         return [], False
     sql = ('SELECT t."number", t."subject", t."status", t."priority", t."escalated", t."requester_id", '
            't."assignee_id", t."created_at", t."updated_at", t."respond_by", t."first_response_at", '
-           't."last_speaker", t."waiting_since", t."last_inbound_at", t."seen_at" FROM "ticket" t'
+           't."last_speaker", t."waiting_since", t."last_inbound_at", t."seen_at", t."respond_warn_at", '
+           't."resolve_by", t."resolve_warn_at", t."resolved_at" FROM "ticket" t'
            + (" WHERE " + " AND ".join(where) if where else "")
            + f' ORDER BY {SORTS[filters.sort][0]} LIMIT ? OFFSET ?')
     rows = db.execute(sql, (*params, size + 1, (max(number, 1) - 1) * size)).fetchall()[:size + 1]
@@ -172,7 +197,8 @@ def _row(row, customers: dict, people: dict) -> Row:
                requester=name, requester_email=email, assignee=people.get(row[6], (None,))[0],
                created_at=_moment(row[7]), updated_at=_moment(row[8]), respond_by=_moment(row[9]),
                first_response_at=_moment(row[10]), last_speaker=row[11], waiting_since=_moment(row[12]),
-               last_inbound_at=_moment(row[13]), seen_at=_moment(row[14]))
+               last_inbound_at=_moment(row[13]), seen_at=_moment(row[14]), respond_warn_at=_moment(row[15]),
+               resolve_by=_moment(row[16]), resolve_warn_at=_moment(row[17]), resolved_at=_moment(row[18]))
 
 
 def _moment(value):

@@ -15,7 +15,7 @@ def run(ctx) -> None:
         customer = tickets.customer_for(ctx.sender)
         ctx.ticket = tickets.open_ticket(customer, ctx.mail.subject, _support_address(ctx),
                                          ctx.config.threading.first_number, ctx.claimed_ref,
-                                         sla_minutes=ctx.config.sla.normal_minutes)
+                                         config=ctx.config)
         ctx.outcome = "created"
     else:
         ctx.outcome = "threaded"
