@@ -23,7 +23,7 @@ from daemon.ingest.sources import helpform
 from daemon.knowledge import public, published
 from daemon.languages import DETECTED, SHIPPED, normalise
 from web.access import PUBLIC, requires
-from web.i18n import LANGUAGE_NAMES, said
+from web.i18n import LANGUAGE_NAMES, browser_language, said
 from web.knowledge import language_label
 from web.throttle import allowed
 
@@ -66,18 +66,9 @@ def _language(asked: str | None = None) -> str:
     its words are said in it where the console has a catalogue."""
     code = normalise(asked or request.args.get("lang") or "")
     if code not in DETECTED:
-        code = _browser() or current_app.config["PATROLDESK"].web.language
+        code = browser_language(DETECTED) or current_app.config["PATROLDESK"].web.language
     g.page_language = code if code in SHIPPED else ""
     return code
-
-
-def _browser() -> str:
-    for tag, _quality in request.accept_languages:
-        code = normalise(tag)
-        code = "nb" if code in ("nn", "no") else code
-        if code in DETECTED:
-            return code
-    return ""
 
 
 def _page(template: str, language: str, status: int = 200, **context):

@@ -55,12 +55,13 @@ def _user_language() -> str:
     return code if code in SHIPPED else ""
 
 
-def _browser_language() -> str:
-    # "no" and "nn" readers get the bokmål catalogue: werkzeug matches tags, not neighbours.
+def browser_language(accepted=SHIPPED) -> str:
+    """The first language of the browser's Accept-Language that is in `accepted` ('' : none).
+    "no" and "nn" readers get bokmål: werkzeug matches tags, not neighbours."""
     for tag, _quality in request.accept_languages:
         code = normalise(tag)
-        code = "nb" if code == "nn" else code
-        if code in SHIPPED:
+        code = "nb" if code in ("nn", "no") else code
+        if code in accepted:
             return code
     return ""
 
@@ -69,8 +70,8 @@ def select_locale() -> str:
     if not request:
         return current_app.config["PATROLDESK"].web.language
     if request.blueprint == "help":  # the help center speaks the language its address names (web.help)
-        return g.get("page_language") or _browser_language() or current_app.config["PATROLDESK"].web.language
-    return _user_language() or _browser_language() or current_app.config["PATROLDESK"].web.language
+        return g.get("page_language") or browser_language() or current_app.config["PATROLDESK"].web.language
+    return _user_language() or browser_language() or current_app.config["PATROLDESK"].web.language
 
 
 def page_language() -> str:
