@@ -10,12 +10,16 @@ patrol   close, patrol
 kb       kb
 quality  quality (the Article Quality Index)
 policy   policy, customer
+export   export (tickets and articles, JSON or CSV)
+system   install-service, doctor
 
 Each area registers its commands on the root group and imports only root and the domain,
 never another area; importing them here is what assembles the command.
 """
 # Each registers its commands on import.
-from daemon.cli import cluster, kb, mail, patrol, people, policy, quality, serve, tickets  # noqa: F401
+from daemon.cli import (  # noqa: F401
+    cluster, export, kb, mail, patrol, people, policy, quality, serve, system, tickets,
+)
 from daemon.cli.root import cli, main
 
 __all__ = ["cli", "main"]
