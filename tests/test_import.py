@@ -111,3 +111,58 @@ def test_oldest_first_and_acknowledged_only_when_asked(workdir, workdir_database
     opened = [t.subject for t in Ticket.select().order_by(Ticket.number)]
     assert opened == ["Problem 4", "Problem 3", "Problem 1", "Problem 0"]  # by date, not by file name
     assert Outgoing.select().where(Outgoing.kind == "acknowledgement").count() == 4
+
+
+# The archive reader ---------------------------------------------------------------------------
+
+def test_the_mbox_scan_splits_messages_as_pythons_mailbox_does(tmp_path):
+    from daemon.ingest.sources import archive
+    path = tmp_path / "odd.mbox"
+    path.write_bytes(
+        b"stray text before the first separator\n"
+        b"From a@example.org Mon Jan  1 00:00:00 2024\nDate: Tue, 02 Jan 2024 10:00:00 +0000\nSubject: b\n\n"
+        b"second by date\n\n"
+        b"From b@example.org Mon Jan  1 00:00:00 2024\nDate: Mon, 01 Jan 2024 10:00:00 +0100\nSubject: a\n\n"
+        b"first by date\n>From quoted, not a separator\nFrom here on it is one, as mailbox reads it\n"
+        b"From c@example.org Mon Jan  1 00:00:00 2024\nSubject: undated\n\nkeeps its place\n\n\n")
+    expected = [mailbox.mbox(str(path)).get_bytes(key) for key in mailbox.mbox(str(path)).iterkeys()]
+    assert len(expected) == 4
+    with archive.entries("mbox", [path]) as index:
+        found = list(index)
+        opened: dict = {}
+        got = [archive.read("mbox", entry, opened) for entry in found]
+        for handle in opened.values():
+            handle.close()
+    assert sorted(got) == sorted(expected)
+    # In order of date; an undated message takes the date of the one before it in the file (2 and 3
+    # follow 1), and among equal dates file order holds.
+    assert [entry.key for entry in found] == ["1", "2", "3", "0"]
+
+
+def test_reading_an_archive_holds_no_more_memory_for_four_times_the_mails(tmp_path):
+    import tracemalloc
+
+    from daemon.ingest.sources import archive
+
+    def peak(count: int) -> int:
+        path = tmp_path / f"{count}.mbox"
+        box = mailbox.mbox(str(path))
+        for n in range(count):
+            box.add(old_mail(n, count).as_bytes())
+        box.close()
+        tracemalloc.start()
+        with archive.entries("mbox", [path]) as index:
+            opened: dict = {}
+            read = sum(len(archive.read("mbox", entry, opened)) for entry in index)
+            for handle in opened.values():
+                handle.close()
+        top = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert read > 0
+        return top
+
+    small, large = peak(2000), peak(8000)
+    print(f"peak while reading: {small} bytes for 2,000 mails, {large} for 8,000")
+    # A locator kept in memory per message (a list of them, or mailbox's table of contents) makes the
+    # larger archive's peak about four times the smaller's; read through the index on disk it stays put.
+    assert large < 1.3 * small + 256 * 1024, (small, large)

@@ -36,19 +36,31 @@ def import_archives(config: Config, kind: str, paths: list[Path], acknowledge: b
     spool.expire_dead_claims(config.cluster.dead_after_seconds)  # an import killed mid-chunk: at once
     resumed = {row.raw.sha256: row for row in _finish(config, [row.id for row in Inbound.select(Inbound.id).where(
         (Inbound.origin == ORIGIN) & Inbound.state.in_(("queued", "processing")))])}
-    found = archive.entries(kind, paths)
-    counts["total"] = len(found)
     opened: dict = {}
-    try:
-        for start in range(0, len(found), CHUNK):
-            chunk = [(entry, archive.read(kind, entry, opened)) for entry in found[start:start + CHUNK]]
-            _spool_and_process(config, chunk, acknowledge, counts, resumed)
-            if progress is not None:
-                progress(min(start + CHUNK, len(found)), len(found))
-    finally:
-        for box in opened.values():
-            box.close()
+    with archive.entries(kind, paths) as found:
+        counts["total"] = len(found)
+        chunk, done = [], 0
+        try:
+            for entry in found:
+                chunk.append((entry, archive.read(kind, entry, opened)))
+                if len(chunk) == CHUNK:
+                    done = _chunk_done(config, chunk, acknowledge, counts, resumed, done, len(found), progress)
+                    chunk = []
+            if chunk:
+                _chunk_done(config, chunk, acknowledge, counts, resumed, done, len(found), progress)
+        finally:
+            for handle in opened.values():
+                handle.close()
     return counts
+
+
+def _chunk_done(config: Config, chunk: list, acknowledge: bool, counts: Counter, resumed: dict, done: int,
+                total: int, progress) -> int:
+    _spool_and_process(config, chunk, acknowledge, counts, resumed)
+    done += len(chunk)
+    if progress is not None:
+        progress(done, total)
+    return done
 
 
 def _spool_and_process(config: Config, chunk: list, acknowledge: bool, counts: Counter, resumed: dict) -> None:
