@@ -17,13 +17,15 @@ the KCS replay of tests/kb_corpus.py worked by an agent (drafts against problems
 and wrong ones, questions asked, suggestion noise, gap groups: bench/capture.py);
 and several daemons on one PostgreSQL database: ingest with 1, 2 and 3 daemons reading one mailbox
 (mails per second and correctness), and how soon a mailbox is read again after its daemon is killed;
-last, `import mbox` of 50,000 generated mails: mails per second and the importing process's peak memory.
+then `import mbox` of 50,000 generated mails: mails per second and the importing process's peak memory;
+last, `backup` and `restore` (into a folder, and `--into` PostgreSQL) of the console bench's 100,000-ticket store.
 """
 import json
 import sys
 
 from bench import (
-    capture, cluster, console, crosslang, helpcenter, importer, ingest, knowledge, pipeline_ingest, race, scale,
+    backup, capture, cluster, console, crosslang, helpcenter, importer, ingest, knowledge, pipeline_ingest, race,
+    scale,
 )
 
 
@@ -52,6 +54,7 @@ def main(argv: list[str]) -> None:
         print(json.dumps(cluster.throughput(largest, daemons)), flush=True)
     print(json.dumps(cluster.failover()), flush=True)
     print(json.dumps(importer.run()), flush=True)  # `import mbox` of 50,000 mails: rate and peak memory
+    print(json.dumps(backup.run()), flush=True)  # backup and restore of the console bench's 100,000-ticket store
 
 
 main(sys.argv[1:])

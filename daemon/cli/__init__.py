@@ -11,6 +11,7 @@ kb       kb
 quality  quality (the Article Quality Index)
 policy   policy, customer
 export   export (tickets and articles, JSON or CSV)
+backup   backup, restore
 system   install-service, doctor
 
 Each area registers its commands on the root group and imports only root and the domain,
@@ -18,7 +19,7 @@ never another area; importing them here is what assembles the command.
 """
 # Each registers its commands on import.
 from daemon.cli import (  # noqa: F401
-    cluster, export, kb, mail, patrol, people, policy, quality, serve, system, tickets,
+    backup, cluster, export, kb, mail, patrol, people, policy, quality, serve, system, tickets,
 )
 from daemon.cli.root import cli, main
 

@@ -22,7 +22,7 @@ from daemon.knowledge import article_replies, capture, open_flags
 from daemon.store import db
 from daemon.store.models import User
 
-SETS_UP = "init"  # the one command that may make an installation where there is none
+SETS_UP = ("init", "restore")  # the commands that may make an installation where there is none
 
 
 class App:
@@ -37,7 +37,7 @@ class App:
     def config(self) -> Config:
         if self._config is None:
             config = load_config(self.config_path, os.environ)
-            if config.source == EMBEDDED and self.command != SETS_UP and not config.var_dir.is_dir():
+            if config.source == EMBEDDED and self.command not in SETS_UP and not config.var_dir.is_dir():
                 raise NoInstallation(
                     f"no installation here: no configuration file and no {config.var_dir}; "
                     f"point at one with --config PATH or PATROLDESK_CONFIG=PATH, or make one here with "
@@ -55,7 +55,7 @@ class App:
 
     def refuse_a_missing_database(self) -> None:
         """Only `init` makes a SQLite file: any other command would make an empty second database."""
-        if self.command != SETS_UP:
+        if self.command not in SETS_UP:
             db.require_sqlite_file(self.config)
 
 
