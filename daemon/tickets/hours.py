@@ -38,24 +38,33 @@ class BusinessHours:
     def span(self, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
         """The day's opening and closing as naive UTC (a day of a DST change is an hour shorter or longer
         only when its hours span the change)."""
-        midnight = dt.datetime.combine(day, dt.time(0), tzinfo=self.zone)
-        return _utc(midnight + dt.timedelta(minutes=self.opens)), _utc(midnight + dt.timedelta(minutes=self.closes))
+        return _span(self, day)
 
     def _local_day(self, moment: dt.datetime) -> dt.date:
         return moment.replace(tzinfo=_UTC).astimezone(self.zone).date()
 
     def add(self, start: dt.datetime, minutes: float) -> dt.datetime:
         """The moment `minutes` of working time after `start`."""
-        remaining = dt.timedelta(minutes=minutes)
+        return self.add_each(start, (minutes,))[0]
+
+    def add_each(self, start: dt.datetime, lengths) -> list[dt.datetime]:
+        """`add` for several lengths from one start, in one walk over the days (a ticket's deadlines and
+        warnings are worked out as it opens, on the ingest path)."""
+        wanted = sorted((dt.timedelta(minutes=minutes), place) for place, minutes in enumerate(lengths))
+        found: list = [None] * len(wanted)
+        spent = dt.timedelta(0)  # working time between start and the current day's opening
         day = self._local_day(start)
         for _ in range(_MOST_DAYS):
             if self.works_on(day):
                 opening, closing = self.span(day)
                 begin = max(opening, start)
                 if begin < closing:
-                    if closing - begin >= remaining:
-                        return begin + remaining
-                    remaining -= closing - begin
+                    while wanted and wanted[0][0] - spent <= closing - begin:
+                        length, place = wanted.pop(0)
+                        found[place] = begin + (length - spent)
+                    if not wanted:
+                        return found
+                    spent += closing - begin
             day += dt.timedelta(days=1)
         raise ValueError("no working time in ten years: check the days and holidays")
 
@@ -77,6 +86,12 @@ class BusinessHours:
     def local(self, moment: dt.datetime) -> dt.datetime:
         """A naive UTC moment as the team's wall clock reads it."""
         return moment.replace(tzinfo=_UTC).astimezone(self.zone)
+
+
+@lru_cache(maxsize=4096)
+def _span(hours: BusinessHours, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    midnight = dt.datetime.combine(day, dt.time(0), tzinfo=hours.zone)
+    return _utc(midnight + dt.timedelta(minutes=hours.opens)), _utc(midnight + dt.timedelta(minutes=hours.closes))
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -104,8 +119,6 @@ class Deadlines:
 
 def deadlines(config: Config, opened: dt.datetime, priority: str, group: str = "") -> Deadlines:
     """The first-answer and resolution deadlines of a ticket opened at `opened`, and when each warns."""
-    hours = for_team(config, group)
     first, resolution = config.sla.minutes(priority), config.sla.resolution_minutes(priority)
     share = config.sla.warn_percent / 100
-    return Deadlines(respond_by=hours.add(opened, first), respond_warn_at=hours.add(opened, first * share),
-                     resolve_by=hours.add(opened, resolution), resolve_warn_at=hours.add(opened, resolution * share))
+    return Deadlines(*for_team(config, group).add_each(opened, (first, first * share, resolution, resolution * share)))
