@@ -533,7 +533,8 @@ def _build(data: dict, source: str, environ: Mapping[str, str], base: Path) -> C
         raise ConfigError("relay.lease_seconds", source, f"must be at least twice relay.timeout_seconds "
                           f"({relay.timeout_seconds}), not {relay.lease_seconds}")
     sections["hours"] = _hours("hours", sections["hours"], source, base)
-    teams = tuple(_team(i, table, source, environ, base) for i, table in enumerate(data.get("team", [])))
+    teams = tuple(_team(i, table, data.get("hours", {}), source, environ, base)
+                  for i, table in enumerate(data.get("team", [])))
     names = [team.name for team in teams]
     for team_name in names:
         if names.count(team_name) > 1:
@@ -541,11 +542,12 @@ def _build(data: dict, source: str, environ: Mapping[str, str], base: Path) -> C
     return Config(**sections, mailbox=mailboxes, team=teams, source=source)
 
 
-def _team(index: int, table: dict, source: str, environ: Mapping[str, str], base: Path) -> TeamConfig:
+def _team(index: int, table: dict, hours: dict, source: str, environ: Mapping[str, str], base: Path) -> TeamConfig:
+    """A [[team]]: what it leaves out is [hours]' (a team in another zone sets its own holidays, or [])."""
     name = f"team[{index + 1}]"
     if not isinstance(table, dict):
         raise ConfigError(name, source, "must be a table: write it as [[team]] with keys below")
-    team = _section(name, TeamConfig, table, source, environ, base)
+    team = _section(name, TeamConfig, {**hours, **table}, source, environ, base)
     if not team.name.strip():
         raise ConfigError(f"{name}.name", source, "is required: the group its tickets are assigned to")
     return _hours(name, team, source, base)
@@ -555,6 +557,7 @@ def _hours(name: str, hours, source: str, base: Path):
     """Hours checked as a whole (opening before closing) with the holidays file's dates joined to the list."""
     if clock_minutes(hours.open) >= clock_minutes(hours.close):
         raise ConfigError(f"{name}.close", source, f"must be after {name}.open ({hours.open}), not {hours.close}")
+    hours = dataclasses.replace(hours, holidays=[_holiday(day).isoformat() for day in hours.holidays])
     if not hours.holidays_file:
         return hours
     path = _absolute(base, hours.holidays_file)

@@ -17,6 +17,7 @@ import sys
 
 import pytest
 
+from daemon import tickets
 from daemon.config import ConfigError, HoursConfig, load_config
 from daemon.ingest import pipeline
 from daemon.ingest.sources import spool
@@ -243,10 +244,13 @@ def test_a_ticket_answered_and_solved_in_time_is_never_told_about(desk):
     assert ticket.resolved_at is not None
     assert deadlines.check(desk, ticket.resolve_by + dt.timedelta(days=30)) == deadlines.Checked()
     assert queue.resolution_state(ticket.status, ticket.resolve_by, ticket.resolved_at, utcnow()) == "solved"
-    # The customer writes again: no longer solved, the resolution deadline holds again.
+    # The customer writes again: no longer solved; solving it is due anew, counted from the reply.
     mail_in(desk, n=2, reply_to="m1.Skriv@example.no")
-    assert Ticket.get_by_id(ticket.id).resolved_at is None
-    assert deadlines.check(desk, ticket.resolve_by + dt.timedelta(days=30)).breaches == 1
+    reopened = Ticket.get_by_id(ticket.id)
+    assert reopened.resolved_at is None
+    assert reopened.resolve_by == for_team(desk, "").add_each(reopened.updated_at, (2400,))[0]
+    assert deadlines.check(desk, reopened.resolve_by - dt.timedelta(minutes=1)).breaches == 0
+    assert deadlines.check(desk, reopened.resolve_by + dt.timedelta(minutes=1)).breaches == 1
 
 
 def test_two_watchers_at_once_tell_each_breach_once(desk, tmp_path):
@@ -343,3 +347,48 @@ def test_policy_test_shows_the_business_hours_facts(desk, tmp_path):
     assert json.dumps(facts)  # plain values, as the console and `policy test` print them
     assert policies.reads_the_clock("ticket.age_hours > 48")
     assert not policies.reads_the_clock("ticket.priority == 'high'")
+
+
+def test_the_first_check_after_the_upgrade_records_old_breaches_without_a_mail(desk):
+    create_user("rita", "reviewer", "korrekt-hest-batteri", email="rita@support.example")
+    old = [mail_in(desk, subject=f"Gammel sak {n}", n=n) for n in range(3)]
+    # As migration 0023 leaves them: opened long ago, a first-answer deadline of the old kind, nothing else.
+    for ticket in old:
+        opened = ticket.created_at - dt.timedelta(days=60)
+        Ticket.update(created_at=opened, respond_by=opened + dt.timedelta(hours=8), respond_warn_at=None,
+                      resolve_by=None, resolve_warn_at=None).where(Ticket.id == ticket.id).execute()
+    done = deadlines.check(desk)
+    assert done.filled == 3 and (done.warnings, done.breaches) == (0, 0)
+    assert DeadlineNotice.select().where(DeadlineNotice.level == "breach").count() == 6
+    assert Outgoing.select().where(Outgoing.kind == "deadline").count() == 0
+    # A new ticket that goes late afterwards is told as usual.
+    shift(desk, mail_in(desk, subject="Ny sak", n=9), dt.timedelta(days=30))
+    assert deadlines.check(desk).breaches == 2
+
+
+def test_a_deadline_moved_after_its_breach_is_warned_of_and_breached_anew_never_warned_after(desk):
+    create_user("rita", "reviewer", "korrekt-hest-batteri", email="rita@support.example")
+    ticket = mail_in(desk)
+    breached_at = ticket.respond_by + dt.timedelta(minutes=1)
+    assert deadlines.check(desk, breached_at).breaches == 1  # the first answer; solving is not due yet
+    # Lowered to low: the first answer is now due later than the breach was told; told again in its turn.
+    tickets.set_priority(desk, ticket, "low")
+    ticket = Ticket.get_by_id(ticket.id)
+    assert ticket.respond_by > breached_at
+    assert DeadlineNotice.select().where(DeadlineNotice.deadline == "first_answer").count() == 0
+    assert deadlines.check(desk, ticket.respond_warn_at + dt.timedelta(minutes=1)).warnings >= 1
+    assert deadlines.check(desk, ticket.respond_by + dt.timedelta(minutes=1)).breaches >= 1
+    # Once breached, no warning follows, whatever the clock says.
+    assert deadlines.check(desk, ticket.respond_by + dt.timedelta(minutes=2)) == deadlines.Checked()
+
+
+def test_a_team_takes_what_it_leaves_out_from_hours_and_a_holiday_may_be_written_loosely(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[hours]\ntimezone = "Europe/Oslo"\nholidays = [" 2026-12-25 "]\n'
+                    '[[team]]\nname = "kveld"\nopen = "12:00"\nclose = "20:00"\n')
+    config = load_config(path, {})
+    (team,) = config.team
+    assert (team.timezone, team.days, team.open, team.close) == ("Europe/Oslo", "mon-fri", "12:00", "20:00")
+    assert config.hours.holidays == ["2026-12-25"] and team.holidays == ["2026-12-25"]
+    # Thursday 24 December 19:00 Oslo (18:00 UTC): one evening hour, then Christmas Day and the weekend.
+    assert for_team(config, "kveld").add(utc(2026, 12, 24, 18, 0), 120) == utc(2026, 12, 28, 12, 0)

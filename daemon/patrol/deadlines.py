@@ -44,45 +44,79 @@ class Checked:
 def check(config: Config, now: dt.datetime | None = None) -> Checked:
     """One run of the watch at `now` (default: the present): see the module's docstring."""
     now = now or utcnow()
-    done = Checked(filled=fill_missing(config))
+    done = Checked(filled=fill_missing(config, now))
+    moment = Ticket.respond_by.db_value(now)
     for deadline, (warn_column, due_column, met_column) in DEADLINES.items():
         # A breach first: a ticket found already late is told it is late, not that it soon will be.
         for level, column in (("breach", due_column), ("warning", warn_column)):
             late = "" if level == "breach" else f' AND "{due_column}" > ?'
+            after = 0
             while True:
                 ids = [row[0] for row in db.execute(
                     f'SELECT "id" FROM "ticket" WHERE {ACTIVE_SQL} AND "{met_column}" IS NULL AND "{column}" <= ?'
-                    f'{late} AND NOT EXISTS (SELECT 1 FROM "deadline_notice" n WHERE n."ticket_id" = "ticket"."id" '
-                    f'AND n."deadline" = ? AND n."level" = ?) ORDER BY "id" LIMIT ?',
-                    (Ticket.respond_by.db_value(now), *((Ticket.respond_by.db_value(now),) if late else ()),
-                     deadline, level, BATCH)).fetchall()]
+                    f'{late} AND "id" > ? AND NOT EXISTS (SELECT 1 FROM "deadline_notice" n '
+                    f'WHERE n."ticket_id" = "ticket"."id" AND n."deadline" = ?) ORDER BY "id" LIMIT ?'
+                    if level == "warning" else
+                    f'SELECT "id" FROM "ticket" WHERE {ACTIVE_SQL} AND "{met_column}" IS NULL AND "{column}" <= ?'
+                    f' AND "id" > ? AND NOT EXISTS (SELECT 1 FROM "deadline_notice" n WHERE n."ticket_id" = '
+                    f'"ticket"."id" AND n."deadline" = ? AND n."level" = \'breach\') ORDER BY "id" LIMIT ?',
+                    (moment, *((moment,) if late else ()), after, deadline, BATCH)).fetchall()]
                 for ticket_id in ids:
-                    if notify(config, ticket_id, deadline, level):
-                        setattr(done, "breaches" if level == "breach" else "warnings",
-                                getattr(done, "breaches" if level == "breach" else "warnings") + 1)
+                    try:
+                        told = notify(config, ticket_id, deadline, level, now)
+                    except Exception:  # noqa: BLE001 - one ticket that cannot be told must not stop the rest
+                        log.exception("ticket id %s: the %s deadline's %s could not be told", ticket_id, deadline,
+                                      level)
+                        continue
+                    if told and level == "breach":
+                        done.breaches += 1
+                    elif told:
+                        done.warnings += 1
                 if len(ids) < BATCH:
                     break
+                after = ids[-1]
     done.policy_firings = run_timed_policies(config)
     return done
 
 
-def fill_missing(config: Config) -> int:
-    """Deadlines for active tickets that have none (opened before deadlines were kept, or without a config)."""
+def fill_missing(config: Config, now: dt.datetime | None = None) -> int:
+    """Deadlines for active tickets that have none: opened before deadlines were kept (the first run after
+    the upgrade), or reopened by a customer's reply. What is already past then is recorded as told, with
+    no mail: a team upgrading must not get a notice for every old ticket at once."""
+    now = now or utcnow()
     filled = 0
-    for ticket in Ticket.select(Ticket.id, Ticket.created_at, Ticket.priority, Ticket.group_name).where(
-            Ticket.status.in_(("new", "open", "pending")) & Ticket.resolve_by.is_null()).limit(10 * BATCH):
-        due = tickets.hours.deadlines(config, ticket.created_at, ticket.priority, ticket.group_name)
-        Ticket.update(respond_by=due.respond_by, respond_warn_at=due.respond_warn_at, resolve_by=due.resolve_by,
-                      resolve_warn_at=due.resolve_warn_at).where(Ticket.id == ticket.id).execute()
-        filled += 1
+    with database.atomic():
+        for ticket in Ticket.select(Ticket.id, Ticket.created_at, Ticket.priority, Ticket.group_name,
+                                    Ticket.respond_by, Ticket.first_response_at).where(
+                Ticket.status.in_(("new", "open", "pending")) & Ticket.resolve_by.is_null()).limit(10 * BATCH):
+            due = tickets.hours.deadlines(config, ticket.created_at, ticket.priority, ticket.group_name)
+            Ticket.update(respond_by=ticket.respond_by or due.respond_by, respond_warn_at=due.respond_warn_at,
+                          resolve_by=due.resolve_by, resolve_warn_at=due.resolve_warn_at).where(
+                Ticket.id == ticket.id).execute()
+            for deadline, moment, warned, met in (
+                    ("first_answer", ticket.respond_by or due.respond_by, due.respond_warn_at,
+                     ticket.first_response_at),
+                    ("resolution", due.resolve_by, due.resolve_warn_at, None)):
+                if met is None and (moment <= now or warned <= now):
+                    db.insert_if_absent(DeadlineNotice, ticket=ticket.id, deadline=deadline,
+                                        level="breach" if moment <= now else "warning", due_at=moment,
+                                        created_at=min(moment, now))
+            filled += 1
     return filled
 
 
-def notify(config: Config, ticket_id: int, deadline: str, level: str) -> bool:
-    """Record the notice and queue its mail in one transaction; False when another run recorded it first."""
+def notify(config: Config, ticket_id: int, deadline: str, level: str, now: dt.datetime | None = None) -> bool:
+    """Record the notice and queue its mail in one transaction; False when another run recorded it first,
+    or the ticket no longer is where the watch found it (answered, solved, its deadline moved)."""
+    now = now or utcnow()
+    warn_column, due_column, met_column = DEADLINES[deadline]
     with database.atomic():
         ticket = Ticket.get_by_id(ticket_id)
-        due = getattr(ticket, DEADLINES[deadline][1])
+        due, warn_at = getattr(ticket, due_column), getattr(ticket, warn_column)
+        if ticket.status not in ("new", "open", "pending") or getattr(ticket, met_column) is not None or due is None:
+            return False
+        if (level == "breach" and due > now) or (level == "warning" and not warn_at <= now < due):
+            return False
         if not db.insert_if_absent(DeadlineNotice, ticket=ticket.id, deadline=deadline, level=level, due_at=due,
                                    created_at=utcnow()):
             return False
@@ -124,18 +158,25 @@ def _context(config: Config, ticket: Ticket, deadline: str, level: str, due: dt.
 
 
 def run_timed_policies(config: Config) -> int:
-    """Run the enabled policies whose condition reads the clock over every active ticket; how many fired."""
-    timed = [row for row in db.execute('SELECT "id", "condition" FROM "policy" WHERE "enabled" = ?', (True,)).fetchall()
-             if policies.reads_the_clock(row[1])]
+    """Run the enabled policies whose condition reads the clock over the active tickets that some of them
+    have not acted on yet; how many fired."""
+    timed = [row[0] for row in db.execute('SELECT "id", "condition" FROM "policy" WHERE "enabled" = ?',
+                                          (True,)).fetchall() if policies.reads_the_clock(row[1])]
     if not timed:
         return 0
+    marks = ", ".join("?" * len(timed))
     fired, after = 0, 0
     while True:
-        ids = [row[0] for row in db.execute(f'SELECT "id" FROM "ticket" WHERE {ACTIVE_SQL} AND "id" > ? '
-                                            f'ORDER BY "id" LIMIT ?', (after, BATCH)).fetchall()]
+        ids = [row[0] for row in db.execute(
+            f'SELECT "id" FROM "ticket" WHERE {ACTIVE_SQL} AND "id" > ? AND (SELECT COUNT(*) FROM "policy_firing" f '
+            f'WHERE f."ticket_id" = "ticket"."id" AND f."policy_id" IN ({marks})) < ? ORDER BY "id" LIMIT ?',
+            (after, *timed, len(timed), BATCH)).fetchall()]
         for ticket_id in ids:
-            with database.atomic():
-                fired += len(policies.run_policies(config, Ticket.get_by_id(ticket_id), only_timed=True))
+            try:
+                with database.atomic():
+                    fired += len(policies.run_policies(config, Ticket.get_by_id(ticket_id), only_timed=True))
+            except Exception:  # noqa: BLE001 - one ticket a policy fails on must not stop the rest
+                log.exception("ticket id %s: the policies that read the clock could not run", ticket_id)
         if len(ids) < BATCH:
             return fired
         after = ids[-1]

@@ -343,12 +343,16 @@ def run_policies(config: Config, ticket: Ticket, dry_run: bool = False, only_tim
             continue
         if not holds:
             continue
-        changed = _describe(action) if dry_run else _act(config, ticket, action, facts)
+        if dry_run:
+            firings.append(Firing(name, action, _describe(action)))
+            continue
+        # The firing first: whoever records it (the pipeline, the scheduled run, another daemon) acts, once.
+        if not db.insert_if_absent(PolicyFiring, policy=policy_id, ticket=ticket.id, created_at=utcnow()):
+            continue
+        changed = _act(config, ticket, action, facts)
         firings.append(Firing(name, action, changed))
-        if not dry_run:
-            db.insert_if_absent(PolicyFiring, policy=policy_id, ticket=ticket.id, created_at=utcnow())
-            tickets.audit(ticket, "policy fired", {"policy": name, "condition": condition, "action": action,
-                                                   "changed": changed})
+        tickets.audit(ticket, "policy fired", {"policy": name, "condition": condition, "action": action,
+                                               "changed": changed})
     return firings
 
 

@@ -125,7 +125,7 @@ def _postgres_snapshot(config: Config, dump: Path) -> dict:
             snapshot = cursor.fetchone()[0]
         facts = _facts(connection, "postgresql")
         _run_client(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
-                     "--file", str(dump), "--dbname", config.database.url], config.database.password)
+                     "--file", str(dump)], config.database.url, config.database.password)
         connection.rollback()
     finally:
         connection.close()
@@ -251,11 +251,18 @@ def _pg_connect(url: str, password: str = ""):
 def _safe(url: str) -> str:
     """A database address without its password, fit to print."""
     parts = urlparse(url)
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2] if parts.password else parts.netloc).geturl()
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user.partition(':')[0]}@{host}").geturl()
 
 
-def _run_client(command: list[str], password: str = "") -> None:
-    """A PostgreSQL client program (pg_dump, pg_restore); its last error line if it fails."""
+def _run_client(command: list[str], url: str, password: str = "") -> None:
+    """A PostgreSQL client program (pg_dump, pg_restore) on the database at `url`; its last error line if it
+    fails. The password goes in its environment, never on its command line, where `ps` shows it."""
+    from urllib.parse import unquote
+    password = unquote(urlparse(url).password or "") or password
+    command = [*command, "--dbname", _safe(url)]
     env = dict(os.environ, **({"PGPASSWORD": password} if password else {}))
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -435,7 +442,7 @@ def _pg_restore(dump: Path, url: str, password: str) -> None:
         connection.close()
     # An empty schema (`db upgrade` ran there) is replaced by the backup's.
     _run_client(["pg_restore", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
-                 *(["--clean", "--if-exists"] if has_schema else []), "--dbname", url, str(dump)], password)
+                 *(["--clean", "--if-exists"] if has_schema else []), str(dump)], url, password)
 
 
 def _put_sqlite_file(copy: Path, path: Path) -> None:

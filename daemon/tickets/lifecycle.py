@@ -102,24 +102,29 @@ def set_priority(config: Config, ticket: Ticket, priority: str, actor=None) -> N
     if priority not in PRIORITIES:
         raise PatroldeskError(N_("the priority is one of %(kinds)s, not %(given)r", kinds=", ".join(PRIORITIES),
                                  given=priority))
-    current = Ticket.get_by_id(ticket.id)
-    Ticket.update(priority=priority, **_deadline_fields(config, current.created_at, priority, current.group_name)
-                  ).where(Ticket.id == ticket.id).execute()
+    _move_deadlines(config, ticket, priority=priority)
     if actor is not None:
         audit(ticket, "priority", {"priority": priority}, actor=actor)
 
 
 def set_group(config: Config, ticket: Ticket, group: str) -> None:
     """Assign the ticket to a group; its deadlines move to that group's team's hours."""
+    _move_deadlines(config, ticket, group_name=group)
+
+
+def _move_deadlines(config: Config, ticket: Ticket, **changes) -> None:
+    """Write the new priority or group with the deadlines that follow. What was told of a deadline not met
+    yet that moved is forgotten, so the new one is warned of and breached in its turn."""
     current = Ticket.get_by_id(ticket.id)
-    Ticket.update(group_name=group, **_deadline_fields(config, current.created_at, current.priority, group)
-                  ).where(Ticket.id == ticket.id).execute()
-
-
-def _deadline_fields(config: Config, opened: dt.datetime, priority: str, group: str) -> dict:
-    due = deadlines(config, opened, priority, group)
-    return {"respond_by": due.respond_by, "respond_warn_at": due.respond_warn_at, "resolve_by": due.resolve_by,
-            "resolve_warn_at": due.resolve_warn_at}
+    due = deadlines(config, current.created_at, changes.get("priority", current.priority),
+                    changes.get("group_name", current.group_name))
+    Ticket.update(respond_by=due.respond_by, respond_warn_at=due.respond_warn_at, resolve_by=due.resolve_by,
+                  resolve_warn_at=due.resolve_warn_at, **changes).where(Ticket.id == ticket.id).execute()
+    moved = (("first_answer", current.respond_by, due.respond_by, current.first_response_at),
+             ("resolution", current.resolve_by, due.resolve_by, current.resolved_at))
+    for deadline, before, after, met in moved:
+        if before != after and met is None:
+            execute('DELETE FROM "deadline_notice" WHERE "ticket_id" = ? AND "deadline" = ?', (ticket.id, deadline))
 
 
 def add_note(ticket: Ticket, author: User, text: str) -> Message:
@@ -145,9 +150,11 @@ def assign(ticket: Ticket, assignee: User | None, actor: User) -> None:
 
 
 def record_inbound(ticket: Ticket, mail: ParsedMail, sender: Address | None, raw: RawMail | None,
-                   signal: str | None, automatic: str | None, language: tuple[str, float] | None = None) -> Message:
+                   signal: str | None, automatic: str | None, language: tuple[str, float] | None = None,
+                   config: Config | None = None) -> Message:
     """Store a received mail as a message of the ticket and note who took part; `language`, when
-    already told, is stored with it: (code, confidence)."""
+    already told, is stored with it: (code, confidence). A reply that reopens a solved ticket gives it a
+    new resolution deadline from `config`."""
     told = {"language": language[0], "language_confidence": language[1]} if language else {}
     message = insert_fast(
         Message,
@@ -160,11 +167,23 @@ def record_inbound(ticket: Ticket, mail: ParsedMail, sender: Address | None, raw
         thread_signal=signal, notes="\n".join(mail.notes), raw=raw, **told)
     add_participants(ticket, [a.key for a in (sender, *mail.to, *mail.cc) if a])
     if signal is not None:  # a new ticket is as fresh as it gets
-        _touch(ticket, customer_replied=not message.automatic)
+        _touch(ticket, customer_replied=not message.automatic, config=config)
     return message
 
 
-def _touch(ticket: Ticket, customer_replied: bool) -> None:
+def _restart_resolution(config: Config | None, ticket: Ticket) -> None:
+    """A solved ticket the customer reopened: solving it is due again, from now (without a config, the
+    deadline watch works it out from the opening), and what was told of the old deadline is forgotten."""
+    priority, group = execute('SELECT "priority", "group_name" FROM "ticket" WHERE "id" = ?',
+                              (ticket.id,)).fetchone()
+    due = deadlines(config, utcnow(), priority, group) if config is not None else None
+    execute('UPDATE "ticket" SET "resolved_at" = NULL, "resolve_by" = ?, "resolve_warn_at" = ? WHERE "id" = ?',
+            (Ticket.resolve_by.db_value(due and due.resolve_by),
+             Ticket.resolve_by.db_value(due and due.resolve_warn_at), ticket.id))
+    execute('DELETE FROM "deadline_notice" WHERE "ticket_id" = ? AND "deadline" = ?', (ticket.id, "resolution"))
+
+
+def _touch(ticket: Ticket, customer_replied: bool, config: Config | None = None) -> None:
     ticket.updated_at = utcnow()
     now = Ticket.updated_at.db_value(ticket.updated_at)
     if not customer_replied:  # automatic mail is nobody's turn
@@ -172,8 +191,8 @@ def _touch(ticket: Ticket, customer_replied: bool) -> None:
         return
     if ticket.status in _REOPENED_BY_REPLY:
         audit(ticket, "reopened", {"from": ticket.status, "by": "customer reply"})
-        if ticket.status != "pending":  # no longer solved: the resolution deadline holds again
-            execute('UPDATE "ticket" SET "resolved_at" = NULL WHERE "id" = ?', (ticket.id,))
+        if ticket.status != "pending":  # no longer solved: a new resolution deadline, counted from now
+            _restart_resolution(config, ticket)
         ticket.status = "open"
     execute('UPDATE "ticket" SET "updated_at" = ?, "status" = ?, "last_inbound_at" = ?, ' + _TURN_SQL,
             (now, ticket.status, now, "customer", now, "customer", ticket.id))

@@ -22,7 +22,8 @@ def run(ctx) -> None:
     was = ctx.ticket.status
     told = ctx.prepared.language if ctx.prepared is not None else None  # stored with it: one statement less
     ctx.message = tickets.record_inbound(ctx.ticket, ctx.mail, ctx.sender, ctx.inbound.raw, ctx.signal,
-                                         ctx.automatic, told and (told.language, told.confidence))
+                                         ctx.automatic, told and (told.language, told.confidence),
+                                         config=ctx.config)
     if was in _DONE and ctx.ticket.status not in _DONE:
         knowledge.ticket_reopened(ctx.config, ctx.ticket)
 
