@@ -392,3 +392,29 @@ def test_a_team_takes_what_it_leaves_out_from_hours_and_a_holiday_may_be_written
     assert config.hours.holidays == ["2026-12-25"] and team.holidays == ["2026-12-25"]
     # Thursday 24 December 19:00 Oslo (18:00 UTC): one evening hour, then Christmas Day and the weekend.
     assert for_team(config, "kveld").add(utc(2026, 12, 24, 18, 0), 120) == utc(2026, 12, 28, 12, 0)
+
+
+def test_tickets_show_names_both_deadlines_and_what_is_late(tmp_path):
+    from tests.test_cli import cli
+    (tmp_path / "patroldesk.toml").write_text(
+        '[database]\nurl = "sqlite:///var/desk.db"\n[smtp]\nport = 0\n[web]\nport = 0\n'
+        f'[support]\naddresses = ["{SUPPORT}"]\n[hours]\ntimezone = "Europe/Oslo"\n')
+    cli(tmp_path, "init", env_extra={"PATROLDESK_ADMIN_PASSWORD": "korrekt-hest-batteri"})
+    (tmp_path / "a.eml").write_bytes(simple_mail(frm="ase@example.no", to=SUPPORT, subject="Skriveren",
+                                                 body="Den skriver ikke."))
+    cli(tmp_path, "ingest", "a.eml")
+    shown = json.loads(cli(tmp_path, "tickets", "show", "10001", "--json").stdout)
+    first, resolution = shown["deadlines"]["first_answer"], shown["deadlines"]["resolution"]
+    assert first["met"] is None and first["warns"] < first["due"] < resolution["warns"] < resolution["due"]
+    text = cli(tmp_path, "tickets", "show", "10001").stdout
+    assert f"first answer due {first['due'][:10]} {first['due'][11:16]} UTC" in text and "solving due" in text
+    # Late on both, as the line says.
+    config = load_config(tmp_path / "patroldesk.toml", {})
+    handle = db.open_database(dataclasses.replace(config, database=dataclasses.replace(
+        config.database, url=f"sqlite:///{tmp_path}/var/desk.db")))
+    Ticket.update(respond_by=utc(2026, 1, 5, 9, 0), resolve_by=utc(2026, 1, 9, 9, 0)).execute()
+    handle.close()
+    line = next(line for line in cli(tmp_path, "tickets", "show", "10001").stdout.splitlines()
+                if line.startswith("priority"))
+    assert line == ("priority normal; first answer due 2026-01-05 09:00 UTC, LATE; "
+                    "solving due 2026-01-09 09:00 UTC, LATE")

@@ -2,6 +2,7 @@
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def tickets_show(app: App, ref, as_json):
                f"{_language_note(detail['requester'])}")
     if detail["claimed_ref"] is not None:
         click.echo(_claimed_ref_note(detail["claimed_ref"]))
+    click.echo(_deadlines_line(detail))
     for message, attachments in zip(detail["messages"], _attachments_per_message(ticket)):
         _echo_message(message, attachments)
     if detail["suggestions"]:
@@ -67,6 +69,23 @@ def tickets_show(app: App, ref, as_json):
         click.echo("\n--- trail")
         for event in detail["trail"]:
             click.echo(_trail_line(event))
+
+
+def _deadlines_line(detail: dict) -> str:
+    """'priority normal; first answer due 2026-12-07 15:00 UTC, late; solved by ...' (times in UTC)."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat() + "Z"
+    parts = []
+    for name, shown in (("first_answer", "first answer"), ("resolution", "solving")):
+        deadline = detail["deadlines"][name]
+        if deadline["due"] is None:
+            continue
+        if deadline["met"] is not None:
+            parts.append(f"{shown} {'late' if deadline['met'] > deadline['due'] else 'in time'}, "
+                         f"due {minute(deadline['due'])}")
+        else:
+            parts.append(f"{shown} due {minute(deadline['due'])}" + (", LATE" if deadline["due"] < now else ""))
+    group = f", group {detail['group']}" if detail["group"] else ""
+    return f"priority {detail['priority']}{group}" + (f"; {'; '.join(parts)}" if parts else "")
 
 
 def _trail_line(event: dict) -> str:

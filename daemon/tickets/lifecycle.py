@@ -307,6 +307,12 @@ def ticket_detail(ticket: Ticket) -> dict:
         Outgoing.bounced_at, Outgoing.attempts, Outgoing.template, Outgoing.language)
         .where(Outgoing.ticket == ticket.id)}
     detail = ticket_summary(ticket)
+    detail["group"] = ticket.group_name or None
+    detail["deadlines"] = {
+        "first_answer": {"due": _iso(ticket.respond_by), "warns": _iso(ticket.respond_warn_at),
+                         "met": _iso(ticket.first_response_at)},
+        "resolution": {"due": _iso(ticket.resolve_by), "warns": _iso(ticket.resolve_warn_at),
+                       "met": _iso(ticket.resolved_at)}}
     detail["messages"] = [_message_dict(m, attachments.get(m.id, []), deliveries.get(m.message_id or ""))
                           for m in messages]
     detail["suggestions"] = [
