@@ -284,20 +284,15 @@ def clock_minutes(text: str) -> int:
     return int(match.group(1)) * 60 + int(match.group(2))
 
 
-def _days_ok(value: str) -> str | None:
-    try:
-        weekdays(value)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-def _clock_ok(value: str) -> str | None:
-    try:
-        clock_minutes(value)
-    except ValueError as exc:
-        return str(exc)
-    return None
+def _parses(parse):
+    """A check that passes a value `parse` takes, and says what it raised (ValueError) otherwise."""
+    def check(value) -> str | None:
+        try:
+            parse(value)
+        except ValueError as exc:
+            return str(exc)
+        return None
+    return check
 
 
 def _zone_ok(value: str) -> str | None:
@@ -328,9 +323,9 @@ def _holiday(text: str):
 class HoursConfig:
     """When the team works ([hours]); every deadline counts only these hours. A team may keep its own ([[team]])."""
     timezone: str = _key("UTC", check=_zone_ok)
-    days: str = _key("mon-fri", check=_days_ok)
-    open: str = _key("09:00", check=_clock_ok)
-    close: str = _key("17:00", check=_clock_ok)
+    days: str = _key("mon-fri", check=_parses(weekdays))
+    open: str = _key("09:00", check=_parses(clock_minutes))
+    close: str = _key("17:00", check=_parses(clock_minutes))
     holidays: list = _key([], check=_dates_ok)  # "2026-12-25", ...
     holidays_file: str = _key("")  # one date a line (YYYY-MM-DD, then anything); # starts a comment
 
