@@ -292,3 +292,18 @@ def test_on_its_own_host_name_only_the_help_center_is_served_there(tmp_path, dat
     assert client.get("/help/").status_code == 404  # the console's own host name
     sign_in(client, "agent")
     assert client.get("/").status_code in (200, 302)
+
+
+def test_a_burst_across_the_turn_of_a_minute_is_not_allowed_twice_the_limit(console_on):
+    import datetime as dt
+
+    from web.throttle import allowed
+    turn = dt.datetime(2026, 12, 7, 12, 1)
+    with console_on.app.test_request_context("/help/contact", environ_base={"REMOTE_ADDR": "127.0.0.7"}):
+        before = [allowed("contact", 10, turn - dt.timedelta(seconds=5) + dt.timedelta(milliseconds=n))
+                  for n in range(6)]
+        after = [allowed("contact", 10, turn + dt.timedelta(seconds=4, milliseconds=n)) for n in range(5)]
+        # Eleven posts within ten seconds: the eleventh is refused, though only five fall in its minute.
+        assert before == [True] * 6 and after == [True] * 4 + [False]
+        # A minute on, the earlier posts have left the last sixty seconds.
+        assert allowed("contact", 10, turn + dt.timedelta(seconds=70))
