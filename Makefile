@@ -47,7 +47,8 @@ messages: install
 
 # The real servers the suite talks to. PostgreSQL runs on CI machines already;
 # start the local cluster if it is installed but stopped. Dovecot (the tests
-# start their own instances) and Chromium (the console's browser tests) are
+# start their own instances), Chromium (the console's browser tests) and systemd
+# (systemd-analyze checks the service units install-service writes) are
 # installed from Debian's packages when missing, with one apt-get update.
 services: system-packages postgres
 
@@ -56,6 +57,7 @@ system-packages:
 	if ! command -v dovecot >/dev/null && ! test -x /usr/sbin/dovecot; then missing="$$missing dovecot-imapd"; fi; \
 	if ! command -v chromium >/dev/null; then missing="$$missing chromium"; fi; \
 	if ! command -v ip >/dev/null; then missing="$$missing iproute2"; fi; \
+	if ! command -v systemd-analyze >/dev/null; then missing="$$missing systemd"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing from Debian's packages (the tests use the real programs)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
