@@ -56,20 +56,21 @@ def parse_since(text: str | None) -> dt.datetime | None:
 
 def export_tickets(out: TextIO, fmt: str, since: dt.datetime | None = None, batch: int = BATCH) -> int:
     """Write every ticket updated at or after `since` (all without it) to `out`; returns how many."""
-    with _snapshot():
-        records = ticket_records(since, batch)
-        if check_format(fmt) == "json":
-            return write_json(out, records)
-        return write_csv(out, TICKET_COLUMNS, (ticket_row(record) for record in records))
+    return _export(out, fmt, lambda: ticket_records(since, batch), TICKET_COLUMNS, ticket_row)
 
 
 def export_articles(out: TextIO, fmt: str, since: dt.datetime | None = None, batch: int = BATCH) -> int:
     """Write every article variant updated at or after `since` (all without it) to `out`; returns how many."""
+    return _export(out, fmt, lambda: article_records(since, batch), ARTICLE_COLUMNS, article_row)
+
+
+def _export(out: TextIO, fmt: str, records: Callable[[], Iterator[dict]], columns: tuple, row) -> int:
+    """The records, read inside one snapshot, written as JSON or as CSV rows of `columns`."""
+    check_format(fmt)
     with _snapshot():
-        records = article_records(since, batch)
-        if check_format(fmt) == "json":
-            return write_json(out, records)
-        return write_csv(out, ARTICLE_COLUMNS, (article_row(record) for record in records))
+        if fmt == "json":
+            return write_json(out, records())
+        return write_csv(out, columns, (row(record) for record in records()))
 
 
 @contextlib.contextmanager
