@@ -201,6 +201,8 @@ def test_a_warning_then_a_breach_go_to_the_assignee_and_reviewers_once_each_in_t
     agent = create_user("kari", "agent", "korrekt-hest-batteri", email="kari@support.example")
     create_user("rita", "reviewer", "korrekt-hest-batteri", email="rita@support.example")
     User.update(language="nb").where(User.username == "rita").execute()
+    create_user("olga", "admin", "korrekt-hest-batteri", email="olga@support.example")
+    User.update(language="ru").where(User.username == "olga").execute()
     create_user("ola", "agent", "korrekt-hest-batteri", email="ola@support.example")  # not assigned: not told
     ticket = mail_in(desk)
     Ticket.update(assignee=agent.id).where(Ticket.id == ticket.id).execute()
@@ -216,14 +218,17 @@ def test_a_warning_then_a_breach_go_to_the_assignee_and_reviewers_once_each_in_t
     assert [(n[2], n[3]) for n in notices] == [("first_answer", "warning"), ("first_answer", "breach")]
     mails = [email.message_from_bytes(bytes(o.data), policy=email.policy.default)
              for o in Outgoing.select().where(Outgoing.kind == "deadline").order_by(Outgoing.id)]
-    assert len(mails) == 4, "each notice once in English (kari) and once in Norwegian (rita)"
+    assert len(mails) == 6, "each notice once in English (kari), Norwegian (rita) and Russian (olga)"
     told = {(m["Content-Language"], m["To"]) for m in mails}
-    assert told == {("en", "kari@support.example"), ("nb", "rita@support.example")}
+    assert told == {("en", "kari@support.example"), ("nb", "rita@support.example"), ("ru", "olga@support.example")}
     english = [m for m in mails if m["Content-Language"] == "en"]
     assert "First answer due soon" in english[0]["Subject"] and "First answer late" in english[1]["Subject"]
     norwegian = [m for m in mails if m["Content-Language"] == "nb"][1]
     assert "Første svar er for sent" in norwegian["Subject"]
     assert "(Europe/Oslo)" in norwegian.get_content()
+    russian = [m for m in mails if m["Content-Language"] == "ru"]
+    assert "Скоро срок первого ответа" in russian[0]["Subject"] and "Первый ответ просрочен" in russian[1]["Subject"]
+    assert "первый ответ нужно было отправить до" in russian[1].get_content()
     assert AuditEvent.select().where((AuditEvent.ticket == ticket.id)
                                      & AuditEvent.action.startswith("deadline")).count() == 2
 
@@ -418,3 +423,24 @@ def test_tickets_show_names_both_deadlines_and_what_is_late(tmp_path):
                 if line.startswith("priority"))
     assert line == ("priority normal; first answer due 2026-01-05 09:00 UTC, LATE; "
                     "solving due 2026-01-09 09:00 UTC, LATE")
+
+
+def test_a_notice_whose_mail_cannot_be_written_is_not_recorded_and_goes_on_the_next_run(desk, caplog):
+    from daemon.store.models import ReplyTemplate
+    create_user("rita", "reviewer", "korrekt-hest-batteri", email="rita@support.example")
+    broken = shift(desk, mail_in(desk, subject="Skriveren"), dt.timedelta(days=30))
+    fine = shift(desk, mail_in(desk, subject="Nettet", n=2), dt.timedelta(days=30))
+    # A team's own notice template saved before a rule it now breaks (written straight in, as an old one
+    # would be): rendering it fails in the middle of the notice's transaction, for the first ticket only.
+    ReplyTemplate.create(name="deadline", subject="[#{{ ticket.number }}] late",
+                         text="{% if ticket.subject == 'Skriveren' %}{{ ticket.missing.name }}{% endif %}late")
+    done = deadlines.check(desk)
+    assert done.breaches == 2, "the other ticket's two breaches are told all the same"
+    told = {n.ticket_id for n in DeadlineNotice.select()}
+    assert told == {fine.id}, "nothing of the failed notice is kept: no row, so no 'told' without a mail"
+    assert Outgoing.select().where(Outgoing.kind == "deadline").count() == 2
+    assert "could not be told" in caplog.text
+    ReplyTemplate.delete().execute()
+    assert deadlines.check(desk).breaches == 2
+    assert {n.ticket_id for n in DeadlineNotice.select()} == {broken.id, fine.id}
+    assert Outgoing.select().where(Outgoing.kind == "deadline").count() == 4

@@ -92,7 +92,7 @@ def _wire(mail: Draft, subject: str, message_id: str, thread: list[str]) -> byte
     lines = [
         "From: " + _mailbox(*mail.sender, "From"),
         "To: " + _mailbox(*mail.to, "To"),
-        "Subject: " + _unstructured(subject, "Subject"),
+        "Subject: " + unstructured(subject, "Subject"),
         "Date: " + format_datetime(dt.datetime.now(dt.timezone.utc)),
         "Message-ID: " + message_id,
     ]
@@ -132,7 +132,7 @@ def _mailbox(name: str, address: str, header: str) -> str:
     return f"{Header(name, 'utf-8', header_name=header).encode(linesep=_CRLF)} <{address}>"
 
 
-def _unstructured(text: str, header: str) -> str:
+def unstructured(text: str, header: str) -> str:
     """A one-line value, folded at 78 and RFC 2047-encoded where it is not ASCII."""
     literal_encoded_word = "=?" in text  # written as is, a reader would decode it: encode it instead
     if text.isascii() and len(text) + len(header) + 2 <= 78 and not literal_encoded_word:

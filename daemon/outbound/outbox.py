@@ -38,14 +38,25 @@ from daemon import tickets
 from daemon.config import Config
 from daemon.errors import NoReplyAddress
 from daemon.mail.addresses import address_problem
-from daemon.outbound.compose import Composed, Draft, compose, one_line
+from daemon.outbound.compose import Composed, Draft, compose, one_line, unstructured
 from daemon.store import cluster
 from daemon.store.db import database, execute, insert_fast
 from daemon.store.models import Message, Outgoing, User, utcnow
 from daemon.wakeable import WakeableThread
 
 log = logging.getLogger("patroldesk.outbox")
-_POLICY = policy.SMTP  # CRLF line ends, as sent
+class _NoticePolicy(policy.EmailPolicy):
+    """policy.SMTP, but the Subject folded as ticket mail folds it (compose.unstructured). The email
+    package's own folder of Python 3.11 drops the space where it breaks a non-ASCII subject between two
+    encoded words: "первого ответа" arrived as "первогоответа"."""
+
+    def _fold(self, name, value, refold_binary=False):
+        if name.lower() == "subject":
+            return f"{name}: {unstructured(str(value), name)}{self.linesep}"
+        return super()._fold(name, value, refold_binary)
+
+
+_POLICY = _NoticePolicy(linesep="\r\n")  # CRLF line ends, as sent
 
 
 def queue(config: Config, message: EmailMessage, kind: str, ticket=None) -> Outgoing:
