@@ -24,7 +24,8 @@ BATCH = 500  # rows per query: a batch of tickets, with their messages, is what 
 TICKET_COLUMNS = (
     "number", "subject", "status", "priority", "language", "customer_address", "customer_name", "assignee",
     "group", "created_at", "updated_at", "first_response_at", "respond_by", "resolve_by", "resolved_at", "closed_at",
-    "tags", "messages", "attachments", "notes", "outcome_kind", "situation", "behaviour", "outcome", "cause", "report_hash",
+    "tags", "messages", "attachments", "notes", "outcome_kind", "situation", "behaviour", "outcome", "cause",
+    "report_hash",
 )
 ARTICLE_COLUMNS = (
     "article", "language", "state", "article_state", "title", "issue", "environment", "resolution", "cause",
